@@ -1,0 +1,101 @@
+/**
+ * The typed forms the compiler passes hand to each other, and the Diagnostic they all produce.
+ * Read compiler/passes.ts for the order.
+ */
+import type { Bundle, BundleSpec, Revision, SourceMap } from '../schemas/bundle.js';
+import type { Resource } from './resources.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** SourceSpan is 1-based, end inclusive of the last character's column + 1 (LSP-like). */
+export interface SourceSpan {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+/**
+ * Diagnostic is one finding. `code` is stable and documented in docs/diagnostics.md; `file` is
+ * relative to the compiled directory (null only for findings about the whole run, such as a
+ * revision that does not exist).
+ */
+export interface Diagnostic extends SourceSpan {
+  code: string;
+  severity: Severity;
+  message: string;
+  file: string | null;
+  /** `Kind/namespace/name`, when the finding is about one resource. */
+  resource: string | null;
+  hint: string | null;
+}
+
+/** CompileOptions are what a caller asks of compile(). */
+export interface CompileOptions {
+  /** Directory to compile; with `rev`, its path inside the repository that contains it. */
+  dir: string;
+  /** A git revision (`main`, `HEAD~1`, a SHA): read from git, never from the working tree. */
+  rev?: string;
+  /** PEM text of an ed25519 private key: the bundle is signed. */
+  signKey?: string;
+  /** Largest policy file read, in bytes (default 1 MiB). */
+  maxFileBytes?: number;
+}
+
+/** PassContext is shared by every pass of one compile: options in, diagnostics out. */
+export interface PassContext {
+  readonly options: Readonly<CompileOptions>;
+  readonly diagnostics: Diagnostic[];
+  /** Set by load when the tree came from git. */
+  revision: Revision | null;
+}
+
+/** SourceFile is one policy file as loaded. `text` is null when the file was refused (too large). */
+export interface SourceFile {
+  /** Relative to the compiled directory, `/`-separated. */
+  path: string;
+  size: number;
+  text: string | null;
+}
+
+/** LoadedTree: output of load. Files sorted by path. */
+export interface LoadedTree {
+  files: SourceFile[];
+}
+
+/** RawDocument: one YAML document (or one CUE-exported resource) before schema checks. */
+export interface RawDocument {
+  file: string;
+  document: number;
+  value: unknown;
+  origin: import('./resources.js').Origin;
+}
+
+/** ParsedTree: output of parse. Documents in file order, then document order. */
+export interface ParsedTree {
+  documents: RawDocument[];
+}
+
+/** ValidatedTree: output of validate. Only resources that passed their schema. */
+export interface ValidatedTree {
+  resources: Resource[];
+}
+
+/** LoweredTree: output of lower: the bundle's content and where each piece came from. */
+export interface LoweredTree {
+  spec: BundleSpec;
+  sources: SourceMap;
+}
+
+/** CompileResult: a bundle when there were no errors, and every finding either way. */
+export interface CompileResult {
+  bundle: Bundle | null;
+  /** The bundle as canonical JSON bytes (what `weft compile` writes), null with errors. */
+  bundleJson: string | null;
+  /** Sorted by file, line, column, code. */
+  diagnostics: Diagnostic[];
+  /** The validated resources (RouteTest cases are read from here by `weft test`). */
+  resources: Resource[];
+  /** Wall time per pass, in ms, for benchmarks and controller metrics. */
+  timings: Record<string, number>;
+}

@@ -29,3 +29,16 @@ export function canonicalJson(value: unknown): string {
 export function digestOf(value: unknown): string {
   return `sha256:${createHash('sha256').update(canonicalJson(value)).digest('hex')}`;
 }
+
+/**
+ * signingPayload is the exact bytes an ed25519 bundle signature covers: the digest (hence the
+ * content) and the revision, so a signed bundle cannot be replayed as another commit.
+ */
+export function signingPayload(bundle: { digest: string; revision: unknown }): Buffer {
+  return Buffer.from(canonicalJson({ digest: bundle.digest, revision: bundle.revision ?? null }), 'utf8');
+}
+
+/** keyIdOf is the first 16 hex chars of sha256 over a public key's SPKI DER encoding. */
+export function keyIdOf(spkiDer: Buffer): string {
+  return createHash('sha256').update(spkiDer).digest('hex').slice(0, 16);
+}

@@ -1,8 +1,345 @@
-/** resolve: placeholder until the resolve pass lands (being written now). */
+/**
+ * resolve: every reference between resources (parentRefs, backendRefs, mirror backendRefs,
+ * targetRefs, ExtensionRef, ports, callers) is looked up once, here, and the answers are kept in
+ * indexes so analyze and lower never search. Duplicates and conflicting policies are found too.
+ *
+ * Unresolvable references are reported and left out of the indexes, so the later passes can run
+ * over what survived (analyze still reports everything; lower only runs error-free).
+ */
+import { report } from './diagnostics.js';
+import {
+  resourceId,
+  type AuthorizationPolicy,
+  type BackendObjectRef,
+  type BackendPolicy,
+  type Fault,
+  type HTTPRoute,
+  type MeshConfig,
+  type RateLimitPolicy,
+  type Resource,
+  type RouteTest,
+  type Service,
+  type TargetRef,
+} from './resources.js';
+import { spanAt } from './diagnostics.js';
 import type { PassContext, ValidatedTree } from './types.js';
 
-export type ResolvedTree = ValidatedTree;
+/** ResolvedBackend is a backendRef or mirror backendRef after lookup: a Service id and one of its ports. */
+export interface ResolvedBackend {
+  /** `namespace/name` of the Service. */
+  service: string;
+  port: number;
+}
 
-export function resolve(_input: ValidatedTree, _ctx: PassContext): ResolvedTree {
-  throw new Error('the resolve pass is being written');
+/**
+ * Attachment is one route attached to one parent Service through one parentRef. `table` is the
+ * namespace whose callers it serves: the Service's namespace for a producer route, the route's
+ * own namespace for a consumer route (GAMMA).
+ */
+export interface Attachment {
+  route: HTTPRoute;
+  /** `namespace/name` of the parent Service. */
+  parent: string;
+  /** Index of the parentRef within the route. */
+  parentIndex: number;
+  /** The parentRef's port (or sectionName's port); null = every port of the Service. */
+  port: number | null;
+  consumer: boolean;
+  /** Caller namespace for consumer routes; the Service's namespace for producer routes. */
+  table: string;
+}
+
+/**
+ * ResolvedTree is the validated resources with their references looked up. Every index holds only
+ * first occurrences (a duplicate is reported and ignored) and only references that resolved.
+ * Lists are in resource order (load sorts files by path), so iteration is deterministic.
+ */
+export interface ResolvedTree {
+  /** All validated resources, duplicates included, in input order. */
+  resources: Resource[];
+  /** Service id `namespace/name` → Service. */
+  services: Map<string, Service>;
+  /** Every HTTPRoute kept (first of each id), in input order. */
+  routes: HTTPRoute[];
+  /** Parent Service id → its attachments, in input order. */
+  routesByParent: Map<string, Attachment[]>;
+  /** backendRef and mirror backendRef objects → what they resolved to (absent: unresolved). */
+  backends: Map<BackendObjectRef, ResolvedBackend>;
+  /** ExtensionRef objects → the Fault they name (absent: unresolved). */
+  extensions: Map<object, Fault>;
+  /** Fault id `namespace/name` → Fault. */
+  faults: Map<string, Fault>;
+  /** Service id → its one BackendPolicy. */
+  backendPolicies: Map<string, BackendPolicy>;
+  /** Service id → AuthorizationPolicies targeting it. */
+  authorizationPolicies: Map<string, AuthorizationPolicy[]>;
+  /** Service id → RateLimitPolicies targeting it. */
+  serviceRateLimits: Map<string, RateLimitPolicy[]>;
+  /** HTTPRoute id `namespace/name` → RateLimitPolicies targeting it. */
+  routeRateLimits: Map<string, RateLimitPolicy[]>;
+  meshConfig: MeshConfig | null;
+  routeTests: RouteTest[];
+}
+
+const CORE_GROUPS = new Set(['', 'core']);
+const SERVICE_GROUPS = new Set(['', 'core', 'weft.dev']);
+const ROUTE_GROUPS = new Set(['', 'gateway.networking.k8s.io']);
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function where(r: Resource): string {
+  const s = spanAt(r.origin, '/metadata/name');
+  return `${r.origin.file}:${s.line}`;
+}
+
+/** resolve looks up every reference of `input`; see ResolvedTree for what it guarantees. */
+export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
+  const tree: ResolvedTree = {
+    resources: input.resources,
+    services: new Map(),
+    routes: [],
+    routesByParent: new Map(),
+    backends: new Map(),
+    extensions: new Map(),
+    faults: new Map(),
+    backendPolicies: new Map(),
+    authorizationPolicies: new Map(),
+    serviceRateLimits: new Map(),
+    routeRateLimits: new Map(),
+    meshConfig: null,
+    routeTests: [],
+  };
+
+  // Pass 1: index every resource by id, reporting duplicates against the first occurrence.
+  const seen = new Map<string, Resource>();
+  const kept: Resource[] = [];
+  for (const r of input.resources) {
+    const id = resourceId(r);
+    const first = seen.get(id);
+    if (first) {
+      report(ctx, 'WFT401', `${id} is defined twice: here and at ${where(first)}`, { origin: r.origin, pointer: '/metadata/name', resource: r }, {
+        hint: `first definition: ${where(first)}; second: ${where(r)}`,
+      });
+      continue;
+    }
+    seen.set(id, r);
+    kept.push(r);
+  }
+
+  const key = (namespace: string, name: string): string => `${namespace}/${name}`;
+  for (const r of kept) {
+    switch (r.kind) {
+      case 'Service':
+        tree.services.set(key(r.metadata.namespace, r.metadata.name), r);
+        break;
+      case 'Fault':
+        tree.faults.set(key(r.metadata.namespace, r.metadata.name), r);
+        break;
+      case 'HTTPRoute':
+        tree.routes.push(r);
+        break;
+      case 'RouteTest':
+        tree.routeTests.push(r);
+        break;
+      case 'MeshConfig':
+        if (tree.meshConfig) {
+          report(ctx, 'WFT408', `a second MeshConfig (${r.metadata.name}); the first is at ${where(tree.meshConfig)}`, { origin: r.origin, pointer: '/metadata/name', resource: r });
+        } else {
+          tree.meshConfig = r;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  const routeIds = new Set(tree.routes.map((r) => key(r.metadata.namespace, r.metadata.name)));
+
+  /** lookupService resolves a Service reference with an optional port; reports and returns null on failure. */
+  const lookupPort = (svc: Service, port: number | undefined, r: Resource, pointer: string): number | null => {
+    const ports = svc.spec.ports;
+    if (port !== undefined) {
+      if (ports.some((p) => p.port === port)) return port;
+      report(ctx, 'WFT404', `Service ${svc.metadata.namespace}/${svc.metadata.name} has no port ${port}`, { origin: r.origin, pointer: `${pointer}/port`, resource: r }, {
+        hint: `declared ports: ${ports.map((p) => p.port).join(', ') || 'none'}`,
+      });
+      return null;
+    }
+    if (ports.length === 1 && ports[0]) return ports[0].port;
+    report(ctx, 'WFT404', ports.length === 0
+      ? `Service ${svc.metadata.namespace}/${svc.metadata.name} declares no port`
+      : `Service ${svc.metadata.namespace}/${svc.metadata.name} has ${ports.length} ports; say which one`, { origin: r.origin, pointer, resource: r }, {
+      hint: `add port: one of ${ports.map((p) => p.port).join(', ')}`,
+    });
+    return null;
+  };
+
+  const resolveBackend = (ref: BackendObjectRef, r: HTTPRoute, pointer: string): void => {
+    const group = ref.group ?? '';
+    const kind = ref.kind ?? 'Service';
+    if (!CORE_GROUPS.has(group) || kind !== 'Service') {
+      report(ctx, 'WFT407', `backendRef to ${group || 'core'}/${kind} is not supported: Weft routes to Services only`, { origin: r.origin, pointer, resource: r });
+      return;
+    }
+    const ns = ref.namespace ?? r.metadata.namespace;
+    const svc = tree.services.get(key(ns, ref.name));
+    if (!svc) {
+      report(ctx, 'WFT403', `backend Service ${ns}/${ref.name} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r });
+      return;
+    }
+    const port = lookupPort(svc, ref.port, r, pointer);
+    if (port !== null) tree.backends.set(ref, { service: key(ns, ref.name), port });
+  };
+
+  // Pass 2: routes: parents, backends, mirrors, extension refs.
+  for (const r of tree.routes) {
+    const parents = r.spec.parentRefs ?? [];
+    parents.forEach((p, i) => {
+      const pointer = `/spec/parentRefs/${i}`;
+      const group = p.group ?? '';
+      const kind = p.kind ?? 'Service';
+      if (!CORE_GROUPS.has(group) || kind !== 'Service') {
+        report(ctx, 'WFT407', `parentRef to ${group || 'core'}/${kind} is not supported: in the mesh (GAMMA) a route's parent is a core Service`, { origin: r.origin, pointer, resource: r }, {
+          hint: 'use parentRefs: [{ group: "", kind: Service, name: <service> }]',
+        });
+        return;
+      }
+      const ns = p.namespace ?? r.metadata.namespace;
+      const svc = tree.services.get(key(ns, p.name));
+      if (!svc) {
+        report(ctx, 'WFT402', `parent Service ${ns}/${p.name} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r });
+        return;
+      }
+      let port: number | null = null;
+      if (p.sectionName !== undefined) {
+        const named = svc.spec.ports.find((sp) => sp.name === p.sectionName);
+        if (!named) {
+          report(ctx, 'WFT404', `Service ${ns}/${p.name} has no port named ${p.sectionName}`, { origin: r.origin, pointer: `${pointer}/sectionName`, resource: r });
+          return;
+        }
+        port = named.port;
+        if (p.port !== undefined && p.port !== port) {
+          report(ctx, 'WFT404', `sectionName ${p.sectionName} is port ${port}, not ${p.port}`, { origin: r.origin, pointer: `${pointer}/port`, resource: r });
+          return;
+        }
+      } else if (p.port !== undefined) {
+        if (!svc.spec.ports.some((sp) => sp.port === p.port)) {
+          report(ctx, 'WFT404', `Service ${ns}/${p.name} has no port ${p.port}`, { origin: r.origin, pointer: `${pointer}/port`, resource: r }, {
+            hint: `declared ports: ${svc.spec.ports.map((sp) => sp.port).join(', ') || 'none'}`,
+          });
+          return;
+        }
+        port = p.port;
+      }
+      const parent = key(ns, p.name);
+      const consumer = r.metadata.namespace !== ns;
+      push(tree.routesByParent, parent, { route: r, parent, parentIndex: i, port, consumer, table: consumer ? r.metadata.namespace : ns });
+    });
+
+    (r.spec.rules ?? []).forEach((rule, ri) => {
+      const rp = `/spec/rules/${ri}`;
+      (rule.backendRefs ?? []).forEach((b, bi) => {
+        resolveBackend(b, r, `${rp}/backendRefs/${bi}`);
+        (b.filters ?? []).forEach((f, fi) => resolveFilter(f, `${rp}/backendRefs/${bi}/filters/${fi}`));
+      });
+      (rule.filters ?? []).forEach((f, fi) => resolveFilter(f, `${rp}/filters/${fi}`));
+    });
+
+    function resolveFilter(f: NonNullable<NonNullable<HTTPRoute['spec']['rules']>[number]['filters']>[number], pointer: string): void {
+      if (f.type === 'RequestMirror' && f.requestMirror) {
+        resolveBackend(f.requestMirror.backendRef, r, `${pointer}/requestMirror/backendRef`);
+      } else if (f.type === 'ExtensionRef' && f.extensionRef) {
+        const ext = f.extensionRef;
+        if (ext.group !== 'weft.dev' || ext.kind !== 'Fault') {
+          report(ctx, 'WFT407', `ExtensionRef to ${ext.group || 'core'}/${ext.kind} is not supported`, { origin: r.origin, pointer: `${pointer}/extensionRef`, resource: r }, {
+            hint: 'Weft extensions are { group: weft.dev, kind: Fault, name: <fault> }',
+          });
+          return;
+        }
+        const fault = tree.faults.get(key(r.metadata.namespace, ext.name));
+        if (!fault) {
+          report(ctx, 'WFT406', `Fault ${r.metadata.namespace}/${ext.name} does not exist`, { origin: r.origin, pointer: `${pointer}/extensionRef/name`, resource: r });
+          return;
+        }
+        tree.extensions.set(ext, fault);
+      }
+    }
+  }
+
+  // Pass 3: policies and their targets.
+  for (const r of kept) {
+    if (r.kind !== 'BackendPolicy' && r.kind !== 'AuthorizationPolicy' && r.kind !== 'RateLimitPolicy') continue;
+    const targets: TargetRef[] = r.spec.targetRefs;
+    targets.forEach((t, i) => {
+      const pointer = `/spec/targetRefs/${i}`;
+      const group = t.group ?? '';
+      const ns = t.namespace ?? r.metadata.namespace;
+      const id = key(ns, t.name);
+      const kindOk = t.kind === 'Service' ? SERVICE_GROUPS.has(group) : t.kind === 'HTTPRoute' && r.kind === 'RateLimitPolicy' && ROUTE_GROUPS.has(group);
+      if (!kindOk) {
+        report(ctx, 'WFT407', `a ${r.kind} cannot target ${group ? `${group}/` : ''}${t.kind}`, { origin: r.origin, pointer, resource: r }, {
+          hint: r.kind === 'RateLimitPolicy' ? 'target a Service or an HTTPRoute' : 'target a Service',
+        });
+        return;
+      }
+      if (t.kind === 'HTTPRoute') {
+        if (!routeIds.has(id)) {
+          report(ctx, 'WFT405', `target HTTPRoute ${id} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r });
+          return;
+        }
+        push(tree.routeRateLimits, id, r as RateLimitPolicy);
+        return;
+      }
+      if (!tree.services.has(id)) {
+        report(ctx, 'WFT405', `target Service ${id} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r });
+        return;
+      }
+      if (r.kind === 'BackendPolicy') {
+        const other = tree.backendPolicies.get(id);
+        if (other && other !== r) {
+          report(ctx, 'WFT409', `Service ${id} already has BackendPolicy ${other.metadata.namespace}/${other.metadata.name} (${where(other)})`, { origin: r.origin, pointer, resource: r });
+          return;
+        }
+        tree.backendPolicies.set(id, r);
+      } else if (r.kind === 'AuthorizationPolicy') {
+        const list = tree.authorizationPolicies.get(id);
+        if (!list?.includes(r)) push(tree.authorizationPolicies, id, r);
+      } else {
+        const list = tree.serviceRateLimits.get(id);
+        if (!list?.includes(r)) push(tree.serviceRateLimits, id, r);
+      }
+    });
+    if (r.kind === 'AuthorizationPolicy') {
+      r.spec.rules.forEach((rule, ri) => {
+        (rule.from ?? []).forEach((f, fi) => {
+          const ns = f.namespace ?? r.metadata.namespace;
+          if (!tree.services.has(key(ns, f.service))) {
+            report(ctx, 'WFT410', `caller Service ${ns}/${f.service} does not exist`, { origin: r.origin, pointer: `/spec/rules/${ri}/from/${fi}/service`, resource: r });
+          }
+        });
+      });
+    }
+  }
+
+  for (const t of tree.routeTests) {
+    t.spec.cases.forEach((c, ci) => {
+      if (c.from === undefined) return;
+      const id = callerId(c.from, t.metadata.namespace);
+      if (!tree.services.has(id)) {
+        report(ctx, 'WFT410', `caller Service ${id} does not exist`, { origin: t.origin, pointer: `/spec/cases/${ci}/from`, resource: t });
+      }
+    });
+  }
+  return tree;
+}
+
+/**
+ * callerId reads a RouteTest `from`: `name` (a Service in the RouteTest's namespace), or
+ * `namespace/name`. Returns the Service id `namespace/name`.
+ */
+export function callerId(from: string, namespace: string): string {
+  return from.includes('/') ? from : `${namespace}/${from}`;
 }

@@ -1,7 +1,235 @@
-/** analyze: placeholder until the analyze pass lands (being written now). */
-import type { PassContext } from './types.js';
+/**
+ * analyze: cross-resource checks over the resolved tree (codes WFT501-WFT516). It reports and
+ * returns its input unchanged: nothing here alters what lower produces, it only decides whether
+ * lower may run (errors) and what the author should look at (warnings, info).
+ */
+import { report } from './diagnostics.js';
+import { parseDuration } from './duration.js';
+import { buildTables, matchKey, prefixMatchOf, type MatchEntry } from './precedence.js';
+import { checkRegex } from './regex.js';
+import type { HTTPRoute, HTTPRouteFilter, HTTPRouteRule, MeshConfig } from './resources.js';
 import type { ResolvedTree } from './resolve.js';
+import type { PassContext } from './types.js';
 
-export function analyze(_input: ResolvedTree, _ctx: PassContext): ResolvedTree {
-  throw new Error('the analyze pass is being written');
+/** Built-in defaults the analysis needs (lower.ts fills the same ones into the bundle). */
+const DEFAULT_REQUEST_MS = 15_000;
+const DEFAULT_BACKOFF_MS = 25;
+const DEFAULT_ATTEMPTS = 1;
+
+/** analyze reports WFT5xx findings for `tree` and returns it unchanged. */
+export function analyze(tree: ResolvedTree, ctx: PassContext): ResolvedTree {
+  checkShadowing(tree, ctx);
+  const referencedFaults = new Set<object>();
+  for (const f of tree.extensions.values()) referencedFaults.add(f);
+  for (const r of tree.routes) checkRoute(r, tree, ctx);
+  if (tree.meshConfig) checkMeshConfig(tree.meshConfig, ctx);
+
+  for (const svc of tree.services.values()) {
+    if ((svc.spec.endpoints ?? []).length === 0) {
+      report(ctx, 'WFT511', `Service ${svc.metadata.namespace}/${svc.metadata.name} has no endpoints; traffic to it gets 503`, { origin: svc.origin, pointer: '/spec', resource: svc });
+    }
+  }
+  for (const f of tree.faults.values()) {
+    if (!referencedFaults.has(f)) {
+      report(ctx, 'WFT510', `Fault ${f.metadata.namespace}/${f.metadata.name} is not used by any HTTPRoute ExtensionRef filter`, { origin: f.origin, pointer: '/metadata/name', resource: f });
+    }
+  }
+  // A RateLimitPolicy on a route that attaches to no Service limits nothing.
+  const attached = new Set<string>();
+  for (const list of tree.routesByParent.values()) for (const a of list) attached.add(`${a.route.metadata.namespace}/${a.route.metadata.name}`);
+  for (const r of tree.routes) {
+    const id = `${r.metadata.namespace}/${r.metadata.name}`;
+    if ((r.spec.parentRefs ?? []).length === 0) {
+      report(ctx, 'WFT510', `HTTPRoute ${id} has no parentRefs, so it applies to nothing`, { origin: r.origin, pointer: '/spec', resource: r }, { hint: 'add parentRefs: [{ kind: Service, name: <service> }]' });
+    }
+    if (!attached.has(id)) {
+      for (const p of tree.routeRateLimits.get(id) ?? []) {
+        report(ctx, 'WFT510', `RateLimitPolicy ${p.metadata.namespace}/${p.metadata.name} targets HTTPRoute ${id}, which is attached to no Service`, { origin: p.origin, pointer: '/spec/targetRefs', resource: p });
+      }
+    }
+  }
+  return tree;
+}
+
+/** WFT501: within one table, a match whose key an earlier (higher-precedence) match already has. */
+function checkShadowing(tree: ResolvedTree, ctx: PassContext): void {
+  for (const g of buildTables(tree)) {
+    const winners = new Map<string, MatchEntry>();
+    for (const e of g.entries) {
+      const k = matchKey(e.match);
+      const w = winners.get(k);
+      if (!w) {
+        winners.set(k, e);
+        continue;
+      }
+      // The same rule reached twice through two parentRefs is one rule, not a shadow.
+      if (w.rule === e.rule && w.matchIndex === e.matchIndex) continue;
+      const route = e.attachment.route;
+      const pointer = e.implicit ? `/spec/rules/${e.ruleIndex}` : `/spec/rules/${e.ruleIndex}/matches/${e.matchIndex}`;
+      const winner = `${w.routeKey} rule ${w.ruleIndex} match ${w.matchIndex} (${w.attachment.route.origin.file})`;
+      const scope = g.consumer ? `callers in namespace ${g.table}` : 'all callers';
+      report(ctx, 'WFT501', `this match of ${e.routeKey} rule ${e.ruleIndex} can never be chosen for Service ${g.parent} (${scope}): ${winner} has an identical match and takes precedence`, { origin: route.origin, pointer, resource: route }, {
+        hint: 'remove the duplicate match or make it more specific',
+      });
+    }
+  }
+}
+
+function checkRoute(r: HTTPRoute, tree: ResolvedTree, ctx: PassContext): void {
+  const place = (pointer: string): { origin: HTTPRoute['origin']; pointer: string; resource: HTTPRoute } => ({ origin: r.origin, pointer, resource: r });
+  const parents = new Set((r.spec.parentRefs ?? []).map((p) => `${p.namespace ?? r.metadata.namespace}/${p.name}`));
+  if ((r.spec.hostnames ?? []).length > 0 && (r.spec.parentRefs ?? []).length > 0) {
+    report(ctx, 'WFT514', 'hostnames have no effect on a route whose parents are Services (GAMMA): it applies to all traffic to the Service', place('/spec/hostnames'));
+  }
+  const mesh = tree.meshConfig?.spec.defaults;
+  (r.spec.rules ?? []).forEach((rule, ri) => {
+    const rp = `/spec/rules/${ri}`;
+    const filters = rule.filters ?? [];
+    const backends = rule.backendRefs ?? [];
+    const redirects = filters.some((f) => f.type === 'RequestRedirect');
+
+    if (backends.length > 0 && backends.every((b) => (b.weight ?? 1) === 0)) {
+      report(ctx, 'WFT502', 'every backendRef of this rule has weight 0; matching requests get 503', place(`${rp}/backendRefs`));
+    }
+    if (redirects && backends.length > 0) {
+      report(ctx, 'WFT505', 'this rule redirects every request, so its backendRefs are never used', place(`${rp}/backendRefs`));
+    }
+    if (!redirects && backends.length === 0) {
+      report(ctx, 'WFT512', 'this rule has neither backendRefs nor a RequestRedirect; matching requests get 500', place(rp));
+    }
+
+    checkTimeouts(rule, rp, mesh?.timeouts?.request, place, ctx);
+    checkRetry(rule.retry, `${rp}/retry`, rule.timeouts?.request ?? mesh?.timeouts?.request, mesh?.retry, place, ctx);
+    checkFilters(filters, rule, `${rp}/filters`, place, ctx);
+    backends.forEach((b, bi) => checkFilters(b.filters ?? [], rule, `${rp}/backendRefs/${bi}/filters`, place, ctx));
+
+    // Mirrors to the route's own parent would be routed by this very table again.
+    const allFilters: [HTTPRouteFilter, string][] = [
+      ...filters.map((f, fi): [HTTPRouteFilter, string] => [f, `${rp}/filters/${fi}`]),
+      ...backends.flatMap((b, bi) => (b.filters ?? []).map((f, fi): [HTTPRouteFilter, string] => [f, `${rp}/backendRefs/${bi}/filters/${fi}`])),
+    ];
+    for (const [f, fp] of allFilters) {
+      if (f.type !== 'RequestMirror' || !f.requestMirror) continue;
+      const target = tree.backends.get(f.requestMirror.backendRef);
+      if (target && parents.has(target.service)) {
+        report(ctx, 'WFT513', `RequestMirror sends copies to ${target.service}, this route's own parent, which would mirror them again`, place(`${fp}/requestMirror/backendRef`));
+      }
+    }
+
+    (rule.matches ?? []).forEach((m, mi) => {
+      const mp = `${rp}/matches/${mi}`;
+      if (m.path?.type === 'RegularExpression' && m.path.value !== undefined) regex(m.path.value, `${mp}/path/value`);
+      const headerNames = new Set<string>();
+      (m.headers ?? []).forEach((h, hi) => {
+        const name = h.name.toLowerCase();
+        if (headerNames.has(name)) report(ctx, 'WFT515', `header ${h.name} is already matched earlier in this match; only the first counts`, place(`${mp}/headers/${hi}`));
+        headerNames.add(name);
+        if (h.type === 'RegularExpression') regex(h.value, `${mp}/headers/${hi}/value`);
+      });
+      const paramNames = new Set<string>();
+      (m.queryParams ?? []).forEach((q, qi) => {
+        if (paramNames.has(q.name)) report(ctx, 'WFT515', `query parameter ${q.name} is already matched earlier in this match; only the first counts`, place(`${mp}/queryParams/${qi}`));
+        paramNames.add(q.name);
+        if (q.type === 'RegularExpression') regex(q.value, `${mp}/queryParams/${qi}/value`);
+      });
+    });
+  });
+
+  function regex(pattern: string, pointer: string): void {
+    const problem = checkRegex(pattern);
+    if (problem) report(ctx, problem.code, problem.message, place(pointer), problem.hint ? { hint: problem.hint } : {});
+  }
+}
+
+type PlaceFn = (pointer: string) => { origin: HTTPRoute['origin']; pointer: string; resource: HTTPRoute };
+
+function checkTimeouts(rule: HTTPRouteRule, rp: string, meshRequest: string | undefined, place: PlaceFn, ctx: PassContext): void {
+  const backend = rule.timeouts?.backendRequest;
+  if (backend === undefined) return;
+  const requestText = rule.timeouts?.request ?? meshRequest;
+  const request = requestText === undefined ? DEFAULT_REQUEST_MS : parseDuration(requestText);
+  const backendMs = parseDuration(backend);
+  if (request === null || backendMs === null) return; // malformed: validate reports WFT304
+  if (request !== 0 && backendMs > request) {
+    const from = rule.timeouts?.request !== undefined ? '' : requestText === undefined ? ' (the built-in default)' : ' (the MeshConfig default)';
+    report(ctx, 'WFT503', `timeouts.backendRequest ${backend} is longer than the request timeout ${requestText ?? '15s'}${from}`, place(`${rp}/timeouts/backendRequest`), {
+      hint: 'make backendRequest at most request, or set request to 0s',
+    });
+  }
+}
+
+function checkRetry(
+  retry: HTTPRouteRule['retry'],
+  pointer: string,
+  requestText: string | undefined,
+  meshRetry: { attempts?: number; codes?: number[]; backoff?: string } | undefined,
+  place: PlaceFn,
+  ctx: PassContext,
+): void {
+  if (!retry) return;
+  (retry.codes ?? []).forEach((c, ci) => {
+    if (c < 400 || c > 599) report(ctx, 'WFT504', `retry code ${c} is not an HTTP error status (400-599)`, place(`${pointer}/codes/${ci}`));
+  });
+  checkRetryRoom(retry.attempts ?? meshRetry?.attempts ?? DEFAULT_ATTEMPTS, retry.backoff ?? meshRetry?.backoff, requestText, place(pointer), ctx);
+}
+
+/** WFT516: the minimum total backoff of all retries already fills the request timeout. */
+function checkRetryRoom(attempts: number, backoffText: string | undefined, requestText: string | undefined, where: Parameters<typeof report>[3], ctx: PassContext): void {
+  const backoff = backoffText === undefined ? DEFAULT_BACKOFF_MS : parseDuration(backoffText);
+  const request = requestText === undefined ? DEFAULT_REQUEST_MS : parseDuration(requestText);
+  if (backoff === null || request === null || request === 0) return;
+  if (attempts * backoff >= request) {
+    report(ctx, 'WFT516', `${attempts} retries with at least ${backoff}ms backoff each need ${attempts * backoff}ms, but the request timeout is ${request}ms`, where, {
+      hint: 'lower attempts or backoff, or raise timeouts.request',
+    });
+  }
+}
+
+function checkMeshConfig(mc: MeshConfig, ctx: PassContext): void {
+  const d = mc.spec.defaults;
+  const place = (pointer: string): { origin: MeshConfig['origin']; pointer: string; resource: MeshConfig } => ({ origin: mc.origin, pointer, resource: mc });
+  const req = d?.timeouts?.request;
+  const back = d?.timeouts?.backendRequest;
+  if (back !== undefined) {
+    const r = req === undefined ? DEFAULT_REQUEST_MS : parseDuration(req);
+    const b = parseDuration(back);
+    if (r !== null && b !== null && r !== 0 && b > r) {
+      report(ctx, 'WFT503', `defaults.timeouts.backendRequest ${back} is longer than the request timeout ${req ?? '15s'}`, place('/spec/defaults/timeouts/backendRequest'));
+    }
+  }
+  if (d?.retry) {
+    (d.retry.codes ?? []).forEach((c, ci) => {
+      if (c < 400 || c > 599) report(ctx, 'WFT504', `retry code ${c} is not an HTTP error status (400-599)`, place(`/spec/defaults/retry/codes/${ci}`));
+    });
+    checkRetryRoom(d.retry.attempts ?? DEFAULT_ATTEMPTS, d.retry.backoff, req, place('/spec/defaults/retry'), ctx);
+  }
+}
+
+const SINGLE = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite'] as const;
+
+/** WFT506 and WFT507 for one filter list (a rule's, or one backendRef's). */
+function checkFilters(filters: HTTPRouteFilter[], rule: HTTPRouteRule, base: string, place: PlaceFn, ctx: PassContext): void {
+  const seen = new Map<string, number>();
+  filters.forEach((f, fi) => {
+    if ((SINGLE as readonly string[]).includes(f.type)) {
+      const first = seen.get(f.type);
+      if (first !== undefined) {
+        report(ctx, 'WFT507', `${f.type} appears more than once (first at filter ${first}); the spec allows one per rule`, place(`${base}/${fi}/type`));
+      } else {
+        seen.set(f.type, fi);
+      }
+    }
+    const path = f.type === 'RequestRedirect' ? f.requestRedirect?.path : f.type === 'URLRewrite' ? f.urlRewrite?.path : undefined;
+    if (path?.type === 'ReplacePrefixMatch' && prefixMatchOf(rule) === null) {
+      const key = f.type === 'RequestRedirect' ? 'requestRedirect' : 'urlRewrite';
+      report(ctx, 'WFT506', 'ReplacePrefixMatch needs the rule to have exactly one match, with a PathPrefix path', place(`${base}/${fi}/${key}/path/type`), {
+        hint: 'use ReplaceFullPath, or split the rule so each has one PathPrefix match',
+      });
+    }
+  });
+  const redirect = seen.get('RequestRedirect');
+  const rewrite = seen.get('URLRewrite');
+  if (redirect !== undefined && rewrite !== undefined) {
+    report(ctx, 'WFT507', 'RequestRedirect and URLRewrite cannot be used in the same rule', place(`${base}/${Math.max(redirect, rewrite)}/type`));
+  }
 }

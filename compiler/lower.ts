@@ -1,7 +1,378 @@
-/** lower: placeholder until the lower pass lands (being written now). */
-import type { LoweredTree, PassContext } from './types.js';
+/**
+ * lower: the resolved tree becomes the bundle's spec (schemas/bundle.ts), with precedence decided
+ * (compiler/precedence.ts), durations in ms and every default filled in, plus a source map from
+ * ids to file:line:column. Runs only on an error-free tree, but still never throws: a value that
+ * could not be lowered falls back to its default.
+ *
+ * Built-in defaults (docs/policies.md lists them; MeshConfig overrides the mesh-wide ones):
+ * request timeout 15s, backendRequest 0 (disabled), no retries unless asked; a route's `retry`
+ * without attempts/codes/backoff gets 1 / [503] / 25ms; retry budget 20% + 10/s over 10s;
+ * authorization default allow; accessLog off; tracing on.
+ */
+import type {
+  AuthorizationPolicyEntry,
+  BackendPolicySettings,
+  BundleSpec,
+  Endpoint,
+  Filter,
+  HeaderModifier,
+  MeshSettings,
+  PathModifier,
+  RateLimit,
+  RetryPolicy,
+  Routing,
+  RouteIndex,
+  RouteMatch,
+  RouteTable,
+  Rule,
+  ServiceEntry,
+  SourceLocation,
+  SourceMap,
+  Timeouts,
+  WeightedBackend,
+} from '../schemas/bundle.js';
+import { spanAt } from './diagnostics.js';
+import { parseDuration } from './duration.js';
+import { buildTables, prefixMatchOf, type MatchEntry, type TableGroup } from './precedence.js';
+import {
+  resourceId,
+  type AuthorizationPolicy,
+  type BackendPolicy,
+  type HTTPHeaderModifier,
+  type HTTPPathModifier,
+  type HTTPRoute,
+  type HTTPRouteFilter,
+  type HTTPRouteRule,
+  type RateLimitPolicy,
+  type Service,
+} from './resources.js';
 import type { ResolvedTree } from './resolve.js';
+import type { LoweredTree, PassContext } from './types.js';
 
-export function lower(_input: ResolvedTree, _ctx: PassContext): LoweredTree {
-  throw new Error('the lower pass is being written');
+/** BUILTIN_DEFAULTS are what applies when MeshConfig (or a policy) says nothing. */
+export const BUILTIN_DEFAULTS = Object.freeze({
+  requestTimeoutMs: 15_000,
+  backendRequestTimeoutMs: 0,
+  retryAttempts: 1,
+  retryCodes: Object.freeze([503]),
+  retryBackoffMs: 25,
+  retryBudget: Object.freeze({ percent: 20, minRetriesPerSecond: 10, intervalMs: 10_000 }),
+  connectionPool: Object.freeze({ maxConnections: 1024, maxPendingRequests: 1024 }),
+  outlierDetection: Object.freeze({ consecutiveErrors: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10 }),
+  authorization: 'allow' as const,
+  accessLog: false,
+  tracing: true,
+});
+
+const ms = (text: string | undefined, fallback: number): number => {
+  if (text === undefined) return fallback;
+  return parseDuration(text) ?? fallback;
+};
+
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** lower builds the BundleSpec and SourceMap; see the file comment for its guarantees. */
+export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
+  const sources: SourceMap = {};
+  const mesh = lowerMesh(tree);
+  const tables = new Map<string, TableGroup[]>();
+  for (const g of buildTables(tree)) {
+    const list = tables.get(g.parent);
+    if (list) list.push(g);
+    else tables.set(g.parent, [g]);
+  }
+  const services: ServiceEntry[] = [];
+  for (const id of [...tree.services.keys()].sort(byString)) {
+    const svc = tree.services.get(id);
+    if (!svc) continue;
+    services.push(lowerService(svc, id, tree, mesh, tables.get(id) ?? [], sources));
+  }
+  for (const r of tree.resources) {
+    const id = resourceId(r);
+    if (!(id in sources)) sources[id] = locate(r.origin, '');
+  }
+  return { spec: { mesh, services } satisfies BundleSpec, sources: sortKeys(sources) };
+}
+
+function locate(origin: HTTPRoute['origin'], pointer: string): SourceLocation {
+  const s = spanAt(origin, pointer);
+  return { file: origin.file, line: s.line, column: s.column };
+}
+
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(o).sort(byString)) out[k] = o[k] as T;
+  return out;
+}
+
+function lowerMesh(tree: ResolvedTree): MeshSettings {
+  const spec = tree.meshConfig?.spec;
+  const d = spec?.defaults;
+  const retry: RetryPolicy | null = d?.retry
+    ? {
+        attempts: d.retry.attempts ?? BUILTIN_DEFAULTS.retryAttempts,
+        codes: codes(d.retry.codes ?? [...BUILTIN_DEFAULTS.retryCodes]),
+        backoffMs: ms(d.retry.backoff, BUILTIN_DEFAULTS.retryBackoffMs),
+      }
+    : null;
+  return {
+    defaults: {
+      timeouts: {
+        requestMs: ms(d?.timeouts?.request, BUILTIN_DEFAULTS.requestTimeoutMs),
+        backendRequestMs: ms(d?.timeouts?.backendRequest, BUILTIN_DEFAULTS.backendRequestTimeoutMs),
+      },
+      retry,
+    },
+    authorization: { default: spec?.authorization?.default ?? BUILTIN_DEFAULTS.authorization },
+    telemetry: {
+      accessLog: spec?.telemetry?.accessLog ?? BUILTIN_DEFAULTS.accessLog,
+      tracing: spec?.telemetry?.tracing ?? BUILTIN_DEFAULTS.tracing,
+    },
+  };
+}
+
+/** Retry codes are a set: sorted, without repeats. */
+function codes(list: number[]): number[] {
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+function lowerService(svc: Service, id: string, tree: ResolvedTree, mesh: MeshSettings, groups: TableGroup[], sources: SourceMap): ServiceEntry {
+  const ports = svc.spec.ports.map((p) => (p.appProtocol !== undefined ? { name: p.name, port: p.port, appProtocol: p.appProtocol } : { name: p.name, port: p.port }));
+  const firstPort = svc.spec.ports[0]?.port ?? 0;
+  const endpoints: Endpoint[] = (svc.spec.endpoints ?? [])
+    .map((e) => ({ address: e.address, port: e.port ?? firstPort, labels: { ...(e.labels ?? {}) } }))
+    .sort((a, b) => byString(a.address, b.address) || a.port - b.port);
+  const routing: Routing = { producer: null, consumers: {} };
+  for (const g of groups) {
+    const table = lowerTable(g, tree, mesh, sources);
+    if (g.consumer) routing.consumers[g.table] = table;
+    else routing.producer = table;
+  }
+  routing.consumers = sortKeys(routing.consumers);
+  return {
+    id,
+    name: svc.metadata.name,
+    namespace: svc.metadata.namespace,
+    ports,
+    endpoints,
+    backendPolicy: lowerBackendPolicy(tree.backendPolicies.get(id) ?? null),
+    authorization: lowerAuthorization(tree.authorizationPolicies.get(id) ?? []),
+    rateLimits: lowerRateLimits(tree.serviceRateLimits.get(id) ?? []),
+    routing,
+  };
+}
+
+function lowerTable(g: TableGroup, tree: ResolvedTree, mesh: MeshSettings, sources: SourceMap): RouteTable {
+  const matches: RouteMatch[] = [];
+  const rules: Rule[] = [];
+  const ruleIndex = new Map<HTTPRouteRule, number>();
+  const index: RouteIndex = { exact: {}, prefix: {}, regex: [] };
+  for (const e of g.entries) {
+    let ri = ruleIndex.get(e.rule);
+    if (ri === undefined) {
+      ri = rules.length;
+      ruleIndex.set(e.rule, ri);
+      rules.push(lowerRule(e, tree, mesh, sources));
+    }
+    const route = e.attachment.route;
+    const id = `${e.routeKey}#${e.ruleIndex}.${e.matchIndex}`;
+    const at = matches.length;
+    matches.push({
+      rule: ri,
+      id,
+      path: e.match.path,
+      method: e.match.method,
+      headers: e.match.headers,
+      queryParams: e.match.queryParams,
+      port: e.match.port,
+    });
+    sources[id] = locate(route.origin, e.implicit ? `/spec/rules/${e.ruleIndex}` : `/spec/rules/${e.ruleIndex}/matches/${e.matchIndex}`);
+    const p = e.match.path;
+    if (p.type === 'Exact') (index.exact[p.value] ??= []).push(at);
+    else if (p.type === 'PathPrefix') (index.prefix[p.value] ??= []).push(at);
+    else index.regex.push(at);
+  }
+  return { matches, rules, index: { exact: sortKeys(index.exact), prefix: sortKeys(index.prefix), regex: index.regex } };
+}
+
+function lowerRule(e: MatchEntry, tree: ResolvedTree, mesh: MeshSettings, sources: SourceMap): Rule {
+  const rule = e.rule;
+  const route = e.attachment.route;
+  const id = `${e.routeKey}#${e.ruleIndex}`;
+  sources[id] = locate(route.origin, `/spec/rules/${e.ruleIndex}`);
+  const prefix = prefixMatchOf(rule) ?? '/';
+  const filters = (rule.filters ?? []).map((f) => lowerFilter(f, tree, prefix)).filter((f): f is Filter => f !== null);
+  const refs = rule.backendRefs ?? [];
+  const backends: WeightedBackend[] = [];
+  for (const b of refs) {
+    const weight = b.weight ?? 1;
+    const target = tree.backends.get(b);
+    if (weight <= 0 || !target) continue;
+    backends.push({
+      service: target.service,
+      port: target.port,
+      weight,
+      filters: (b.filters ?? []).map((f) => lowerFilter(f, tree, prefix)).filter((f): f is Filter => f !== null),
+    });
+  }
+  const redirects = filters.some((f) => f.type === 'RequestRedirect');
+  let direct: Rule['direct'] = null;
+  if (refs.length === 0 && !redirects) direct = { status: 500, reason: 'rule has no backendRefs' };
+  else if (!redirects && backends.length === 0) direct = { status: 503, reason: 'every backendRef has weight 0' };
+  const timeouts: Timeouts = {
+    requestMs: ms(rule.timeouts?.request, mesh.defaults.timeouts.requestMs),
+    backendRequestMs: ms(rule.timeouts?.backendRequest, mesh.defaults.timeouts.backendRequestMs),
+  };
+  const meshRetry = mesh.defaults.retry;
+  const retry: RetryPolicy | null = rule.retry
+    ? {
+        attempts: rule.retry.attempts ?? meshRetry?.attempts ?? BUILTIN_DEFAULTS.retryAttempts,
+        codes: codes(rule.retry.codes ?? meshRetry?.codes ?? [...BUILTIN_DEFAULTS.retryCodes]),
+        backoffMs: ms(rule.retry.backoff, meshRetry?.backoffMs ?? BUILTIN_DEFAULTS.retryBackoffMs),
+      }
+    : meshRetry
+      ? { ...meshRetry, codes: [...meshRetry.codes] }
+      : null;
+  return {
+    id,
+    route: { namespace: route.metadata.namespace, name: route.metadata.name },
+    filters,
+    backends: redirects ? [] : backends,
+    totalWeight: redirects ? 0 : backends.reduce((s, b) => s + b.weight, 0),
+    direct,
+    timeouts,
+    retry,
+    rateLimits: lowerRateLimits(tree.routeRateLimits.get(e.routeKey) ?? []),
+  };
+}
+
+function lowerModifier(m: HTTPHeaderModifier | undefined): HeaderModifier {
+  return {
+    set: (m?.set ?? []).map((h) => ({ name: h.name, value: h.value })),
+    add: (m?.add ?? []).map((h) => ({ name: h.name, value: h.value })),
+    remove: [...(m?.remove ?? [])],
+  };
+}
+
+function lowerPath(p: HTTPPathModifier | undefined, prefix: string): PathModifier | null {
+  if (!p) return null;
+  if (p.type === 'ReplaceFullPath') return { type: 'ReplaceFullPath', value: p.replaceFullPath ?? '/' };
+  return { type: 'ReplacePrefixMatch', value: p.replacePrefixMatch ?? '/', prefix };
+}
+
+/** lowerFilter maps one HTTPRoute filter to its bundle form; null for a filter with no body (schema-refused). */
+function lowerFilter(f: HTTPRouteFilter, tree: ResolvedTree, prefix: string): Filter | null {
+  switch (f.type) {
+    case 'RequestHeaderModifier':
+      return { type: 'RequestHeaderModifier', modifier: lowerModifier(f.requestHeaderModifier) };
+    case 'ResponseHeaderModifier':
+      return { type: 'ResponseHeaderModifier', modifier: lowerModifier(f.responseHeaderModifier) };
+    case 'RequestRedirect': {
+      const r = f.requestRedirect ?? {};
+      return {
+        type: 'RequestRedirect',
+        redirect: { scheme: r.scheme ?? null, hostname: r.hostname ?? null, port: r.port ?? null, path: lowerPath(r.path, prefix), statusCode: r.statusCode ?? 302 },
+      };
+    }
+    case 'URLRewrite':
+      return { type: 'URLRewrite', rewrite: { hostname: f.urlRewrite?.hostname ?? null, path: lowerPath(f.urlRewrite?.path, prefix) } };
+    case 'RequestMirror': {
+      const m = f.requestMirror;
+      const target = m ? tree.backends.get(m.backendRef) : undefined;
+      if (!m || !target) return null;
+      let percent = 100;
+      if (m.percent !== undefined) percent = m.percent;
+      else if (m.fraction) percent = (m.fraction.numerator / (m.fraction.denominator ?? 100)) * 100;
+      return { type: 'RequestMirror', mirror: { service: target.service, port: target.port, percent: Math.min(100, Math.max(0, percent)) } };
+    }
+    case 'ExtensionRef': {
+      const fault = f.extensionRef ? tree.extensions.get(f.extensionRef) : undefined;
+      if (!fault) return null;
+      const d = fault.spec.delay;
+      const a = fault.spec.abort;
+      return {
+        type: 'Fault',
+        name: fault.metadata.name,
+        fault: {
+          delay: d ? { ms: ms(d.fixed, 0), percent: d.percent ?? 100 } : null,
+          abort: a ? { status: a.status, percent: a.percent ?? 100 } : null,
+        },
+      };
+    }
+    default:
+      return null;
+  }
+}
+
+function lowerBackendPolicy(p: BackendPolicy | null): BackendPolicySettings {
+  const budget = p?.spec.retryBudget;
+  const retryBudget = {
+    percent: budget?.percent ?? BUILTIN_DEFAULTS.retryBudget.percent,
+    minRetriesPerSecond: budget?.minRetriesPerSecond ?? BUILTIN_DEFAULTS.retryBudget.minRetriesPerSecond,
+    intervalMs: ms(budget?.interval, BUILTIN_DEFAULTS.retryBudget.intervalMs),
+  };
+  if (!p) return { policy: null, loadBalancer: { type: 'RoundRobin' }, connectionPool: null, outlierDetection: null, retryBudget };
+  const lb = p.spec.loadBalancer;
+  let loadBalancer: BackendPolicySettings['loadBalancer'] = { type: 'RoundRobin' };
+  if (lb?.type === 'ConsistentHash') {
+    loadBalancer = { type: 'ConsistentHash', hashOn: lb.hashOn?.header !== undefined ? { header: lb.hashOn.header.toLowerCase() } : { clientAddress: true } };
+  } else if (lb) {
+    loadBalancer = { type: lb.type };
+  }
+  const cp = p.spec.connectionPool;
+  const od = p.spec.outlierDetection;
+  const D = BUILTIN_DEFAULTS;
+  return {
+    policy: p.metadata.name,
+    loadBalancer,
+    connectionPool: cp
+      ? { maxConnections: cp.maxConnections ?? D.connectionPool.maxConnections, maxPendingRequests: cp.maxPendingRequests ?? D.connectionPool.maxPendingRequests }
+      : null,
+    outlierDetection: od
+      ? {
+          consecutiveErrors: od.consecutiveErrors ?? D.outlierDetection.consecutiveErrors,
+          intervalMs: ms(od.interval, D.outlierDetection.intervalMs),
+          baseEjectionTimeMs: ms(od.baseEjectionTime, D.outlierDetection.baseEjectionTimeMs),
+          maxEjectionPercent: od.maxEjectionPercent ?? D.outlierDetection.maxEjectionPercent,
+        }
+      : null,
+    retryBudget,
+  };
+}
+
+function lowerAuthorization(policies: AuthorizationPolicy[]): ServiceEntry['authorization'] {
+  const entry = (p: AuthorizationPolicy): AuthorizationPolicyEntry => ({
+    policy: `${p.metadata.namespace}/${p.metadata.name}`,
+    rules: p.spec.rules.map((r) => ({
+      from: r.from && r.from.length > 0 ? r.from.map((f) => ({ service: f.service, namespace: f.namespace ?? p.metadata.namespace })) : null,
+      to:
+        r.to && r.to.length > 0
+          ? r.to.map((t) => ({ methods: t.methods ? t.methods.map((m) => m.toUpperCase()) : null, paths: t.paths ? [...t.paths] : null }))
+          : null,
+      when: r.when && r.when.length > 0 ? r.when.map((w) => ({ header: w.header.toLowerCase(), values: [...w.values] })) : null,
+    })),
+  });
+  const sorted = [...policies].sort((a, b) => byString(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`));
+  return {
+    deny: sorted.filter((p) => p.spec.action === 'DENY').map(entry),
+    allow: sorted.filter((p) => p.spec.action === 'ALLOW').map(entry),
+  };
+}
+
+/** lowerKey normalises a rate-limit key: header names are case-insensitive, so lower-cased. */
+function lowerKey(key: string): string {
+  return key.startsWith('header:') ? `header:${key.slice('header:'.length).toLowerCase()}` : key;
+}
+
+function lowerRateLimits(policies: RateLimitPolicy[]): RateLimit[] {
+  const sorted = [...policies].sort((a, b) => byString(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`));
+  return sorted.flatMap((p) =>
+    p.spec.limits.map((l) => ({
+      policy: `${p.metadata.namespace}/${p.metadata.name}`,
+      key: lowerKey(l.key),
+      requests: l.requests,
+      perMs: ms(l.per, 1000),
+      burst: l.burst ?? l.requests,
+    })),
+  );
 }

@@ -1,0 +1,192 @@
+/**
+ * Route tables and Gateway API precedence, decided once in the compiler (the proxy takes the
+ * first match). Used by analyze (shadowed matches) and lower (the bundle's order), so the two
+ * can never disagree about which match wins.
+ *
+ * Order (each step only breaks ties left by the previous one):
+ *  1. path type: Exact, then RegularExpression, then PathPrefix. The spec leaves regex
+ *     precedence to implementations; Weft puts regexes between Exact and PathPrefix (like Envoy
+ *     Gateway) because a regex is written to select a narrower set than a prefix;
+ *  2. within RegularExpression: the longer pattern first (a stand-in for "more specific");
+ *     within PathPrefix: the prefix with more characters first;
+ *  3. a match with a method before one without;
+ *  4. more header matches first;
+ *  5. more query-parameter matches first;
+ *  6. the older route (metadata.creationTimestamp); a route without one sorts after all that have one;
+ *  7. route `namespace/name`, alphabetical;
+ *  8. rule order within the route, then match order within the rule, then parentRef order.
+ * Steps 1-5 and 6-8 are the spec's; the regex placement and the parentRef step are Weft's.
+ */
+import type { PathMatch, ValueMatch } from '../schemas/bundle.js';
+import type { HTTPRouteMatch, HTTPRouteRule } from './resources.js';
+import type { Attachment, ResolvedTree } from './resolve.js';
+
+/** NormalMatch is one HTTPRouteMatch with defaults applied and names normalised (RouteMatch minus ids). */
+export interface NormalMatch {
+  path: PathMatch;
+  method: string | null;
+  headers: ValueMatch[];
+  queryParams: ValueMatch[];
+  port: number | null;
+}
+
+/** MatchEntry is one (attachment × rule × match): one future RouteMatch of a table. */
+export interface MatchEntry {
+  attachment: Attachment;
+  rule: HTTPRouteRule;
+  ruleIndex: number;
+  /** Index within rule.matches; 0 for the implicit match of a rule without matches. */
+  matchIndex: number;
+  /** True when the rule had no matches and this is the implied PathPrefix "/". */
+  implicit: boolean;
+  match: NormalMatch;
+  /** creationTimestamp in ms since the epoch, or null when absent or unreadable. */
+  created: number | null;
+  /** Route `namespace/name`. */
+  routeKey: string;
+}
+
+/** TableGroup is one future RouteTable: the entries of one parent for one caller namespace, in precedence order. */
+export interface TableGroup {
+  /** Parent Service id. */
+  parent: string;
+  /** Caller namespace this table serves (the Service's namespace for the producer table). */
+  table: string;
+  consumer: boolean;
+  /** Sorted by compareEntries; never empty. */
+  entries: MatchEntry[];
+}
+
+/** normalizePrefix drops trailing slashes (Gateway API ignores them), keeping the root "/". */
+export function normalizePrefix(value: string): string {
+  let v = value;
+  while (v.length > 1 && v.endsWith('/')) v = v.slice(0, -1);
+  return v === '' ? '/' : v;
+}
+
+/** normalizeMatch applies defaults: no path is PathPrefix "/"; header names lower-cased; first of a repeated name kept. */
+export function normalizeMatch(m: HTTPRouteMatch | undefined, port: number | null): NormalMatch {
+  const type = m?.path?.type ?? 'PathPrefix';
+  const raw = m?.path?.value ?? '/';
+  const path: PathMatch = { type, value: type === 'PathPrefix' ? normalizePrefix(raw) : raw };
+  const headers: ValueMatch[] = [];
+  const seenHeaders = new Set<string>();
+  for (const h of m?.headers ?? []) {
+    const name = h.name.toLowerCase();
+    if (seenHeaders.has(name)) continue;
+    seenHeaders.add(name);
+    headers.push({ type: h.type ?? 'Exact', name, value: h.value });
+  }
+  const queryParams: ValueMatch[] = [];
+  const seenParams = new Set<string>();
+  for (const q of m?.queryParams ?? []) {
+    if (seenParams.has(q.name)) continue;
+    seenParams.add(q.name);
+    queryParams.push({ type: q.type ?? 'Exact', name: q.name, value: q.value });
+  }
+  return { path, method: m?.method ?? null, headers, queryParams, port };
+}
+
+/**
+ * prefixMatchOf is the normalised PathPrefix a ReplacePrefixMatch rewrites, or null when the rule
+ * does not have exactly one match with a PathPrefix path (a rule without matches is PathPrefix "/").
+ */
+export function prefixMatchOf(rule: HTTPRouteRule): string | null {
+  const matches = rule.matches ?? [];
+  if (matches.length === 0) return '/';
+  if (matches.length !== 1) return null;
+  const path = matches[0]?.path;
+  if (path && (path.type ?? 'PathPrefix') !== 'PathPrefix') return null;
+  return normalizePrefix(path?.value ?? '/');
+}
+
+/** matchKey is equal for two matches exactly when they select the same requests syntactically. */
+export function matchKey(m: NormalMatch): string {
+  const byName = (a: ValueMatch, b: ValueMatch): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const vm = (l: ValueMatch[]): string[] => [...l].sort(byName).map((v) => `${v.type}:${v.name}=${v.value}`);
+  return JSON.stringify([m.path.type, m.path.value, m.method, vm(m.headers), vm(m.queryParams), m.port]);
+}
+
+const PATH_RANK: Readonly<Record<PathMatch['type'], number>> = { Exact: 0, RegularExpression: 1, PathPrefix: 2 };
+
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** compareEntries is the total precedence order described at the top of this file (negative: `a` first). */
+export function compareEntries(a: MatchEntry, b: MatchEntry): number {
+  const pa = a.match.path;
+  const pb = b.match.path;
+  const rank = PATH_RANK[pa.type] - PATH_RANK[pb.type];
+  if (rank !== 0) return rank;
+  if (pa.type !== 'Exact' && pa.value.length !== pb.value.length) return pb.value.length - pa.value.length;
+  const method = (a.match.method === null ? 1 : 0) - (b.match.method === null ? 1 : 0);
+  if (method !== 0) return method;
+  const headers = b.match.headers.length - a.match.headers.length;
+  if (headers !== 0) return headers;
+  const params = b.match.queryParams.length - a.match.queryParams.length;
+  if (params !== 0) return params;
+  if (a.created !== b.created) {
+    if (a.created === null) return 1;
+    if (b.created === null) return -1;
+    return a.created - b.created;
+  }
+  return (
+    cmpStr(a.routeKey, b.routeKey) ||
+    a.ruleIndex - b.ruleIndex ||
+    a.matchIndex - b.matchIndex ||
+    a.attachment.parentIndex - b.attachment.parentIndex ||
+    // Equal up to here only for two different paths of the same Exact/regex kind in one match
+    // list position, which cannot happen; compare values so the order is total regardless.
+    cmpStr(pa.value, pb.value)
+  );
+}
+
+function created(ts: string | undefined): number | null {
+  if (ts === undefined) return null;
+  const t = Date.parse(ts);
+  return Number.isFinite(t) ? t : null;
+}
+
+/**
+ * buildTables groups every attached route's matches into tables (one per parent Service and
+ * caller namespace) and sorts each by precedence. Groups are sorted by parent, producer table
+ * first, then consumer namespace. Linear in the number of matches plus the sorts.
+ */
+export function buildTables(tree: ResolvedTree): TableGroup[] {
+  const groups: TableGroup[] = [];
+  const parents = [...tree.routesByParent.keys()].sort();
+  for (const parent of parents) {
+    const byTable = new Map<string, TableGroup>();
+    for (const att of tree.routesByParent.get(parent) ?? []) {
+      let g = byTable.get(att.table);
+      if (!g) {
+        g = { parent, table: att.table, consumer: att.consumer, entries: [] };
+        byTable.set(att.table, g);
+      }
+      const route = att.route;
+      const routeKey = `${route.metadata.namespace}/${route.metadata.name}`;
+      const ts = created(route.metadata.creationTimestamp);
+      const rules = route.spec.rules ?? [];
+      // A route without rules routes nothing; an HTTPRoute whose `rules` is empty is accepted by
+      // the spec only with the default rule, so treat it as one rule with no matches and no backends.
+      const effective: HTTPRouteRule[] = rules.length > 0 ? rules : [{}];
+      effective.forEach((rule, ruleIndex) => {
+        const matches = rule.matches ?? [];
+        if (matches.length === 0) {
+          g.entries.push({ attachment: att, rule, ruleIndex, matchIndex: 0, implicit: true, match: normalizeMatch(undefined, att.port), created: ts, routeKey });
+          return;
+        }
+        matches.forEach((m, matchIndex) => {
+          g.entries.push({ attachment: att, rule, ruleIndex, matchIndex, implicit: false, match: normalizeMatch(m, att.port), created: ts, routeKey });
+        });
+      });
+    }
+    const tables = [...byTable.values()].sort((a, b) => (a.consumer === b.consumer ? cmpStr(a.table, b.table) : a.consumer ? 1 : -1));
+    for (const g of tables) {
+      g.entries.sort(compareEntries);
+      groups.push(g);
+    }
+  }
+  return groups;
+}

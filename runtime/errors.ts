@@ -1,0 +1,151 @@
+/**
+ * Runtime errors: every failure the proxy reports has a class here with a stable `code` (like
+ * undici's `UND_ERR_*`). Codes appear in response bodies (`weft: <code>: <message>`), in the
+ * access log, in `/config` (bundle rejections) and in metrics labels, so they never change
+ * meaning once released. User mistakes never print a stack trace.
+ */
+
+/** WeftError is the base class: `code` is stable, `status` is the HTTP status a request gets. */
+export class WeftError extends Error {
+  override name = 'WeftError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 500,
+  ) {
+    super(message);
+  }
+}
+
+// ---- request path: answered locally by the proxy -------------------------------------------
+
+/** UnknownHostError: the Host names no mesh Service (404; the proxy is never an open proxy). */
+export class UnknownHostError extends WeftError {
+  override name = 'UnknownHostError';
+  constructor(host: string) {
+    super('WEFT_UNKNOWN_HOST', `no mesh service answers to host "${host}"`, 404);
+  }
+}
+
+/** NoRouteError: the Service has routes but none matched (Gateway API: 404). */
+export class NoRouteError extends WeftError {
+  override name = 'NoRouteError';
+  constructor(service: string) {
+    super('WEFT_NO_ROUTE', `no route of service ${service} matches the request`, 404);
+  }
+}
+
+/** DirectResponseError: the rule answers without forwarding (no backends 500, all weights zero 503). */
+export class DirectResponseError extends WeftError {
+  override name = 'DirectResponseError';
+  constructor(status: number, reason: string) {
+    super(status === 503 ? 'WEFT_NO_BACKEND_WEIGHT' : 'WEFT_NO_BACKEND', reason, status);
+  }
+}
+
+/** InvalidBackendError: the weighted choice landed on a backend the compiler found invalid (500). */
+export class InvalidBackendError extends WeftError {
+  override name = 'InvalidBackendError';
+  constructor(rule: string) {
+    super('WEFT_INVALID_BACKEND', `rule ${rule} chose an invalid backend`, 500);
+  }
+}
+
+/** NoEndpointsError: the backend Service has no endpoint to send to (503). */
+export class NoEndpointsError extends WeftError {
+  override name = 'NoEndpointsError';
+  constructor(service: string) {
+    super('WEFT_NO_ENDPOINTS', `service ${service} has no available endpoints`, 503);
+  }
+}
+
+/** UpstreamConnectError: the connection to the endpoint failed (refused, unreachable): 503, retriable. */
+export class UpstreamConnectError extends WeftError {
+  override name = 'UpstreamConnectError';
+  constructor(endpoint: string, detail: string) {
+    super('WEFT_UPSTREAM_CONNECT', `cannot connect to upstream ${endpoint}: ${detail}`, 503);
+  }
+}
+
+/** UpstreamResetError: the upstream closed or reset the connection before a response (502, retriable). */
+export class UpstreamResetError extends WeftError {
+  override name = 'UpstreamResetError';
+  constructor(endpoint: string, detail: string) {
+    super('WEFT_UPSTREAM_RESET', `upstream ${endpoint} reset the connection before responding: ${detail}`, 502);
+  }
+}
+
+/** UpstreamProtocolError: the upstream sent something that is not valid HTTP (502). */
+export class UpstreamProtocolError extends WeftError {
+  override name = 'UpstreamProtocolError';
+  constructor(endpoint: string, detail: string) {
+    super('WEFT_UPSTREAM_PROTOCOL', `upstream ${endpoint} answered with invalid HTTP: ${detail}`, 502);
+  }
+}
+
+/** BackendTimeoutError: one attempt exceeded `timeouts.backendRequest` (504, retriable). */
+export class BackendTimeoutError extends WeftError {
+  override name = 'BackendTimeoutError';
+  constructor(ms: number) {
+    super('WEFT_BACKEND_TIMEOUT', `upstream did not respond within backendRequest timeout ${ms}ms`, 504);
+  }
+}
+
+/** RequestTimeoutError: the whole transaction exceeded `timeouts.request` (504, not retried). */
+export class RequestTimeoutError extends WeftError {
+  override name = 'RequestTimeoutError';
+  constructor(ms: number) {
+    super('WEFT_REQUEST_TIMEOUT', `request did not complete within request timeout ${ms}ms`, 504);
+  }
+}
+
+/** BadRequestError: the client's request is malformed (bad framing, body errors): 400. */
+export class BadRequestError extends WeftError {
+  override name = 'BadRequestError';
+  constructor(detail: string) {
+    super('WEFT_BAD_REQUEST', detail, 400);
+  }
+}
+
+/** NotReadyError: no bundle is active yet (503). */
+export class NotReadyError extends WeftError {
+  override name = 'NotReadyError';
+  constructor() {
+    super('WEFT_NOT_READY', 'no bundle is active yet', 503);
+  }
+}
+
+// ---- bundle verification: reasons a bundle is rejected ------------------------------------
+
+/** BundleRejectedError: a candidate bundle failed verification; nothing changed. */
+export class BundleRejectedError extends WeftError {
+  override name = 'BundleRejectedError';
+  constructor(
+    code:
+      | 'WEFT_BUNDLE_TOO_LARGE'
+      | 'WEFT_BUNDLE_PARSE'
+      | 'WEFT_BUNDLE_SCHEMA'
+      | 'WEFT_BUNDLE_DIGEST'
+      | 'WEFT_BUNDLE_UNSIGNED'
+      | 'WEFT_BUNDLE_SIGNATURE'
+      | 'WEFT_BUNDLE_BUILD',
+    message: string,
+    /** The digest the bundle claimed, when it could be read. */
+    readonly digest: string | null = null,
+  ) {
+    super(code, message, 0);
+  }
+}
+
+/** ConfigError: a bad flag or unreadable file at start-up (printed as one line, exit 2). */
+export class ConfigError extends WeftError {
+  override name = 'ConfigError';
+  constructor(message: string) {
+    super('WEFT_CONFIG', message, 0);
+  }
+}
+
+/** errorReplyBody is the body of a locally generated error: one line naming the code. */
+export function errorReplyBody(err: WeftError): string {
+  return `weft: ${err.code}: ${err.message}\n`;
+}

@@ -1,0 +1,121 @@
+import type { BundleSpec, MeshSettings, Rule, ServiceEntry } from '../../schemas/bundle.js';
+import { buildHostIndex, resolveHost, type HostIndex } from './hosts.js';
+import type { RouteRequest } from './request.js';
+import { compileTable, lookup, RequestView, type CompiledMatch, type CompiledTable } from './table.js';
+
+/**
+ * The router: a pure function of a bundle. `buildRouter` does all the work that can be done ahead
+ * (host index, regex compilation, index maps) and returns a frozen object; `route` only looks up.
+ * The same code serves the proxy, `weft test` and `weft explain`.
+ */
+
+/** CompiledService is a Service with its routing tables compiled. */
+export interface CompiledService {
+  readonly entry: ServiceEntry;
+  readonly producer: CompiledTable | null;
+  /** key: caller namespace. */
+  readonly consumers: ReadonlyMap<string, CompiledTable>;
+  /**
+   * The rule used when the Service has no table at all: every request to the Service's own
+   * endpoints with the mesh default timeouts and retry (DESIGN: "a Service with no HTTPRoute
+   * sends all of its traffic to its own endpoints"). Its id is `<namespace>/<name>#direct`.
+   */
+  readonly defaultRule: Rule;
+}
+
+/** Router is a frozen, immutable route table for one bundle. Safe to share between requests. */
+export interface Router {
+  readonly mesh: MeshSettings;
+  readonly services: ReadonlyMap<string, CompiledService>;
+  readonly hosts: HostIndex;
+}
+
+/** Which table answered: a consumer table (caller's namespace), the producer table, or none. */
+export type TableKind = 'consumer' | 'producer' | 'none';
+
+/**
+ * RouteDecision is the outcome of one lookup. `routed`: a rule applies (for a Service without
+ * tables, its `defaultRule` with `match: null`). `not-found`: answer 404 with `reason`.
+ */
+export type RouteDecision =
+  | {
+      readonly kind: 'routed';
+      readonly service: CompiledService;
+      readonly port: number | null;
+      readonly tableKind: TableKind;
+      readonly table: CompiledTable | null;
+      readonly match: CompiledMatch | null;
+      readonly rule: Rule;
+    }
+  | {
+      readonly kind: 'not-found';
+      readonly reason: 'unknown-host' | 'no-route';
+      readonly service: CompiledService | null;
+      readonly message: string;
+    };
+
+/** buildRouter compiles a bundle's spec. Throws (RegexCompileError, RangeError) on a malformed spec. */
+export function buildRouter(spec: BundleSpec): Router {
+  const services = new Map<string, CompiledService>();
+  for (const entry of spec.services) {
+    const consumers = new Map<string, CompiledTable>();
+    for (const [ns, t] of Object.entries(entry.routing.consumers)) consumers.set(ns, compileTable(t));
+    services.set(
+      entry.id,
+      Object.freeze({
+        entry,
+        producer: entry.routing.producer ? compileTable(entry.routing.producer) : null,
+        consumers,
+        defaultRule: defaultRuleFor(entry, spec.mesh),
+      }),
+    );
+  }
+  return Object.freeze({ mesh: spec.mesh, services, hosts: buildHostIndex(spec.services) });
+}
+
+function defaultRuleFor(entry: ServiceEntry, mesh: MeshSettings): Rule {
+  return Object.freeze({
+    id: `${entry.namespace}/${entry.name}#direct`,
+    route: { namespace: entry.namespace, name: '' },
+    filters: [],
+    backends: [{ service: entry.id, port: entry.ports[0]?.port ?? 0, weight: 1, filters: [] }],
+    totalWeight: 1,
+    direct: null,
+    timeouts: mesh.defaults.timeouts,
+    retry: mesh.defaults.retry,
+    rateLimits: [],
+  });
+}
+
+/** tableFor chooses the table for a caller: the consumer table of its namespace, else the producer. */
+export function tableFor(service: CompiledService, callerNamespace: string | null): { kind: TableKind; table: CompiledTable | null } {
+  if (callerNamespace !== null) {
+    const c = service.consumers.get(callerNamespace);
+    if (c) return { kind: 'consumer', table: c };
+  }
+  return service.producer ? { kind: 'producer', table: service.producer } : { kind: 'none', table: null };
+}
+
+/**
+ * route resolves `host` (Host header or absolute-form authority) for a caller in
+ * `callerNamespace` (null: unknown caller) and picks the first matching RouteMatch.
+ */
+export function route(router: Router, host: string, callerNamespace: string | null, req: RouteRequest): RouteDecision {
+  const target = resolveHost(router.hosts, host, callerNamespace);
+  const service = target ? router.services.get(target.service.id) : undefined;
+  if (!target || !service) {
+    return { kind: 'not-found', reason: 'unknown-host', service: null, message: `no mesh service answers to host "${host}"` };
+  }
+  return routeService(service, target.port, callerNamespace, req);
+}
+
+/** routeService is `route` once the Service is known (the inbound side knows it: it is itself). */
+export function routeService(service: CompiledService, port: number | null, callerNamespace: string | null, req: RouteRequest): RouteDecision {
+  const { kind, table } = tableFor(service, callerNamespace);
+  if (!table) return { kind: 'routed', service, port, tableKind: 'none', table: null, match: null, rule: service.defaultRule };
+  const match = lookup(table, new RequestView(req, port));
+  if (!match) {
+    return { kind: 'not-found', reason: 'no-route', service, message: `no route of service ${service.entry.id} matches ${req.method} ${req.path}` };
+  }
+  return { kind: 'routed', service, port, tableKind: kind, table, match, rule: match.rule };
+}

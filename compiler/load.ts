@@ -1,6 +1,236 @@
-/** load: placeholder until the load pass lands (being written now). */
-import type { CompileOptions, LoadedTree, PassContext } from './types.js';
+/**
+ * load: the first pass. Finds the policy files of a directory, or of that directory's path inside
+ * its git repository at a revision, and reads them. Reading from git never checks anything out
+ * and never touches the working tree or the index: it uses `rev-parse`, `ls-tree` and `show` of
+ * blob objects only.
+ */
+import { promises as fs, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { simpleGit } from 'simple-git';
+import { report } from './diagnostics.js';
+import type { CompileOptions, LoadedTree, PassContext, SourceFile } from './types.js';
 
-export function load(_input: CompileOptions, _ctx: PassContext): LoadedTree | Promise<LoadedTree> {
-  throw new Error('the load pass is being written');
+/** DEFAULT_MAX_FILE_BYTES is the size limit of one policy file when the caller sets none: 1 MiB. */
+export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+
+const POLICY_FILE = /\.(ya?ml|cue)$/;
+// Blobs are read in batches with one `git show` each: one process per file would make a
+// 10,000-file revision take minutes, and argv stays well under every OS limit at this size.
+const BLOBS_PER_BATCH = 400;
+const BYTES_PER_BATCH = 32 * 1024 * 1024;
+
+/** isPolicyFile is true for the names the compiler reads: *.yaml, *.yml, *.cue. */
+export function isPolicyFile(name: string): boolean {
+  return POLICY_FILE.test(name);
+}
+
+/** skipDir is true for folders never searched: dot-folders (.git, .github) and node_modules. */
+function skipDir(name: string): boolean {
+  return name.startsWith('.') || name === 'node_modules';
+}
+
+/**
+ * load returns the policy files, sorted by path (code-unit order, so the same tree gives the same
+ * order on every machine). Files over the size limit come back with `text: null` and a WFT101;
+ * they are never read into memory. User mistakes (missing folder, bad revision, no files) are
+ * diagnostics, never exceptions. With `rev`, sets ctx.revision.
+ */
+export async function load(options: CompileOptions, ctx: PassContext): Promise<LoadedTree> {
+  const maxBytes = options.maxFileBytes !== undefined && options.maxFileBytes > 0 ? options.maxFileBytes : DEFAULT_MAX_FILE_BYTES;
+  const files = options.rev !== undefined ? await loadFromGit(options.dir, options.rev, maxBytes, ctx) : await loadFromDisk(options.dir, maxBytes, ctx);
+  if (files === null) return { files: [] };
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (files.length === 0) report(ctx, 'WFT104', `no *.yaml, *.yml or *.cue files in ${describe(options)}`, null);
+  return { files };
+}
+
+function describe(options: CompileOptions): string {
+  return options.rev !== undefined ? `${options.dir} at ${options.rev}` : options.dir;
+}
+
+const FILE_START = { line: 1, column: 1, endLine: 1, endColumn: 1 };
+
+function tooLarge(ctx: PassContext, file: string, size: number, max: number): SourceFile {
+  report(ctx, 'WFT101', `${file} is ${size} bytes, over the ${max}-byte limit; it was not read`, { file, span: FILE_START }, { hint: 'raise the limit with --max-file-size BYTES if the size is intended' });
+  return { path: file, size, text: null };
+}
+
+/** decode turns file bytes into text; invalid UTF-8 is a WFT201 (YAML and CUE are UTF-8 only). */
+function decode(ctx: PassContext, file: string, bytes: Uint8Array): SourceFile {
+  try {
+    let text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    return { path: file, size: bytes.byteLength, text };
+  } catch {
+    report(ctx, 'WFT201', `${file} is not valid UTF-8 text`, { file, span: FILE_START }, { hint: 'save the file as UTF-8' });
+    return { path: file, size: bytes.byteLength, text: null };
+  }
+}
+
+// ---- from disk --------------------------------------------------------------------------
+
+async function loadFromDisk(dir: string, maxBytes: number, ctx: PassContext): Promise<SourceFile[] | null> {
+  let st;
+  try {
+    st = await fs.stat(dir);
+  } catch {
+    report(ctx, 'WFT102', `directory ${dir} does not exist or cannot be read`, null);
+    return null;
+  }
+  if (!st.isDirectory()) {
+    report(ctx, 'WFT102', `${dir} is not a directory`, null, { hint: 'pass the folder that holds the policy files' });
+    return null;
+  }
+  const found: { rel: string; abs: string; size: number }[] = [];
+  await walk(dir, '', found, ctx);
+  const out: SourceFile[] = [];
+  for (const f of found) {
+    if (f.size > maxBytes) {
+      out.push(tooLarge(ctx, f.rel, f.size, maxBytes));
+      continue;
+    }
+    try {
+      out.push(decode(ctx, f.rel, await fs.readFile(f.abs)));
+    } catch (err) {
+      report(ctx, 'WFT102', `${f.rel} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file: f.rel, span: FILE_START });
+    }
+  }
+  return out;
+}
+
+async function walk(abs: string, rel: string, out: { rel: string; abs: string; size: number }[], ctx: PassContext): Promise<void> {
+  let entries;
+  try {
+    entries = await fs.readdir(abs, { withFileTypes: true });
+  } catch (err) {
+    report(ctx, 'WFT102', `directory ${rel || '.'} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, null);
+    return;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const childAbs = path.join(abs, e.name);
+    const childRel = rel === '' ? e.name : `${rel}/${e.name}`;
+    if (e.isDirectory()) {
+      if (!skipDir(e.name)) await walk(childAbs, childRel, out, ctx);
+      continue;
+    }
+    if (!isPolicyFile(e.name)) continue;
+    // A symlink counts when it points at a file; symlinked folders are not followed (no loops).
+    if (!e.isFile() && !e.isSymbolicLink()) continue;
+    try {
+      const st = await fs.stat(childAbs);
+      if (st.isFile()) out.push({ rel: childRel, abs: childAbs, size: st.size });
+    } catch {
+      // A dangling symlink is not a policy file.
+    }
+  }
+}
+
+// ---- from git ---------------------------------------------------------------------------
+
+/**
+ * locate finds the repository that holds `dir` and dir's path inside it. The folder may be
+ * missing from the working tree (deleted since `rev`), so git runs in its nearest existing
+ * ancestor.
+ */
+async function locate(dir: string): Promise<{ top: string; sub: string } | null> {
+  let existing = path.resolve(dir);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      if (statSync(existing).isDirectory()) break;
+    } catch {
+      // keep climbing
+    }
+    const parent = path.dirname(existing);
+    if (parent === existing) return null;
+    rest.unshift(path.basename(existing));
+    existing = parent;
+  }
+  try {
+    const top = (await simpleGit(existing).raw(['rev-parse', '--show-toplevel'])).trim();
+    const realTop = realpathSync(top);
+    const sub = path.relative(realTop, path.join(realpathSync(existing), ...rest));
+    if (sub.startsWith('..') || path.isAbsolute(sub)) return null;
+    return { top: realTop, sub: sub.split(path.sep).join('/') };
+  } catch {
+    return null;
+  }
+}
+
+async function loadFromGit(dir: string, rev: string, maxBytes: number, ctx: PassContext): Promise<SourceFile[] | null> {
+  // A revision starting with "-" would be read by git as an option.
+  if (rev === '' || rev.startsWith('-') || /[\0\n]/.test(rev)) {
+    report(ctx, 'WFT103', `"${rev}" is not a git revision`, null);
+    return null;
+  }
+  const where = await locate(dir);
+  if (!where) {
+    report(ctx, 'WFT103', `${dir} is not inside a git repository, so --rev ${rev} cannot be read`, null);
+    return null;
+  }
+  const git = simpleGit(where.top);
+  let commit: string;
+  try {
+    commit = (await git.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`])).trim();
+  } catch {
+    commit = '';
+  }
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) {
+    report(ctx, 'WFT103', `revision "${rev}" does not exist in ${where.top === path.resolve(dir) ? 'the repository' : `the repository at ${where.top}`}`, null, {
+      hint: 'use a branch, tag, SHA or an expression such as HEAD~1',
+    });
+    return null;
+  }
+  ctx.revision = { commit, ref: rev, path: where.sub };
+  if (where.sub !== '') {
+    let type = '';
+    try {
+      type = (await git.raw(['cat-file', '-t', `${commit}:${where.sub}`])).trim();
+    } catch {
+      type = '';
+    }
+    if (type !== 'tree') {
+      report(ctx, 'WFT102', `${where.sub} is not a directory at revision ${rev} (${commit.slice(0, 12)})`, null);
+      return null;
+    }
+  }
+  const listing = await git.raw(['ls-tree', '-r', '-l', '-z', '--full-tree', commit, ...(where.sub === '' ? [] : ['--', `${where.sub}/`])]);
+  const prefix = where.sub === '' ? '' : `${where.sub}/`;
+  const wanted: { rel: string; object: string; size: number }[] = [];
+  const out: SourceFile[] = [];
+  for (const entry of listing.split('\0')) {
+    // "<mode> <type> <object> <size>\t<path>"; symlinks (120000) and submodules are not files.
+    const m = /^(\d+) (\w+) ([0-9a-f]+) +(\d+|-)\t(.*)$/s.exec(entry);
+    if (!m || m[2] !== 'blob' || m[1] === '120000') continue;
+    const full = m[5] ?? '';
+    if (!full.startsWith(prefix)) continue;
+    const rel = full.slice(prefix.length);
+    const parts = rel.split('/');
+    if (!isPolicyFile(rel) || parts.slice(0, -1).some(skipDir)) continue;
+    const size = Number(m[4]);
+    if (size > maxBytes) out.push(tooLarge(ctx, rel, size, maxBytes));
+    else wanted.push({ rel, object: m[3] ?? '', size });
+  }
+  let batch: typeof wanted = [];
+  let batchBytes = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    // `git show` of blob objects prints their bytes back to back; ls-tree gave each size.
+    const buf = await git.showBuffer(batch.map((b) => b.object));
+    let at = 0;
+    for (const b of batch) {
+      out.push(decode(ctx, b.rel, buf.subarray(at, at + b.size)));
+      at += b.size;
+    }
+    batch = [];
+    batchBytes = 0;
+  };
+  for (const w of wanted) {
+    if (batch.length >= BLOBS_PER_BATCH || (batchBytes + w.size > BYTES_PER_BATCH && batch.length > 0)) await flush();
+    batch.push(w);
+    batchBytes += w.size;
+  }
+  await flush();
+  return out;
 }

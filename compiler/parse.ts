@@ -1,6 +1,391 @@
-/** parse: placeholder until the parse pass lands (being written now). */
-import type { LoadedTree, ParsedTree, PassContext } from './types.js';
+/**
+ * parse: the second pass. Turns YAML files into documents with source positions, and hands CUE
+ * files to compiler/cue.ts. Values are built from js-yaml's event stream (not `yaml.load`) so that
+ * every key and value keeps its offset, a duplicate key is reported rather than thrown, and the
+ * features Weft refuses (custom tags, non-string keys, alias bombs) are findings, not crashes.
+ */
+import * as yaml from 'js-yaml';
+import { report } from './diagnostics.js';
+import { didYouMean } from './did-you-mean.js';
+import { API_VERSIONS, type Kind, type Origin } from './resources.js';
+import { parseCue } from './cue.js';
+import type { LoadedTree, ParsedTree, PassContext, RawDocument, SourceFile, SourceSpan } from './types.js';
 
-export function parse(_input: LoadedTree, _ctx: PassContext): ParsedTree | Promise<ParsedTree> {
-  throw new Error('the parse pass is being written');
+/** MAX_DEPTH bounds collection nesting; policies need a dozen levels at most. */
+const MAX_DEPTH = 64;
+/** MAX_ALIAS_NODES bounds what aliases may expand to in one document (billion-laughs guard). */
+const MAX_ALIAS_NODES = 10_000;
+
+const KINDS = Object.keys(API_VERSIONS) as Kind[];
+
+/**
+ * parse returns one RawDocument per non-empty YAML document (and per CUE-exported resource) that
+ * is shaped like a resource: a mapping whose apiVersion and kind are ones Weft knows, with a
+ * metadata mapping. Everything else is reported (WFT2xx) and left out. Documents come in file
+ * order, then document order. Never throws on any input text.
+ */
+export async function parse(input: LoadedTree, ctx: PassContext): Promise<ParsedTree> {
+  const documents: RawDocument[] = [];
+  const cueFiles: SourceFile[] = [];
+  for (const file of input.files) {
+    if (file.text === null) continue;
+    if (file.path.endsWith('.cue')) cueFiles.push(file);
+    else documents.push(...parseYaml(file.path, file.text, ctx));
+  }
+  if (cueFiles.length > 0) documents.push(...(await parseCue(cueFiles, ctx)));
+  // CUE documents join in path order so the output does not depend on file type.
+  documents.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.document - b.document));
+  return { documents: documents.filter((d) => checkResource(d, ctx)) };
+}
+
+// ---- positions ----------------------------------------------------------------------------
+
+/** LineIndex maps character offsets of one text to 1-based line and column (UTF-16 units). */
+class LineIndex {
+  private readonly starts: number[] = [0];
+  constructor(private readonly text: string) {
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.starts.push(i + 1);
+  }
+  pos(offset: number): { line: number; column: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.starts[mid] ?? 0) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - (this.starts[lo] ?? 0) + 1 };
+  }
+  span(start: number, end: number): SourceSpan {
+    let e = Math.max(start, end);
+    // A block scalar's range ends after its newline; the span should end on its last line.
+    while (e > start + 1 && (this.text.charCodeAt(e - 1) === 10 || this.text.charCodeAt(e - 1) === 13)) e--;
+    const a = this.pos(start);
+    const b = this.pos(e);
+    return { line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
+  }
+}
+
+/** escapePointer escapes one JSON Pointer reference token (RFC 6901). */
+export function escapePointer(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+// ---- YAML ---------------------------------------------------------------------------------
+
+const { EVENT_ID, SCALAR_STYLE } = yaml;
+const CORE_IMPLICIT = [yaml.nullCoreTag, yaml.boolCoreTag, yaml.intCoreTag, yaml.floatCoreTag];
+const EXPLICIT: Record<string, yaml.ScalarTagDefinition<unknown> | 'str' | 'seq' | 'map'> = {
+  '!': 'str',
+  str: 'str',
+  seq: 'seq',
+  map: 'map',
+  null: yaml.nullCoreTag,
+  bool: yaml.boolCoreTag,
+  int: yaml.intCoreTag,
+  float: yaml.floatCoreTag,
+};
+
+/** standardTag names a YAML core tag written as `!!x`, `!<tag:yaml.org,2002:x>` or `!`; else null. */
+function standardTag(tag: string): string | null {
+  if (tag === '!') return '!';
+  const m = /^(?:!!|!<tag:yaml\.org,2002:)([a-z]+)>?$/.exec(tag);
+  if (!m || (tag.startsWith('!<') && !tag.endsWith('>'))) return null;
+  return m[1] !== undefined && m[1] in EXPLICIT ? m[1] : null;
+}
+
+class Refused extends Error {}
+
+interface Built {
+  value: unknown;
+  start: number;
+  size: number;
+}
+
+/** DocBuilder walks the events of one document, building its value and its position map. */
+class DocBuilder {
+  readonly positions = new Map<string, { value: SourceSpan; key?: SourceSpan }>();
+  private readonly anchors = new Map<string, { value: unknown; size: number }>();
+  private aliasNodes = 0;
+  end = -1;
+  first = -1;
+
+  constructor(
+    private readonly events: yaml.Event[],
+    public i: number,
+    private readonly src: string,
+    private readonly lines: LineIndex,
+    private readonly file: string,
+    private readonly ctx: PassContext,
+  ) {}
+
+  private next(): yaml.Event {
+    const e = this.events[this.i++];
+    if (!e) throw new Refused('unexpected end of YAML events');
+    return e;
+  }
+
+  private touch(start: number, end: number): void {
+    if (start >= 0 && (this.first < 0 || start < this.first)) this.first = start;
+    if (end > this.end) this.end = end;
+  }
+
+  private refuse(message: string, start: number, end: number): never {
+    const s = start >= 0 ? start : Math.max(0, this.end);
+    report(this.ctx, 'WFT206', message, { file: this.file, span: this.lines.span(s, Math.max(s, end)) }, { hint: 'write the value out plainly' });
+    throw new Refused(message);
+  }
+
+  /** node builds the node starting at the next event; `pointer` is where it sits. */
+  node(pointer: string, key?: SourceSpan): Built {
+    const e = this.next();
+    let built: Built;
+    let anchorStart = -1;
+    let anchorEnd = -1;
+    switch (e.type) {
+      case EVENT_ID.SCALAR:
+        built = this.scalar(e);
+        ({ anchorStart, anchorEnd } = e);
+        break;
+      case EVENT_ID.SEQUENCE:
+        built = this.sequence(e, pointer);
+        ({ anchorStart, anchorEnd } = e);
+        break;
+      case EVENT_ID.MAPPING:
+        built = this.mapping(e, pointer);
+        ({ anchorStart, anchorEnd } = e);
+        break;
+      case EVENT_ID.ALIAS:
+        built = this.alias(e);
+        break;
+      default:
+        throw new Refused(`unexpected YAML event ${e.type}`);
+    }
+    const start = built.start >= 0 ? built.start : Math.max(0, this.end);
+    this.positions.set(pointer, key ? { value: this.lines.span(start, Math.max(start, this.end)), key } : { value: this.lines.span(start, Math.max(start, this.end)) });
+    if (anchorStart >= 0) this.anchors.set(this.src.slice(anchorStart, anchorEnd), { value: built.value, size: built.size });
+    return built;
+  }
+
+  private checkTag(tagStart: number, tagEnd: number, want: 'str' | 'seq' | 'map' | 'scalar'): string | null {
+    if (tagStart < 0) return null;
+    const tag = this.src.slice(tagStart, tagEnd);
+    const std = standardTag(tag);
+    const ok = std !== null && (want === 'scalar' ? std !== 'seq' && std !== 'map' : std === want || std === '!');
+    if (!ok) this.refuse(`the YAML tag ${tag} is not supported`, tagStart, tagEnd);
+    return std;
+  }
+
+  private scalar(e: yaml.ScalarEvent): Built {
+    const tag = this.checkTag(e.tagStart, e.tagEnd, 'scalar');
+    const present = e.valueStart >= 0;
+    let start = present ? e.valueStart : -1;
+    let end = present ? e.valueEnd : -1;
+    if (present && (e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED)) {
+      start -= 1;
+      end += 1;
+    }
+    if (present) this.touch(start, end);
+    else if (e.tagStart >= 0) this.touch(e.tagStart, e.tagEnd);
+    const source = present ? yaml.getScalarValue(this.src, e) : '';
+    let value: unknown = source;
+    if (tag !== null && tag !== '!' && tag !== 'str') {
+      const def = EXPLICIT[tag];
+      const resolved = typeof def === 'object' ? def.resolve(source, true, def.tagName) : yaml.NOT_RESOLVED;
+      if (resolved === yaml.NOT_RESOLVED) this.refuse(`"${source}" cannot be read as !!${tag}`, e.tagStart, e.tagEnd);
+      value = resolved;
+    } else if (tag === null && e.style === SCALAR_STYLE.PLAIN) {
+      value = source;
+      for (const def of CORE_IMPLICIT) {
+        const r: unknown = def.resolve(source, false, def.tagName);
+        if (r !== yaml.NOT_RESOLVED) {
+          value = r;
+          break;
+        }
+      }
+    }
+    if (typeof value === 'bigint') value = Number(value);
+    return { value, start: start >= 0 ? start : e.tagStart, size: 1 };
+  }
+
+  private sequence(e: yaml.SequenceEvent, pointer: string): Built {
+    this.checkTag(e.tagStart, e.tagEnd, 'seq');
+    this.touch(e.start, e.start + 1);
+    const items: unknown[] = [];
+    let size = 1;
+    while (this.events[this.i]?.type !== EVENT_ID.POP) {
+      const child = this.node(`${pointer}/${items.length}`);
+      items.push(child.value);
+      size += child.size;
+    }
+    this.i++;
+    return { value: items, start: e.start, size };
+  }
+
+  private mapping(e: yaml.MappingEvent, pointer: string): Built {
+    this.checkTag(e.tagStart, e.tagEnd, 'map');
+    this.touch(e.start, e.start + 1);
+    const obj: Record<string, unknown> = {};
+    const keySpans = new Map<string, SourceSpan>();
+    let size = 1;
+    while (this.events[this.i]?.type !== EVENT_ID.POP) {
+      const k = this.events[this.i];
+      if (k?.type !== EVENT_ID.SCALAR) {
+        const at = k && 'start' in k ? k.start : k && 'anchorStart' in k ? k.anchorStart : -1;
+        this.refuse('a mapping key must be a plain string, not a collection or alias', at, at + 1);
+      }
+      this.i++;
+      this.checkTag(k.tagStart, k.tagEnd, 'str');
+      if (k.valueStart < 0) this.refuse('a mapping key must not be empty', k.tagStart >= 0 ? k.tagStart : this.end, this.end + 1);
+      let ks = k.valueStart;
+      let ke = k.valueEnd;
+      if (k.style === SCALAR_STYLE.SINGLE_QUOTED || k.style === SCALAR_STYLE.DOUBLE_QUOTED) {
+        ks -= 1;
+        ke += 1;
+      }
+      this.touch(ks, ke);
+      const name = yaml.getScalarValue(this.src, k);
+      const keySpan = this.lines.span(ks, ke);
+      const first = keySpans.get(name);
+      if (first) {
+        report(this.ctx, 'WFT202', `duplicate key "${name}" (first at line ${first.line}); YAML would keep only one`, { file: this.file, span: keySpan }, {
+          hint: 'remove or merge the repeated key',
+        });
+        // Build and drop the value: its events must be consumed, and its positions must not
+        // overwrite those of the first occurrence.
+        const saved = new Map(this.positions);
+        this.node(`${pointer}/${escapePointer(name)}`, keySpan);
+        this.positions.clear();
+        for (const [p, v] of saved) this.positions.set(p, v);
+        continue;
+      }
+      keySpans.set(name, keySpan);
+      const child = this.node(`${pointer}/${escapePointer(name)}`, keySpan);
+      // defineProperty: a key named __proto__ must become data, never the object's prototype.
+      Object.defineProperty(obj, name, { value: child.value, enumerable: true, writable: true, configurable: true });
+      size += child.size + 1;
+    }
+    this.i++;
+    return { value: obj, start: e.start, size };
+  }
+
+  private alias(e: yaml.AliasEvent): Built {
+    const name = this.src.slice(e.anchorStart, e.anchorEnd);
+    this.touch(e.anchorStart - 1, e.anchorEnd);
+    const target = this.anchors.get(name);
+    if (!target) this.refuse(`the alias *${name} refers to no anchor defined before it`, e.anchorStart - 1, e.anchorEnd);
+    this.aliasNodes += target.size;
+    if (this.aliasNodes > MAX_ALIAS_NODES) {
+      this.refuse(`aliases in this document expand to more than ${MAX_ALIAS_NODES} nodes`, e.anchorStart - 1, e.anchorEnd);
+    }
+    // A copy, so later passes can never see one object in two places of the tree.
+    return { value: structuredClone(target.value), start: e.anchorStart - 1, size: target.size };
+  }
+}
+
+/**
+ * parseYaml parses one YAML text into its non-empty documents, with positions. Syntax errors are
+ * one WFT201 for the file (the parser cannot continue past them); a document using a refused
+ * feature is reported and dropped. Never throws.
+ */
+export function parseYaml(file: string, text: string, ctx: PassContext): RawDocument[] {
+  let events: yaml.Event[];
+  try {
+    events = yaml.parseEvents(text, { filename: file, maxDepth: MAX_DEPTH });
+  } catch (err) {
+    const mark = err instanceof yaml.YAMLException ? err.mark : undefined;
+    const reason = err instanceof yaml.YAMLException ? err.reason : err instanceof Error ? err.message : String(err);
+    const line = mark ? mark.line + 1 : 1;
+    const column = mark ? mark.column + 1 : 1;
+    const depth = /depth/i.test(reason);
+    report(ctx, depth ? 'WFT206' : 'WFT201', depth ? `YAML nesting is deeper than ${MAX_DEPTH} levels` : `YAML syntax error: ${reason}`, {
+      file,
+      span: { line, column, endLine: line, endColumn: column + 1 },
+    });
+    return [];
+  }
+  const lines = new LineIndex(text);
+  const out: RawDocument[] = [];
+  let index = -1;
+  let i = 0;
+  while (i < events.length) {
+    const ev = events[i++];
+    if (ev?.type !== EVENT_ID.DOCUMENT) continue;
+    index++;
+    const b = new DocBuilder(events, i, text, lines, file, ctx);
+    let value: unknown;
+    let ok = true;
+    try {
+      value = b.node('').value;
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      ok = false;
+    }
+    // Skip to the end of this document (past a refused node's remaining events, too).
+    let depth = 1;
+    i = ok ? b.i : i;
+    while (i < events.length && depth > 0) {
+      const t = events[i++]?.type;
+      if (t === EVENT_ID.POP) depth--;
+      else if (t === EVENT_ID.DOCUMENT || t === EVENT_ID.MAPPING || t === EVENT_ID.SEQUENCE) depth++;
+    }
+    if (!ok || b.first < 0 || value === null || value === undefined) continue;
+    const span = lines.span(b.first, b.end);
+    out.push({ file, document: index, value, origin: { file, document: index, span, positions: b.positions } });
+  }
+  return out;
+}
+
+// ---- resource shape -----------------------------------------------------------------------
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function place(origin: Origin, pointer = '', key = false): { origin: Origin; pointer: string; key: boolean } {
+  return { origin, pointer, key };
+}
+
+/**
+ * checkResource reports a document that cannot be a Weft resource (WFT203/204/205) and returns
+ * whether it can go on to schema validation.
+ */
+function checkResource(doc: RawDocument, ctx: PassContext): boolean {
+  const v = doc.value;
+  if (!isMapping(v)) {
+    const what = Array.isArray(v) ? 'a list' : `a ${typeof v}`;
+    report(ctx, 'WFT203', `document is ${what}, not a resource mapping with apiVersion, kind, metadata and spec`, place(doc.origin));
+    return false;
+  }
+  const missing = ['apiVersion', 'kind', 'metadata'].filter((k) => !Object.hasOwn(v, k));
+  if (missing.length > 0) {
+    report(ctx, 'WFT203', `document is not a resource: missing ${missing.join(', ')}`, place(doc.origin), { hint: 'a resource needs apiVersion, kind, metadata.name and spec' });
+    return false;
+  }
+  if (typeof v.kind !== 'string') {
+    report(ctx, 'WFT203', 'kind must be a string', place(doc.origin, '/kind'));
+    return false;
+  }
+  if (typeof v.apiVersion !== 'string') {
+    report(ctx, 'WFT203', 'apiVersion must be a string', place(doc.origin, '/apiVersion'));
+    return false;
+  }
+  if (!isMapping(v.metadata)) {
+    report(ctx, 'WFT203', 'metadata must be a mapping with a name', place(doc.origin, '/metadata'));
+    return false;
+  }
+  const kind = v.kind;
+  if (!(KINDS as string[]).includes(kind)) {
+    const guess = didYouMean(kind, KINDS);
+    report(ctx, 'WFT204', `unknown kind "${kind}"`, place(doc.origin, '/kind'), {
+      hint: guess ? `did you mean "${guess}"?` : `use one of ${KINDS.join(', ')}`,
+    });
+    return false;
+  }
+  const want = API_VERSIONS[kind as Kind];
+  if (v.apiVersion !== want) {
+    report(ctx, 'WFT205', `${kind} needs apiVersion ${want}, not "${v.apiVersion}"`, place(doc.origin, '/apiVersion'), { hint: `write apiVersion: ${want}` });
+    return false;
+  }
+  return true;
 }

@@ -10,6 +10,7 @@ import { UsageError } from './cli.js';
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   validate: () => import('./commands/validate.js'),
   compile: () => import('./commands/compile.js'),
+  diff: () => import('./commands/diff.js'),
 };
 
 function topHelp(): string {

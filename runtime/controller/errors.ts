@@ -1,0 +1,37 @@
+/**
+ * ControllerError is every failure the controller and its bundle source can raise on their own
+ * (compile failures are diagnostics, not errors). Codes are stable: logs, /v1/status and the
+ * proxies' status reports carry them, and docs/protocol.md lists them.
+ */
+export const CONTROLLER_ERROR_CODES = {
+  WEFT_CTL_REPO: 'The repository cannot be opened, cloned or fetched, or the branch does not exist.',
+  WEFT_CTL_STORE: 'The bundle store cannot be read or written.',
+  WEFT_CTL_LISTEN: 'The controller cannot listen on the address given.',
+  WEFT_CTL_BAD_REQUEST: 'A request to the controller is malformed (bad JSON, missing field, too large).',
+  WEFT_CTL_NOT_READY: 'No bundle exists yet (the first compile has not finished, or failed).',
+  WEFT_CTL_NOT_FOUND: 'No such path on the controller.',
+  WEFT_CTL_METHOD: 'The path exists, but not with this method.',
+  WEFT_CTL_INTERNAL: 'The controller failed answering a request; this is a bug.',
+  WEFT_CTL_WEBHOOK_SIGNATURE: 'A webhook request has a missing or wrong X-Hub-Signature-256.',
+  WEFT_SRC_UNREACHABLE: 'The controller did not answer (connection refused, reset, timeout).',
+  WEFT_SRC_HTTP: 'The controller answered with an unexpected HTTP status.',
+  WEFT_SRC_TOO_LARGE: 'A bundle from the controller is larger than the size limit and was not loaded.',
+} as const;
+
+export type ControllerErrorCode = keyof typeof CONTROLLER_ERROR_CODES;
+
+/** ControllerError carries a stable `code`; its message is one line, fit for a log or a terminal. */
+export class ControllerError extends Error {
+  override name = 'ControllerError';
+  constructor(
+    readonly code: ControllerErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** messageOf is the one-line text of anything thrown. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
+}

@@ -1,0 +1,94 @@
+import nodePath from 'node:path';
+import { stat } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'chokidar';
+import type { SimpleGit } from 'simple-git';
+import { ControllerError, messageOf } from './errors.js';
+import { commitInfo, gitAt, resolveCommit, type CommitInfo } from './git.js';
+import type { Repository } from './repository.js';
+
+/**
+ * LocalRepository is a checkout on this machine. `git commit` moves the branch by renaming
+ * `refs/heads/<branch>.lock` over the ref (or rewriting packed-refs after `git pack-refs`), so
+ * the ref folder, packed-refs and HEAD are watched with chokidar: a commit is seen within
+ * milliseconds. Whole directories are watched, not single files, because git replaces files by
+ * rename and a watch on the old inode would go quiet.
+ */
+export class LocalRepository implements Repository {
+  readonly description: string;
+  branch: string;
+  compileDir = '';
+  private gitClient: SimpleGit | null = null;
+  private watcher: FSWatcher | null = null;
+  private gitDir = '';
+  private commonDir = '';
+
+  constructor(
+    private readonly repoPath: string,
+    branch: string | undefined,
+    readonly path: string,
+  ) {
+    this.repoPath = nodePath.resolve(repoPath);
+    this.description = `file:${this.repoPath}`;
+    this.branch = branch ?? '';
+  }
+
+  /** Created on first use: simple-git refuses a directory that does not exist yet. */
+  private get git(): SimpleGit {
+    return (this.gitClient ??= gitAt(this.repoPath));
+  }
+
+  async open(): Promise<void> {
+    try {
+      const st = await stat(this.repoPath);
+      if (!st.isDirectory()) throw new Error('not a directory');
+      const [top, gitDir, commonDir] = (await this.git.raw(['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir']))
+        .trim()
+        .split('\n');
+      if (!top || !gitDir || !commonDir) throw new Error('not a git work tree (bare repositories are not supported)');
+      this.gitDir = gitDir;
+      this.commonDir = nodePath.resolve(this.repoPath, commonDir);
+      this.compileDir = this.path ? nodePath.join(top, ...this.path.split('/')) : top;
+      if (!this.branch) {
+        this.branch = (await this.git.raw(['symbolic-ref', '--short', 'HEAD'])).trim();
+      }
+    } catch (err) {
+      if (err instanceof ControllerError) throw err;
+      throw new ControllerError('WEFT_CTL_REPO', `cannot open repository ${this.repoPath}: ${messageOf(err)}`);
+    }
+    await this.refresh();
+  }
+
+  async watch(onMaybeMoved: (why: string) => void): Promise<void> {
+    const refsHeads = nodePath.join(this.commonDir, 'refs', 'heads');
+    const roots = new Set([this.commonDir, this.gitDir]);
+    const interesting = (p: string): boolean => {
+      if (roots.has(p)) return true;
+      if (p === refsHeads || p.startsWith(refsHeads + nodePath.sep)) return !p.endsWith('.lock');
+      const base = nodePath.basename(p);
+      return roots.has(nodePath.dirname(p)) && (base === 'HEAD' || base === 'packed-refs');
+    };
+    // `refs/` must be traversed to reach refs/heads; it is passed by the check below, while
+    // its other children (tags, remotes) are ignored.
+    const refsDir = nodePath.join(this.commonDir, 'refs');
+    this.watcher = watch([...roots, refsHeads], {
+      ignoreInitial: true,
+      persistent: true,
+      ignored: (p: string) => !(interesting(p) || p === refsDir),
+    });
+    this.watcher.on('all', (event, p) => onMaybeMoved(`${event} ${nodePath.relative(this.commonDir, p) || '.'}`));
+    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+  }
+
+  refresh(): Promise<string> {
+    return resolveCommit(this.git, `refs/heads/${this.branch}`);
+  }
+
+  commitInfo(commit: string): Promise<CommitInfo> {
+    return commitInfo(this.git, commit);
+  }
+
+  async close(): Promise<void> {
+    await this.watcher?.close();
+    this.watcher = null;
+  }
+}

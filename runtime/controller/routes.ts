@@ -1,0 +1,178 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Controller } from './controller.js';
+import { ControllerError, messageOf } from './errors.js';
+import { parseEtags, parsePreferWait, readBody, sendError, sendJson } from './http.js';
+import { parsePushEvent, verifyHubSignature } from './webhook.js';
+
+/** Handler answers one request; `url` is already parsed. Handlers never throw to the server. */
+export type Handler = (ctl: Controller, req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+/**
+ * ROUTES is the controller's whole HTTP surface, `METHOD /path` → handler. Anything else is
+ * 404 (or 405 for a known path). The dashboard (a later issue) is one more line here.
+ */
+export const ROUTES: ReadonlyMap<string, Handler> = new Map<string, Handler>([
+  ['GET /v1/bundle', getBundle],
+  ['POST /v1/status', postStatus],
+  ['GET /v1/status', (ctl, _req, res) => sendJson(res, 200, ctl.status())],
+  ['POST /v1/hooks/git', postGitHook],
+  ['GET /metrics', getMetrics],
+  ['GET /healthz', (_ctl, _req, res) => sendText(res, 200, 'ok\n')],
+  ['GET /readyz', (ctl, _req, res) => (ctl.current ? sendText(res, 200, 'ready\n') : sendText(res, 503, 'no bundle yet\n'))],
+]);
+
+/** STATUS_BODY_LIMIT bounds POST /v1/status; WEBHOOK_BODY_LIMIT bounds push events (GitHub caps them at 25 MB, but the controller reads only `ref`). */
+export const STATUS_BODY_LIMIT = 64 * 1024;
+export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendBundle(ctl: Controller, res: ServerResponse): void {
+  const cur = ctl.current;
+  if (!cur) {
+    sendError(res, 503, 'WEFT_CTL_NOT_READY', 'no bundle yet', { 'retry-after': '1' });
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': cur.bytes.length,
+    etag: `"${cur.digest}"`,
+    'cache-control': 'no-cache',
+    'x-weft-revision': cur.commit?.commit ?? '',
+  });
+  res.end(cur.bytes);
+}
+
+function sendNotModified(ctl: Controller, res: ServerResponse, hadEtag: boolean): void {
+  const cur = ctl.current;
+  if (!cur || !hadEtag) {
+    sendBundle(ctl, res);
+    return;
+  }
+  res.writeHead(304, { etag: `"${cur.digest}"`, 'cache-control': 'no-cache' });
+  res.end();
+}
+
+/**
+ * GET /v1/bundle?service=S&proxy=ID: the current bundle (200, ETag "<digest>"), or, when the
+ * client already has it (If-None-Match) and asks `Prefer: wait=N`, held until a newer bundle
+ * exists (200) or N seconds pass (304). Before any bundle exists a waiting request is held too.
+ */
+function getBundle(ctl: Controller, req: IncomingMessage, res: ServerResponse, url: URL): void {
+  const proxy = (url.searchParams.get('proxy') ?? '').slice(0, 256);
+  const service = (url.searchParams.get('service') ?? '').slice(0, 256);
+  const inm = req.headers['if-none-match'];
+  const etags = parseEtags(Array.isArray(inm) ? inm.join(',') : inm);
+  const waitS = Math.min(parsePreferWait(String(req.headers.prefer ?? '')), Math.floor(ctl.maxWaitMs / 1000));
+  if (proxy) ctl.fleet.seen(proxy, service, etags[0] ?? null);
+  const cur = ctl.current;
+  const hasCurrent = cur !== null && (etags.includes(cur.digest) || etags.includes('*'));
+  if (cur && !hasCurrent) {
+    sendBundle(ctl, res);
+    return;
+  }
+  if (waitS <= 0) {
+    sendNotModified(ctl, res, etags.length > 0);
+    return;
+  }
+  const drop = ctl.hub.hold(
+    {
+      value: { proxy, service },
+      settle: (how) => {
+        if (proxy) ctl.fleet.seen(proxy, service, etags[0] ?? null);
+        if (how === 'closed' || res.writableEnded) return;
+        const now = ctl.current;
+        if (how === 'woken' && now && !etags.includes(now.digest)) sendBundle(ctl, res);
+        else sendNotModified(ctl, res, etags.length > 0);
+      },
+    },
+    waitS * 1000,
+  );
+  res.setHeader('preference-applied', `wait=${waitS}`);
+  res.on('close', drop);
+}
+
+/** POST /v1/status ← {proxy, service, digest, state: active|rejected, error}. */
+async function postStatus(ctl: Controller, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let value: unknown;
+  try {
+    value = JSON.parse((await readBody(req, STATUS_BODY_LIMIT)).toString('utf8'));
+  } catch (err) {
+    sendError(res, err instanceof ControllerError ? 413 : 400, 'WEFT_CTL_BAD_REQUEST', messageOf(err));
+    return;
+  }
+  const r = value as Record<string, unknown> | null;
+  const str = (v: unknown, max: number): string | null => (typeof v === 'string' ? v.slice(0, max) : null);
+  if (
+    typeof r !== 'object' || r === null ||
+    typeof r.proxy !== 'string' || r.proxy === '' ||
+    (r.state !== 'active' && r.state !== 'rejected') ||
+    (r.digest !== null && r.digest !== undefined && typeof r.digest !== 'string')
+  ) {
+    sendError(res, 400, 'WEFT_CTL_BAD_REQUEST', 'expected {proxy, service, digest, state: "active"|"rejected", error}');
+    return;
+  }
+  ctl.fleet.report({
+    proxy: r.proxy.slice(0, 256),
+    service: str(r.service, 256) ?? '',
+    digest: str(r.digest, 100),
+    state: r.state,
+    error: str(r.error, 4096),
+  });
+  res.writeHead(204);
+  res.end();
+}
+
+/**
+ * POST /v1/hooks/git: a GitHub push event. With a secret, X-Hub-Signature-256 must match (401
+ * otherwise, and nothing happens); a push to the watched branch triggers a fetch at once.
+ */
+async function postGitHook(ctl: Controller, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, WEBHOOK_BODY_LIMIT);
+  } catch (err) {
+    ctl.metrics.webhooks.inc({ result: 'bad_request' });
+    sendError(res, 413, 'WEFT_CTL_BAD_REQUEST', messageOf(err));
+    return;
+  }
+  const secret = ctl.webhookSecret;
+  if (secret !== undefined) {
+    const sig = req.headers['x-hub-signature-256'];
+    if (!verifyHubSignature(secret, body, Array.isArray(sig) ? sig[0] : sig)) {
+      ctl.metrics.webhooks.inc({ result: 'unauthorized' });
+      sendError(res, 401, 'WEFT_CTL_WEBHOOK_SIGNATURE', 'missing or wrong X-Hub-Signature-256');
+      return;
+    }
+  }
+  if (req.headers['x-github-event'] === 'ping') {
+    ctl.metrics.webhooks.inc({ result: 'ignored' });
+    sendJson(res, 200, { ok: true, event: 'ping' });
+    return;
+  }
+  const event = parsePushEvent(body, req.headers['content-type']);
+  if (!event) {
+    ctl.metrics.webhooks.inc({ result: 'bad_request' });
+    sendError(res, 400, 'WEFT_CTL_BAD_REQUEST', 'not a push event (expected JSON with "ref")');
+    return;
+  }
+  const branch = ctl.repo.branch;
+  if (branch && event.ref !== `refs/heads/${branch}`) {
+    ctl.metrics.webhooks.inc({ result: 'ignored' });
+    sendJson(res, 202, { accepted: false, reason: `push to ${event.ref}, watching refs/heads/${branch}` });
+    return;
+  }
+  ctl.metrics.webhooks.inc({ result: 'accepted' });
+  ctl.trigger('webhook');
+  sendJson(res, 202, { accepted: true, ref: event.ref, after: event.after });
+}
+
+async function getMetrics(ctl: Controller, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+  ctl.refreshGauges();
+  const text = await ctl.metrics.registry.metrics();
+  res.writeHead(200, { 'content-type': ctl.metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,47 @@
+/**
+ * The JSON document of `GET /v1/status`, shared by the controller (which writes it) and
+ * `weft status` (which reads it). Times are ISO 8601 strings; digests `sha256:<hex>`.
+ */
+import type { Diagnostic } from '../../compiler/types.js';
+import type { CommitInfo } from './git.js';
+import type { ProxyState } from './fleet.js';
+
+export interface StatusDocument {
+  /** True once a bundle is being served. */
+  ready: boolean;
+  repository: { url: string; branch: string; path: string; error: { code: string; message: string; at: string } | null };
+  /** The bundle being served, or null before the first one. */
+  current: {
+    digest: string;
+    commit: CommitInfo | null;
+    /** Key id of the signature, null when unsigned. */
+    signedBy: string | null;
+    publishedAt: string;
+  } | null;
+  /** The most recent compile, good or bad; null before the first one finishes. */
+  lastCompile: {
+    commit: CommitInfo;
+    ok: boolean;
+    digest: string | null;
+    startedAt: string;
+    durationMs: number;
+    errors: number;
+    warnings: number;
+    diagnostics: Diagnostic[];
+  } | null;
+  proxies: ProxyStatus[];
+}
+
+/** ProxyStatus is one row of the proxy table. */
+export interface ProxyStatus {
+  proxy: string;
+  service: string;
+  digest: string | null;
+  state: ProxyState;
+  error: string | null;
+  lastContact: string;
+  /** Not on the current digest, or its last bundle was rejected. */
+  behind: boolean;
+  /** Not heard of for a while (see docs/protocol.md); listed, but not waited for. */
+  lost: boolean;
+}

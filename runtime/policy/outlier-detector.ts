@@ -30,9 +30,11 @@ interface State {
 /**
  * OutlierDetector ejects endpoints of one backend Service that fail `consecutiveErrors` times in
  * a row (5xx or connection error, as reported by the caller) for baseEjectionTime × times
- * ejected, capped at MAX_EJECTION_MS. Ejection never takes the ejected share above
- * maxEjectionPercent: (ejected + 1) × 100 ≤ maxEjectionPercent × endpoints, so with the default
- * 50% one of two endpoints can be ejected and the last healthy one never is.
+ * ejected, capped at MAX_EJECTION_MS. Ejection keeps the ejected share within
+ * maxEjectionPercent ((ejected + 1) × 100 ≤ maxEjectionPercent × endpoints), with one exception
+ * taken from Envoy: when nothing is ejected, one endpoint of two or more may be, so a small
+ * Service with the default 10% still sheds a broken endpoint. The last endpoint is never
+ * ejected unless maxEjectionPercent is 100.
  *
  * There is no timer: return is decided lazily when the endpoint is next looked at, and the
  * times-ejected multiplier decays by one per `intervalMs` spent back in service, so an endpoint
@@ -123,7 +125,11 @@ export class OutlierDetector {
 
   private tryEject(key: string, s: State, now: number): void {
     const { maxEjectionPercent, baseEjectionTimeMs, intervalMs } = this.settings;
-    if ((this.ejectedCount() + 1) * 100 > maxEjectionPercent * this.states.size) return;
+    const total = this.states.size;
+    const ejected = this.ejectedCount();
+    const withinPercent = (ejected + 1) * 100 <= maxEjectionPercent * total;
+    const firstOfSeveral = ejected === 0 && total >= 2 && maxEjectionPercent > 0;
+    if (!withinPercent && !firstOfSeveral) return;
     if (s.ejectedUntil > 0 && intervalMs > 0) {
       const healthyFor = Math.max(0, now - s.ejectedUntil);
       s.timesEjected = Math.max(0, s.timesEjected - Math.floor(healthyFor / intervalMs));

@@ -75,6 +75,22 @@ describe('OutlierDetector', () => {
     assert.equal(two.isEjected('b'), true);
   });
 
+  it('ejects one endpoint even when maxEjectionPercent rounds to none, never the last', () => {
+    const clock = new ManualClock(1);
+    const d = new OutlierDetector({ ...settings, maxEjectionPercent: 10 }, clock.now, ['a', 'b', 'c']);
+    for (const k of ['a', 'b', 'c']) failN(d, k, 10);
+    assert.equal(d.ejectedCount(), 1);
+    const single = new OutlierDetector({ ...settings, maxEjectionPercent: 100 }, clock.now, ['a']);
+    failN(single, 'a', 10);
+    assert.equal(single.isEjected('a'), true, '100% allows all');
+    const lone = new OutlierDetector({ ...settings, maxEjectionPercent: 50 }, clock.now, ['a']);
+    failN(lone, 'a', 10);
+    assert.equal(lone.isEjected('a'), false);
+    const off = new OutlierDetector({ ...settings, maxEjectionPercent: 0 }, clock.now, ['a', 'b']);
+    failN(off, 'a', 10);
+    assert.equal(off.isEjected('a'), false);
+  });
+
   it('ignores results reported while ejected', () => {
     const clock = new ManualClock(1);
     const d = new OutlierDetector(settings, clock.now, ['a', 'b', 'c']);

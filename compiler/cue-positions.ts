@@ -400,12 +400,19 @@ class Indexer {
 }
 
 /**
- * indexCueFile adds the fields written in one file to `root` (the unit's merged index). Never
- * throws; text it does not understand is skipped.
+ * indexCueFile adds the fields written in one file to `root` (the unit's merged index), and the
+ * first place each plain string literal is written to `literals` (how a generated resource is
+ * traced to the line that names it). Never throws; text it does not understand is skipped.
  */
-export function indexCueFile(root: CueNode, file: string, text: string): void {
+export function indexCueFile(root: CueNode, file: string, text: string, literals?: Map<string, { file: string; span: SourceSpan }>): void {
   const toks = tokenize(text);
   new Indexer(toks, file).decls(root, 0, toks.length);
+  if (literals) {
+    for (const t of toks) {
+      const v = t.kind === 'string' ? t.label : null;
+      if (v && !literals.has(v)) literals.set(v, { file, span: { line: t.line, column: t.col, endLine: t.endLine, endColumn: t.endCol } });
+    }
+  }
 }
 
 /**

@@ -1,0 +1,218 @@
+/**
+ * ControllerSource gets bundles from a Weft controller by long-polling `GET /v1/bundle`
+ * (docs/protocol.md) and reports every verdict back with `POST /v1/status`.
+ *
+ * Invariants:
+ * - one request in flight at a time; each 200 is offered to the sink exactly once, and the next
+ *   poll presents that bundle's ETag, so a rejected bundle is not fetched again until the
+ *   controller has a newer one;
+ * - a body larger than `maxBundleBytes` is never buffered whole: it is cut off, reported
+ *   `rejected` (WEFT_SRC_TOO_LARGE) and never offered;
+ * - when the controller is unreachable the loop backs off exponentially with jitter, for ever:
+ *   the proxy keeps serving what it has; after an outage the last verdict is reported again,
+ *   so a restarted controller learns every proxy's digest at once.
+ */
+import os from 'node:os';
+import { request, type Dispatcher } from 'undici';
+import type { BundleSink, BundleSource, LoadVerdict } from './source.js';
+import { ControllerError, messageOf } from '../controller/errors.js';
+import { silentLogger, type Logger } from '../controller/log.js';
+
+/** ControllerSourceOptions configure one source; only `url` and `service` are required. */
+export interface ControllerSourceOptions {
+  /** Base URL of the controller, e.g. `http://127.0.0.1:15010`. */
+  url: string;
+  /** The Service this proxy serves (reported to the controller). */
+  service: string;
+  /** Stable id of this proxy (default `<service>@<hostname>:<pid>`). */
+  proxyId?: string;
+  /** Long-poll hold asked of the controller, in seconds (default 30). */
+  waitSeconds?: number;
+  /** Largest bundle accepted, in bytes (default 64 MiB). */
+  maxBundleBytes?: number;
+  /** Backoff while the controller is unreachable: first delay and cap, in ms (defaults 200 and 5000). */
+  backoffMs?: { initial: number; max: number };
+  logger?: Logger;
+  /** undici dispatcher (tests; default the global one). */
+  dispatcher?: Dispatcher;
+}
+
+interface Report {
+  digest: string | null;
+  state: 'active' | 'rejected';
+  error: string | null;
+}
+
+export class ControllerSource implements BundleSource {
+  readonly description: string;
+  /** proxyId is how the controller knows this proxy. */
+  readonly proxyId: string;
+  private readonly base: URL;
+  private readonly waitSeconds: number;
+  private readonly maxBytes: number;
+  private readonly backoff: { initial: number; max: number };
+  private readonly log: Logger;
+  private etag: string | null = null;
+  private lastReport: Report | null = null;
+  private failures = 0;
+  /** The last verdict has not reached the controller (or the controller may have restarted since). */
+  private reportDue = false;
+  private abort = new AbortController();
+  private loop: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: ControllerSourceOptions) {
+    this.base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
+    this.description = `controller:${this.base.origin}${this.base.pathname.replace(/\/$/, '')}`;
+    this.proxyId = options.proxyId ?? `${options.service}@${os.hostname()}:${process.pid}`;
+    this.waitSeconds = options.waitSeconds ?? 30;
+    this.maxBytes = options.maxBundleBytes ?? 64 * 1024 * 1024;
+    this.backoff = options.backoffMs ?? { initial: 200, max: 5000 };
+    this.log = options.logger ?? silentLogger;
+  }
+
+  /** start polls once (offering the bundle if one is available), then keeps polling in the background. */
+  start(sink: BundleSink): Promise<void> {
+    if (this.loop) return Promise.reject(new Error('ControllerSource already started'));
+    let firstDone!: () => void;
+    const first = new Promise<void>((resolve) => (firstDone = resolve));
+    this.loop = this.run(sink, firstDone);
+    return first;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.loop?.catch(() => undefined);
+  }
+
+  private async run(sink: BundleSink, firstDone: () => void): Promise<void> {
+    while (!this.stopped) {
+      let ok = false;
+      try {
+        await this.pollOnce(sink);
+        ok = true;
+      } catch (err) {
+        if (this.stopped) break;
+        this.failures++;
+        this.reportDue = true;
+        const code = err instanceof ControllerError ? err.code : 'WEFT_SRC_UNREACHABLE';
+        this.log.log(this.failures === 1 ? 'warn' : 'debug', 'controller unreachable', { controller: this.base.origin, code, error: messageOf(err), failures: this.failures });
+      }
+      firstDone();
+      if (ok) {
+        this.failures = 0;
+        continue;
+      }
+      await this.sleep(this.backoffDelay());
+    }
+    firstDone();
+  }
+
+  /** backoffDelay is exponential with equal jitter: half fixed, half random, capped. */
+  private backoffDelay(): number {
+    const exp = Math.min(this.backoff.max, this.backoff.initial * 2 ** Math.min(this.failures - 1, 20));
+    return exp / 2 + Math.random() * (exp / 2);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const signal = this.abort.signal;
+      function done(): void {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private async pollOnce(sink: BundleSink): Promise<void> {
+    // After an outage, say again where we stand before waiting: the controller may be new.
+    if (this.reportDue && this.lastReport) await this.report(this.lastReport);
+    const url = new URL('v1/bundle', this.base);
+    url.searchParams.set('service', this.options.service);
+    url.searchParams.set('proxy', this.proxyId);
+    const headers: Record<string, string> = {};
+    if (this.etag) {
+      headers['if-none-match'] = `"${this.etag}"`;
+      headers.prefer = `wait=${this.waitSeconds}`;
+    }
+    const res = await request(url, {
+      method: 'GET',
+      headers,
+      signal: this.abort.signal,
+      headersTimeout: (this.waitSeconds + 15) * 1000,
+      bodyTimeout: 60_000,
+      ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
+    });
+    if (res.statusCode === 304) {
+      await res.body.dump();
+      return;
+    }
+    if (res.statusCode !== 200) {
+      await res.body.dump().catch(() => undefined);
+      throw new ControllerError('WEFT_SRC_HTTP', `GET ${url.pathname} answered ${res.statusCode}`);
+    }
+    const etagHeader = res.headers.etag;
+    const etag = typeof etagHeader === 'string' ? etagHeader.replace(/^W\//, '').replace(/^"(.*)"$/, '$1') : null;
+    const text = await this.readLimited(res);
+    let verdict: LoadVerdict;
+    if (text === null) {
+      verdict = { state: 'rejected', digest: etag, code: 'WEFT_SRC_TOO_LARGE', reason: `bundle larger than ${this.maxBytes} bytes` };
+    } else {
+      verdict = await sink.offer(text);
+    }
+    this.etag = etag ?? verdict.digest;
+    const report: Report =
+      verdict.state === 'rejected'
+        ? { digest: verdict.digest ?? etag, state: 'rejected', error: `${verdict.code}: ${verdict.reason}` }
+        : { digest: verdict.digest, state: 'active', error: null };
+    if (verdict.state === 'rejected') this.log.log('warn', 'bundle rejected', { digest: report.digest, error: report.error });
+    await this.report(report);
+  }
+
+  /** readLimited is the body as text, or null (the rest discarded) once it passes the limit. */
+  private async readLimited(res: Dispatcher.ResponseData): Promise<string | null> {
+    const declared = Number(res.headers['content-length'] ?? 0);
+    if (declared > this.maxBytes) {
+      res.body.destroy();
+      return null;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      const buf = chunk as Buffer;
+      size += buf.length;
+      if (size > this.maxBytes) {
+        res.body.destroy();
+        return null;
+      }
+      chunks.push(buf);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  /** report POSTs a verdict; failure is logged, and the verdict is re-sent after the next outage. */
+  private async report(r: Report): Promise<void> {
+    this.lastReport = r;
+    this.reportDue = false;
+    try {
+      const res = await request(new URL('v1/status', this.base), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ proxy: this.proxyId, service: this.options.service, ...r }),
+        signal: this.abort.signal,
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+        ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
+      });
+      await res.body.dump();
+    } catch (err) {
+      if (this.stopped) return;
+      this.reportDue = true;
+      this.log.log('warn', 'status report failed', { error: messageOf(err) });
+    }
+  }
+}

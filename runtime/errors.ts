@@ -145,6 +145,48 @@ export class ConfigError extends WeftError {
   }
 }
 
+// ---- traffic policies (runtime/policy): answered locally, the reason also in `weft-reason` -----
+
+/** ForbiddenError: an AuthorizationPolicy (or the mesh default) refused the caller (403). */
+export class ForbiddenError extends WeftError {
+  override name = 'ForbiddenError';
+  constructor(detail: string) {
+    super('WEFT_FORBIDDEN', detail, 403);
+  }
+}
+
+/** RateLimitedError: a RateLimitPolicy bucket is empty (429, with Retry-After). */
+export class RateLimitedError extends WeftError {
+  override name = 'RateLimitedError';
+  constructor(policy: string, retryAfterSeconds: number) {
+    super('WEFT_RATE_LIMITED', `rate limited by RateLimitPolicy ${policy}; retry after ${retryAfterSeconds}s`, 429);
+  }
+}
+
+/** PoolOverflowError: the endpoint's connection pool and its wait queue are full (503, not retried). */
+export class PoolOverflowError extends WeftError {
+  override name = 'PoolOverflowError';
+  constructor(endpoint: string) {
+    super('WEFT_POOL_OVERFLOW', `connection pool to ${endpoint} is full (maxConnections and maxPendingRequests reached)`, 503);
+  }
+}
+
+/** FaultAbortError: a Fault filter aborted the request with its configured status. */
+export class FaultAbortError extends WeftError {
+  override name = 'FaultAbortError';
+  constructor(fault: string, status: number) {
+    super('WEFT_FAULT_ABORT', `aborted by Fault ${fault}`, status);
+  }
+}
+
+/** BadPathError: the request path cannot be normalised safely (encoded slash, bad escape...): 400. */
+export class BadPathError extends WeftError {
+  override name = 'BadPathError';
+  constructor(reason: string, detail: string) {
+    super('WEFT_BAD_PATH', `${reason}: ${detail}`, 400);
+  }
+}
+
 /** errorReplyBody is the body of a locally generated error: one line naming the code. */
 export function errorReplyBody(err: WeftError): string {
   return `weft: ${err.code}: ${err.message}\n`;

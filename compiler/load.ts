@@ -177,7 +177,7 @@ async function loadFromGit(dir: string, rev: string, maxBytes: number, ctx: Pass
     commit = '';
   }
   if (!/^[0-9a-f]{40,64}$/.test(commit)) {
-    report(ctx, 'WFT103', `revision "${rev}" does not exist in ${where.top === path.resolve(dir) ? 'the repository' : `the repository at ${where.top}`}`, null, {
+    report(ctx, 'WFT103', `revision "${rev}" does not exist in the git repository`, null, {
       hint: 'use a branch, tag, SHA or an expression such as HEAD~1',
     });
     return null;

@@ -1,8 +1,97 @@
-/** weft compile: placeholder until the command lands (being written now). */
+/**
+ * weft compile: compile a policy folder (or a git revision of it) into one bundle, written
+ * atomically to --out (a reader never sees half a file) or to stdout.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
+import { UsageError } from '../cli.js';
+import { compile } from '../../compiler/compile.js';
+import { FORMATTERS } from '../../compiler/format/index.js';
+import { exitCode, oneDir, parseBytes, parseFormat, render, sourcesFor } from '../diagnostics-output.js';
+
+const HELP = `weft compile [DIR] [--rev REV] [--out FILE] [--sign-key PEM] [--format text|json|sarif|github]
+             [--max-file-size BYTES]
+
+Compiles the policy files under DIR (default .) into one bundle: canonical JSON whose digest
+(sha256) covers the compiled routing content only, so a commit that changes no routing keeps
+its digest. The same tree always gives the same bytes.
+
+Options:
+  --rev REV              read DIR as it is at a git revision (a branch, tag, SHA or HEAD~1),
+                         without touching the working tree; the bundle records the commit
+  --out FILE             write the bundle to FILE (atomically: temp file, then rename);
+                         default: stdout
+  --sign-key PEM         sign the bundle with the ed25519 private key in this PEM file
+                         (weft keygen makes one)
+  --format F             how findings are printed: text (default), json, sarif, github
+  --max-file-size BYTES  largest policy file read (default 1048576)
+
+Findings go to stdout with --out, else to stderr (stdout then holds only the bundle).
+Exit codes: 0 bundle written (warnings allowed); 1 errors, no bundle; 2 usage or internal error.`;
+
+/** writeAtomically writes `data` to a temp file beside `file`, then renames it into place. */
+async function writeAtomically(file: string, data: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw new UsageError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
 
 export const command: Command = {
-  summary: 'compile (being written)',
-  help: 'weft compile: being written',
-  run: () => Promise.reject(new Error('weft compile is being written')),
+  summary: 'compile policy files into one signed, content-addressed bundle',
+  help: HELP,
+  async run(argv: string[]): Promise<number> {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        rev: { type: 'string' },
+        out: { type: 'string' },
+        'sign-key': { type: 'string' },
+        format: { type: 'string' },
+        'max-file-size': { type: 'string' },
+      },
+    });
+    const dir = oneDir(positionals);
+    const format = parseFormat(values.format);
+    const maxFileBytes = parseBytes('--max-file-size', values['max-file-size']);
+    let signKey: string | undefined;
+    if (values['sign-key'] !== undefined) {
+      try {
+        signKey = readFileSync(values['sign-key'], 'utf8');
+      } catch (err) {
+        throw new UsageError(`cannot read --sign-key ${values['sign-key']}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+    }
+    const result = await compile({
+      dir,
+      ...(values.rev !== undefined ? { rev: values.rev } : {}),
+      ...(signKey !== undefined ? { signKey } : {}),
+      ...(maxFileBytes !== undefined ? { maxFileBytes } : {}),
+    });
+    const toStdout = values.out === undefined;
+    const stream = toStdout ? process.stderr : process.stdout;
+    // A clean text run prints nothing; machine formats always print a complete document.
+    if (result.diagnostics.length > 0 || FORMATTERS[format].machine) {
+      const sources = format === 'text' ? await sourcesFor(result.diagnostics, dir, values.rev) : new Map<string, string | null>();
+      stream.write(render(format, result.diagnostics, dir, sources, stream.isTTY === true));
+    }
+    const code = exitCode(result.diagnostics, 'error');
+    if (code !== 0 || result.bundleJson === null || result.bundle === null) return code === 0 ? 2 : code;
+    if (toStdout) {
+      process.stdout.write(result.bundleJson + (process.stdout.isTTY ? '\n' : ''));
+    } else {
+      await writeAtomically(values.out as string, result.bundleJson);
+      if (!FORMATTERS[format].machine) process.stdout.write(`wrote ${values.out} (${result.bundle.digest})\n`);
+    }
+    return 0;
+  },
 };

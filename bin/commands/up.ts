@@ -1,0 +1,85 @@
+/**
+ * weft up: the local demo mesh on the example policies (what `npm start` runs). Parses flags
+ * and hands over to runtime/demo/demo.ts.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Command } from '../cli.js';
+import { UsageError } from '../cli.js';
+import { parseDuration } from '../../compiler/duration.js';
+import { runDemo } from '../../runtime/demo/demo.js';
+import { DemoError } from '../../runtime/demo/errors.js';
+import { examplePolicies } from '../../runtime/demo/package-root.js';
+
+const HELP = `weft up: run a live local mesh on the example policies, driven by a real git repository.
+
+Usage: weft up [--policies DIR] [--rate N] [--duration D] [--port N] [--pick-ports]
+
+Starts, on loopback: a controller watching .weft/demo/ (a git repository seeded from the
+policies on first run, reused afterwards), the demo apps (productpage, details, details-shadow,
+reviews v1/v2/v3, ratings), one weft proxy per app, and steady traffic to productpage. Prints
+the dashboard URL and the commands to try; commit in .weft/demo/ and watch the mesh follow.
+Ctrl-C stops every process it started; the repository stays for next time.
+
+Options:
+  --policies DIR   policies to seed the repository from (default: the package's policies/)
+  --rate N         requests per second to productpage, 1..500 (default 25)
+  --duration D     stop after D (30s, 2m, ...); default: run until Ctrl-C
+  --port N         preferred controller/dashboard port (default 15010; another if busy)
+  --pick-ports     seed endpoints on fresh free ports even if the declared ones are free
+                   (to run several demos at once, as the tests do)
+
+Files: .weft/demo (repository), .weft/logs/*.log (one per process), .weft/store (bundles),
+.weft/cache (proxies' last good bundles), .weft/up.lock (the running demo: pid, URLs, children).
+
+Exit codes: 0 stopped by Ctrl-C/SIGTERM or --duration, 1 the demo could not start or a process
+died, 2 usage error.`;
+
+/** command is `weft up`. */
+export const command: Command = {
+  summary: 'run the local demo mesh (controller, proxies, apps, traffic, dashboard)',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        policies: { type: 'string' },
+        rate: { type: 'string', default: '25' },
+        duration: { type: 'string' },
+        port: { type: 'string', default: '15010' },
+        'pick-ports': { type: 'boolean', default: false },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (positionals.length > 0) throw new UsageError(`weft up takes no arguments (got "${positionals[0]}")`);
+    const rate = Number(values.rate);
+    if (!Number.isInteger(rate) || rate < 1 || rate > 500) throw new UsageError(`--rate must be a whole number from 1 to 500 (got "${values.rate}")`);
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port must be a port number (got "${values.port}")`);
+    let durationMs: number | null = null;
+    if (values.duration !== undefined) {
+      durationMs = parseDuration(values.duration);
+      if (durationMs === null || durationMs <= 0) throw new UsageError(`--duration must be a duration such as 30s or 2m (got "${values.duration}")`);
+    }
+    const cwd = process.cwd();
+    try {
+      return await runDemo({
+        cwd,
+        policies: values.policies !== undefined ? path.resolve(cwd, values.policies) : examplePolicies(),
+        rate,
+        durationMs,
+        pickPorts: values['pick-ports'] === true,
+        controllerPort: port,
+        out: process.stdout,
+        err: process.stderr,
+      });
+    } catch (err) {
+      if (err instanceof DemoError) {
+        process.stderr.write(`weft up: ${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    }
+  },
+};

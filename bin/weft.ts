@@ -14,6 +14,8 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   keygen: () => import('./commands/keygen.js'),
   status: () => import('./commands/status.js'),
   diff: () => import('./commands/diff.js'),
+  test: () => import('./commands/test.js'),
+  up: () => import('./commands/up.js'),
 };
 
 function topHelp(): string {

@@ -1,0 +1,323 @@
+/**
+ * simulate follows one request through the mesh as the proxies would handle it, without sending
+ * anything: the caller's outbound proxy (route, rule filters, fault, outbound rate limits, weighted
+ * backend choice, per-backend filters), then the receiving Service's inbound proxy (authorization,
+ * rate limits). Every decision is made by the runtime's own code (runtime/router for routing and
+ * weights, runtime/policy for authorization, rate limits and faults), so `weft test` and
+ * `weft explain` predict what the proxies do.
+ *
+ * Deterministic: no clock, no randomness. Weighted choice is reported as shares, not drawn; a
+ * Fault fires only at 100% (a partial fault is reported, not drawn); a single request is never
+ * rate limited, so rate limits are reported as "the Nth identical request at one instant is
+ * refused", computed with the proxy's own token buckets.
+ */
+import type { Rule, ServiceEntry } from '../../schemas/bundle.js';
+import { identityOf, type CallerIdentity } from '../identity.js';
+import { backendShares, explainRoute, splitTarget, type RouteExplanation, type Router } from '../router/index.js';
+import { mismatch, RequestView, type CompiledMatch } from '../router/table.js';
+import { resolveHost } from '../router/hosts.js';
+import { authorize, describeDenial, type AuthorizationDecision } from '../policy/authorization.js';
+import { RateLimiter, rateLimitKey, UNIDENTIFIED_CALLER } from '../policy/rate-limiter.js';
+import { decideFault } from '../policy/fault.js';
+import { normalizePath } from '../policy/path-normalizer.js';
+import { applyHeaderModifier, applyRewrite, redirectLocation, type FilterRequest } from './request-filters.js';
+import { describeFilter, shortService } from '../../compiler/diff/describe.js';
+
+/** SimulatedRequest is a request from a RouteTest case or the `weft explain` command line. */
+export interface SimulatedRequest {
+  /** Upper-case method. */
+  method: string;
+  /** Absolute (`http://reviews:9080/x?y`) or origin-form (`/x`, with a `host` header). */
+  url: string;
+  /** Header names in any case. */
+  headers: Record<string, string>;
+  /** Calling Service id `namespace/name`; null: a client without a mesh identity. */
+  from: string | null;
+}
+
+/** The fixed client address rate limits keyed by `clientAddress` see (RFC 5737 TEST-NET-1). */
+export const SIMULATED_CLIENT_ADDRESS = '192.0.2.10';
+
+/** RateLimitReport says which limits apply to the request and when identical requests are refused. */
+export interface RateLimitReport {
+  /** Limits whose key the request has (the others do not apply to it). */
+  applying: { policy: string; key: string; keyValue: string; requests: number; perMs: number; burst: number }[];
+  /** Limits that do not apply, and why (for example: the header is absent). */
+  notApplying: { policy: string; key: string; why: string }[];
+  /**
+   * The number of identical requests at one instant that the proxy's token buckets admit before
+   * refusing one with 429; null when no limit applies.
+   */
+  admittedAtOnce: number | null;
+  /** The policy that refuses request number admittedAtOnce + 1. */
+  refusedBy: string | null;
+}
+
+/** FilterStep is one filter that ran, with what it did. */
+export interface FilterStep {
+  filter: string;
+  effect: string;
+}
+
+/** BackendRequest is the request as the backend receives it. */
+export interface BackendRequest {
+  method: string;
+  authority: string;
+  /** Path and query. */
+  path: string;
+  /** Lower-case names; repeated values comma-joined. */
+  headers: Record<string, string>;
+}
+
+/** Branch is what happens when the weighted choice picks one backend. */
+export interface Branch {
+  /** Service id. */
+  backend: string;
+  port: number;
+  /** Share of the rule's traffic, in percent. */
+  share: number;
+  /** Per-backend filters (run only for this backend). */
+  steps: FilterStep[];
+  request: BackendRequest;
+  authorization: AuthorizationDecision;
+  rateLimits: RateLimitReport;
+  /** null: delivered to the backend's app; else the status the inbound proxy answers (403, 400). */
+  status: number | null;
+  /** Why `status`, or `delivered`. */
+  reason: string;
+}
+
+/** Outcome: answered by the caller's proxy (404, redirect, 500/503, fault, 400), or forwarded. */
+export type Outcome =
+  | { kind: 'local'; status: number; reason: string; location: string | null }
+  | { kind: 'forwarded'; branches: Branch[] };
+
+/** RunnerUp is a match that also matched but lost, and the precedence step that decided. */
+export interface RunnerUp {
+  match: string;
+  rule: string;
+  decidedBy: string;
+}
+
+/** Simulation is the whole story of one request. */
+export interface Simulation {
+  method: string;
+  host: string;
+  /** Path and query as sent. */
+  target: string;
+  caller: CallerIdentity | null;
+  explanation: RouteExplanation | null;
+  /** Matches after the winner that would also have matched (empty when none did). */
+  runnersUp: RunnerUp[];
+  rule: Rule | null;
+  steps: FilterStep[];
+  /** Limits of the matched rule's HTTPRoute, applied by the caller's proxy. */
+  outboundRateLimits: RateLimitReport | null;
+  /** Partial faults: they fire for a share of requests, which a single simulation does not draw. */
+  partialFaults: string[];
+  outcome: Outcome;
+}
+
+/**
+ * precedenceStep names the Gateway API precedence step that puts `a` before `b` (both matched
+ * the request). It explains the order compiler/precedence.ts decided; it never decides one.
+ */
+export function precedenceStep(a: CompiledMatch, b: CompiledMatch): string {
+  const pa = a.source.path;
+  const pb = b.source.path;
+  const rank = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as const;
+  if (pa.type !== pb.type && rank[pa.type] < rank[pb.type]) return `path match type: ${pa.type} before ${pb.type}`;
+  if (pa.type === pb.type && pa.type !== 'Exact' && pa.value.length !== pb.value.length) {
+    return pa.type === 'PathPrefix'
+      ? `longer path prefix: ${JSON.stringify(pa.value)} (${pa.value.length} characters) before ${JSON.stringify(pb.value)} (${pb.value.length})`
+      : `longer regular expression (${pa.value.length} characters before ${pb.value.length})`;
+  }
+  if (a.source.method !== null && b.source.method === null) return `method match: ${a.source.method} before any method`;
+  if (a.source.headers.length !== b.source.headers.length) return `more header matches: ${a.source.headers.length} before ${b.source.headers.length}`;
+  if (a.source.queryParams.length !== b.source.queryParams.length) {
+    return `more query parameter matches: ${a.source.queryParams.length} before ${b.source.queryParams.length}`;
+  }
+  const ra = `${a.rule.route.namespace}/${a.rule.route.name}`;
+  const rb = `${b.rule.route.namespace}/${b.rule.route.name}`;
+  if (ra !== rb) return `route order: ${ra} before ${rb} (older creationTimestamp, then namespace/name)`;
+  if (a.rule.id !== b.rule.id) return `rule order within ${ra}: ${a.rule.id} is written first`;
+  return `match order within rule ${a.rule.id}`;
+}
+
+function lowerHeaders(h: Record<string, string>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = [...(out[k.toLowerCase()] ?? []), v];
+  return out;
+}
+
+function flatHeaders(h: Record<string, string[]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(h).sort()) out[k] = (h[k] ?? []).join(',');
+  return out;
+}
+
+/** rateLimitReport evaluates limits with the proxy's RateLimiter on a frozen clock. */
+export function rateLimitReport(limits: Rule['rateLimits'], caller: CallerIdentity | null, headers: Record<string, string[]>): RateLimitReport {
+  const req = { caller, clientAddress: SIMULATED_CLIENT_ADDRESS, headers: headers as Record<string, string | string[] | undefined> };
+  const report: RateLimitReport = { applying: [], notApplying: [], admittedAtOnce: null, refusedBy: null };
+  for (const l of limits) {
+    const keyValue = rateLimitKey(l.key, req);
+    if (keyValue === null) {
+      const why = l.key.startsWith('header:') ? `the request has no ${l.key.slice('header:'.length)} header` : `the request has no ${l.key}`;
+      report.notApplying.push({ policy: l.policy, key: l.key, why });
+      continue;
+    }
+    const shown = keyValue === UNIDENTIFIED_CALLER ? 'unidentified callers (one shared bucket)' : keyValue;
+    report.applying.push({ policy: l.policy, key: l.key, keyValue: shown, requests: l.requests, perMs: l.perMs, burst: l.burst });
+  }
+  if (report.applying.length === 0) return report;
+  const limiter = new RateLimiter(limits, () => 0);
+  const ceiling = Math.max(...report.applying.map((l) => l.burst)) + 1;
+  for (let n = 0; n <= ceiling; n++) {
+    const d = limiter.check(req);
+    if (!d.allowed) {
+      report.admittedAtOnce = n;
+      report.refusedBy = d.policy;
+      break;
+    }
+  }
+  return report;
+}
+
+function findService(router: Router, id: string): ServiceEntry | null {
+  return router.services.get(id)?.entry ?? null;
+}
+
+/**
+ * simulate runs one request through the router and policies of `router`. Never throws for a
+ * well-formed bundle: every failure is an Outcome.
+ */
+export function simulate(router: Router, r: SimulatedRequest): Simulation {
+  const method = r.method.toUpperCase();
+  const { path: rawPath, query, authority: urlAuthority } = splitTarget(r.url);
+  const headers = lowerHeaders(r.headers);
+  const host = urlAuthority ?? headers.host?.[0] ?? '';
+  const scheme: 'http' | 'https' = /^https:/i.test(r.url) ? 'https' : 'http';
+  const target = query ? `${rawPath}?${query}` : rawPath;
+  let caller: CallerIdentity | null = null;
+  if (r.from !== null) {
+    const [ns, name] = r.from.split('/') as [string, string];
+    caller = identityOf(name, ns, 'header');
+  }
+  const base: Omit<Simulation, 'outcome'> = {
+    method,
+    host,
+    target,
+    caller,
+    explanation: null,
+    runnersUp: [],
+    rule: null,
+    steps: [],
+    outboundRateLimits: null,
+    partialFaults: [],
+  };
+  const local = (status: number, reason: string, location: string | null = null): Simulation => ({ ...base, outcome: { kind: 'local', status, reason, location } });
+  if (host === '') return local(400, 'the request names no host (give an absolute URL or a Host header)');
+
+  // The router sees the request as the outbound listener receives it.
+  const routeReq = { method, path: rawPath, query, headers: flatHeaders(headers) };
+  const explanation = explainRoute(router, host, caller?.namespace ?? null, routeReq);
+  base.explanation = explanation;
+  const decision = explanation.decision;
+  if (decision.kind === 'not-found') return local(404, decision.message);
+  const rule = decision.rule;
+  base.rule = rule;
+
+  if (decision.match && decision.table) {
+    const target = resolveHost(router.hosts, host, caller?.namespace ?? null);
+    const view = new RequestView(routeReq, target?.port ?? null);
+    for (const m of decision.table.matches.slice(decision.match.index + 1)) {
+      if (mismatch(m, view) === null) base.runnersUp.push({ match: m.source.id, rule: m.rule.id, decidedBy: precedenceStep(decision.match, m) });
+    }
+  }
+
+  // Rule filters, in the order written (the proxy's order).
+  let req: FilterRequest = { scheme, authority: host, path: rawPath, query, headers };
+  for (const f of rule.filters) {
+    switch (f.type) {
+      case 'RequestHeaderModifier':
+        req = { ...req, headers: applyHeaderModifier(req.headers, f.modifier) };
+        base.steps.push({ filter: describeFilter(f), effect: 'request headers changed' });
+        break;
+      case 'URLRewrite': {
+        const next = applyRewrite(req, f.rewrite);
+        base.steps.push({ filter: describeFilter(f), effect: `${req.authority}${req.path} → ${next.authority}${next.path}` });
+        req = next;
+        break;
+      }
+      case 'RequestRedirect': {
+        const location = redirectLocation(req, f.redirect);
+        base.steps.push({ filter: describeFilter(f), effect: `answers ${f.redirect.statusCode} Location: ${location}` });
+        return local(f.redirect.statusCode, `redirected by rule ${rule.id}`, location);
+      }
+      case 'RequestMirror':
+        base.steps.push({ filter: describeFilter(f), effect: 'a copy is sent; the response is ignored' });
+        break;
+      case 'ResponseHeaderModifier':
+        base.steps.push({ filter: describeFilter(f), effect: 'applies to the response' });
+        break;
+      case 'Fault': {
+        // Draw with a source just below 1: only a 100% fault fires, deterministically.
+        const d = decideFault(f.fault, () => 0.999999999);
+        if (f.fault.abort && f.fault.abort.percent > 0 && f.fault.abort.percent < 100) base.partialFaults.push(`${f.name}: abort ${f.fault.abort.status} for ${f.fault.abort.percent}% of requests`);
+        if (f.fault.delay && f.fault.delay.percent > 0 && f.fault.delay.percent < 100) base.partialFaults.push(`${f.name}: delay ${f.fault.delay.ms}ms for ${f.fault.delay.percent}% of requests`);
+        base.steps.push({ filter: describeFilter(f), effect: d.abortStatus !== null ? `aborts with ${d.abortStatus}` : d.delayMs > 0 ? `delays ${d.delayMs}ms` : 'fires only for a share of requests' });
+        if (d.abortStatus !== null) return local(d.abortStatus, `fault ${f.name} aborts every request`);
+        break;
+      }
+    }
+  }
+  if (rule.direct) return local(rule.direct.status, `rule ${rule.id}: ${rule.direct.reason}`);
+
+  base.outboundRateLimits = rateLimitReport(rule.rateLimits, caller, req.headers);
+
+  const shares = backendShares(rule);
+  const branches: Branch[] = [];
+  for (const b of rule.backends) {
+    if (b.weight <= 0) continue;
+    let breq = req;
+    const steps: FilterStep[] = [];
+    for (const f of b.filters) {
+      if (f.type === 'RequestHeaderModifier') {
+        breq = { ...breq, headers: applyHeaderModifier(breq.headers, f.modifier) };
+        steps.push({ filter: describeFilter(f), effect: 'request headers changed' });
+      } else if (f.type === 'URLRewrite') {
+        const next = applyRewrite(breq, f.rewrite);
+        steps.push({ filter: describeFilter(f), effect: `${breq.path} → ${next.path}` });
+        breq = next;
+      } else {
+        steps.push({ filter: describeFilter(f), effect: f.type === 'ResponseHeaderModifier' ? 'applies to the response' : 'runs for this backend' });
+      }
+    }
+    const receiver = findService(router, b.service);
+    const request: BackendRequest = { method, authority: breq.authority, path: breq.query ? `${breq.path}?${breq.query}` : breq.path, headers: flatHeaders(breq.headers) };
+    const normal = normalizePath(breq.path);
+    const authHeaders = flatHeaders(breq.headers);
+    const authorization: AuthorizationDecision = receiver
+      ? normal.ok
+        ? authorize(receiver.authorization, router.mesh.authorization.default, { caller, method, path: normal.path, headers: authHeaders })
+        : { allowed: false, reason: 'mesh-default', default: 'deny' }
+      : { allowed: router.mesh.authorization.default === 'allow', reason: 'mesh-default', default: router.mesh.authorization.default };
+    const rateLimits = rateLimitReport(receiver?.rateLimits ?? [], caller, breq.headers);
+    let status: number | null = null;
+    let reason = 'delivered';
+    if (!normal.ok) {
+      status = 400;
+      reason = `the inbound proxy refuses the path: ${normal.detail}`;
+    } else if (!authorization.allowed) {
+      status = 403;
+      reason = describeDenial(authorization);
+    } else if (receiver && receiver.endpoints.length === 0) {
+      status = 503;
+      reason = `${shortService(b.service)} has no endpoints`;
+    }
+    branches.push({ backend: b.service, port: b.port, share: shares.get(b.service) ?? 0, steps, request, authorization, rateLimits, status, reason });
+  }
+  if (branches.length === 0) return local(503, `rule ${rule.id}: no backend has a positive weight`);
+  return { ...base, outcome: { kind: 'forwarded', branches } };
+}

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   diff: () => import('./commands/diff.js'),
   test: () => import('./commands/test.js'),
   up: () => import('./commands/up.js'),
+  explain: () => import('./commands/explain.js'),
 };
 
 function topHelp(): string {

@@ -3,12 +3,11 @@
  * and policies (runtime/testing). Exit 0 when every case passes, 1 when a case fails or the
  * policies do not compile, 2 for usage or internal errors.
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
 import { UsageError } from '../cli.js';
 import { compile } from '../../compiler/compile.js';
-import { FORMATTERS } from '../../compiler/format/index.js';
+import { render, shownPrefix, sourcesFor } from '../diagnostics-output.js';
 import { runRouteTests, type TestRun } from '../../runtime/testing/route-tests.js';
 
 const HELP = `weft test [DIR] [--rev REV] [--format text|json]
@@ -55,14 +54,14 @@ export const command: Command = {
     const dir = positionals[0] ?? '.';
     const result = await compile(values.rev === undefined ? { dir } : { dir, rev: values.rev });
     if (result.diagnostics.some((d) => d.code === 'WFT901')) {
-      process.stderr.write(FORMATTERS.text.format(result.diagnostics.filter((d) => d.code === 'WFT901')));
+      process.stderr.write(render('text', result.diagnostics.filter((d) => d.code === 'WFT901'), dir, new Map(), false));
       return 2;
     }
     if (!result.bundle) {
       if (format === 'json') {
         process.stdout.write(JSON.stringify({ passed: 0, failed: 0, results: [], diagnostics: result.diagnostics }, null, 2) + '\n');
       } else {
-        process.stdout.write(FORMATTERS.text.format(result.diagnostics));
+        process.stdout.write(render('text', result.diagnostics, dir, await sourcesFor(result.diagnostics, dir, values.rev), process.stdout.isTTY === true));
         process.stdout.write('the policies do not compile: no case was run\n');
       }
       return 1;
@@ -70,7 +69,7 @@ export const command: Command = {
     // Case files are relative to DIR; shown relative to where the command runs, so editors and
     // GitHub can open them.
     const run = runRouteTests(result.bundle, result.resources);
-    for (const r of run.results) r.file = path.join(dir, r.file);
+    for (const r of run.results) r.file = shownPrefix(dir) + r.file;
     if (format === 'json') {
       process.stdout.write(JSON.stringify({ passed: run.passed, failed: run.failed, results: run.results, diagnostics: result.diagnostics }, null, 2) + '\n');
     } else {

@@ -404,15 +404,45 @@ class Indexer {
  * first place each plain string literal is written to `literals` (how a generated resource is
  * traced to the line that names it). Never throws; text it does not understand is skipped.
  */
-export function indexCueFile(root: CueNode, file: string, text: string, literals?: Map<string, { file: string; span: SourceSpan }>): void {
+export function indexCueFile(root: CueNode, file: string, text: string, literals?: Literals): void {
   const toks = tokenize(text);
   new Indexer(toks, file).decls(root, 0, toks.length);
-  if (literals) {
-    for (const t of toks) {
-      const v = t.kind === 'string' ? t.label : null;
-      if (v && !literals.has(v)) literals.set(v, { file, span: { line: t.line, column: t.col, endLine: t.endLine, endColumn: t.endCol } });
+  if (!literals) return;
+  toks.forEach((t, i) => {
+    const v = t.kind === 'string' ? t.label : t.kind === 'ident' ? t.text : null;
+    if (!v) return;
+    let next = toks[i + 1];
+    if (next?.kind === 'punct' && (next.text === '?' || next.text === '!')) next = toks[i + 2];
+    const isLabel = next?.kind === 'punct' && next.text === ':';
+    if (t.kind === 'ident' && !isLabel) return;
+    let perFile = literals.get(v);
+    if (!perFile) literals.set(v, (perFile = new Map()));
+    let seen = perFile.get(file);
+    if (!seen) perFile.set(file, (seen = {}));
+    const span = { line: t.line, column: t.col, endLine: t.endLine, endColumn: t.endCol };
+    if (isLabel) seen.label ??= span;
+    else seen.value ??= span;
+  });
+}
+
+/** Literals records, per plain string (or identifier label), where it is first written in each file, as a label and as a value. */
+export type Literals = Map<string, Map<string, { label?: SourceSpan; value?: SourceSpan }>>;
+
+/**
+ * findLiteral picks where `text` is written, preferring `file` (the comprehension that generated
+ * the resource), then a label (`"reviews-v1": {...}`) over a plain value.
+ */
+export function findLiteral(literals: Literals, text: string, file: string | null): { file: string; span: SourceSpan } | null {
+  const perFile = literals.get(text);
+  if (!perFile) return null;
+  let best: { file: string; span: SourceSpan; rank: number } | null = null;
+  for (const [f, seen] of perFile) {
+    const base = f === file ? 0 : 2;
+    for (const [span, rank] of [[seen.label, base], [seen.value, base + 1]] as const) {
+      if (span && (best === null || rank < best.rank)) best = { file: f, span, rank };
     }
   }
+  return best && { file: best.file, span: best.span };
 }
 
 /**

@@ -26,7 +26,7 @@ import type { Code } from './codes.js';
 import type { Origin } from './resources.js';
 import type { PassContext, RawDocument, SourceFile, SourceSpan } from './types.js';
 import type { CueReply, CueRequest } from './cue-worker.js';
-import { findNode, indexCueFile, newNode, packageName, tokenLength, type CueNode, type WrittenAt } from './cue-positions.js';
+import { findLiteral, findNode, indexCueFile, newNode, packageName, tokenLength, type CueNode, type Literals, type WrittenAt } from './cue-positions.js';
 
 /** CueLimits bound one unit's evaluation; a unit over either limit gets WFT703. */
 export interface CueLimits {
@@ -329,8 +329,6 @@ export function cuePathSegments(p: string): string[] {
 
 // ---- resources --------------------------------------------------------------------------------
 
-type Literals = Map<string, { file: string; span: SourceSpan }>;
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -366,8 +364,9 @@ function toDocuments(value: unknown, unit: CueUnit, index: CueNode, literals: Li
     const exact = index.children.get('resources')?.children.get(key);
     const meta = resource.metadata;
     const name = isObject(meta) && typeof meta.name === 'string' ? meta.name : null;
-    const named = exact ? undefined : (Array.isArray(value) ? undefined : literals.get(key)) ?? (name !== null ? literals.get(name) : undefined);
-    const file = named?.file ?? (node ? [...node.at.keys()][0]! : resourcesAt.file);
+    const generatedIn = node ? [...node.at.keys()][0]! : null;
+    const named = exact ? null : (Array.isArray(value) ? null : findLiteral(literals, key, generatedIn)) ?? (name !== null ? findLiteral(literals, name, generatedIn) : null);
+    const file = named?.file ?? generatedIn ?? resourcesAt.file;
     const document = counters.get(file) ?? 0;
     counters.set(file, document + 1);
     const origin = originFor(index, ['resources', key], resource, file, document, named?.span ?? null, node ? null : resourcesAt.span);

@@ -1,0 +1,62 @@
+import { createServer, type Server } from 'node:http';
+import type { ProxyMetrics } from './metrics.js';
+import type { Reloader } from './reloader.js';
+
+/** AdminInfo is what the admin listener reports besides the reloader's state. */
+export interface AdminInfo {
+  readonly service: string;
+  readonly namespace: string;
+  readonly listeners: () => Record<string, string | null>;
+  readonly steps: { readonly outbound: readonly string[]; readonly inbound: readonly string[] };
+  /** Extra sections for /config (the policy issue adds outlier ejections here). */
+  readonly extra: Record<string, () => unknown>;
+}
+
+/**
+ * createAdmin serves `/metrics` (Prometheus text), `/ready` (200 once a bundle is active, else
+ * 503), `/healthz` (200 while the process runs) and `/config` (JSON: active digest, revision,
+ * loaded time, where it came from, the last rejection and why, listeners and pipeline steps).
+ */
+export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: AdminInfo): Server {
+  return createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    const json = (status: number, v: unknown): void => {
+      const body = JSON.stringify(v, null, 2) + '\n';
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (url === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        },
+        (err: unknown) => json(500, { error: String(err) }),
+      );
+      return;
+    }
+    if (url === '/healthz') return json(200, { ok: true });
+    if (url === '/ready') {
+      const a = reloader.current();
+      return json(a ? 200 : 503, a ? { ready: true, digest: a.bundle.digest } : { ready: false, reason: 'no bundle is active yet' });
+    }
+    if (url === '/config') {
+      const a = reloader.current();
+      const extra: Record<string, unknown> = {};
+      for (const [k, f] of Object.entries(info.extra)) extra[k] = f();
+      return json(200, {
+        service: info.service,
+        namespace: info.namespace,
+        source: reloader.sourceDescription,
+        active: a
+          ? { digest: a.bundle.digest, revision: a.bundle.revision, loadedAt: a.loadedAt.toISOString(), from: reloader.activeOrigin, services: a.bundle.spec.services.length, signed: a.bundle.signature !== undefined }
+          : null,
+        lastRejection: reloader.lastRejection ? { ...reloader.lastRejection, at: reloader.lastRejection.at.toISOString() } : null,
+        listeners: info.listeners(),
+        steps: info.steps,
+        ...extra,
+      });
+    }
+    json(404, { error: 'not found', endpoints: ['/metrics', '/ready', '/healthz', '/config'] });
+  });
+}

@@ -1,0 +1,30 @@
+import { DirectResponseError, InvalidBackendError } from '../errors.js';
+import { chooseBackend } from '../router/index.js';
+import type { ProxyContext } from './context.js';
+import { applyEdits, runFilters, type ResponseEdits } from './filters.js';
+import { errorReply, type Step } from './pipeline.js';
+
+/**
+ * backend (outbound) makes the weighted choice once per request (retries go to the same backend
+ * Service, another endpoint maybe) and runs that backend's own filters. A rule with a direct
+ * response answers it (no backends: 500; every weight 0: 503); an invalid backend's share: 500.
+ */
+export function backend(ctx: ProxyContext): Step {
+  return {
+    name: 'backend',
+    wrap: (next) => async (ex) => {
+      const rule = ex.rule;
+      if (!rule) return next(ex);
+      const choice = chooseBackend(rule, ctx.random);
+      if (choice.kind === 'direct') return errorReply(new DirectResponseError(choice.status, choice.reason));
+      if (choice.kind === 'invalid') return errorReply(new InvalidBackendError(rule.id));
+      ex.backend = choice.backend;
+      ex.backendService = ex.router.services.get(choice.backend.service)?.entry ?? null;
+      if (!ex.backendService) return errorReply(new InvalidBackendError(rule.id));
+      if (choice.backend.filters.length === 0) return next(ex);
+      const edits: ResponseEdits = [];
+      const answered = await runFilters(ctx, ex, choice.backend.filters, edits);
+      return applyEdits(answered ?? (await next(ex)), edits);
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { BadRequestError } from '../errors.js';
+
+/**
+ * RequestBody reads the start of a request body before the first attempt. A body of at most
+ * `limit` bytes (default 64 KiB) is kept whole, so it can be retried, mirrored, and so a body
+ * with bad chunked framing is rejected (400) before a single byte reaches the upstream. A larger
+ * body is streamed through — never buffered whole — and cannot be replayed: a retry of it is not
+ * attempted. A client error while streaming aborts the upstream request mid-body, so the
+ * upstream never sees a complete request.
+ */
+export class RequestBody {
+  private constructor(
+    /** `none`: no body; `buffered`: whole body in memory; `stream`: larger, streamed once. */
+    readonly kind: 'none' | 'buffered' | 'stream',
+    private readonly buffered: Buffer | null,
+    private readonly prefix: Buffer[],
+    private readonly rest: AsyncIterator<Buffer> | null,
+    private readonly req: IncomingMessage | null,
+  ) {}
+
+  private used = false;
+  /** Set when the client's body failed (bad framing, disconnect). */
+  failed: Error | null = null;
+
+  /** EMPTY is a body-less request. */
+  static readonly EMPTY = new RequestBody('none', null, [], null, null);
+
+  /** read reads up to `limit` bytes of the body; rejects with BadRequestError on a client body error. */
+  static async read(req: IncomingMessage, limit = 64 * 1024): Promise<RequestBody> {
+    const cl = req.headers['content-length'];
+    if (req.headers['transfer-encoding'] === undefined && (cl === undefined || cl === '0')) {
+      // Nothing to read; still drain so the parser reaches the next request.
+      if (!req.complete) req.resume();
+      return RequestBody.EMPTY;
+    }
+    const it = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      while (size <= limit) {
+        const r = await it.next();
+        if (r.done) return new RequestBody('buffered', chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), [], null, null);
+        chunks.push(r.value);
+        size += r.value.length;
+      }
+    } catch (err) {
+      throw new BadRequestError(`request body could not be read: ${(err as Error).message}`);
+    }
+    return new RequestBody('stream', null, chunks, it, req);
+  }
+
+  /** replayable: the body can be sent again (retry, mirror). */
+  get replayable(): boolean {
+    return this.kind !== 'stream';
+  }
+
+  /** size of a buffered body, 0 for none, -1 for a stream. */
+  get size(): number {
+    return this.kind === 'buffered' ? this.buffered!.length : this.kind === 'none' ? 0 : -1;
+  }
+
+  /**
+   * forAttempt returns what to send: null, the buffer, or (once only) the stream. Returns
+   * undefined when the stream was already used, i.e. the attempt must not be made.
+   */
+  forAttempt(): Buffer | Readable | null | undefined {
+    if (this.kind === 'none') return null;
+    if (this.kind === 'buffered') return this.buffered;
+    if (this.used) return undefined;
+    this.used = true;
+    return Readable.from(this.streamed(), { objectMode: false });
+  }
+
+  /** mirrorCopy is the body a mirror may send: only a kept body (undefined: do not mirror). */
+  mirrorCopy(): Buffer | null | undefined {
+    return this.kind === 'stream' ? undefined : this.buffered;
+  }
+
+  private async *streamed(): AsyncGenerator<Buffer> {
+    for (const c of this.prefix) yield c;
+    const it = this.rest!;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    } catch (err) {
+      // Rethrowing makes undici abort the upstream request: it never sees a complete body.
+      this.failed = err as Error;
+      throw err;
+    }
+  }
+
+  /** destroy releases the client stream when the body will not be sent. */
+  destroy(): void {
+    if (this.kind === 'stream' && !this.used) this.req?.resume();
+  }
+}

@@ -1,0 +1,58 @@
+import type { Bundle, Endpoint } from '../../schemas/bundle.js';
+import type { CallerIdentity, IdentityProvider } from '../identity.js';
+import type { RandomSource, Router } from '../router/index.js';
+import type { EndpointPicker } from './balancer.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { PoolSet } from './pools.js';
+
+/**
+ * The state steps share: built once per proxy, handed to every step factory. Nothing here
+ * changes per request except the active bundle (swapped whole by the reloader) and counters.
+ */
+
+/** ActiveBundle is a verified bundle and its frozen router; replaced whole on reload. */
+export interface ActiveBundle {
+  readonly bundle: Bundle;
+  readonly router: Router;
+  readonly loadedAt: Date;
+}
+
+/** PeerInfo is what the IdentityProvider sees of an inbound request. */
+export interface PeerInfo {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly remoteAddress: string;
+}
+
+/** ProxySettings are the proxy's fixed options (from flags). */
+export interface ProxySettings {
+  /** This instance's Service. */
+  readonly service: string;
+  readonly namespace: string;
+  /** The local app for the inbound listener, or null when there is no inbound listener. */
+  readonly app: Endpoint | null;
+  readonly accessLog: boolean;
+  /** Request bodies up to this many bytes are kept (retries, mirrors). */
+  readonly bodyBufferLimit: number;
+  /** At most this many mirrored requests in flight; more are dropped and counted. */
+  readonly mirrorConcurrency: number;
+}
+
+/** ProxyContext is handed to every step factory. */
+export interface ProxyContext {
+  readonly settings: ProxySettings;
+  readonly metrics: ProxyMetrics;
+  readonly pools: PoolSet;
+  /** The default picker (round-robin); `ex.picker` starts as this. */
+  readonly picker: EndpointPicker;
+  readonly identity: IdentityProvider<PeerInfo>;
+  /** This proxy's own identity, stamped on outbound requests. */
+  readonly selfIdentity: CallerIdentity;
+  /** Random numbers for weights, mirror percentages and jitter (injectable for tests). */
+  readonly random: RandomSource;
+  /** The active bundle, or null before the first one. Read once per request. */
+  active(): ActiveBundle | null;
+  /** Writes one access-log line. */
+  writeLog(line: string): void;
+  /** Mirrored requests in flight (bounded by settings.mirrorConcurrency). */
+  mirrorsInFlight: number;
+}

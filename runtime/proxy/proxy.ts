@@ -1,0 +1,132 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { identityOf } from '../identity.js';
+import type { RandomSource } from '../router/index.js';
+import type { TrustKey } from '../bundle/verify.js';
+import type { BundleSource, LoadVerdict } from '../sources/source.js';
+import { createAdmin } from './admin.js';
+import { endpointKey, RoundRobinPicker } from './balancer.js';
+import { DEFAULT_TRUSTED_PEERS, HeaderIdentityProvider } from './caller-identity.js';
+import type { ProxyContext, ProxySettings } from './context.js';
+import { forward } from './forward.js';
+import { createListener } from './listener.js';
+import { ProxyMetrics } from './metrics.js';
+import { compose } from './pipeline.js';
+import { PoolSet } from './pools.js';
+import { Reloader } from './reloader.js';
+import { inboundSteps, outboundSteps } from './steps.js';
+
+/** ProxyOptions configure one sidecar (bin/commands/proxy.ts maps flags onto them). */
+export interface ProxyOptions {
+  readonly settings: ProxySettings;
+  /** host:port addresses; null: listener off. Port 0 picks a free port. */
+  readonly outbound: { host: string; port: number } | null;
+  readonly inbound: { host: string; port: number } | null;
+  readonly admin: { host: string; port: number } | null;
+  readonly source: BundleSource;
+  readonly trustKey: TrustKey | null;
+  readonly trustPeers?: readonly string[];
+  readonly cacheDir: string | null;
+  readonly random?: RandomSource;
+  /** Log lines (verdicts, start-up) go here; access-log lines go to writeLog. */
+  readonly log?: (line: string) => void;
+  readonly writeLog?: (line: string) => void;
+}
+
+/** RunningProxy is a started proxy: its bound addresses and a way to stop it. */
+export interface RunningProxy {
+  readonly addresses: { outbound: string | null; inbound: string | null; admin: string | null };
+  readonly reloader: Reloader;
+  readonly context: ProxyContext;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, addr: { host: string; port: number }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      const a = server.address() as AddressInfo;
+      resolve(a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
+    });
+  });
+}
+
+/**
+ * startProxy wires a sidecar: metrics, pools, reloader, the pipelines (composed and checked once
+ * here), listeners and the bundle source. The source is started first; when it has nothing, the
+ * cached last good bundle is used. Listeners serve 503 until a bundle is active.
+ */
+export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const metrics = new ProxyMetrics();
+  const pools = new PoolSet();
+  const appOrigin = opts.settings.app ? `http://${endpointKey(opts.settings.app)}` : null;
+  const reloader = new Reloader({
+    verify: { trustKey: opts.trustKey },
+    metrics,
+    pools,
+    pinnedOrigins: appOrigin ? [appOrigin] : [],
+    cacheDir: opts.cacheDir,
+    onVerdict: (v: LoadVerdict, origin: string) => {
+      if (v.state === 'unchanged') return;
+      log(JSON.stringify({ event: 'bundle', origin, ...v }));
+    },
+  });
+  reloader.sourceDescription = opts.source.description;
+  const ctx: ProxyContext = {
+    settings: opts.settings,
+    metrics,
+    pools,
+    picker: new RoundRobinPicker(),
+    identity: new HeaderIdentityProvider(opts.trustPeers ?? DEFAULT_TRUSTED_PEERS),
+    selfIdentity: identityOf(opts.settings.service, opts.settings.namespace, 'header'),
+    random: opts.random ?? Math.random,
+    active: () => reloader.current(),
+    writeLog: opts.writeLog ?? ((l: string) => void process.stdout.write(l)),
+    mirrorsInFlight: 0,
+  };
+  const out = outboundSteps(ctx);
+  const inb = inboundSteps(ctx);
+  const terminal = forward(ctx);
+  const outbound = opts.outbound ? createListener(ctx, 'outbound', compose(out, terminal)) : null;
+  const inbound = opts.inbound ? createListener(ctx, 'inbound', compose(inb, terminal)) : null;
+  const addresses = { outbound: null as string | null, inbound: null as string | null, admin: null as string | null };
+  const admin = opts.admin
+    ? createAdmin(metrics, reloader, {
+        service: opts.settings.service,
+        namespace: opts.settings.namespace,
+        listeners: () => ({ ...addresses }),
+        steps: { outbound: out.map((s) => s.name), inbound: inb.map((s) => s.name) },
+        extra: {},
+      })
+    : null;
+
+  await opts.source.start(reloader);
+  await reloader.idle();
+  if (!reloader.current()) await reloader.loadCache();
+
+  if (admin && opts.admin) addresses.admin = await listen(admin, opts.admin);
+  if (outbound && opts.outbound) addresses.outbound = await listen(outbound, opts.outbound);
+  if (inbound && opts.inbound) addresses.inbound = await listen(inbound, opts.inbound);
+
+  const servers = [outbound, inbound, admin].filter((s): s is Server => s !== null);
+  return {
+    addresses,
+    reloader,
+    context: ctx,
+    async close() {
+      await opts.source.stop();
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeIdleConnections();
+            }),
+        ),
+      );
+      await pools.close();
+    },
+  };
+}

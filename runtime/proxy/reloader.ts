@@ -1,0 +1,148 @@
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import type { Bundle } from '../../schemas/bundle.js';
+import { verifyBundle, type VerifyOptions } from '../bundle/verify.js';
+import { BundleRejectedError } from '../errors.js';
+import { buildRouter } from '../router/index.js';
+import type { BundleSink, LoadVerdict } from '../sources/source.js';
+import { endpointKey } from './balancer.js';
+import type { ActiveBundle } from './context.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { PoolSet } from './pools.js';
+
+/** Rejection is the last refused bundle and why (shown in /config). */
+export interface Rejection {
+  readonly at: Date;
+  readonly digest: string | null;
+  readonly code: string;
+  readonly reason: string;
+}
+
+/** ReloaderOptions wire the reloader to the proxy. */
+export interface ReloaderOptions {
+  readonly verify: VerifyOptions;
+  readonly metrics: ProxyMetrics;
+  readonly pools: PoolSet;
+  /** Origins that must keep their pool whatever the bundle says (the local app). */
+  readonly pinnedOrigins: readonly string[];
+  /** Where the last good bundle is kept; null: not kept. */
+  readonly cacheDir: string | null;
+  /** Called after each verdict (logging). */
+  readonly onVerdict?: (v: LoadVerdict, origin: string) => void;
+}
+
+/**
+ * Reloader is the proxy's BundleSink. Offers are serialised (one at a time, in order). A
+ * candidate is verified and built into a frozen router off the request path, then swapped in
+ * with one assignment (`current`): requests already running keep the ActiveBundle they read at
+ * arrival. The same digest is a no-op; a rejected bundle changes nothing and is recorded. After a
+ * swap, pools of endpoints that disappeared are drained and closed, and the bundle is written to
+ * the cache directory (temp file, fsync, rename) so a restart can begin from it.
+ */
+export class Reloader implements BundleSink {
+  private chain: Promise<unknown> = Promise.resolve();
+  private active: ActiveBundle | null = null;
+  /** The last rejected candidate, or null. */
+  lastRejection: Rejection | null = null;
+  /** Where the active bundle came from (`file:...`, `cache:...`). */
+  activeOrigin: string | null = null;
+  /** Description of the configured source, for /config. */
+  sourceDescription = '';
+
+  constructor(private readonly opts: ReloaderOptions) {}
+
+  /** current is the active bundle, or null before the first; read once per request. */
+  current(): ActiveBundle | null {
+    return this.active;
+  }
+
+  offer(text: string): Promise<LoadVerdict> {
+    return this.offerFrom(text, this.sourceDescription);
+  }
+
+  /** offerFrom is `offer` with the origin recorded for /config. */
+  offerFrom(text: string, origin: string): Promise<LoadVerdict> {
+    const p = this.chain.then(() => this.load(text, origin));
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  /** cachePath is where the last good bundle is kept, or null. */
+  get cachePath(): string | null {
+    return this.opts.cacheDir ? path.join(this.opts.cacheDir, 'bundle.json') : null;
+  }
+
+  /** loadCache offers the cached bundle; null when there is none. */
+  async loadCache(): Promise<LoadVerdict | null> {
+    const p = this.cachePath;
+    if (!p) return null;
+    let text: string;
+    try {
+      text = await readFile(p, 'utf8');
+    } catch {
+      return null;
+    }
+    return this.offerFrom(text, `cache:${p}`);
+  }
+
+  private async load(text: string, origin: string): Promise<LoadVerdict> {
+    const m = this.opts.metrics;
+    let bundle: Bundle;
+    let router: ActiveBundle['router'];
+    try {
+      bundle = verifyBundle(text, this.opts.verify);
+      if (this.active && this.active.bundle.digest === bundle.digest) {
+        m.reloads.inc({ result: 'unchanged' });
+        return this.report({ state: 'unchanged', digest: bundle.digest }, origin);
+      }
+      try {
+        router = buildRouter(bundle.spec);
+      } catch (err) {
+        throw new BundleRejectedError('WEFT_BUNDLE_BUILD', `bundle cannot be built into a route table: ${(err as Error).message}`, bundle.digest);
+      }
+    } catch (err) {
+      const e = err instanceof BundleRejectedError ? err : new BundleRejectedError('WEFT_BUNDLE_BUILD', (err as Error).message);
+      this.lastRejection = { at: new Date(), digest: e.digest, code: e.code, reason: e.message };
+      m.reloads.inc({ result: 'rejected' });
+      m.rejections.inc({ code: e.code });
+      return this.report({ state: 'rejected', digest: e.digest, code: e.code, reason: e.message }, origin);
+    }
+    const next: ActiveBundle = Object.freeze({ bundle, router, loadedAt: new Date() });
+    this.active = next; // the swap: one assignment
+    this.activeOrigin = origin;
+    const keep = new Set<string>(this.opts.pinnedOrigins);
+    for (const s of bundle.spec.services) for (const e of s.endpoints) keep.add(`http://${endpointKey(e)}`);
+    this.opts.pools.retain(keep);
+    m.reloads.inc({ result: 'active' });
+    m.bundleInfo.reset();
+    m.bundleInfo.set({ digest: bundle.digest, revision: bundle.revision?.commit ?? '' }, 1);
+    m.loadedAt.set(next.loadedAt.getTime() / 1000);
+    if (!origin.startsWith('cache:')) await this.persist(text).catch(() => {});
+    return this.report({ state: 'active', digest: bundle.digest }, origin);
+  }
+
+  private report(v: LoadVerdict, origin: string): LoadVerdict {
+    this.opts.onVerdict?.(v, origin);
+    return v;
+  }
+
+  private async persist(text: string): Promise<void> {
+    const target = this.cachePath;
+    if (!target) return;
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}.tmp-${process.pid}`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, target);
+  }
+
+  /** idle resolves when every queued offer has been handled. */
+  idle(): Promise<void> {
+    return this.chain.then(() => {});
+  }
+}

@@ -1,0 +1,54 @@
+import type { RetryPolicy } from '../../schemas/bundle.js';
+import type { ProxyContext } from './context.js';
+import { discard, type Step } from './pipeline.js';
+
+/**
+ * backoffMs is the wait before retry `n` (1-based): exponential from the base, capped at 10x the
+ * base, jittered between the base and that cap so retries of many clients spread out, never below
+ * the base (Gateway API: backoff is the minimum wait between attempts).
+ */
+export function backoffMs(policy: RetryPolicy, n: number, random: () => number): number {
+  const base = Math.max(0, policy.backoffMs);
+  const ceiling = Math.min(base * 10, base * 2 ** (n - 1));
+  return base + random() * (ceiling - base);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * retry makes attempts until one is not retriable or `attempts` retries were made. Retriable:
+ * an upstream status in `codes`, or a failure before any response (refused, reset, attempt
+ * timeout). A streamed (large) body is never replayed. Every attempt is counted
+ * (weft_upstream_attempts_total in forward.ts, weft_retries_total here).
+ */
+export function retry(ctx: ProxyContext): Step {
+  return {
+    name: 'retry',
+    wrap: (next) => async (ex) => {
+      const policy = ex.rule?.retry ?? null;
+      for (;;) {
+        ex.attempt++;
+        const reply = await next(ex);
+        if (!policy || ex.attempt > policy.attempts || ex.signal.aborted || !ex.body.replayable) return reply;
+        const retriable = reply.retriable || (reply.origin === 'upstream' && policy.codes.includes(reply.status));
+        if (!retriable) return reply;
+        if (ex.retryGates.length > 0 && !ex.retryGates.every((gate) => gate(ex, reply))) return reply;
+        discard(reply);
+        ctx.metrics.retries.inc({ service: ex.service?.id ?? '', route: ex.rule?.id ?? '', reason: reply.code ?? String(reply.status) });
+        await sleep(backoffMs(policy, ex.attempt, ctx.random), ex.signal);
+        if (ex.signal.aborted) return reply;
+      }
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { accessLog } from './access-log.js';
+import { backend } from './backend.js';
+import { backendTimeout } from './backend-timeout.js';
+import { callerIdentity, sourceStamp } from './caller-identity.js';
+import type { ProxyContext } from './context.js';
+import { endpoint } from './endpoint.js';
+import { filters } from './filters.js';
+import { forwardedHeaders } from './forwarded-headers.js';
+import { hopByHop } from './hop-by-hop.js';
+import { observe } from './observe.js';
+import type { Step } from './pipeline.js';
+import { retry } from './retry.js';
+import { inboundRoute, route } from './route.js';
+import { requestTimeout } from './timeout.js';
+import { tracing } from './tracing.js';
+
+/**
+ * The pipelines, outermost first, in ONE place: adding a step is one line here. The terminal
+ * handler (forward.ts) comes after the last step. Order matters and is deliberate:
+ * observation wraps everything; headers are cleaned before routing looks at them; the request
+ * timeout covers every attempt and backoff; per-attempt steps (after `retry`) run once per attempt,
+ * and per-endpoint policies go after `endpoint`, which sets `ex.endpoint`.
+ */
+
+/** outboundSteps: the app calls another Service through this proxy. */
+export function outboundSteps(ctx: ProxyContext): Step[] {
+  return [
+    observe(ctx),
+    accessLog(ctx),
+    hopByHop(),
+    forwardedHeaders(),
+    tracing(ctx),
+    sourceStamp(ctx),
+    route(ctx),
+    filters(ctx),
+    requestTimeout(ctx),
+    backend(ctx),
+    retry(ctx),
+    backendTimeout(ctx),
+    endpoint(ctx),
+  ];
+}
+
+/** inboundSteps: a peer calls this instance; the request goes to the local app. */
+export function inboundSteps(ctx: ProxyContext): Step[] {
+  return [
+    observe(ctx),
+    accessLog(ctx),
+    hopByHop(),
+    forwardedHeaders(),
+    tracing(ctx),
+    callerIdentity(ctx),
+    inboundRoute(ctx),
+    // policy issue: authorization and rate limits go here (they see ex.caller and ex.service).
+    endpoint(ctx),
+  ];
+}

@@ -1,0 +1,47 @@
+import { RequestTimeoutError } from '../errors.js';
+import type { ProxyContext } from './context.js';
+import { discard, errorReply, type Reply, type Step } from './pipeline.js';
+
+/**
+ * requestTimeout enforces the rule's `timeouts.request` (0: none) over the whole transaction,
+ * retries and backoff included, up to the response headers: when it fires, the outstanding
+ * attempt is aborted and the client gets 504. (The body then streams; a stalled body is cut by
+ * undici's bodyTimeout.)
+ */
+export function requestTimeout(ctx: ProxyContext): Step {
+  return {
+    name: 'request-timeout',
+    wrap: (next) => (ex) => {
+      const ms = ex.rule?.timeouts.requestMs ?? 0;
+      if (ms <= 0) return next(ex);
+      return new Promise<Reply>((resolve, reject) => {
+        let done = false;
+        const timer = setTimeout(() => {
+          if (done) return;
+          done = true;
+          const err = new RequestTimeoutError(ms);
+          ctx.metrics.timeouts.inc({ service: ex.service?.id ?? '', route: ex.rule?.id ?? '', kind: 'request' });
+          ex.controller.abort(err);
+          resolve(errorReply(err));
+        }, ms);
+        next(ex).then(
+          (reply) => {
+            clearTimeout(timer);
+            if (done) discard(reply);
+            else {
+              done = true;
+              resolve(reply);
+            }
+          },
+          (err: unknown) => {
+            clearTimeout(timer);
+            if (!done) {
+              done = true;
+              reject(err);
+            }
+          },
+        );
+      });
+    },
+  };
+}

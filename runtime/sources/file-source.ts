@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { BundleSink, BundleSource } from './source.js';
+
+/** FileSourceOptions tune the file source (defaults suit production; tests shorten them). */
+export interface FileSourceOptions {
+  /** Coalesce bursts of file events (an in-place write is several) into one read. Default 25 ms. */
+  readonly debounceMs?: number;
+  /** Safety net: re-read this often even without an event (missed events, NFS). Default 2000 ms; 0 disables. */
+  readonly pollMs?: number;
+  /** Re-read on SIGHUP. Default true. */
+  readonly sighup?: boolean;
+}
+
+/**
+ * FileSource delivers a bundle file. It watches the file's DIRECTORY with chokidar, not the file,
+ * because the file may be replaced rather than written: an atomic rename (`mv tmp bundle.json`)
+ * gives the path a new inode, and a Kubernetes ConfigMap volume swaps a `..data` symlink so the
+ * file's target changes without any event on the file's own path. Any event in the directory
+ * triggers a re-read through the path (following symlinks); unchanged content is not offered
+ * again. SIGHUP forces a re-read and an offer. Reads are serialised; so are offers (the sink's).
+ */
+export class FileSource implements BundleSource {
+  readonly description: string;
+  private readonly file: string;
+  private sink: BundleSink | null = null;
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private poller: NodeJS.Timeout | null = null;
+  private lastText: string | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly onHup = (): void => this.enqueue(true);
+
+  constructor(
+    file: string,
+    private readonly options: FileSourceOptions = {},
+  ) {
+    this.file = path.resolve(file);
+    this.description = `file:${this.file}`;
+  }
+
+  async start(sink: BundleSink): Promise<void> {
+    this.sink = sink;
+    this.stopped = false;
+    const w = watch(path.dirname(this.file), { depth: 0, ignoreInitial: true, persistent: true });
+    this.watcher = w;
+    w.on('all', () => this.schedule());
+    w.on('error', () => this.schedule());
+    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    const pollMs = this.options.pollMs ?? 2000;
+    if (pollMs > 0) {
+      this.poller = setInterval(() => this.enqueue(false), pollMs);
+      this.poller.unref();
+    }
+    if (this.options.sighup ?? true) process.on('SIGHUP', this.onHup);
+    this.enqueue(false);
+    await this.chain;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.poller) clearInterval(this.poller);
+    process.off('SIGHUP', this.onHup);
+    const w = this.watcher;
+    this.watcher = null;
+    if (w) await w.close();
+    await this.chain;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.enqueue(false);
+    }, this.options.debounceMs ?? 25);
+  }
+
+  private enqueue(force: boolean): void {
+    this.chain = this.chain.then(() => this.check(force)).catch(() => {});
+  }
+
+  private async check(force: boolean): Promise<void> {
+    if (this.stopped || !this.sink) return;
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch {
+      return; // absent (between unlink and rename, or not yet created): wait for the next event
+    }
+    if (this.stopped || (!force && text === this.lastText)) return;
+    this.lastText = text;
+    await this.sink.offer(text);
+  }
+}

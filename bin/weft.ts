@@ -10,6 +10,7 @@ import { UsageError } from './cli.js';
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   validate: () => import('./commands/validate.js'),
   compile: () => import('./commands/compile.js'),
+  proxy: () => import('./commands/proxy.js'),
   controller: () => import('./commands/controller.js'),
   keygen: () => import('./commands/keygen.js'),
   status: () => import('./commands/status.js'),

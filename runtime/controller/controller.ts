@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { compile as realCompile } from '../../compiler/compile.js';
 import type { CompileOptions, CompileResult, Diagnostic } from '../../compiler/types.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -206,7 +207,7 @@ export class Controller {
     const warnings = result.diagnostics.filter((d) => d.severity === 'warning').length;
     this.metrics.compiles.inc({ result: ok ? 'ok' : 'failed' });
     this.metrics.compileDuration.observe({ result: ok ? 'ok' : 'failed' }, seconds);
-    this.lastCompile = {
+    const record: CompileRecord = {
       commit: info,
       ok,
       digest: result.bundle?.digest ?? null,
@@ -217,6 +218,7 @@ export class Controller {
       diagnostics: result.diagnostics,
     };
     if (!ok || !result.bundle || !result.bundleJson) {
+      this.lastCompile = record;
       this.log.log('error', 'commit rejected: the previous bundle stays live', {
         commit,
         message: info.message,
@@ -236,6 +238,8 @@ export class Controller {
       commit: info,
       publishedAt: new Date().toISOString(),
     }, detectedAt);
+    // Set after publishing, so /v1/status never shows a good compile the controller does not serve yet.
+    this.lastCompile = record;
   }
 
   private async publish(entry: StoredBundle, detectedAt: number): Promise<void> {
@@ -255,7 +259,10 @@ export class Controller {
       this.log.log('info', 'bundle published', { digest: entry.digest, commit: entry.commit?.commit ?? null, woken });
     }
     if (this.options.outFile) {
-      await writeFileAtomic(this.options.outFile, entry.bytes).catch((err: unknown) =>
+      const out = this.options.outFile;
+      await mkdir(path.dirname(out), { recursive: true })
+        .then(() => writeFileAtomic(out, entry.bytes))
+        .catch((err: unknown) =>
         this.log.log('error', 'cannot write --out file', { file: this.options.outFile, error: messageOf(err) }),
       );
     }

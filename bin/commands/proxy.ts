@@ -7,6 +7,8 @@ import { loadTrustKey } from '../../runtime/bundle/verify.js';
 import { WeftError } from '../../runtime/errors.js';
 import { startProxy } from '../../runtime/proxy/proxy.js';
 import { FileSource } from '../../runtime/sources/file-source.js';
+import { ControllerSource } from '../../runtime/sources/controller-source.js';
+import { jsonLogger } from '../../runtime/controller/log.js';
 import type { BundleSource } from '../../runtime/sources/source.js';
 
 const HELP = `weft proxy: run one sidecar proxy.
@@ -50,7 +52,8 @@ export async function selectSource(values: { bundle?: string | undefined; contro
   if (values.bundle !== undefined && values.controller !== undefined) throw new UsageError('give either --bundle or --controller, not both');
   if (values.bundle !== undefined) return new FileSource(values.bundle);
   if (values.controller !== undefined) {
-    throw new UsageError('--controller is not available in this build yet; use --bundle');
+    if (!URL.canParse(values.controller)) throw new UsageError(`--controller: "${values.controller}" is not a URL`);
+    return new ControllerSource({ url: values.controller, service: _service.name, logger: jsonLogger() });
   }
   throw new UsageError('one of --bundle FILE or --controller URL is required');
 }

@@ -1,3 +1,5 @@
+import { WeftError } from '../errors.js';
+
 /**
  * ControllerError is every failure the controller and its bundle source can raise on their own
  * (compile failures are diagnostics, not errors). Codes are stable: logs, /v1/status and the
@@ -21,13 +23,11 @@ export const CONTROLLER_ERROR_CODES = {
 export type ControllerErrorCode = keyof typeof CONTROLLER_ERROR_CODES;
 
 /** ControllerError carries a stable `code`; its message is one line, fit for a log or a terminal. */
-export class ControllerError extends Error {
+export class ControllerError extends WeftError {
   override name = 'ControllerError';
-  constructor(
-    readonly code: ControllerErrorCode,
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: ControllerErrorCode;
+  constructor(code: ControllerErrorCode, message: string) {
+    super(code, message, 500);
   }
 }
 

@@ -60,6 +60,7 @@ export class ControllerSource implements BundleSource {
   private abort = new AbortController();
   private loop: Promise<void> | null = null;
   private stopped = false;
+  private polled = false;
 
   constructor(private readonly options: ControllerSourceOptions) {
     this.base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
@@ -134,16 +135,17 @@ export class ControllerSource implements BundleSource {
     const url = new URL('v1/bundle', this.base);
     url.searchParams.set('service', this.options.service);
     url.searchParams.set('proxy', this.proxyId);
-    const headers: Record<string, string> = {};
-    if (this.etag) {
-      headers['if-none-match'] = `"${this.etag}"`;
-      headers.prefer = `wait=${this.waitSeconds}`;
-    }
+    // The first poll does not wait, so start() returns promptly and the proxy can fall back on
+    // its cache; later ones hold (without an ETag, until the controller's first bundle).
+    const waiting = this.polled;
+    this.polled = true;
+    const headers: Record<string, string> = waiting ? { prefer: `wait=${this.waitSeconds}` } : {};
+    if (this.etag) headers['if-none-match'] = `"${this.etag}"`;
     const res = await request(url, {
       method: 'GET',
       headers,
       signal: this.abort.signal,
-      headersTimeout: (this.waitSeconds + 15) * 1000,
+      headersTimeout: waiting ? (this.waitSeconds + 15) * 1000 : 5000,
       bodyTimeout: 60_000,
       ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
     });

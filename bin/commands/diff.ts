@@ -17,6 +17,7 @@ import { countChanges, diffBundles } from '../../compiler/diff/diff.js';
 import { formatDiffText, diagnosticLine } from '../../compiler/diff/format-text.js';
 import { DEFAULT_MAX_BYTES, formatDiffMarkdown } from '../../compiler/diff/format-markdown.js';
 import { formatDiffJson } from '../../compiler/diff/format-json.js';
+import { forDisplay, shownPrefix } from '../diagnostics-output.js';
 
 const FORMATS = ['text', 'markdown', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -43,6 +44,13 @@ Exit codes: 0 compared (changes or not); 1 head does not compile, or --exit-code
 /** Findings that mean "the comparison could not be made", not "head is broken". */
 function fatal(r: CompileResult, isHead: boolean): Diagnostic[] {
   return r.diagnostics.filter((d) => d.code === 'WFT103' || d.code === 'WFT901' || (isHead && d.code === 'WFT102'));
+}
+
+/** shown rewrites a result's file names (relative to DIR) to be relative to where the command runs. */
+function shown(r: CompileResult, dir: string): Pick<CompileResult, 'bundle' | 'diagnostics'> {
+  const prefix = shownPrefix(dir);
+  const bundle = r.bundle && prefix !== '' ? { ...r.bundle, sources: Object.fromEntries(Object.entries(r.bundle.sources).map(([id, s]) => [id, { ...s, file: prefix + s.file }])) } : r.bundle;
+  return { bundle, diagnostics: forDisplay(r.diagnostics, dir) };
 }
 
 export const command: Command = {
@@ -76,10 +84,10 @@ export const command: Command = {
     const head = values.head === undefined ? await compile({ dir }) : await compile({ dir, rev: values.head });
     const broken = [...fatal(base, false), ...fatal(head, true)];
     if (broken.length) {
-      for (const d of broken) process.stderr.write(`weft: ${diagnosticLine(d)}\n`);
+      for (const d of forDisplay(broken, dir)) process.stderr.write(`weft: ${diagnosticLine(d)}\n`);
       return 2;
     }
-    const diff = diffBundles({ ref: values.base, result: base }, { ref: values.head ?? null, result: head });
+    const diff = diffBundles({ ref: values.base, result: shown(base, dir) }, { ref: values.head ?? null, result: shown(head, dir) });
     const text = format === 'json' ? formatDiffJson(diff) : format === 'markdown' ? formatDiffMarkdown(diff, { maxBytes }) : formatDiffText(diff);
     process.stdout.write(text);
     if (head.bundle === null) return 1;

@@ -125,7 +125,7 @@ export function formatDiffMarkdown(d: BundleDiff, opts: { maxBytes?: number } = 
   }
   if (d.resolvedDiagnostics) blocks.push({ lines: ['', `${d.resolvedDiagnostics} diagnostics of the base are resolved.`], services: 0, matches: 0, diagnostics: 0 });
 
-  const footer = ['', `<sub>weft diff · ${c.total === 0 ? 'no traffic changes' : `${c.total} changes`} · base ${code(d.base.digest ?? 'none')} · head ${code(d.head.digest ?? 'none')}</sub>`];
+  const footer = ['', `<sub>weft diff · ${c.total === 0 ? 'no traffic changes' : `${c.total} ${c.total === 1 ? 'change' : 'changes'}`} · base ${code(d.base.digest ?? 'none')} · head ${code(d.head.digest ?? 'none')}</sub>`];
   const bytes = (lines: string[]) => Buffer.byteLength(lines.join('\n') + '\n', 'utf8');
   // Room for the "not shown" line, which is short and bounded.
   const reserve = bytes(footer) + 400;

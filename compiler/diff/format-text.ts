@@ -79,6 +79,8 @@ export function diagnosticLine(d: Diagnostic): string {
 export function summaryLine(d: BundleDiff): string {
   const c = countChanges(d);
   if (c.total === 0) return 'no traffic changes';
+  const diags = `${c.newDiagnostics} new ${c.newDiagnostics === 1 ? 'diagnostic' : 'diagnostics'}`;
+  if (d.traffic === null) return `no traffic comparison (${d.head.digest === null ? 'head' : 'base'} does not compile); ${diags}`;
   const parts = [
     `${c.servicesChanged} ${c.servicesChanged === 1 ? 'service' : 'services'} changed`,
     `${c.servicesAdded} added`,
@@ -86,7 +88,7 @@ export function summaryLine(d: BundleDiff): string {
     `matches: ${c.matchesAdded} added, ${c.matchesRemoved} removed, ${c.matchesChanged} changed`,
   ];
   if (c.mesh) parts.push(`${c.mesh} mesh ${c.mesh === 1 ? 'setting' : 'settings'}`);
-  parts.push(`${c.newDiagnostics} new ${c.newDiagnostics === 1 ? 'diagnostic' : 'diagnostics'}`);
+  parts.push(diags);
   return parts.join('; ');
 }
 

@@ -39,6 +39,13 @@ export interface CueLimits {
 /** cueLimits are the process-wide limits (tests and benchmarks may lower or raise them). */
 export const cueLimits: CueLimits = { timeoutMs: 10_000, maxOutputChars: 32 * 1024 * 1024 };
 
+/**
+ * cueStats accumulates, process-wide, how many units were evaluated and where the time went:
+ * `exportMs` in CUE (temp files, worker, wasm), `mapMs` in turning the output into documents
+ * (JSON, position index, Origins). For benchmarks and metrics; never reset by the compiler.
+ */
+export const cueStats = { evaluations: 0, exportMs: 0, mapMs: 0 };
+
 /** CueUnit is one evaluation: files of one folder and package (or one package-less file). */
 export interface CueUnit {
   /** Folder, tree-relative (`` for the root). */
@@ -84,10 +91,22 @@ export async function parseCue(files: SourceFile[], ctx: PassContext): Promise<R
 }
 
 async function evaluateUnit(unit: CueUnit, ctx: PassContext): Promise<RawDocument[]> {
+  const started = performance.now();
+  const outcome = await serial(() => exportUnit(unit));
+  const exported = performance.now();
+  cueStats.evaluations++;
+  cueStats.exportMs += exported - started;
+  try {
+    return mapOutcome(outcome, unit, ctx);
+  } finally {
+    cueStats.mapMs += performance.now() - exported;
+  }
+}
+
+function mapOutcome(outcome: Outcome, unit: CueUnit, ctx: PassContext): RawDocument[] {
   const index = newNode();
   const literals: Literals = new Map();
   for (const f of unit.files) indexCueFile(index, f.path, f.text, literals);
-  const outcome = await serial(() => exportUnit(unit));
   const first = unit.files[0]!;
   const unitPlace = { file: first.path, span: { line: 1, column: 1, endLine: 1, endColumn: 1 } };
   switch (outcome.kind) {

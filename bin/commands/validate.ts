@@ -6,10 +6,11 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
 import { UsageError } from '../cli.js';
 import { compile } from '../../compiler/compile.js';
-import { exitCode, oneDir, parseBytes, parseFormat, render, sourcesFor } from '../diagnostics-output.js';
+import { exitCode, oneDir, parseBytes, parseFormat, render, shownPrefix, sourcesFor } from '../diagnostics-output.js';
+import { changedFirst } from '../changed-first.js';
 
 const HELP = `weft validate [DIR] [--rev REV] [--format text|json|sarif|github] [--fail-on error|warning]
-              [--max-file-size BYTES]
+              [--max-file-size BYTES] [--changed-from REV]
 
 Checks the policy files under DIR (default .): YAML syntax, each resource against its schema,
 references between resources, and the cross-resource analyses (shadowed matches, zero weights,
@@ -24,6 +25,8 @@ Options:
                          annotate the pull request)
   --fail-on LEVEL        error (default): exit 1 on errors; warning: exit 1 on warnings too
   --max-file-size BYTES  largest policy file read (default 1048576)
+  --changed-from REV     findings on lines changed since the merge base with REV come first
+                         (GitHub shows only 10 annotations per type and step)
 
 Exit codes: 0 no failing findings; 1 failing findings; 2 usage or internal error.
 The json, sarif and github formats print nothing else on stdout.`;
@@ -41,6 +44,7 @@ export const command: Command = {
         format: { type: 'string' },
         'fail-on': { type: 'string' },
         'max-file-size': { type: 'string' },
+        'changed-from': { type: 'string' },
       },
     });
     const dir = oneDir(positionals);
@@ -50,7 +54,8 @@ export const command: Command = {
     const maxFileBytes = parseBytes('--max-file-size', values['max-file-size']);
     const result = await compile({ dir, ...(values.rev !== undefined ? { rev: values.rev } : {}), ...(maxFileBytes !== undefined ? { maxFileBytes } : {}) });
     const sources = format === 'text' ? await sourcesFor(result.diagnostics, dir, values.rev) : new Map<string, string | null>();
-    process.stdout.write(render(format, result.diagnostics, dir, sources, process.stdout.isTTY === true));
+    const shown = values['changed-from'] === undefined ? result.diagnostics : await changedFirst(result.diagnostics, values['changed-from'], values.rev ?? null, shownPrefix(dir));
+    process.stdout.write(render(format, shown, dir, sources, process.stdout.isTTY === true));
     return exitCode(result.diagnostics, failOn);
   },
 };

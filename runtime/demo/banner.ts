@@ -44,7 +44,7 @@ export function renderBanner(info: BannerInfo): string {
   lines.push('');
   lines.push(`Weft demo mesh is up: ${info.proxies} services behind their weft proxies, ${info.rate} req/s of traffic to productpage.`);
   if (info.moved.length > 0) {
-    lines.push(`  (ports ${info.moved.map((m) => m.from).join(', ')} were busy: the seed uses ${info.moved.map((m) => `${m.from}->${m.to}`).join(', ')} instead)`);
+    lines.push(`  (endpoint ports moved in the seed: ${info.moved.map((m) => `${m.from}->${m.to}`).join(', ')})`);
   }
   lines.push('');
   lines.push(`  dashboard   ${info.dashboard}`);

@@ -12,6 +12,7 @@
  * child is stopped (SIGTERM, then SIGKILL after a grace period) before runDemo resolves.
  */
 import { mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { request } from 'undici';
@@ -70,14 +71,20 @@ function exitedEarly(child: ManagedChild): boolean {
   return child.process.exitCode !== null || child.process.signalCode !== null;
 }
 
-/** logHint points at the end of a child's log when it misbehaves. */
+/** logHint quotes the last line of a child's log and points at the file. */
 function logHint(child: ManagedChild, cwd: string): string {
-  return `see ${path.relative(cwd, child.logFile) || child.logFile}`;
+  let last = '';
+  try {
+    last = readFileSync(child.logFile, 'utf8').trim().split('\n').pop() ?? '';
+  } catch {
+    // No log: only the pointer.
+  }
+  return `${last ? `${last.slice(0, 300)}; ` : ''}see ${path.relative(cwd, child.logFile) || child.logFile}`;
 }
 
 async function waitReady(child: ManagedChild, url: string, timeoutMs: number, cwd: string, what: string): Promise<void> {
   const ok = await waitFor(async () => exitedEarly(child) || (await httpOk(url)), timeoutMs, 150);
-  if (exitedEarly(child)) throw new DemoError(`${what} exited during start-up (code ${child.process.exitCode ?? child.process.signalCode}); ${logHint(child, cwd)}`);
+  if (exitedEarly(child)) throw new DemoError(`${what} exited during start-up (code ${child.process.exitCode ?? child.process.signalCode}): ${logHint(child, cwd)}`);
   if (!ok) throw new DemoError(`${what} did not become ready within ${Math.round(timeoutMs / 1000)}s; ${logHint(child, cwd)}`);
 }
 
@@ -127,6 +134,13 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
     });
     await lock.update({ controller: controllerUrl, children: children.list().map((c) => ({ name: c.name, pid: c.pid })) });
     await waitReady(controller, `${controllerUrl}/healthz`, 30_000, opts.cwd, 'the controller');
+    // Let the first compile finish before seven proxies start competing for the CPU (a CUE
+    // evaluation on a busy two-core machine takes seconds). A HEAD that does not compile, with
+    // no stored bundle, still lets the mesh start: the proxies wait and the view says why.
+    await waitFor(async () => {
+      const c = await readController(controllerUrl);
+      return exitedEarly(controller) || c.digest !== null || c.lastCompile !== null;
+    }, 90_000, 250);
 
     const ports = new Map<string, { app: number; outbound: number; admin: number }>();
     for (const inst of INSTANCES) ports.set(inst.name, { app: await alloc.next(), outbound: await alloc.next(), admin: await alloc.next() });
@@ -178,7 +192,7 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
         const child = procs.get(p.name);
         if (!child) return;
         await waitFor(async () => exitedEarly(child) || (await httpOk(`http://${p.admin}/ready`)), 45_000, 200);
-        if (exitedEarly(child)) throw new DemoError(`proxy ${p.name} exited during start-up (code ${child.process.exitCode ?? child.process.signalCode}); ${logHint(child, opts.cwd)}`);
+        if (exitedEarly(child)) throw new DemoError(`proxy ${p.name} exited during start-up (code ${child.process.exitCode ?? child.process.signalCode}): ${logHint(child, opts.cwd)}`);
       }),
     );
     return { children, controllerUrl, proxies, inbound };
@@ -232,7 +246,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   try {
     const seed = await seedRepository({ policies: opts.policies, repo: path.join(state, 'demo'), pickPorts: opts.pickPorts });
     if (seed.created) opts.out.write(`seeded ${seed.repo} from ${opts.policies}\n`);
-    for (const m of seed.moved) opts.out.write(`port ${m.from} was busy: endpoint moved to ${m.to} in the seed\n`);
+    if (seed.moved.length > 0) {
+      const why = opts.pickPorts ? '--pick-ports' : 'the declared ports were busy';
+      opts.out.write(`endpoint ports moved in the seed (${why}): ${seed.moved.map((m) => `${m.from}->${m.to}`).join(', ')}\n`);
+    }
     opts.out.write('starting the controller, the demo apps and 7 proxies ...\n');
 
     const startup = startMesh(opts, seed, dirs, lock, (child, how) => {
@@ -241,8 +258,15 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     });
     const first = await Promise.race([startup.then((r) => ({ r })), stopped.then((why) => ({ why }))]);
     if ('why' in first) {
-      // Stopped during start-up: let start-up finish failing or succeeding, then stop it all.
-      running = await startup.catch(() => null);
+      // Stopped during start-up (a signal, or a child died): let start-up settle, then stop it
+      // all. A start-up error says more than "exited unexpectedly", so it wins.
+      const outcome = await startup.then(
+        (r) => ({ r, e: null }),
+        (e: unknown) => ({ r: null, e }),
+      );
+      running = outcome.r;
+      if (outcome.e !== null) throw outcome.e;
+      if (!first.why.startsWith('SIG')) opts.err.write(`weft up: ${first.why}\n`);
       return exitCode;
     }
     running = first.r;

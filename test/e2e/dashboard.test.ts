@@ -1,0 +1,78 @@
+/**
+ * The dashboard in a real browser: Debian's Chromium driven by playwright-core, against the
+ * controller of a running `weft up`. It sees the proxies table and the chart update, then the
+ * red banner after a broken commit while the chart keeps moving with no errors, and saves the
+ * screenshot the README shows (docs/dashboard.png).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { commitFile, converged, removeDir, ROOT, sleep, startUp, stopUp, waitFor, type UpRun } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+
+async function chartLast(page: Page): Promise<string> {
+  return (await page.getAttribute('#chart', 'data-last')) ?? '';
+}
+
+test('dashboard: proxies, live chart, rejection banner, screenshot', { timeout: 90_000 }, async () => {
+  assert.ok(
+    existsSync(CHROMIUM),
+    `Chromium is not installed at ${CHROMIUM}: this test needs a real browser. Install it with \`apt-get install -y chromium\` (CI's .ci/run installs it).`,
+  );
+  let up: UpRun | null = null;
+  let ctx: BrowserContext | null = null;
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'weft-e2e-chromium-'));
+  try {
+    up = await startUp();
+    const u = up;
+    await waitFor('all proxies to converge', () => converged(u), 30_000);
+
+    ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 960 } });
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    await page.goto(u.lock.dashboard);
+
+    // The proxies table: seven proxies, all active on the current digest.
+    // (Page-side checks are strings: this project compiles without the DOM library.)
+    await page.waitForFunction(`document.querySelectorAll('#proxies tbody tr[data-state="active"]').length >= 7`, undefined, { timeout: 15_000 });
+    assert.match((await page.textContent('#converged')) ?? '', /7\/7 on sha256:/);
+    assert.match((await page.textContent('#rev-message')) ?? '', /Seed the demo mesh/);
+
+    // The chart moves: its newest sample advances second by second.
+    await page.waitForFunction(`Number(document.getElementById('chart').dataset.samples) >= 3`, undefined, { timeout: 15_000 });
+    const firstLast = await chartLast(page);
+    await waitFor('the chart to update', async () => (await chartLast(page)) !== firstLast, 5_000, 200);
+
+    // Shift half the traffic to v2 (so the screenshot shows a split change), then break a reference.
+    await commitFile(u.repo, 'routes/reviews.yaml', (t) => t.replace('weight: 90', 'weight: 50').replace(/weight: 10$/m, 'weight: 50'), 'reviews: 50/50 between v1 and v2');
+    await page.waitForFunction(`/50\\/50/.test(document.getElementById('rev-message').textContent)`, undefined, { timeout: 20_000 });
+    await sleep(6000);
+    await commitFile(u.repo, 'routes/reviews.yaml', (t) => t.replace('name: reviews-v3', 'name: reviews-v4'), 'reviews: send to v4 (does not exist)');
+    await page.waitForSelector('#banner.show', { timeout: 20_000 });
+    const banner = (await page.textContent('#banner')) ?? '';
+    assert.match(banner, /rejected/);
+    assert.match(banner, /routes\/reviews\.yaml:\d+/, `the banner names the file and line: ${banner}`);
+
+    // Traffic is unaffected: the chart keeps updating, no errors, proxies still active.
+    const atBanner = await chartLast(page);
+    await waitFor('the chart to keep updating', async () => (await chartLast(page)) !== atBanner, 5_000, 200);
+    await sleep(2000);
+    assert.equal((await page.textContent('#errors'))?.trim(), '0.0%');
+    assert.equal(await page.locator('#proxies tbody tr[data-state="active"]').count(), 7);
+
+    await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png'), fullPage: true });
+  } finally {
+    await ctx?.close().catch(() => undefined);
+    await removeDir(profile);
+    if (up) {
+      const { leftovers } = await stopUp(up);
+      await removeDir(up.dir);
+      assert.deepEqual(leftovers, [], 'no process left behind');
+    }
+  }
+});

@@ -1,0 +1,91 @@
+/**
+ * End to end: `weft up` on a temporary copy of the policies, run from another directory. All
+ * proxies converge; a committed weight shift moves the traffic within a bound; a broken commit
+ * is rejected while every proxy keeps its digest and traffic flows without errors; a second
+ * `weft up` says one is running; SIGTERM stops every process it started.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { commitFile, converged, getJson, proxyDigests, removeDir, shares, sleep, startUp, stopUp, trafficSince, waitFor, WEFT, type StatusDoc, type UpRun } from './helpers.js';
+
+const run = promisify(execFile);
+
+test('weft up: converge, shift weight, reject a broken commit, stop cleanly', { timeout: 90_000 }, async () => {
+  let up: UpRun | null = null;
+  try {
+    up = await startUp();
+    const u = up;
+    const first = await waitFor('all proxies to converge', () => converged(u), 30_000);
+
+    // Steady state: the seed's 90/10/0 split, no errors.
+    const t0 = Math.ceil(Date.now() / 1000) * 1000;
+    const base = await waitFor('3 s of traffic', async () => {
+      const s = await trafficSince(u, t0);
+      return s.length >= 3 ? s : undefined;
+    }, 15_000);
+    const before = shares(base);
+    assert.ok(before.requests > 0, 'traffic flows');
+    assert.equal(before.errors, 0, `no errors before the shift: ${JSON.stringify(base)}`);
+    assert.ok((before.share['reviews-v1'] ?? 0) > 0.7, `mostly reviews-v1 at first: ${JSON.stringify(before.share)}`);
+    assert.equal(before.share['reviews-v3'] ?? 0, 0, 'reviews-v3 has weight 0');
+
+    // A second weft up in the same directory says one is running, and changes nothing.
+    const second = await run(process.execPath, [WEFT, 'up', '--duration', '5s'], { cwd: path.dirname(path.dirname(u.repo)) }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code?: number; stderr?: string }) => ({ code: err.code ?? -1, stderr: err.stderr ?? '' }),
+    );
+    assert.equal(second.code, 1, 'second weft up exits 1');
+    assert.match(second.stderr, /already running/);
+
+    // Shift all of the weighted traffic to reviews-v2 and commit.
+    await commitFile(u.repo, 'routes/reviews.yaml', (t) => t.replace('weight: 90', 'weight: 0').replace(/weight: 10$/m, 'weight: 100'), 'reviews: all to v2');
+    const shifted = await waitFor('the weight shift to converge', () => converged(u, first), 20_000);
+    assert.notEqual(shifted, first);
+    const t1 = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+    const after = await waitFor('3 s of traffic after the shift', async () => {
+      const s = await trafficSince(u, t1);
+      return s.length >= 3 ? s : undefined;
+    }, 15_000);
+    const split = shares(after);
+    assert.equal(split.errors, 0, `no errors after the shift: ${JSON.stringify(after)}`);
+    assert.ok((split.share['reviews-v2'] ?? 0) >= 0.95, `traffic moved to reviews-v2: ${JSON.stringify(split.share)}`);
+
+    // A broken reference: rejected, every proxy keeps its digest, traffic keeps flowing.
+    const digestsBefore = await proxyDigests(u);
+    const bad = await commitFile(u.repo, 'routes/reviews.yaml', (t) => t.replace('name: reviews-v3', 'name: reviews-v4'), 'reviews: send to v4 (does not exist)');
+    const tBad = Date.now();
+    const rejected = await waitFor('the broken commit to be rejected', async () => {
+      const st = await getJson<StatusDoc>(`${u.lock.controller}/v1/status`);
+      return st.lastCompile?.commit.commit === bad && !st.lastCompile.ok ? st : undefined;
+    }, 20_000);
+    const errs = rejected.lastCompile?.diagnostics.filter((d) => d.severity === 'error') ?? [];
+    assert.ok(errs.some((d) => d.file === 'routes/reviews.yaml' && d.line > 0), `diagnostic names the file and line: ${JSON.stringify(errs)}`);
+    assert.equal(rejected.current?.digest, shifted, 'the controller keeps serving the last good bundle');
+    await sleep(3000);
+    assert.deepEqual(await proxyDigests(u), digestsBefore, 'every proxy keeps its digest');
+    const during = shares(await trafficSince(u, Math.ceil(tBad / 1000) * 1000));
+    assert.ok(during.requests > 0, 'traffic keeps flowing');
+    assert.equal(during.errors, 0, 'with no errors');
+    assert.ok((during.share['reviews-v2'] ?? 0) >= 0.95, 'and the last good split');
+
+    const stopped = await stopUp(u);
+    up = null;
+    assert.equal(stopped.code, 0, `weft up exits 0 on SIGTERM:\n${u.output()}`);
+    assert.deepEqual(stopped.leftovers, [], 'no process left behind');
+    assert.equal(u.pids().length, 9, 'controller, apps and seven proxies were tracked');
+    assert.ok(!existsSync(path.join(path.dirname(u.repo), 'up.lock')), 'lock released');
+    assert.ok(existsSync(path.join(u.repo, '.git')), 'repository kept for next time');
+    await removeDir(u.dir);
+  } finally {
+    if (up) {
+      // The test already failed: stop everything and show what weft up said.
+      await stopUp(up);
+      process.stderr.write(`--- weft up output ---\n${up.output()}\n`);
+      await removeDir(up.dir);
+    }
+  }
+});

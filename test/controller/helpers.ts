@@ -288,3 +288,35 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+/** ProxyProc is a running `weft proxy --controller` with its outbound and admin addresses. */
+export interface ProxyProc extends Child {
+  outbound: string;
+  admin: string;
+}
+
+/** startProxy runs `weft proxy --controller URL` on loopback ports it picks, and waits for "listening". */
+export async function startProxy(controllerUrl: string, service: string, cacheDir: string, extra: string[] = []): Promise<ProxyProc> {
+  const child = spawnWeft(['proxy', '--service', service, '--controller', controllerUrl, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--cache-dir', cacheDir, ...extra]);
+  const line = await waitFor(() => child.logs.find((l) => l.event === 'listening'), 60_000, 'proxy listening', child);
+  return Object.assign(child, { outbound: String(line.outbound), admin: String(line.admin) });
+}
+
+/** callThrough sends GET `path` with Host `host` to a proxy's outbound listener; resolves to status and body. */
+export function callThrough(outbound: string, host: string, urlPath = '/'): Promise<{ status: number; body: string }> {
+  const [h, p] = [outbound.slice(0, outbound.lastIndexOf(':')), Number(outbound.slice(outbound.lastIndexOf(':') + 1))];
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: h, port: p, path: urlPath, headers: { host }, agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** configOf reads a proxy's admin /config. */
+export function configOf(p: ProxyProc): Promise<{ active: { digest: string } | null } & Record<string, unknown>> {
+  return getJson(`http://${p.admin}/config`);
+}

@@ -62,7 +62,7 @@ test('durations are WFT304, paths WFT305, names WFT306: one finding per node', (
   assert.match(p[0]?.message ?? '', /must not contain \/\.\/ or \/\.\.\//);
   assert.match(p[1]?.message ?? '', /must start with \//);
   const n = run('apiVersion: weft.dev/v1alpha1\nkind: Service\nmetadata: { name: reviews.v1, namespace: Shop }\nspec:\n  ports: [{ name: http, port: 80 }]\n').diagnostics;
-  assert.deepEqual(n.map(at), [['WFT306', 3, 19], ['WFT306', 3, 43]]);
+  assert.deepEqual(n.map(at), [['WFT306', 3, 19], ['WFT306', 3, 42]]);
 });
 
 test('filter fields must match the filter type', () => {

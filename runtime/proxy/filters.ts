@@ -6,6 +6,7 @@ import { sendMirror } from './mirror.js';
 import { errorReply, type Exchange, type Reply, type Step } from './pipeline.js';
 import { redirectReply } from './redirect.js';
 import { applyRewrite } from './rewrite.js';
+import { faultFilter } from '../policy/fault-filter.js';
 
 /**
  * Filters run in the order written (Gateway API), which is why one step walks the list and each
@@ -31,6 +32,7 @@ export const FILTERS: Partial<Record<Filter['type'], FilterImpl>> = {
   RequestRedirect: (_c, ex, f) => (f.type === 'RequestRedirect' ? redirectReply(ex, f.redirect) : null),
   URLRewrite: (_c, ex, f) => (f.type === 'URLRewrite' && applyRewrite(ex, f.rewrite), null),
   RequestMirror: (c, ex, f) => (f.type === 'RequestMirror' && sendMirror(c, ex, f.mirror), null),
+  Fault: faultFilter,
 };
 
 /** runFilters applies `filters` in order; returns a reply when one answered. */

@@ -15,6 +15,7 @@ import { compose } from './pipeline.js';
 import { PoolSet } from './pools.js';
 import { Reloader } from './reloader.js';
 import { inboundSteps, outboundSteps } from './steps.js';
+import { policyRuntime } from '../policy/policy-runtime.js';
 
 /** ProxyOptions configure one sidecar (bin/commands/proxy.ts maps flags onto them). */
 export interface ProxyOptions {
@@ -98,7 +99,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         namespace: opts.settings.namespace,
         listeners: () => ({ ...addresses }),
         steps: { outbound: out.map((s) => s.name), inbound: inb.map((s) => s.name) },
-        extra: {},
+        extra: { policies: () => policyRuntime(ctx).snapshot() },
       })
     : null;
 

@@ -13,6 +13,13 @@ import { retry } from './retry.js';
 import { inboundRoute, route } from './route.js';
 import { requestTimeout } from './timeout.js';
 import { tracing } from './tracing.js';
+import { authorization } from '../policy/authorization-step.js';
+import { connectionPool } from '../policy/connection-pool-step.js';
+import { loadBalancing } from '../policy/load-balancing-step.js';
+import { outlierDetection } from '../policy/outlier-step.js';
+import { pathNormalization } from '../policy/path-normalization-step.js';
+import { rateLimit } from '../policy/rate-limit-step.js';
+import { retryBudget } from '../policy/retry-budget-step.js';
 
 /**
  * The pipelines, outermost first, in ONE place: adding a step is one line here. The terminal
@@ -32,12 +39,17 @@ export function outboundSteps(ctx: ProxyContext): Step[] {
     tracing(ctx),
     sourceStamp(ctx),
     route(ctx),
+    rateLimit(ctx), // RateLimitPolicies on the matched HTTPRoute
     filters(ctx),
     requestTimeout(ctx),
     backend(ctx),
+    retryBudget(ctx), // counts the request; gates the retries below
+    loadBalancing(ctx), // installs the BackendPolicy picker for `endpoint`
     retry(ctx),
     backendTimeout(ctx),
     endpoint(ctx),
+    connectionPool(ctx), // overflow answered here is not seen by outlier detection
+    outlierDetection(ctx),
   ];
 }
 
@@ -51,7 +63,9 @@ export function inboundSteps(ctx: ProxyContext): Step[] {
     tracing(ctx),
     callerIdentity(ctx),
     inboundRoute(ctx),
-    // policy issue: authorization and rate limits go here (they see ex.caller and ex.service).
+    pathNormalization(ctx), // first: authorization, rate limits and the app see the same path
+    authorization(ctx),
+    rateLimit(ctx),
     endpoint(ctx),
   ];
 }

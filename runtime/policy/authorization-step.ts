@@ -1,0 +1,33 @@
+import type { AuthorizationSettings } from '../../schemas/bundle.js';
+import { ForbiddenError } from '../errors.js';
+import type { ProxyContext } from '../proxy/context.js';
+import { errorReply, type Step } from '../proxy/pipeline.js';
+import { authorize, describeDenial } from './authorization.js';
+import { policyRuntime } from './policy-runtime.js';
+
+const NONE: AuthorizationSettings = Object.freeze({ deny: [], allow: [] });
+
+/**
+ * authorization (inbound, after path normalisation and caller identity) applies the Service's
+ * AuthorizationPolicies (authorize: DENY first, then ALLOW, else the mesh default). Denied: 403
+ * whose body names the deciding policy, `weft-reason: forbidden`. A Service missing from the
+ * bundle has no policies: the mesh default decides for it.
+ */
+export function authorization(ctx: ProxyContext): Step {
+  const rt = policyRuntime(ctx);
+  return {
+    name: 'authorization',
+    wrap: (next) => (ex) => {
+      if (ex.direction !== 'inbound') return next(ex);
+      const svc = ex.service;
+      const d = authorize(svc?.authorization ?? NONE, ex.router.mesh.authorization.default, { caller: ex.caller, method: ex.method, path: ex.path, headers: ex.headers });
+      if (d.allowed) return next(ex);
+      const policy = d.reason === 'deny-policy' ? d.policy : d.reason === 'no-allow-match' ? d.policies.join(',') : 'mesh-default';
+      rt.metrics.denied.inc({ service: svc?.id ?? `${ctx.settings.namespace}/${ctx.settings.service}`, policy });
+      ex.notes['policy'] = `forbidden ${policy}`;
+      const reply = errorReply(new ForbiddenError(describeDenial(d)));
+      reply.headers['weft-reason'] = 'forbidden';
+      return Promise.resolve(reply);
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import type { ProxyContext } from '../proxy/context.js';
+import { endpointKey } from '../proxy/balancer.js';
+import type { Reply, Step } from '../proxy/pipeline.js';
+import { policyRuntime } from './policy-runtime.js';
+
+/**
+ * outlierDetection (outbound, after the connection-pool step, once per attempt) reports each
+ * attempt's result to the backend's outlier detector: an upstream 5xx or a failure before any
+ * response (refused, reset, attempt timeout) is an error, any other upstream answer a success.
+ * Answers the proxy made itself for other reasons are not the endpoint's fault and are ignored.
+ */
+export function outlierDetection(ctx: ProxyContext): Step {
+  const rt = policyRuntime(ctx);
+  return {
+    name: 'outlier-detection',
+    wrap: (next) => async (ex) => {
+      const svc = ex.backendService;
+      const ep = ex.endpoint;
+      if (ex.direction !== 'outbound' || svc === null || ep === null || svc.backendPolicy.outlierDetection === null) return next(ex);
+      const detector = rt.forRouter(ex.router).backend(svc).state.outlier;
+      if (detector === null) return next(ex);
+      const key = endpointKey(ep);
+      let reply: Reply;
+      try {
+        reply = await next(ex);
+      } catch (err) {
+        if (!ex.signal.aborted) detector.record(key, false);
+        throw err;
+      }
+      if (reply.origin === 'upstream') detector.record(key, reply.status < 500);
+      else if (reply.retriable && !ex.signal.aborted) detector.record(key, false);
+      return reply;
+    },
+  };
+}

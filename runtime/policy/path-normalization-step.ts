@@ -1,0 +1,29 @@
+import { BadPathError } from '../errors.js';
+import type { ProxyContext } from '../proxy/context.js';
+import { errorReply, type Step } from '../proxy/pipeline.js';
+import { normalizePath } from './path-normalizer.js';
+import { policyRuntime } from './policy-runtime.js';
+
+/**
+ * pathNormalization (inbound, first of the policy steps) replaces `ex.path` with its normalised
+ * form (normalizePath), so authorization and rate limits match, and the app receives, the same
+ * path; targets that cannot be normalised safely get 400 and are never forwarded. The query is
+ * left as it is.
+ */
+export function pathNormalization(ctx: ProxyContext): Step {
+  const rt = policyRuntime(ctx);
+  return {
+    name: 'path-normalization',
+    wrap: (next) => (ex) => {
+      const r = normalizePath(ex.path);
+      if (!r.ok) {
+        rt.metrics.badPath.inc({ reason: r.reason });
+        const reply = errorReply(new BadPathError(r.reason, r.detail));
+        reply.headers['weft-reason'] = 'bad-path';
+        return Promise.resolve(reply);
+      }
+      if (r.changed) ex.path = r.path;
+      return next(ex);
+    },
+  };
+}

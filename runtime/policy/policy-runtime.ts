@@ -1,0 +1,221 @@
+import type { Registry } from 'prom-client';
+import type { Rule, ServiceEntry } from '../../schemas/bundle.js';
+import type { Router } from '../router/index.js';
+import type { ProxyContext } from '../proxy/context.js';
+import { endpointKey } from '../proxy/balancer.js';
+import { monotonicClock, type Clock } from './clock.js';
+import { ConnectionPools } from './connection-pool.js';
+import type { HashOn } from './consistent-hash.js';
+import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
+import { OutlierDetector, type EndpointHealth } from './outlier-detector.js';
+import { PolicyMetrics } from './policy-metrics.js';
+import type { RandomSource } from './random.js';
+import { RateLimitState, type RateLimiter } from './rate-limiter.js';
+import { RetryBudget } from './retry-budget.js';
+
+/**
+ * BackendState is what one proxy remembers about one backend Service across bundle reloads:
+ * per-endpoint pool counts, outlier state and the retry budget's window. Settings come from the
+ * newest bundle; counts and ejections carry over for endpoints that persist.
+ */
+export class BackendState {
+  readonly pools: ConnectionPools;
+  outlier: OutlierDetector | null = null;
+  readonly budget: RetryBudget;
+
+  constructor(
+    readonly serviceId: string,
+    entry: ServiceEntry,
+    private readonly clock: Clock,
+    private readonly onEject: (service: string, endpoint: string) => void,
+  ) {
+    this.pools = new ConnectionPools(entry.backendPolicy.connectionPool);
+    this.budget = new RetryBudget(entry.backendPolicy.retryBudget, clock);
+    this.apply(entry);
+  }
+
+  /** apply takes a newer bundle's settings and endpoint list. */
+  apply(entry: ServiceEntry): void {
+    const p = entry.backendPolicy;
+    const keys = entry.endpoints.map(endpointKey);
+    this.pools.update(p.connectionPool, keys);
+    this.budget.setSettings(p.retryBudget);
+    if (p.outlierDetection === null) {
+      this.outlier = null;
+    } else if (this.outlier === null) {
+      this.outlier = new OutlierDetector(p.outlierDetection, this.clock, keys, (endpoint) => this.onEject(this.serviceId, endpoint));
+    } else {
+      this.outlier.setSettings(p.outlierDetection);
+      this.outlier.setEndpoints(keys);
+    }
+  }
+}
+
+/** CompiledBackend is a backend Service as one bundle describes it, ready for picks. */
+export interface CompiledBackend {
+  readonly state: BackendState;
+  readonly entry: ServiceEntry;
+  /** endpointKey of each endpoint, in bundle order. */
+  readonly keys: readonly string[];
+  readonly balancer: LoadBalancer;
+  /** Skips ejected endpoints; undefined when outlier detection is off. */
+  readonly eligible: ((index: number) => boolean) | undefined;
+  /** Set for ConsistentHash. */
+  readonly hashOn: HashOn | null;
+}
+
+/**
+ * RouterPolicies is the policy view of one route table (one bundle), built on first use and
+ * never changed: rate limiters per Service (inbound) and per rule (outbound), and backends
+ * compiled lazily on their first pick.
+ */
+export class RouterPolicies {
+  private readonly backends = new Map<string, CompiledBackend>();
+
+  constructor(
+    private readonly runtime: PolicyRuntime,
+    /** Whether this table was the active one when first seen: only then may it change shared state. */
+    private readonly current: boolean,
+    /** key: Service id. */
+    readonly serviceLimits: ReadonlyMap<string, RateLimiter>,
+    /** key: rule id. */
+    readonly ruleLimits: ReadonlyMap<string, RateLimiter>,
+  ) {}
+
+  /** backend returns the compiled backend for a Service of this table. */
+  backend(entry: ServiceEntry): CompiledBackend {
+    let b = this.backends.get(entry.id);
+    if (b === undefined || b.entry !== entry) {
+      b = this.runtime.compileBackend(entry, this.current);
+      this.backends.set(entry.id, b);
+    }
+    return b;
+  }
+}
+
+/** PolicySnapshot is the policy state shown in `/config`. */
+export interface PolicySnapshot {
+  /** key: backend Service id. */
+  backends: Record<string, { outlier: EndpointHealth[] | null; pools: { endpoint: string; inFlight: number; pending: number }[]; retryBudget: { requests: number; retries: number; retriesLastSecond: number } }>;
+  rateLimitTables: { inbound: number; outbound: number };
+}
+
+/** PolicyRuntimeOptions are the runtime's inputs; all but the registry have defaults. */
+export interface PolicyRuntimeOptions {
+  registry: Registry;
+  random: RandomSource;
+  /** Returns the active route table, so only the newest bundle changes shared settings. */
+  activeRouter: () => Router | null;
+  clock?: Clock;
+}
+
+/**
+ * PolicyRuntime is one proxy's traffic-policy state: per backend Service state that survives
+ * reloads, per-table policy views, rate-limit buckets (inbound and outbound kept apart, so one
+ * policy targeting both a Service and a route never shares buckets across directions), and the
+ * policy metrics. Settings are rebuilt from each new bundle on first use of its table; a table
+ * that is not the active one (requests still finishing on an older bundle) reads shared state
+ * but never rewrites it.
+ */
+export class PolicyRuntime {
+  readonly metrics: PolicyMetrics;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  private readonly backends = new Map<string, BackendState>();
+  private readonly tables = new WeakMap<Router, RouterPolicies>();
+  private readonly inbound: RateLimitState;
+  private readonly outbound: RateLimitState;
+  private readonly activeRouter: () => Router | null;
+
+  constructor(opts: PolicyRuntimeOptions) {
+    this.clock = opts.clock ?? monotonicClock;
+    this.random = opts.random;
+    this.activeRouter = opts.activeRouter;
+    this.inbound = new RateLimitState(this.clock);
+    this.outbound = new RateLimitState(this.clock);
+    this.metrics = new PolicyMetrics(opts.registry, () => this.ejectionStates());
+  }
+
+  /** forRouter returns the policy view of a route table, building it on first use. */
+  forRouter(router: Router): RouterPolicies {
+    let p = this.tables.get(router);
+    if (p === undefined) {
+      p = this.build(router);
+      this.tables.set(router, p);
+    }
+    return p;
+  }
+
+  /** compileBackend builds a backend's balancer over the bundle's endpoints (RouterPolicies calls it). */
+  compileBackend(entry: ServiceEntry, current: boolean): CompiledBackend {
+    let state = this.backends.get(entry.id);
+    if (state === undefined) {
+      state = new BackendState(entry.id, entry, this.clock, (service, endpoint) => this.metrics.ejections.inc({ service, endpoint }));
+      this.backends.set(entry.id, state);
+    } else if (current) {
+      state.apply(entry);
+    }
+    const keys = entry.endpoints.map(endpointKey);
+    const s = state;
+    const balancer = createLoadBalancer(entry.backendPolicy.loadBalancer, keys, { random: this.random, inFlight: (i) => s.pools.inFlight(keys[i] ?? '') });
+    const lb = entry.backendPolicy.loadBalancer;
+    const eligible = entry.backendPolicy.outlierDetection === null ? undefined : (i: number) => !(s.outlier?.isEjected(keys[i] ?? '') ?? false);
+    return { state, entry, keys, balancer, eligible, hashOn: lb.type === 'ConsistentHash' ? lb.hashOn : null };
+  }
+
+  /** snapshot is the state for `/config`: outlier ejections, pool counts, retry budgets. */
+  snapshot(): PolicySnapshot {
+    const backends: PolicySnapshot['backends'] = {};
+    for (const [id, s] of [...this.backends].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      backends[id] = { outlier: s.outlier?.snapshot() ?? null, pools: s.pools.snapshot(), retryBudget: s.budget.snapshot() };
+    }
+    return { backends, rateLimitTables: { inbound: this.inbound.tableCount, outbound: this.outbound.tableCount } };
+  }
+
+  private *ejectionStates(): Iterable<{ service: string; endpoint: string; ejected: boolean }> {
+    for (const [service, s] of this.backends) {
+      if (s.outlier === null) continue;
+      for (const h of s.outlier.snapshot()) yield { service, endpoint: h.endpoint, ejected: h.ejected };
+    }
+  }
+
+  private build(router: Router): RouterPolicies {
+    const active = this.activeRouter();
+    // A table first seen while not active is an older one still finishing requests (or a test
+    // router with no active bundle): it gets limiters, but does not sweep or prune shared state.
+    const current = active === null || active === router;
+    const serviceLimits = new Map<string, RateLimiter>();
+    const ruleLimits = new Map<string, RateLimiter>();
+    for (const svc of router.services.values()) {
+      const e = svc.entry;
+      if (e.rateLimits.length > 0) serviceLimits.set(e.id, this.inbound.limiter(e.rateLimits));
+      for (const rule of rulesOf(e)) if (rule.rateLimits.length > 0 && !ruleLimits.has(rule.id)) ruleLimits.set(rule.id, this.outbound.limiter(rule.rateLimits));
+    }
+    if (current) {
+      this.inbound.sweep();
+      this.outbound.sweep();
+      for (const id of this.backends.keys()) if (!router.services.has(id)) this.backends.delete(id);
+    }
+    return new RouterPolicies(this, current, serviceLimits, ruleLimits);
+  }
+}
+
+function* rulesOf(e: ServiceEntry): Iterable<Rule> {
+  if (e.routing.producer) yield* e.routing.producer.rules;
+  for (const t of Object.values(e.routing.consumers)) yield* t.rules;
+}
+
+const runtimes = new WeakMap<ProxyContext, PolicyRuntime>();
+
+/**
+ * policyRuntime returns the PolicyRuntime of a proxy, creating it on first use, so each policy
+ * step registers with one line (`authorization(ctx)`) and all of them share one state.
+ */
+export function policyRuntime(ctx: ProxyContext): PolicyRuntime {
+  let r = runtimes.get(ctx);
+  if (r === undefined) {
+    r = new PolicyRuntime({ registry: ctx.metrics.registry, random: ctx.random, activeRouter: () => ctx.active()?.router ?? null });
+    runtimes.set(ctx, r);
+  }
+  return r;
+}

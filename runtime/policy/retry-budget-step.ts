@@ -1,0 +1,28 @@
+import type { ProxyContext } from '../proxy/context.js';
+import type { Step } from '../proxy/pipeline.js';
+import { policyRuntime } from './policy-runtime.js';
+
+/**
+ * retryBudget (outbound, after the backend step and before the retry step) counts the request
+ * against its backend's retry budget and installs a retry gate: a retry the budget does not
+ * allow is not made, and the failed reply is returned as it is
+ * (weft_retry_budget_exhausted_total counts it).
+ */
+export function retryBudget(ctx: ProxyContext): Step {
+  const rt = policyRuntime(ctx);
+  return {
+    name: 'retry-budget',
+    wrap: (next) => (ex) => {
+      const svc = ex.backendService;
+      if (ex.direction !== 'outbound' || svc === null) return next(ex);
+      const budget = rt.forRouter(ex.router).backend(svc).state.budget;
+      budget.recordRequest();
+      ex.retryGates.push(() => {
+        if (budget.tryRetry()) return true;
+        rt.metrics.budgetExhausted.inc({ service: svc.id });
+        return false;
+      });
+      return next(ex);
+    },
+  };
+}

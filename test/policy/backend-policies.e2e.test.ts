@@ -1,0 +1,212 @@
+/**
+ * BackendPolicy, outbound rate limits and faults, end to end: one real `weft proxy` process (the
+ * caller's sidecar) in front of real upstream apps on loopback. Each Service of the bundle
+ * exercises one policy. Load is bounded (hundreds of requests) and time bounds are generous.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { BackendPolicySettings, Filter, RateLimit, ServiceEntry } from '../../schemas/bundle.js';
+import { bundle, service, spec, type RuleInput } from '../helpers/bundle-builder.js';
+import { closeAgent, getText, metricValue, send, sendMany, sleep, startApp, startProxy, tempDir, writeBundle, type App, type Proxy } from './process-helpers.js';
+
+const apps: Record<string, App[]> = {};
+let proxy: Proxy;
+let cleanup: () => Promise<void>;
+
+function svc(name: string, policy: Partial<BackendPolicySettings>, producer?: RuleInput[]): ServiceEntry {
+  const s = service(name, { endpoints: (apps[name] ?? []).map((a) => `127.0.0.1:${a.port}`), producer: producer ?? null });
+  s.backendPolicy = { ...s.backendPolicy, policy: name, ...policy };
+  return s;
+}
+
+const slowFault: Filter = { type: 'Fault', name: 'flaky', fault: { delay: { ms: 100, percent: 50 }, abort: { status: 503, percent: 20 } } };
+const perUser: RateLimit = { policy: 'default/per-user', key: 'header:x-user', requests: 2, perMs: 1000, burst: 3 };
+
+before(async () => {
+  const names: [string, number][] = [
+    ['rr', 3],
+    ['random', 3],
+    ['least', 2],
+    ['hash', 3],
+    ['pool', 1],
+    ['outlier', 2],
+    ['failing', 1],
+    ['faulty', 1],
+    ['limited', 1],
+  ];
+  for (const [name, n] of names) apps[name] = await Promise.all(Array.from({ length: n }, (_, i) => startApp(`${name}-${i}`)));
+  apps['least']![0]!.delayMs = 100;
+  apps['pool']![0]!.delayMs = 300;
+  apps['outlier']![1]!.status = 500;
+  apps['failing']![0]!.status = 503;
+
+  const limited = svc('limited', {}, [{ backends: [{ service: 'limited' }] }]);
+  limited.routing.producer!.rules[0]!.rateLimits = [perUser];
+  const s = spec([
+    service('client'),
+    svc('rr', { loadBalancer: { type: 'RoundRobin' } }),
+    svc('random', { loadBalancer: { type: 'Random' } }),
+    svc('least', { loadBalancer: { type: 'LeastRequest' } }),
+    svc('hash', { loadBalancer: { type: 'ConsistentHash', hashOn: { header: 'x-user' } } }),
+    svc('pool', { connectionPool: { maxConnections: 1, maxPendingRequests: 1 } }),
+    svc('outlier', { outlierDetection: { consecutiveErrors: 3, intervalMs: 10_000, baseEjectionTimeMs: 1500, maxEjectionPercent: 50 } }),
+    svc('failing', { retryBudget: { percent: 20, minRetriesPerSecond: 1, intervalMs: 10_000 } }, [{ backends: [{ service: 'failing' }], retry: { attempts: 3, codes: [503], backoffMs: 1 } }]),
+    svc('faulty', {}, [{ backends: [{ service: 'faulty' }], filters: [slowFault] }]),
+    limited,
+  ]);
+  const t = await tempDir();
+  cleanup = t.cleanup;
+  const file = path.join(t.dir, 'bundle.json');
+  await writeBundle(file, bundle(s));
+  proxy = await startProxy({ service: 'client', bundle: file });
+});
+
+after(async () => {
+  await proxy?.stop();
+  for (const list of Object.values(apps)) for (const a of list) await a.close();
+  closeAgent();
+  await cleanup?.();
+});
+
+const out = (host: string, target = '/', headers: Record<string, string> = {}): ReturnType<typeof send> => send(proxy.outbound!, host, target, { headers });
+const countsOf = (name: string): number[] => (apps[name] ?? []).map((a) => a.seen.length);
+
+describe('load balancing (through a real proxy)', () => {
+  it('RoundRobin: equal shares', async () => {
+    for (let i = 0; i < 90; i++) assert.equal((await out('rr')).status, 200);
+    for (const c of countsOf('rr')) assert.ok(c >= 29 && c <= 31, countsOf('rr').join(','));
+  });
+
+  it('Random: every endpoint within tolerance', async () => {
+    const rs = await sendMany(300, 8, () => out('random'));
+    assert.ok(rs.every((r) => r.status === 200));
+    for (const c of countsOf('random')) assert.ok(c >= 60 && c <= 140, countsOf('random').join(','));
+  });
+
+  it('LeastRequest: the slow endpoint gets far fewer requests under concurrency', async () => {
+    const rs = await sendMany(200, 8, () => out('least'));
+    assert.ok(rs.every((r) => r.status === 200));
+    const [slow, fast] = countsOf('least') as [number, number];
+    assert.ok(fast > 0.75 * (slow + fast), `slow ${slow}, fast ${fast}`);
+  });
+
+  it('ConsistentHash: each user sticks to one endpoint, users spread', async () => {
+    const homes = new Map<string, Set<string>>();
+    for (let u = 0; u < 30; u++) {
+      for (let k = 0; k < 4; k++) {
+        const r = await out('hash', '/', { 'x-user': `user-${u}` });
+        assert.equal(r.status, 200);
+        const set = homes.get(`user-${u}`) ?? new Set<string>();
+        set.add(r.body.trim());
+        homes.set(`user-${u}`, set);
+      }
+    }
+    for (const [u, set] of homes) assert.equal(set.size, 1, `${u} went to ${[...set].join(', ')}`);
+    assert.ok(countsOf('hash').filter((c) => c > 0).length >= 2, countsOf('hash').join(','));
+  });
+});
+
+describe('connection pool', () => {
+  it('overflow beyond maxConnections + maxPendingRequests is answered 503 at once', async () => {
+    const rs = await Promise.all(Array.from({ length: 6 }, () => out('pool')));
+    const ok = rs.filter((r) => r.status === 200);
+    const overflow = rs.filter((r) => r.status === 503);
+    assert.equal(ok.length, 2, rs.map((r) => r.status).join(','));
+    assert.equal(overflow.length, 4);
+    for (const r of overflow) {
+      assert.equal(r.headers['weft-reason'], 'pool-overflow');
+      assert.match(r.body, /WEFT_POOL_OVERFLOW/);
+      assert.ok(r.ms < 250, `overflow took ${r.ms} ms: it must not wait`);
+    }
+    assert.equal(apps['pool']![0]!.maxInFlight, 1);
+    const metrics = await getText(proxy.admin, '/metrics');
+    assert.equal(metricValue(metrics, 'weft_pool_overflow_total', { service: 'default/pool' }), 4);
+  });
+});
+
+describe('outlier detection', () => {
+  it('ejects a failing endpoint, moves traffic to the healthy one, returns it after the ejection time', async () => {
+    const [good, bad] = apps['outlier'] as [App, App];
+    for (let i = 0; i < 10; i++) await out('outlier');
+    assert.equal(bad.seen.length, 3, 'three consecutive errors, then ejected');
+    const badBefore = bad.seen.length;
+    const rs = await sendMany(20, 1, () => out('outlier'));
+    assert.ok(rs.every((r) => r.status === 200));
+    assert.equal(bad.seen.length, badBefore, 'no traffic to the ejected endpoint');
+    assert.ok(good.seen.length >= 27);
+
+    const config = JSON.parse(await getText(proxy.admin, '/config')) as { policies: { backends: Record<string, { outlier: { endpoint: string; ejected: boolean }[] }> } };
+    const states = config.policies.backends['default/outlier']!.outlier!;
+    assert.deepEqual(
+      states.map((s) => [s.endpoint, s.ejected]),
+      [
+        [`127.0.0.1:${good.port}`, false],
+        [`127.0.0.1:${bad.port}`, true],
+      ].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
+    );
+    const metrics = await getText(proxy.admin, '/metrics');
+    assert.equal(metricValue(metrics, 'weft_outlier_ejections_total', { service: 'default/outlier' }), 1);
+    assert.equal(metricValue(metrics, 'weft_outlier_ejected', { endpoint: `127.0.0.1:${bad.port}` }), 1);
+
+    bad.status = 200;
+    await sleep(1700);
+    const back = await sendMany(20, 1, () => out('outlier'));
+    assert.ok(back.every((r) => r.status === 200));
+    assert.ok(bad.seen.length - badBefore >= 8, `returned endpoint got ${bad.seen.length - badBefore} of 20`);
+  });
+});
+
+describe('retry budget', () => {
+  it('caps retries to a failing backend (attempts counted at the backend)', async () => {
+    const backend = apps['failing']![0]!;
+    const started = Date.now();
+    const rs = await sendMany(50, 1, () => out('failing'));
+    const seconds = (Date.now() - started) / 1000;
+    assert.ok(rs.every((r) => r.status === 503));
+    const attempts = backend.seen.length;
+    // Without a budget: 50 × (1 + 3) = 200 attempts. With 20% + 1/s: at most 50 + 10 + 1/s.
+    const bound = 50 + 0.2 * 50 + Math.ceil(seconds + 1);
+    assert.ok(attempts <= bound, `${attempts} attempts > ${bound}`);
+    assert.ok(attempts >= 55, `${attempts}: retries should still happen within the budget`);
+    const metrics = await getText(proxy.admin, '/metrics');
+    assert.ok(metricValue(metrics, 'weft_retry_budget_exhausted_total', { service: 'default/failing' }) > 0);
+  });
+});
+
+describe('fault injection', () => {
+  it('delays and aborts about the configured percentages', async () => {
+    const n = 200;
+    const rs = await sendMany(n, 10, () => out('faulty'));
+    const aborted = rs.filter((r) => r.status === 503 && r.headers['weft-reason'] === 'fault-abort').length;
+    assert.ok(aborted >= 0.1 * n && aborted <= 0.3 * n, `aborted ${aborted}/${n}`);
+    assert.equal(apps['faulty']![0]!.seen.length, n - aborted, 'aborted requests are never forwarded');
+    assert.equal(rs.filter((r) => r.status !== 200 && r.headers['weft-reason'] !== 'fault-abort').length, 0);
+    // Which requests were delayed is the proxy's secret; the metric counts them, and every one of
+    // them must have taken at least the delay (a loaded machine only makes requests slower).
+    const metrics = await getText(proxy.admin, '/metrics');
+    const delayed = metricValue(metrics, 'weft_fault_injected_total', { fault: 'flaky', kind: 'delay' });
+    assert.ok(delayed >= 0.35 * n && delayed <= 0.65 * n, `delayed ${delayed}/${n}`);
+    assert.equal(metricValue(metrics, 'weft_fault_injected_total', { fault: 'flaky', kind: 'abort' }), aborted);
+    const slowEnough = rs.filter((r) => r.ms >= 98).length;
+    assert.ok(slowEnough >= delayed, `${slowEnough} requests took ≥ 100 ms, but ${delayed} were delayed`);
+  });
+});
+
+describe('rate limit on an HTTPRoute (outbound)', () => {
+  it('429 with Retry-After past the burst, per key; no header, no limit; recovers', async () => {
+    const a = { 'x-user': 'a' };
+    for (let i = 0; i < 3; i++) assert.equal((await out('limited', '/', a)).status, 200);
+    const refused = await out('limited', '/', a);
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers['retry-after'], '1');
+    assert.equal(refused.headers['weft-reason'], 'rate-limited');
+    assert.match(refused.body, /default\/per-user/);
+    assert.equal((await out('limited', '/', { 'x-user': 'b' })).status, 200);
+    for (let i = 0; i < 6; i++) assert.equal((await out('limited')).status, 200);
+    await sleep(1100);
+    assert.equal((await out('limited', '/', a)).status, 200);
+    const metrics = await getText(proxy.admin, '/metrics');
+    assert.equal(metricValue(metrics, 'weft_rate_limited_total', { direction: 'outbound', policy: 'default/per-user' }), 1);
+  });
+});

@@ -1,13 +1,17 @@
 /**
- * Request filters as pure functions of a request: what RequestHeaderModifier, URLRewrite and
- * RequestRedirect do to the request the backend receives (or to the Location of a redirect).
- * Gateway API semantics (shared/gateway-api.md §4).
+ * The proxy's request filters (runtime/proxy/header-modifier.ts, rewrite.ts, redirect.ts) applied
+ * to a simulated request. No filter logic lives here: these adapters copy the request, hand it to
+ * the proxy's own function, and read the result back, so `weft test` / `weft explain` can never
+ * drift from what the proxy does to a request.
  */
-import type { HeaderModifier, PathModifier, Redirect, Rewrite } from '../../schemas/bundle.js';
+import type { HeaderModifier, Redirect, Rewrite } from '../../schemas/bundle.js';
+import { applyHeaderModifier as proxyHeaderModifier } from '../proxy/header-modifier.js';
+import { applyRewrite as proxyRewrite } from '../proxy/rewrite.js';
+import { redirectReply } from '../proxy/redirect.js';
+import type { Exchange, Headers } from '../proxy/pipeline.js';
 
 /** FilterRequest is the request as filters see and change it. Header names are lower-case. */
 export interface FilterRequest {
-  scheme: 'http' | 'https';
   /** Host header value, with the port when the client gave one. */
   authority: string;
   /** Path without the query. */
@@ -15,68 +19,40 @@ export interface FilterRequest {
   /** Query without `?`; '' when none. Filters never change it. */
   query: string;
   /** Lower-case names; a value list keeps repeated headers apart. */
-  headers: Record<string, string[]>;
+  headers: Headers;
 }
 
 /**
- * applyHeaderModifier applies one modifier in the spec's order: `set` overwrites, `add` appends
- * (the values are comma-joined when read as one, as the spec's example shows), `remove` deletes.
- * Names are case-insensitive. Returns a new header record; the input is not changed.
+ * The proxy's URLRewrite and RequestRedirect functions take an Exchange but read and write only
+ * its request line fields (authority, path, query); a simulated request provides exactly those.
  */
-export function applyHeaderModifier(headers: Readonly<Record<string, string[]>>, m: HeaderModifier): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(headers)) out[k] = [...v];
-  for (const s of m.set) out[s.name.toLowerCase()] = [s.value];
-  for (const a of m.add) {
-    const k = a.name.toLowerCase();
-    out[k] = [...(out[k] ?? []), a.value];
-  }
-  for (const r of m.remove) delete out[r.toLowerCase()];
+function asExchange(req: Pick<FilterRequest, 'authority' | 'path' | 'query'>): Exchange {
+  return req as unknown as Exchange;
+}
+
+function copyHeaders(h: Headers): Headers {
+  const out: Headers = {};
+  for (const [k, v] of Object.entries(h)) out[k] = typeof v === 'string' ? v : [...v];
   return out;
 }
 
-/**
- * modifyPath applies a path modifier. ReplacePrefixMatch replaces the matched prefix element-wise:
- * `/foo/bar` with prefix `/foo` and replacement `/xyz` is `/xyz/bar`, `/foo/` gives `/xyz/`; an
- * empty or `/` replacement gives `/bar`; the whole path `/foo` with replacement `/` is `/`.
- */
-export function modifyPath(path: string, m: PathModifier): string {
-  if (m.type === 'ReplaceFullPath') return m.value;
-  const prefix = m.prefix === '/' ? '' : m.prefix;
-  // The router only chose this rule when the prefix matched on a segment boundary.
-  const rest = path.startsWith(prefix) ? path.slice(prefix.length) : path;
-  const base = m.value.endsWith('/') ? m.value.slice(0, -1) : m.value;
-  const joined = base + rest;
-  return joined === '' ? '/' : joined.startsWith('/') ? joined : `/${joined}`;
+/** applyHeaderModifier returns the headers after the proxy's RequestHeaderModifier; the input is not changed. */
+export function applyHeaderModifier(headers: Headers, m: HeaderModifier): Headers {
+  const out = copyHeaders(headers);
+  proxyHeaderModifier(out, m);
+  return out;
 }
 
-/** applyRewrite applies URLRewrite: hostname replaces the Host (port kept off), path modified; query kept. */
+/** applyRewrite returns the request after the proxy's URLRewrite; the input is not changed. */
 export function applyRewrite(req: FilterRequest, r: Rewrite): FilterRequest {
-  return {
-    ...req,
-    authority: r.hostname ?? req.authority,
-    path: r.path ? modifyPath(req.path, r.path) : req.path,
-  };
+  const line = { authority: req.authority, path: req.path, query: req.query };
+  proxyRewrite(asExchange(line), r);
+  return { ...req, authority: line.authority, path: line.path };
 }
 
-function splitAuthority(authority: string): { host: string; port: number | null } {
-  const m = /^(.*?)(?::(\d+))?$/.exec(authority);
-  const host = m?.[1] ?? authority;
-  return { host, port: m?.[2] ? Number(m[2]) : null };
-}
-
-/**
- * redirectLocation computes the Location of a RequestRedirect. Scheme, hostname and path default
- * to the request's; the port is the filter's, else the scheme's well-known port when the filter
- * sets a scheme, else the port the client wrote in its Host. Well-known ports (http 80,
- * https 443) are never written. The query is kept.
- */
+/** redirectLocation is the Location header of the proxy's redirect reply. */
 export function redirectLocation(req: FilterRequest, r: Redirect): string {
-  const scheme = r.scheme ?? req.scheme;
-  const { host, port: requestPort } = splitAuthority(req.authority);
-  const hostname = r.hostname ?? host;
-  const port = r.port ?? (r.scheme ? null : requestPort);
-  const wellKnown = (scheme === 'http' && port === 80) || (scheme === 'https' && port === 443);
-  const path = r.path ? modifyPath(req.path, r.path) : req.path;
-  return `${scheme}://${hostname}${port === null || wellKnown ? '' : `:${port}`}${path}${req.query ? `?${req.query}` : ''}`;
+  const reply = redirectReply(asExchange({ authority: req.authority, path: req.path, query: req.query }), r);
+  const location = reply.headers.location;
+  return typeof location === 'string' ? location : (location?.[0] ?? '');
 }

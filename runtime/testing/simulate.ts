@@ -21,6 +21,7 @@ import { RateLimiter, rateLimitKey, UNIDENTIFIED_CALLER } from '../policy/rate-l
 import { decideFault } from '../policy/fault.js';
 import { normalizePath } from '../policy/path-normalizer.js';
 import { applyHeaderModifier, applyRewrite, redirectLocation, type FilterRequest } from './request-filters.js';
+import type { Headers } from '../proxy/pipeline.js';
 import { describeFilter, shortService } from '../../compiler/diff/describe.js';
 
 /** SimulatedRequest is a request from a RouteTest case or the `weft explain` command line. */
@@ -144,21 +145,28 @@ export function precedenceStep(a: CompiledMatch, b: CompiledMatch): string {
   return `match order within rule ${a.rule.id}`;
 }
 
-function lowerHeaders(h: Record<string, string>): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = [...(out[k.toLowerCase()] ?? []), v];
+function lowerHeaders(h: Record<string, string>): Headers {
+  const out: Headers = {};
+  for (const [k, v] of Object.entries(h)) {
+    const prior = out[k.toLowerCase()];
+    out[k.toLowerCase()] = prior === undefined ? v : [...(typeof prior === 'string' ? [prior] : prior), v];
+  }
   return out;
 }
 
-function flatHeaders(h: Record<string, string[]>): Record<string, string> {
+/** flatHeaders shows headers one value per name, repeated values comma-joined, names sorted. */
+function flatHeaders(h: Headers): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of Object.keys(h).sort()) out[k] = (h[k] ?? []).join(',');
+  for (const k of Object.keys(h).sort()) {
+    const v = h[k];
+    if (v !== undefined) out[k] = typeof v === 'string' ? v : v.join(',');
+  }
   return out;
 }
 
 /** rateLimitReport evaluates limits with the proxy's RateLimiter on a frozen clock. */
-export function rateLimitReport(limits: Rule['rateLimits'], caller: CallerIdentity | null, headers: Record<string, string[]>): RateLimitReport {
-  const req = { caller, clientAddress: SIMULATED_CLIENT_ADDRESS, headers: headers as Record<string, string | string[] | undefined> };
+export function rateLimitReport(limits: Rule['rateLimits'], caller: CallerIdentity | null, headers: Headers): RateLimitReport {
+  const req = { caller, clientAddress: SIMULATED_CLIENT_ADDRESS, headers };
   const report: RateLimitReport = { applying: [], notApplying: [], admittedAtOnce: null, refusedBy: null };
   for (const l of limits) {
     const keyValue = rateLimitKey(l.key, req);
@@ -196,8 +204,8 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   const method = r.method.toUpperCase();
   const { path: rawPath, query, authority: urlAuthority } = splitTarget(r.url);
   const headers = lowerHeaders(r.headers);
-  const host = urlAuthority ?? headers.host?.[0] ?? '';
-  const scheme: 'http' | 'https' = /^https:/i.test(r.url) ? 'https' : 'http';
+  const hostHeader = headers.host;
+  const host = urlAuthority ?? (typeof hostHeader === 'string' ? hostHeader : (hostHeader?.[0] ?? ''));
   const target = query ? `${rawPath}?${query}` : rawPath;
   let caller: CallerIdentity | null = null;
   if (r.from !== null) {
@@ -237,7 +245,7 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   }
 
   // Rule filters, in the order written (the proxy's order).
-  let req: FilterRequest = { scheme, authority: host, path: rawPath, query, headers };
+  let req: FilterRequest = { authority: host, path: rawPath, query, headers };
   for (const f of rule.filters) {
     switch (f.type) {
       case 'RequestHeaderModifier':

@@ -62,6 +62,14 @@ g.fs = new Proxy(inner, {
   },
 });
 
+// Compile the module (and run the Go program once) up front, then say so: the main thread
+// starts an evaluation's clock only after this, so a slow machine's one-off module compile is
+// never mistaken for a runaway CUE program.
+cue('version', [], {}).then(
+  () => parentPort?.postMessage({ ready: true }),
+  (err: unknown) => parentPort?.postMessage({ ready: false, failure: err instanceof Error ? err.message : String(err) }),
+);
+
 parentPort?.on('message', (req: CueRequest) => {
   limit = req.maxOutput;
   overflow = false;

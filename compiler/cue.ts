@@ -176,13 +176,33 @@ async function exportUnit(unit: CueUnit): Promise<Outcome> {
   }
 }
 
-let worker: Worker | null = null;
+/** A started worker, and whether its module is compiled (`ready` settles with an error message or null). */
+interface CueWorker {
+  worker: Worker;
+  ready: Promise<string | null>;
+}
 
-/** runCue sends one request to the (lazily started) worker; the worker is killed on timeout. */
-function runCue(req: CueRequest): Promise<CueReply | 'timeout'> {
-  const w = (worker ??= startWorker());
+let current: CueWorker | null = null;
+
+/** READY_MS bounds the one-off module compile of a new worker (generous: it is not the CUE program's time). */
+const READY_MS = 120_000;
+
+/**
+ * runCue sends one request to the (lazily started) worker. The time limit starts once the worker
+ * has compiled the module; when it passes, the worker is terminated and the next request starts
+ * a new one.
+ */
+async function runCue(req: CueRequest): Promise<CueReply | 'timeout'> {
+  const cw = (current ??= startWorker());
+  const w = cw.worker;
   // The worker is unref'd between requests so an idle one never keeps the process alive.
   w.ref();
+  const notReady = await cw.ready;
+  if (notReady !== null) {
+    if (current === cw) current = null;
+    void w.terminate();
+    return { code: -1, stdout: '', stderr: '', overflow: false, cwd: '', failure: notReady };
+  }
   return new Promise((resolve) => {
     const done = (r: CueReply | 'timeout'): void => {
       clearTimeout(timer);
@@ -198,11 +218,11 @@ function runCue(req: CueRequest): Promise<CueReply | 'timeout'> {
       lastError = err.message;
     };
     const onExit = (): void => {
-      if (worker === w) worker = null;
+      if (current === cw) current = null;
       done({ code: -1, stdout: '', stderr: '', overflow: false, cwd: '', failure: lastError });
     };
     const timer = setTimeout(() => {
-      if (worker === w) worker = null;
+      if (current === cw) current = null;
       w.off('exit', onExit);
       void w.terminate();
       done('timeout');
@@ -214,17 +234,43 @@ function runCue(req: CueRequest): Promise<CueReply | 'timeout'> {
   });
 }
 
-function startWorker(): Worker {
-  const w = new Worker(new URL('./cue-worker.js', import.meta.url));
-  w.unref();
-  return w;
+function startWorker(): CueWorker {
+  const worker = new Worker(new URL('./cue-worker.js', import.meta.url));
+  worker.unref();
+  // Permanent listeners: an idle worker that fails must not crash the process (an 'error' event
+  // without a listener would), and must not be handed the next request.
+  worker.on('error', () => undefined);
+  worker.on('exit', () => {
+    if (current?.worker === worker) current = null;
+  });
+  const ready = new Promise<string | null>((resolve) => {
+    let lastError = 'the CUE worker stopped while starting';
+    const finish = (r: string | null): void => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      resolve(r);
+    };
+    const onMessage = (m: { ready: boolean; failure?: string }): void => finish(m.ready ? null : (m.failure ?? 'the CUE module did not load'));
+    const onError = (err: Error): void => {
+      lastError = err.message;
+    };
+    const onExit = (): void => finish(lastError);
+    const timer = setTimeout(() => finish(`the CUE module did not load within ${READY_MS} ms`), READY_MS);
+    timer.unref();
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+  return { worker, ready };
 }
 
 /** stopCueWorker ends the worker (tests and long-lived processes that are done with CUE); the next evaluation starts a new one. */
 export async function stopCueWorker(): Promise<void> {
-  const w = worker;
-  worker = null;
-  if (w) await w.terminate();
+  const cw = current;
+  current = null;
+  if (cw) await cw.worker.terminate();
 }
 
 // ---- errors -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import { request, type Dispatcher } from 'undici';
 import type { BundleSink, BundleSource, LoadVerdict } from './source.js';
 import { ControllerError, messageOf } from '../controller/errors.js';
 import { silentLogger, type Logger } from '../controller/log.js';
+import { MAX_BUNDLE_BYTES } from '../bundle/verify.js';
 
 /** ControllerSourceOptions configure one source; only `url` and `service` are required. */
 export interface ControllerSourceOptions {
@@ -28,7 +29,7 @@ export interface ControllerSourceOptions {
   proxyId?: string;
   /** Long-poll hold asked of the controller, in seconds (default 30). */
   waitSeconds?: number;
-  /** Largest bundle accepted, in bytes (default 64 MiB). */
+  /** Largest bundle accepted, in bytes (default MAX_BUNDLE_BYTES, the proxy's own limit: 64 MiB). */
   maxBundleBytes?: number;
   /** Backoff while the controller is unreachable: first delay and cap, in ms (defaults 200 and 5000). */
   backoffMs?: { initial: number; max: number };
@@ -67,7 +68,7 @@ export class ControllerSource implements BundleSource {
     this.description = `controller:${this.base.origin}${this.base.pathname.replace(/\/$/, '')}`;
     this.proxyId = options.proxyId ?? `${options.service}@${os.hostname()}:${process.pid}`;
     this.waitSeconds = options.waitSeconds ?? 30;
-    this.maxBytes = options.maxBundleBytes ?? 64 * 1024 * 1024;
+    this.maxBytes = options.maxBundleBytes ?? MAX_BUNDLE_BYTES;
     this.backoff = options.backoffMs ?? { initial: 200, max: 5000 };
     this.log = options.logger ?? silentLogger;
   }
@@ -177,20 +178,20 @@ export class ControllerSource implements BundleSource {
 
   /** readLimited is the body as text, or null (the rest discarded) once it passes the limit. */
   private async readLimited(res: Dispatcher.ResponseData): Promise<string | null> {
-    const declared = Number(res.headers['content-length'] ?? 0);
-    if (declared > this.maxBytes) {
+    // Destroying the body makes undici emit "Request aborted"; it is expected here, not a crash.
+    const cut = (): null => {
+      res.body.on('error', () => undefined);
       res.body.destroy();
       return null;
-    }
+    };
+    const declared = Number(res.headers['content-length'] ?? 0);
+    if (declared > this.maxBytes) return cut();
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body) {
       const buf = chunk as Buffer;
       size += buf.length;
-      if (size > this.maxBytes) {
-        res.body.destroy();
-        return null;
-      }
+      if (size > this.maxBytes) return cut();
       chunks.push(buf);
     }
     return Buffer.concat(chunks).toString('utf8');

@@ -303,7 +303,9 @@ export function parseCueStderr(stderr: string, cwd: string, root: string): CueEr
     }
     errors.push({ message: line.replace(/:\s*$/, ''), positions: [] });
   }
-  for (const e of errors) e.message = e.message.split(root + path.sep).join('');
+  // Messages may name files too (absolute or relative to the worker's cwd): keep them tree-relative.
+  const prefixes = [root + path.sep, path.relative(cwd || root, root) + path.sep].filter((p) => p.length > 1).sort((a, b) => b.length - a.length);
+  for (const e of errors) for (const p of prefixes) e.message = e.message.split(p).join('');
   return errors;
 }
 

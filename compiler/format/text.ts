@@ -54,7 +54,7 @@ export const text: Formatter = {
     const out: string[] = [];
     for (const d of diagnostics) {
       const where = d.file === null ? 'weft' : d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
-      out.push(`${paint(where, ANSI.bold)} ${paint(d.severity, COLOUR[d.severity])} ${paint(d.code, ANSI.dim)} ${d.message}`);
+      out.push(`${paint(where, ANSI.bold)} ${paint(d.severity, COLOUR[d.severity])} ${paint(d.code, ANSI.dim)} ${d.message.replace(/\r\n|\r|\n/g, '\n    ')}`);
       if (d.file !== null) out.push(...excerpt(d, sourceOf(d.file), paint).map((l) => `  ${l}`));
       if (d.hint) out.push(`  ${paint('hint:', ANSI.blue)} ${d.hint}`);
       if (d.resource) out.push(`  ${paint(`in ${d.resource}`, ANSI.dim)}`);

@@ -1,0 +1,129 @@
+/** Unit tests of the controller's small parts: long-poll hub, fleet, webhook, store, parsers. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { LongPollHub } from '../../runtime/controller/long-poll.js';
+import { Fleet, type PropagationDone } from '../../runtime/controller/fleet.js';
+import { hubSignature, parsePushEvent, verifyHubSignature } from '../../runtime/controller/webhook.js';
+import { parseEtags, parsePreferWait } from '../../runtime/controller/http.js';
+import { parseDuration, parseListen } from '../../runtime/controller/duration.js';
+import { isRemoteRepo, normaliseSubPath } from '../../runtime/controller/repository.js';
+import { redactUrl } from '../../runtime/controller/git.js';
+import { BundleStore } from '../../runtime/controller/store.js';
+import { digestOf } from '../../schemas/canonical.js';
+import { removeTmp, sleep, tmpDir } from './helpers.js';
+
+describe('LongPollHub', () => {
+  it('wakes every waiter once, expires the rest no earlier than asked, and forgets closed ones', async () => {
+    const hub = new LongPollHub<number>(50);
+    const settled: string[] = [];
+    const t0 = Date.now();
+    let expiredAt = 0;
+    for (let i = 0; i < 1000; i++) hub.hold({ value: i, settle: (how) => settled.push(`${i}:${how}`) }, 60_000);
+    hub.hold({ value: -1, settle: (how) => { settled.push(`short:${how}`); expiredAt = Date.now(); } }, 120);
+    const drop = hub.hold({ value: -2, settle: (how) => settled.push(`gone:${how}`) }, 60_000);
+    drop();
+    assert.equal(hub.size, 1001);
+    await sleep(300);
+    assert.ok(settled.includes('short:expired'));
+    assert.ok(expiredAt - t0 >= 120, 'never early');
+    assert.equal(hub.wake(), 1000);
+    assert.equal(hub.size, 0);
+    assert.equal(settled.filter((s) => s.endsWith(':woken')).length, 1000);
+    assert.equal(hub.wake(), 0, 'a second wake finds nobody');
+    assert.deepEqual(settled.filter((s) => s.startsWith('gone')), ['gone:closed']);
+    hub.close();
+  });
+});
+
+describe('Fleet', () => {
+  it('times propagation until every live proxy reports the digest active', () => {
+    const done: PropagationDone[] = [];
+    const fleet = new Fleet(10_000, 60_000, (d) => done.push(d));
+    const now = Date.now();
+    fleet.seen('a', 'web', 'sha256:old', now);
+    fleet.seen('b', 'web', 'sha256:old', now);
+    fleet.published('sha256:new', now);
+    fleet.report({ proxy: 'a', service: 'web', digest: 'sha256:new', state: 'active', error: null }, now + 10);
+    assert.equal(done.length, 0);
+    fleet.report({ proxy: 'b', service: 'web', digest: 'sha256:new', state: 'rejected', error: 'X: no' }, now + 20);
+    assert.equal(done.length, 0, 'a rejection holds it up');
+    const b = fleet.list(now + 20).find((p) => p.proxy === 'b');
+    assert.equal(b?.digest, 'sha256:old', 'a rejecting proxy stays on what it had');
+    assert.equal(b?.state, 'rejected');
+    fleet.report({ proxy: 'b', service: 'web', digest: 'sha256:new', state: 'active', error: null }, now + 30);
+    assert.equal(done.length, 1);
+    assert.equal(done[0]?.proxies, 2);
+    assert.ok(Math.abs((done[0]?.seconds ?? 0) - 0.03) < 0.001);
+    assert.equal(fleet.list(now + 120_000).length, 0, 'forgotten after forgetAfterMs');
+  });
+});
+
+describe('webhook', () => {
+  it('verifies X-Hub-Signature-256 in constant time and reads push events', () => {
+    const body = Buffer.from('{"ref":"refs/heads/main","after":"abc"}');
+    assert.ok(verifyHubSignature('s', body, hubSignature('s', body)));
+    assert.ok(!verifyHubSignature('s', body, hubSignature('t', body)));
+    assert.ok(!verifyHubSignature('s', body, undefined));
+    assert.ok(!verifyHubSignature('s', body, 'sha256=abc'));
+    assert.ok(!verifyHubSignature('s', body, 'sha1=' + 'a'.repeat(40)));
+    assert.deepEqual(parsePushEvent(body, 'application/json'), { ref: 'refs/heads/main', after: 'abc' });
+    const form = Buffer.from(`payload=${encodeURIComponent(body.toString())}`);
+    assert.deepEqual(parsePushEvent(form, 'application/x-www-form-urlencoded'), { ref: 'refs/heads/main', after: 'abc' });
+    assert.equal(parsePushEvent(Buffer.from('{"zen":"hi"}'), 'application/json'), null);
+    assert.equal(parsePushEvent(Buffer.from('nope'), 'application/json'), null);
+  });
+});
+
+describe('parsers', () => {
+  it('read headers, durations, addresses and repository kinds', () => {
+    assert.deepEqual(parseEtags('"sha256:a", W/"b"'), ['sha256:a', 'b']);
+    assert.deepEqual(parseEtags(undefined), []);
+    assert.equal(parsePreferWait('wait=30'), 30);
+    assert.equal(parsePreferWait('respond-async, wait=5'), 5);
+    assert.equal(parsePreferWait('handling=lenient'), 0);
+    assert.equal(parseDuration('30s'), 30_000);
+    assert.equal(parseDuration('1m30s'), 90_000);
+    assert.equal(parseDuration('250ms'), 250);
+    assert.equal(parseDuration('2'), 2000);
+    assert.equal(parseDuration('soon'), null);
+    assert.deepEqual(parseListen('127.0.0.1:0'), { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(parseListen(':15010'), { host: '0.0.0.0', port: 15010 });
+    assert.deepEqual(parseListen('[::1]:80'), { host: '::1', port: 80 });
+    assert.equal(parseListen('host:99999'), null);
+    assert.ok(isRemoteRepo('https://github.com/acme/mesh.git'));
+    assert.ok(isRemoteRepo('git@github.com:acme/mesh.git'));
+    assert.ok(isRemoteRepo('file:///srv/mesh.git'));
+    assert.ok(!isRemoteRepo('/srv/mesh'));
+    assert.ok(!isRemoteRepo('./mesh'));
+    assert.equal(normaliseSubPath('/mesh/prod/'), 'mesh/prod');
+    assert.throws(() => normaliseSubPath('../x'));
+    assert.equal(redactUrl('https://user:token@github.com/a/b.git'), 'https://***@github.com/a/b.git');
+  });
+});
+
+describe('BundleStore', () => {
+  it('round-trips the current bundle and refuses a damaged one', async () => {
+    const dir = await tmpDir('store');
+    try {
+      const store = new BundleStore(dir, 2);
+      await store.init();
+      assert.equal(await store.current(), null);
+      const mk = (n: number): { digest: string; bytes: Buffer; bundle: never } => {
+        const spec = { n };
+        const digest = digestOf(spec);
+        const bundle = { apiVersion: 'weft.dev/bundle/v1', digest, revision: null, spec, sources: {} };
+        return { digest, bytes: Buffer.from(JSON.stringify(bundle)), bundle: bundle as never };
+      };
+      for (let i = 0; i < 4; i++) await store.put({ ...mk(i), commit: null, publishedAt: new Date().toISOString() });
+      const cur = await store.current();
+      assert.equal(cur?.digest, mk(3).digest);
+      const file = path.join(dir, 'bundles', `${mk(3).digest.slice(7)}.json`);
+      await writeFile(file, JSON.stringify({ ...JSON.parse(mk(3).bytes.toString()), spec: { n: 99 } }));
+      assert.equal(await store.current(), null, 'content no longer matches its digest');
+    } finally {
+      await removeTmp(dir);
+    }
+  });
+});

@@ -56,7 +56,13 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** waitFor polls `check` until it returns a value other than undefined/false, or throws on timeout. */
+/** GiveUp thrown by a waitFor check ends the wait at once (a process died: no point waiting). */
+export class GiveUp extends Error {}
+
+/**
+ * waitFor polls `check` until it returns a value other than undefined/false, or throws on
+ * timeout. Errors thrown by `check` count as "not yet" (a server still starting), except GiveUp.
+ */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = null;
@@ -65,6 +71,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       const v = await check();
       if (v !== undefined && v !== false) return v;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
@@ -142,7 +149,7 @@ export async function startUp(extra: string[] = [], readyTimeoutMs = 60_000): Pr
   const lock = await waitFor(
     'weft up to be ready',
     async () => {
-      if (proc.exitCode !== null) throw new Error(`weft up exited with ${proc.exitCode}:\n${out}`);
+      if (proc.exitCode !== null) throw new GiveUp(`weft up exited with ${proc.exitCode}`);
       const l = await readLock();
       return l?.ready ? l : undefined;
     },

@@ -43,7 +43,7 @@ export function parseTrafficPost(value: unknown): { source: string | null; sampl
   for (const s of v.samples as unknown[]) {
     if (typeof s !== 'object' || s === null) return null;
     const r = s as Record<string, unknown>;
-    const t = count(r.t);
+    const t = typeof r.t === 'number' && Number.isSafeInteger(r.t) && r.t >= 0 ? r.t : null;
     const requests = count(r.requests);
     const errors = count(r.errors);
     if (t === null || requests === null || errors === null || typeof r.backends !== 'object' || r.backends === null) return null;

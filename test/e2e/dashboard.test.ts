@@ -38,19 +38,21 @@ test('dashboard: proxies, live chart, rejection banner, screenshot', { timeout: 
     await page.goto(u.lock.dashboard);
 
     // The proxies table: seven proxies, all active on the current digest.
-    // (Page-side checks are strings: this project compiles without the DOM library.)
-    await page.waitForFunction(`document.querySelectorAll('#proxies tbody tr[data-state="active"]').length >= 7`, undefined, { timeout: 15_000 });
+    // Checks go through locators and attributes: the page's CSP forbids the eval that
+    // waitForFunction would need, and the test keeps that CSP in force.
+    const active = page.locator('#proxies tbody tr[data-state="active"]');
+    await waitFor('seven active proxies in the table', async () => (await active.count()) >= 7, 15_000, 200);
     assert.match((await page.textContent('#converged')) ?? '', /7\/7 on sha256:/);
     assert.match((await page.textContent('#rev-message')) ?? '', /Seed the demo mesh/);
 
     // The chart moves: its newest sample advances second by second.
-    await page.waitForFunction(`Number(document.getElementById('chart').dataset.samples) >= 3`, undefined, { timeout: 15_000 });
+    await waitFor('the chart to have samples', async () => Number(await page.getAttribute('#chart', 'data-samples')) >= 3, 15_000, 200);
     const firstLast = await chartLast(page);
     await waitFor('the chart to update', async () => (await chartLast(page)) !== firstLast, 5_000, 200);
 
     // Shift half the traffic to v2 (so the screenshot shows a split change), then break a reference.
     await commitFile(u.repo, 'routes/reviews.yaml', (t) => t.replace('weight: 90', 'weight: 50').replace(/weight: 10$/m, 'weight: 50'), 'reviews: 50/50 between v1 and v2');
-    await page.waitForFunction(`/50\\/50/.test(document.getElementById('rev-message').textContent)`, undefined, { timeout: 20_000 });
+    await waitFor('the new revision on the page', async () => /50\/50/.test((await page.textContent('#rev-message')) ?? ''), 20_000, 250);
     await sleep(6000);
     await commitFile(u.repo, 'routes/reviews.yaml', (t) => t.replace('name: reviews-v3', 'name: reviews-v4'), 'reviews: send to v4 (does not exist)');
     await page.waitForSelector('#banner.show', { timeout: 20_000 });
@@ -63,7 +65,7 @@ test('dashboard: proxies, live chart, rejection banner, screenshot', { timeout: 
     await waitFor('the chart to keep updating', async () => (await chartLast(page)) !== atBanner, 5_000, 200);
     await sleep(2000);
     assert.equal((await page.textContent('#errors'))?.trim(), '0.0%');
-    assert.equal(await page.locator('#proxies tbody tr[data-state="active"]').count(), 7);
+    assert.equal(await active.count(), 7);
 
     await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png'), fullPage: true });
   } finally {

@@ -314,7 +314,7 @@ function reportCueErrors(reply: CueReply, root: string, unit: CueUnit, index: Cu
   const errors = parseCueStderr(reply.stderr, reply.cwd, root);
   const first = unit.files[0]!.path;
   if (errors.length === 0) errors.push({ message: `CUE export failed (exit ${reply.code})`, positions: [] });
-  for (const e of errors) {
+  for (const e of groupDisjunctions(errors)) {
     if (/^reference "resources" not found/.test(e.message) && e.positions.every((p) => p.file === null)) {
       report(ctx, 'WFT704', `${describe(unit)} has no top-level \`resources\` field`, { file: first, span: { line: 1, column: 1, endLine: 1, endColumn: 1 } }, { hint: 'Export resources as `resources: [...]` or `resources: name: {...}`; a folder of shared definitions needs its own package with `resources: []`.' });
       continue;
@@ -335,21 +335,60 @@ function reportCueErrors(reply: CueReply, root: string, unit: CueUnit, index: Cu
 }
 
 /**
+ * groupDisjunctions folds CUE's `P: N errors in empty disjunction` and the N errors about P that
+ * follow it into one error (one mistake, one diagnostic), keeping every position.
+ */
+function groupDisjunctions(errors: CueError[]): CueError[] {
+  const out: CueError[] = [];
+  for (let i = 0; i < errors.length; i++) {
+    const e = errors[i]!;
+    const m = /^(.*): (\d+) errors in empty disjunction$/.exec(e.message);
+    if (!m) {
+      out.push(e);
+      continue;
+    }
+    const prefix = `${m[1]!}: `;
+    const parts: CueError[] = [];
+    while (parts.length < Number(m[2]) && errors[i + 1]?.message.startsWith(prefix)) parts.push(errors[++i]!);
+    const positions = parts.flatMap((p) => p.positions);
+    const seen = new Set<string>();
+    out.push({
+      message: `${m[1]!}: no alternative of the disjunction matches: ${parts.map((p) => p.message.slice(prefix.length)).join('; ')}`,
+      // The first part's positions first, so its value is what pickPrimary finds.
+      positions: positions.filter((p) => {
+        const k = `${p.file}:${p.line}:${p.column}`;
+        return seen.has(k) ? false : (seen.add(k), true);
+      }),
+    });
+  }
+  return out;
+}
+
+/**
  * pickPrimary chooses where to put a CUE error that lists several positions: the one whose
  * text is the offending value (`invalid value 190`) or field (`field x not allowed`); otherwise
  * the last one, which for a conflict between a definition and its use is the use.
  */
 function pickPrimary<P extends { file: string; line: number; column: number }>(message: string, positions: P[], texts: ReadonlyMap<string, string>): P | null {
   if (positions.length === 0) return null;
-  const subject = /invalid value (.+?) \(/.exec(message)?.[1] ?? /field (\S+) not allowed/.exec(message)?.[1] ?? null;
-  if (subject !== null) {
-    for (const p of positions) {
+  const holding = (subjects: string[]): P[] =>
+    positions.filter((p) => {
       const lineText = texts.get(p.file)?.split('\n')[p.line - 1] ?? '';
       const at = byteColumnToIndex(lineText, p.column);
-      if (lineText.startsWith(subject, at) || lineText.startsWith(JSON.stringify(subject), at)) return p;
-    }
-  }
-  return positions.at(-1)!;
+      return subjects.some((s) => s.length > 0 && lineText.startsWith(s, at));
+    });
+  // An out-of-bound value is written in one place: that place.
+  const invalid = /invalid value (.+?) \(/.exec(message)?.[1];
+  const atInvalid = invalid !== undefined ? holding([invalid]) : [];
+  if (atInvalid.length > 0) return atInvalid[0]!;
+  const field = /field (\S+) not allowed/.exec(message)?.[1];
+  const atField = field !== undefined ? holding([field, JSON.stringify(field)]) : [];
+  if (atField.length > 0) return atField.at(-1)!;
+  // A conflict: of the positions holding either value, the last (CUE sorts positions, and a
+  // definition's default usually comes before the value written at the use site).
+  const conflict = /conflicting values (.+?) and (.+?)(?:;|$)/.exec(message);
+  const atConflict = conflict ? holding([conflict[1]!, conflict[2]!]) : [];
+  return atConflict.at(-1) ?? positions.at(-1)!;
 }
 
 /** byteColumnToIndex converts CUE's 1-based byte column to a 0-based string index. */

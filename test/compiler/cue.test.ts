@@ -54,24 +54,27 @@ test('valid CUE compiles to the same bundle digest as the equivalent YAML', asyn
   assert.equal(policy.origin.positions.get('/spec/connectionPool/maxConnections')?.value.line, 33);
 });
 
-test('CUE errors: a bound at the offending value, a syntax error, missing and malformed resources', async () => {
+test('CUE errors: a bound at the offending value, an empty disjunction, a syntax error, missing and malformed resources', async () => {
   const c = ctx();
   const docs = await parseCue(
     [
       src('bound/a.cue', 'package bound\n\n#BP: spec: weight: int & >=0 & <=100\n'),
       src('bound/b.cue', 'package bound\n\nresources: x: #BP & {\n\tspec: weight: 190\n}\n'),
       src('syntax.cue', 'resources: [{\n\tname: "x"\n\tspec: {\n}]\n'),
+      src('disj.cue', '#P: lb: *"A" | "B"\nresources: x: #P & {\n\tlb: "C"\n}\n'),
       src('empty.cue', 'services: ["a"]\n'),
       src('scalar.cue', 'resources: [{apiVersion: "v1"}, 42]\n'),
     ],
     c,
   );
   assert.deepEqual(docs.map((d) => [d.file, d.document]), [['scalar.cue', 0]], 'only the valid element of scalar.cue survives');
-  assert.deepEqual(c.diagnostics.map(brief), ['WFT701 bound/b.cue:4:16', 'WFT704 empty.cue:1:1', 'WFT704 scalar.cue:1:33', 'WFT702 syntax.cue:4:2']);
+  assert.deepEqual(c.diagnostics.map(brief), ['WFT701 bound/b.cue:4:16', 'WFT701 disj.cue:3:6', 'WFT704 empty.cue:1:1', 'WFT704 scalar.cue:1:33', 'WFT702 syntax.cue:4:2']);
   const bound = c.diagnostics[0]!;
   assert.match(bound.message, /invalid value 190 \(out of bound <=100\)/);
   assert.equal(bound.hint, 'CUE also points at bound/a.cue:3:32', 'the constraint is named too');
   assert.equal(bound.endColumn, 19);
+  // An empty disjunction is one mistake: one diagnostic, at the value written, not one per alternative.
+  assert.match(c.diagnostics[1]!.message, /no alternative of the disjunction matches: conflicting values "A" and "C"; conflicting values "B" and "C"/);
 });
 
 test('mixed YAML and CUE: CUE resources go through the same validation, with positions in the .cue file', async () => {

@@ -191,7 +191,8 @@ export class Controller {
     if (commit === this.lastAttempted) return;
     this.lastAttempted = commit;
     const generation = ++this.generation;
-    const info: CommitInfo = await this.repo.commitInfo(commit).catch(() => ({ commit, message: '', author: '', time: '' }));
+    // Commit metadata is read while the compiler runs: one git round-trip off the critical path.
+    const infoP: Promise<CommitInfo> = this.repo.commitInfo(commit).catch(() => ({ commit, message: '', author: '', time: '' }));
     const startedAt = new Date();
     const t0 = performance.now();
     let result: CompileResult;
@@ -202,6 +203,7 @@ export class Controller {
       result = { bundle: null, bundleJson: null, diagnostics: [internalDiagnostic(err)], resources: [], timings: {} };
     }
     const seconds = (performance.now() - t0) / 1000;
+    const info = await infoP;
     const ok = result.bundle !== null && result.bundleJson !== null;
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
     const warnings = result.diagnostics.filter((d) => d.severity === 'warning').length;

@@ -2,7 +2,7 @@ import type { RateLimit } from '../../schemas/bundle.js';
 import type { CallerIdentity } from '../identity.js';
 import type { Clock } from './clock.js';
 
-/** MAX_KEYS_PER_LIMIT bounds each limit's bucket table (LRU): distinct keys cannot exhaust memory. */
+/** MAX_KEYS_PER_LIMIT bounds each limit's bucket table (approximate LRU): distinct keys cannot exhaust memory. */
 export const MAX_KEYS_PER_LIMIT = 10_000;
 
 /** RateLimitRequest is what a limit key can be drawn from. */
@@ -48,36 +48,47 @@ interface Bucket {
 }
 
 /**
- * BucketTable is the token buckets of one limit, keyed by request key, bounded by an LRU of
- * `maxKeys` entries. Evicting a key forgets its bucket (the key starts again full): the price of
- * bounded memory, acceptable because only the least recently seen keys go.
+ * BucketTable is the token buckets of one limit, keyed by request key, bounded to `maxKeys`
+ * entries. It is an LRU approximated by two generations (a "2Q-lite"): keys seen recently live in
+ * `young`; when `young` is half full it becomes `old` and the previous `old` is dropped; a key
+ * found in `old` moves back to `young`. So a key is forgotten only after maxKeys/2 other keys
+ * were seen since its last use, memory never exceeds maxKeys buckets, and every operation is
+ * O(1) without the delete-and-reinsert churn of an exact LRU on a Map. A forgotten key starts
+ * again with a full bucket: the price of bounded memory, paid only by the least recently seen.
  */
 export class BucketTable {
-  private readonly buckets = new Map<string, Bucket>();
+  private young = new Map<string, Bucket>();
+  private old = new Map<string, Bucket>();
+  private readonly generation: number;
 
-  constructor(readonly maxKeys = MAX_KEYS_PER_LIMIT) {}
+  constructor(readonly maxKeys = MAX_KEYS_PER_LIMIT) {
+    this.generation = Math.max(1, Math.floor(maxKeys / 2));
+  }
 
   /** size is the number of keys held (<= maxKeys). */
   get size(): number {
-    return this.buckets.size;
+    return this.young.size + this.old.size;
   }
 
-  /** refill returns the key's bucket brought up to `now`, most recently used; tokens <= burst. */
+  /** refill returns the key's bucket brought up to `now`; tokens <= burst. */
   refill(key: string, limit: RateLimit, now: number): Bucket {
-    let b = this.buckets.get(key);
+    let b = this.young.get(key);
     if (b === undefined) {
-      b = { tokens: limit.burst, at: now };
-      if (this.buckets.size >= this.maxKeys) {
-        const oldest = this.buckets.keys().next();
-        if (!oldest.done) this.buckets.delete(oldest.value);
+      b = this.old.get(key);
+      if (b !== undefined) this.old.delete(key);
+      else b = { tokens: limit.burst, at: now };
+      if (this.young.size >= this.generation) {
+        this.old = this.young;
+        this.young = new Map();
       }
-    } else {
-      this.buckets.delete(key);
-      const rate = limit.requests / limit.perMs;
-      b.tokens = Math.min(limit.burst, b.tokens + Math.max(0, now - b.at) * rate);
-      b.at = now;
+      this.young.set(key, b);
     }
-    this.buckets.set(key, b);
+    if (now > b.at) {
+      b.tokens = Math.min(limit.burst, b.tokens + (now - b.at) * (limit.requests / limit.perMs));
+      b.at = now;
+    } else if (b.tokens > limit.burst) {
+      b.tokens = limit.burst;
+    }
     return b;
   }
 }
@@ -118,7 +129,8 @@ export class RateLimiter {
     const limits = this.limits;
     if (limits.length === 0) return ALLOWED;
     const now = this.clock();
-    const taken: Bucket[] = [];
+    let first: Bucket | null = null;
+    let more: Bucket[] | null = null;
     for (let i = 0; i < limits.length; i++) {
       const limit = limits[i];
       const table = this.tables[i];
@@ -132,9 +144,11 @@ export class RateLimiter {
         const retryAfterSeconds = Number.isFinite(waitMs) ? Math.max(1, Math.ceil(waitMs / 1000)) : 3600;
         return { allowed: false, policy: limit.policy, retryAfterSeconds };
       }
-      taken.push(b);
+      if (first === null) first = b;
+      else (more ??= []).push(b);
     }
-    for (const b of taken) b.tokens -= 1;
+    if (first !== null) first.tokens -= 1;
+    if (more !== null) for (const b of more) b.tokens -= 1;
     return ALLOWED;
   }
 }

@@ -36,8 +36,12 @@ export interface CueLimits {
   maxOutputChars: number;
 }
 
-/** cueLimits are the process-wide limits (tests and benchmarks may lower or raise them). */
-export const cueLimits: CueLimits = { timeoutMs: 10_000, maxOutputChars: 32 * 1024 * 1024 };
+/**
+ * cueLimits are the process-wide limits (tests and benchmarks may lower or raise them). 30 s,
+ * not less: CUE v0.4 takes seconds for a thousand generated resources on a busy CI runner, and
+ * a false WFT703 on a valid repository costs more than a runaway program detected 20 s later.
+ */
+export const cueLimits: CueLimits = { timeoutMs: 30_000, maxOutputChars: 32 * 1024 * 1024 };
 
 /**
  * cueStats accumulates, process-wide, how many units were evaluated and where the time went:
@@ -264,6 +268,11 @@ function startWorker(): CueWorker {
     worker.on('exit', onExit);
   });
   return { worker, ready };
+}
+
+/** cueWorkerRunning tells whether a CUE worker (and so the WebAssembly module) is loaded in this process. */
+export function cueWorkerRunning(): boolean {
+  return current !== null;
 }
 
 /** stopCueWorker ends the worker (tests and long-lived processes that are done with CUE); the next evaluation starts a new one. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../../compiler/compile.js';
-import { cueLimits, parseCue, stopCueWorker } from '../../compiler/cue.js';
+import { cueLimits, cueWorkerRunning, parseCue, stopCueWorker } from '../../compiler/cue.js';
 import type { Diagnostic, PassContext, SourceFile } from '../../compiler/types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -38,6 +38,7 @@ const brief = (d: Diagnostic) => `${d.code} ${d.file}:${d.line}:${d.column}`;
 
 test('valid CUE compiles to the same bundle digest as the equivalent YAML', async () => {
   const yaml = await compile({ dir: path.join(FIXTURES, 'equivalent', 'yaml') });
+  assert.equal(cueWorkerRunning(), false, 'a tree without .cue files never loads the module');
   const cue = await compile({ dir: path.join(FIXTURES, 'equivalent', 'cue') });
   assert.deepEqual(cue.diagnostics.filter((d) => d.severity === 'error'), []);
   assert.ok(yaml.bundle && cue.bundle, 'both compile');

@@ -26,6 +26,7 @@ Usage: weft controller --repo PATH|URL [options]
   --sign-key PEM         sign bundles with this ed25519 private key (weft keygen makes one)
   --webhook-secret S     require X-Hub-Signature-256 on POST /v1/hooks/git (or env WEFT_WEBHOOK_SECRET)
   --max-wait DURATION    longest long-poll honoured (default 60s)
+  --debounce DURATION    quiet time after a change before compiling (default 15ms)
   --debug                debug log lines
 
 Serves GET /v1/bundle, POST|GET /v1/status, POST /v1/hooks/git, /metrics, /healthz, /readyz

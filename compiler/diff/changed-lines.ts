@@ -70,7 +70,8 @@ export async function gitChangedLines(base: string, head: string | null, cwd: st
   if (base.startsWith('-') || (head !== null && head.startsWith('-'))) throw new Error(`not a revision: ${base.startsWith('-') ? base : head}`);
   const git = simpleGit(cwd);
   const mergeBase = (await git.raw(['merge-base', base, head ?? 'HEAD'])).trim();
-  const args = ['diff', '--unified=0', '--relative', '--no-color', '--no-ext-diff', '--src-prefix=a/', '--dst-prefix=b/', mergeBase];
+  // quotePath off: names with non-ASCII characters come through as written, not C-quoted.
+  const args = ['-c', 'core.quotePath=false', 'diff', '--unified=0', '--relative', '--no-color', '--no-ext-diff', '--src-prefix=a/', '--dst-prefix=b/', mergeBase];
   if (head !== null) args.push(head);
   return parseUnifiedDiff(await git.raw(args));
 }

@@ -253,13 +253,7 @@ export class Controller {
       // Serving beats persisting: proxies still get the bundle; a restart serves an older one.
       this.log.log('error', 'bundle store write failed', { code: err instanceof ControllerError ? err.code : 'WEFT_CTL_STORE', error: messageOf(err) });
     }
-    this.current = entry;
-    this.metrics.setBundle(entry.digest, entry.commit?.commit ?? '');
-    if (changed) {
-      const woken = this.hub.wake();
-      this.fleet.published(entry.digest, detectedAt);
-      this.log.log('info', 'bundle published', { digest: entry.digest, commit: entry.commit?.commit ?? null, woken });
-    }
+    this.serve(entry, detectedAt);
     if (this.options.outFile) {
       const out = this.options.outFile;
       await mkdir(path.dirname(out), { recursive: true })
@@ -268,6 +262,21 @@ export class Controller {
         this.log.log('error', 'cannot write --out file', { file: this.options.outFile, error: messageOf(err) }),
       );
     }
+  }
+
+  /**
+   * serve makes `entry` the bundle answered to proxies and, when its digest is new, wakes every
+   * held long-poll once and starts timing propagation. It does not store it: publish() does
+   * that first; tests and embedders may call serve() directly.
+   */
+  serve(entry: StoredBundle, detectedAt = Date.now()): void {
+    const changed = this.current?.digest !== entry.digest;
+    this.current = entry;
+    this.metrics.setBundle(entry.digest, entry.commit?.commit ?? '');
+    if (!changed) return;
+    const woken = this.hub.wake();
+    this.fleet.published(entry.digest, detectedAt);
+    this.log.log('info', 'bundle published', { digest: entry.digest, commit: entry.commit?.commit ?? null, woken });
   }
 
   private noteRepoError(err: unknown): void {

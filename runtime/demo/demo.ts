@@ -82,9 +82,13 @@ function logHint(child: ManagedChild, cwd: string): string {
   return `${last ? `${last.slice(0, 300)}; ` : ''}see ${path.relative(cwd, child.logFile) || child.logFile}`;
 }
 
-async function waitReady(child: ManagedChild, url: string, timeoutMs: number, cwd: string, what: string): Promise<void> {
-  const ok = await waitFor(async () => exitedEarly(child) || (await httpOk(url)), timeoutMs, 150);
+/** Interrupted: a signal arrived during start-up; start-up stops where it is. */
+class Interrupted extends Error {}
+
+async function waitReady(child: ManagedChild, url: string, timeoutMs: number, cwd: string, what: string, stopping: () => boolean): Promise<void> {
+  const ok = await waitFor(async () => stopping() || exitedEarly(child) || (await httpOk(url)), timeoutMs, 150);
   if (exitedEarly(child)) throw new DemoError(`${what} exited during start-up (code ${child.process.exitCode ?? child.process.signalCode}): ${logHint(child, cwd)}`);
+  if (stopping()) throw new Interrupted();
   if (!ok) throw new DemoError(`${what} did not become ready within ${Math.round(timeoutMs / 1000)}s; ${logHint(child, cwd)}`);
 }
 
@@ -108,7 +112,7 @@ function waitAppsReady(proc: ChildProcess, timeoutMs: number): Promise<void> {
  * startMesh starts controller, apps and proxies, in that order, each waited for. On failure it
  * stops whatever it started and rethrows.
  */
-async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: string; logs: string }, lock: DemoLock, onExit: (c: ManagedChild, how: number | string) => void): Promise<Running> {
+async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: string; logs: string }, lock: DemoLock, onExit: (c: ManagedChild, how: number | string) => void, stopping: () => boolean): Promise<Running> {
   const inbound = inboundPorts(await declaredEndpoints(seed.repo));
   const busy: number[] = [];
   for (const [, port] of inbound) if (!(await isPortFree(port))) busy.push(port);
@@ -133,14 +137,15 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
       logFile: log('controller'),
     });
     await lock.update({ controller: controllerUrl, children: children.list().map((c) => ({ name: c.name, pid: c.pid })) });
-    await waitReady(controller, `${controllerUrl}/healthz`, 30_000, opts.cwd, 'the controller');
+    await waitReady(controller, `${controllerUrl}/healthz`, 30_000, opts.cwd, 'the controller', stopping);
     // Let the first compile finish before seven proxies start competing for the CPU (a CUE
     // evaluation on a busy two-core machine takes seconds). A HEAD that does not compile, with
     // no stored bundle, still lets the mesh start: the proxies wait and the view says why.
     await waitFor(async () => {
       const c = await readController(controllerUrl);
-      return exitedEarly(controller) || c.digest !== null || c.lastCompile !== null;
+      return stopping() || exitedEarly(controller) || c.digest !== null || c.lastCompile !== null;
     }, 90_000, 250);
+    if (stopping()) throw new Interrupted();
 
     const ports = new Map<string, { app: number; outbound: number; admin: number }>();
     for (const inst of INSTANCES) ports.set(inst.name, { app: await alloc.next(), outbound: await alloc.next(), admin: await alloc.next() });
@@ -157,6 +162,7 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
       ipc: true,
     });
     await waitAppsReady(apps.process, 20_000);
+    if (stopping()) throw new Interrupted();
 
     const proxies: { name: string; admin: string }[] = [];
     for (const inst of INSTANCES) {
@@ -191,7 +197,7 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
       proxies.map(async (p) => {
         const child = procs.get(p.name);
         if (!child) return;
-        await waitFor(async () => exitedEarly(child) || (await httpOk(`http://${p.admin}/ready`)), 45_000, 200);
+        await waitFor(async () => stopping() || exitedEarly(child) || (await httpOk(`http://${p.admin}/ready`)), 45_000, 200);
         if (exitedEarly(child)) throw new DemoError(`proxy ${p.name} exited during start-up (code ${child.process.exitCode ?? child.process.signalCode}): ${logHint(child, opts.cwd)}`);
       }),
     );
@@ -252,10 +258,19 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     }
     opts.out.write('starting the controller, the demo apps and 7 proxies ...\n');
 
-    const startup = startMesh(opts, seed, dirs, lock, (child, how) => {
-      exitCode = 1;
-      stopRequested(`${child.name} exited unexpectedly (${how}); see ${path.relative(opts.cwd, child.logFile)}`);
-    });
+    let stopping = false;
+    void stopped.then(() => (stopping = true));
+    const startup = startMesh(
+      opts,
+      seed,
+      dirs,
+      lock,
+      (child, how) => {
+        exitCode = 1;
+        stopRequested(`${child.name} exited unexpectedly (${how}); see ${path.relative(opts.cwd, child.logFile)}`);
+      },
+      () => stopping,
+    );
     const first = await Promise.race([startup.then((r) => ({ r })), stopped.then((why) => ({ why }))]);
     if ('why' in first) {
       // Stopped during start-up (a signal, or a child died): let start-up settle, then stop it
@@ -265,7 +280,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         (e: unknown) => ({ r: null, e }),
       );
       running = outcome.r;
-      if (outcome.e !== null) throw outcome.e;
+      if (outcome.e !== null && !(outcome.e instanceof Interrupted)) throw outcome.e;
       if (!first.why.startsWith('SIG')) opts.err.write(`weft up: ${first.why}\n`);
       return exitCode;
     }

@@ -261,8 +261,9 @@ class DocBuilder {
       }
       keySpans.set(name, keySpan);
       const child = this.node(`${pointer}/${escapePointer(name)}`, keySpan);
-      // defineProperty: a key named __proto__ must become data, never the object's prototype.
-      Object.defineProperty(obj, name, { value: child.value, enumerable: true, writable: true, configurable: true });
+      // A key named __proto__ must become data, never the object's prototype.
+      if (name === '__proto__') Object.defineProperty(obj, name, { value: child.value, enumerable: true, writable: true, configurable: true });
+      else obj[name] = child.value;
       size += child.size + 1;
     }
     this.i++;

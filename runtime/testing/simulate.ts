@@ -244,6 +244,9 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
     }
   }
 
+  // The caller's proxy applies the route's rate limits right after routing, before filters.
+  base.outboundRateLimits = rateLimitReport(rule.rateLimits, caller, headers);
+
   // Rule filters, in the order written (the proxy's order).
   let req: FilterRequest = { authority: host, path: rawPath, query, headers };
   for (const f of rule.filters) {
@@ -282,8 +285,6 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   }
   if (rule.direct) return local(rule.direct.status, `rule ${rule.id}: ${rule.direct.reason}`);
 
-  base.outboundRateLimits = rateLimitReport(rule.rateLimits, caller, req.headers);
-
   const shares = backendShares(rule);
   const branches: Branch[] = [];
   for (const b of rule.backends) {
@@ -303,8 +304,10 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
       }
     }
     const receiver = findService(router, b.service);
-    const request: BackendRequest = { method, authority: breq.authority, path: breq.query ? `${breq.path}?${breq.query}` : breq.path, headers: flatHeaders(breq.headers) };
+    // The inbound proxy normalises the path first: authorization, rate limits and the app all see that form.
     const normal = normalizePath(breq.path);
+    const received = normal.ok ? normal.path : breq.path;
+    const request: BackendRequest = { method, authority: breq.authority, path: breq.query ? `${received}?${breq.query}` : received, headers: flatHeaders(breq.headers) };
     const authHeaders = flatHeaders(breq.headers);
     const authorization: AuthorizationDecision = receiver
       ? normal.ok

@@ -5,7 +5,7 @@
  */
 import { report } from './diagnostics.js';
 import { parseDuration } from './duration.js';
-import { buildTables, matchKey, prefixMatchOf, type MatchEntry } from './precedence.js';
+import { tablesOf, matchKey, prefixMatchOf, type MatchEntry } from './precedence.js';
 import { checkRegex } from './regex.js';
 import type { HTTPRoute, HTTPRouteFilter, HTTPRouteRule, MeshConfig } from './resources.js';
 import type { ResolvedTree } from './resolve.js';
@@ -53,7 +53,7 @@ export function analyze(tree: ResolvedTree, ctx: PassContext): ResolvedTree {
 
 /** WFT501: within one table, a match whose key an earlier (higher-precedence) match already has. */
 function checkShadowing(tree: ResolvedTree, ctx: PassContext): void {
-  for (const g of buildTables(tree)) {
+  for (const g of tablesOf(tree)) {
     const winners = new Map<string, MatchEntry>();
     for (const e of g.entries) {
       const k = matchKey(e.match);

@@ -3,9 +3,9 @@
  * names, positions and the revision never change it), and an optional ed25519 signature over
  * digest and revision. The JSON text is exactly what `weft compile` writes: canonicalJson + "\n".
  */
-import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { BUNDLE_API_VERSION, type Bundle } from '../schemas/bundle.js';
-import { canonicalJson, digestOf, keyIdOf, signingPayload } from '../schemas/canonical.js';
+import { canonicalJson, keyIdOf, signingPayload } from '../schemas/canonical.js';
 import { report } from './diagnostics.js';
 import type { LoweredTree, PassContext } from './types.js';
 
@@ -20,9 +20,11 @@ export interface EmitResult {
  * ed25519 private key in PEM form is reported as WFT601 (an error, so compile() yields no bundle).
  */
 export function emit(input: LoweredTree, ctx: PassContext): EmitResult {
+  // The spec is serialised once: its bytes give the digest and are spliced into the bundle text.
+  const specJson = canonicalJson(input.spec);
   const bundle: Bundle = {
     apiVersion: BUNDLE_API_VERSION,
-    digest: digestOf(input.spec),
+    digest: `sha256:${createHash('sha256').update(specJson).digest('hex')}`,
     revision: ctx.revision,
     spec: input.spec,
     sources: input.sources,
@@ -41,7 +43,22 @@ export function emit(input: LoweredTree, ctx: PassContext): EmitResult {
       };
     }
   }
-  return { bundle, json: `${canonicalJson(bundle)}\n` };
+  return { bundle, json: `${bundleJson(bundle, specJson)}\n` };
+}
+
+/**
+ * bundleJson is canonicalJson(bundle) with the spec's canonical text reused: the members in sorted
+ * key order (apiVersion, digest, revision, signature, sources, spec), as canonicalJson orders them.
+ */
+function bundleJson(bundle: Bundle, specJson: string): string {
+  const parts = [
+    `"apiVersion":${JSON.stringify(bundle.apiVersion)}`,
+    `"digest":${JSON.stringify(bundle.digest)}`,
+    `"revision":${canonicalJson(bundle.revision)}`,
+  ];
+  if (bundle.signature) parts.push(`"signature":${canonicalJson(bundle.signature)}`);
+  parts.push(`"sources":${canonicalJson(bundle.sources)}`, `"spec":${specJson}`);
+  return `{${parts.join(',')}}`;
 }
 
 /** privateKey parses an ed25519 private key, or returns why it cannot. */

@@ -33,7 +33,7 @@ import type {
 } from '../schemas/bundle.js';
 import { spanAt } from './diagnostics.js';
 import { parseDuration } from './duration.js';
-import { buildTables, prefixMatchOf, type MatchEntry, type TableGroup } from './precedence.js';
+import { tablesOf, prefixMatchOf, type MatchEntry, type TableGroup } from './precedence.js';
 import {
   resourceId,
   type AuthorizationPolicy,
@@ -76,7 +76,7 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
   const sources: SourceMap = {};
   const mesh = lowerMesh(tree);
   const tables = new Map<string, TableGroup[]>();
-  for (const g of buildTables(tree)) {
+  for (const g of tablesOf(tree)) {
     const list = tables.get(g.parent);
     if (list) list.push(g);
     else tables.set(g.parent, [g]);
@@ -91,7 +91,8 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
     const id = resourceId(r);
     if (!(id in sources)) sources[id] = locate(r.origin, '');
   }
-  return { spec: { mesh, services } satisfies BundleSpec, sources: sortKeys(sources) };
+  // Key order of sources and indexes is left to canonical JSON, which sorts every object.
+  return { spec: { mesh, services } satisfies BundleSpec, sources };
 }
 
 function locate(origin: HTTPRoute['origin'], pointer: string): SourceLocation {
@@ -192,7 +193,7 @@ function lowerTable(g: TableGroup, tree: ResolvedTree, mesh: MeshSettings, sourc
     else if (p.type === 'PathPrefix') (index.prefix[p.value] ??= []).push(at);
     else index.regex.push(at);
   }
-  return { matches, rules, index: { exact: sortKeys(index.exact), prefix: sortKeys(index.prefix), regex: index.regex } };
+  return { matches, rules, index };
 }
 
 function lowerRule(e: MatchEntry, tree: ResolvedTree, mesh: MeshSettings, sources: SourceMap): Rule {

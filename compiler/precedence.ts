@@ -148,6 +148,21 @@ function created(ts: string | undefined): number | null {
   return Number.isFinite(t) ? t : null;
 }
 
+const memo = new WeakMap<ResolvedTree, TableGroup[]>();
+
+/**
+ * tablesOf is buildTables computed once per resolved tree (analyze and lower share it). The tree
+ * must not change after the first call; no pass mutates a ResolvedTree, so that holds.
+ */
+export function tablesOf(tree: ResolvedTree): TableGroup[] {
+  let groups = memo.get(tree);
+  if (!groups) {
+    groups = buildTables(tree);
+    memo.set(tree, groups);
+  }
+  return groups;
+}
+
 /**
  * buildTables groups every attached route's matches into tables (one per parent Service and
  * caller namespace) and sorts each by precedence. Groups are sorted by parent, producer table

@@ -20,8 +20,22 @@ export interface RegexProblem {
 // Perl/JavaScript features RE2 deliberately lacks: backreferences and lookaround.
 const BACKTRACKING_ONLY = /\\[1-9]|\\k<|\(\?=|\(\?!|\(\?<=|\(\?<!/;
 
+// Verdicts by pattern: real meshes repeat the same few patterns across many routes. Bounded so
+// a repository of unique patterns cannot grow it without limit.
+const verdicts = new Map<string, RegexProblem | null>();
+const MAX_CACHED = 10_000;
+
 /** checkRegex returns null when `pattern` compiles as RE2 within the limits; never throws. */
 export function checkRegex(pattern: string): RegexProblem | null {
+  const known = verdicts.get(pattern);
+  if (known !== undefined) return known;
+  const verdict = check(pattern);
+  if (verdicts.size >= MAX_CACHED) verdicts.clear();
+  verdicts.set(pattern, verdict);
+  return verdict;
+}
+
+function check(pattern: string): RegexProblem | null {
   if (pattern.length > MAX_REGEX_LENGTH) {
     return { code: 'WFT509', message: `regular expression is ${pattern.length} characters long (limit ${MAX_REGEX_LENGTH})`, hint: null };
   }

@@ -317,7 +317,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
           tty.draw(renderBlock(viewState, color));
         } else {
           for (const e of events.lines) opts.out.write(e + '\n');
-          if (tick++ % 5 === 0) opts.out.write(renderLine(viewState) + '\n');
+          if (++tick % 5 === 0) opts.out.write(renderLine(viewState) + '\n');
         }
       })().finally(() => {
         busy = false;

@@ -50,7 +50,9 @@ test('dashboard: proxies, live chart, rejection banner, screenshot', { timeout: 
     const firstLast = await chartLast(page);
     await waitFor('the chart to update', async () => (await chartLast(page)) !== firstLast, 5_000, 200);
 
-    // Shift half the traffic to v2 (so the screenshot shows a split change), then break a reference.
+    // A few seconds of the seed's split, then half of the traffic to v2 (so the screenshot shows
+    // the split change), then a broken reference.
+    await sleep(5000);
     await commitFile(u.repo, 'routes/reviews.yaml', (t) => t.replace('weight: 90', 'weight: 50').replace(/weight: 10$/m, 'weight: 50'), 'reviews: 50/50 between v1 and v2');
     await waitFor('the new revision on the page', async () => /50\/50/.test((await page.textContent('#rev-message')) ?? ''), 20_000, 250);
     await sleep(6000);

@@ -208,6 +208,7 @@ export class Controller {
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
     const warnings = result.diagnostics.filter((d) => d.severity === 'warning').length;
     this.metrics.compiles.inc({ result: ok ? 'ok' : 'failed' });
+    this.metrics.lastCompileOk.set(ok ? 1 : 0);
     this.metrics.compileDuration.observe({ result: ok ? 'ok' : 'failed' }, seconds);
     const record: CompileRecord = {
       commit: info,

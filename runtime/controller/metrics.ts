@@ -27,6 +27,11 @@ export class ControllerMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly lastCompileOk = new Gauge({
+    name: 'weft_controller_last_compile_success',
+    help: '1 when the most recent commit compiled, 0 when it failed (the previous bundle is still served).',
+    registers: [this.registry],
+  });
   readonly connectedProxies = new Gauge({
     name: 'weft_controller_connected_proxies',
     help: 'Proxies heard from recently (a bundle request or status report within the lost-after window).',

@@ -12,7 +12,8 @@
  * commit wakes all 1,000 and the time until every one has the new bundle is measured.
  *
  * Bounded: every wait has a deadline; every process is killed at the end, even on failure.
- * WEFT_BENCH_COMMITS, WEFT_BENCH_PROXIES, WEFT_BENCH_IDLE shrink it for a quick look.
+ * WEFT_BENCH_SERVICES, WEFT_BENCH_COMMITS, WEFT_BENCH_PROXIES, WEFT_BENCH_IDLE change the sizes
+ * (a small repository separates the controller's own cost from compile and verify time).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +24,7 @@ import {
   waitFor, type ControllerProc,
 } from '../controller/helpers.js';
 
-const SERVICES = 1000;
+const SERVICES = Math.max(3, Number(process.env.WEFT_BENCH_SERVICES ?? 1000));
 const COMMITS = Number(process.env.WEFT_BENCH_COMMITS ?? 50);
 const PROXIES = Number(process.env.WEFT_BENCH_PROXIES ?? 20);
 const IDLE = Number(process.env.WEFT_BENCH_IDLE ?? 1000);
@@ -79,6 +80,8 @@ async function main(): Promise<void> {
     const e2e: number[] = [];
     const compileMs: number[] = [];
     const distribution: number[] = [];
+    const detect: number[] = [];
+    const storeMs: number[] = [];
     let timeouts = 0;
     for (let i = 1; i <= COMMITS; i++) {
       const sha = await commit(repo, webOnly(i), `bench commit ${i}`);
@@ -90,6 +93,8 @@ async function main(): Promise<void> {
         const done = await waitFor(() => logTime(ctl, (l) => l.msg === 'propagated' && l.digest === digest), 60_000, `propagation ${i}`);
         e2e.push(Date.parse(String(done.time)) - tCommit);
         compileMs.push(Number(compiled.ms));
+        detect.push(Date.parse(String(compiled.time)) - Number(compiled.ms) - tCommit);
+        storeMs.push(Date.parse(String(published.time)) - Date.parse(String(compiled.time)));
         distribution.push(Date.parse(String(done.time)) - Date.parse(String(published.time)));
       } catch (err) {
         timeouts++;
@@ -161,6 +166,8 @@ async function main(): Promise<void> {
       '|---|---|---|---|',
       `| git commit returned → every proxy reported the new digest active | ${pct(e2e, 50)} ms | ${pct(e2e, 99)} ms | ${Math.max(...e2e)} ms |`,
       `| of which: compile of the commit (controller) | ${pct(compileMs, 50)} ms | ${pct(compileMs, 99)} ms | ${Math.max(...compileMs)} ms |`,
+      `| of which: commit noticed (chokidar, debounce, git rev-parse) | ${pct(detect, 50)} ms | ${pct(detect, 99)} ms | ${Math.max(...detect)} ms |`,
+      `| of which: bundle stored (fsync) before serving | ${pct(storeMs, 50)} ms | ${pct(storeMs, 99)} ms | ${Math.max(...storeMs)} ms |`,
       `| of which: bundle published → all proxies active (distribution) | ${pct(distribution, 50)} ms | ${pct(distribution, 99)} ms | ${Math.max(...distribution)} ms |`,
       '',
       `Idle long-polls (${IDLE} undici connections, Prefer: wait=30, ${waiting} held at the sample), over ${window} s:`,

@@ -22,6 +22,13 @@ const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
+// The test runner ends a timed-out file with a signal: take the children down with it.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(130);
+  });
+}
 
 /** tmpDir makes a fresh temporary directory; removeTmp deletes it. */
 export function tmpDir(prefix: string): Promise<string> {

@@ -120,7 +120,7 @@ function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'an integer' : 'a number';
+  if (typeof v === 'number') return !Number.isFinite(v) ? String(v) : Number.isInteger(v) ? 'an integer' : 'a number';
   return `a ${typeof v}`;
 }
 

@@ -21,7 +21,7 @@ function rules(): object[] {
       name: info.name.replace(/(^|-)([a-z0-9])/g, (_m: string, _d: string, c: string) => c.toUpperCase()),
       shortDescription: { text: info.meaning },
       fullDescription: { text: `${info.meaning} ${info.fix}` },
-      help: { text: info.fix, markdown: `${info.fix}\n\nSee docs/diagnostics.md#${id.toLowerCase()}.` },
+      help: { text: info.fix, markdown: `${info.fix}\n\nSee docs/diagnostics.md#${id.toLowerCase()}-${info.name}.` },
       defaultConfiguration: { level: LEVEL[info.severity] },
       properties: { tags: [info.name] },
     };

@@ -60,13 +60,18 @@ export interface CueUnit {
   files: Array<SourceFile & { text: string }>;
 }
 
+/** isPolicyCue: a .cue file that holds policy; CUE module metadata and vendored packages (`cue.mod/`) and `cue cmd` tool files (`*_tool.cue`) are not evaluated, as CUE itself leaves them out of a package. */
+function isPolicyCue(p: string): boolean {
+  return p.endsWith('.cue') && !p.endsWith('_tool.cue') && !p.split('/').includes('cue.mod');
+}
+
 /**
  * cueUnits groups readable .cue files into evaluation units, sorted by their first file's path.
  * Files whose text is null (refused by load) are left out; load has reported them.
  */
 export function cueUnits(files: readonly SourceFile[]): CueUnit[] {
   const units = new Map<string, CueUnit>();
-  const sorted = files.filter((f): f is SourceFile & { text: string } => f.text !== null && f.path.endsWith('.cue')).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const sorted = files.filter((f): f is SourceFile & { text: string } => f.text !== null && isPolicyCue(f.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const f of sorted) {
     const dir = path.posix.dirname(f.path) === '.' ? '' : path.posix.dirname(f.path);
     const pkg = packageName(f.text);

@@ -13,7 +13,7 @@ test('packageName reads the clause after comments and attributes, not a field na
   assert.equal(packageName('package: "x"\n'), null);
 });
 
-test('cueUnits: one unit per folder and package; package-less files alone; refused files skipped', () => {
+test('cueUnits: one unit per folder and package; package-less files alone; refused, cue.mod and tool files skipped', () => {
   const units = cueUnits([
     file('b/x.cue', 'package p\n'),
     file('a/2.cue', 'package p\n'),
@@ -22,6 +22,9 @@ test('cueUnits: one unit per folder and package; package-less files alone; refus
     file('a/lone.cue', 'resources: []\n'),
     file('a/other.cue', 'resources: []\n'),
     file('a/m.yaml', 'x: 1\n'),
+    file('cue.mod/module.cue', 'module: "example.org/x"\n'),
+    file('cue.mod/pkg/example.org/y/y.cue', 'package y\n'),
+    file('a/gen_tool.cue', 'package p\n'),
     { path: 'a/big.cue', size: 1 << 30, text: null },
   ]);
   assert.deepEqual(

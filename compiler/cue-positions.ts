@@ -33,6 +33,7 @@ export interface CueNode {
 /** WILDCARD is the label of fields whose names the index cannot know statically. */
 export const WILDCARD = '*';
 
+/** newNode is an empty index node (a unit's root before its files are indexed). */
 export function newNode(): CueNode {
   return { children: new Map(), refs: [], at: new Map() };
 }

@@ -289,7 +289,8 @@ export async function stopCueWorker(): Promise<void> {
 
 // ---- errors -----------------------------------------------------------------------------------
 
-interface CueError {
+/** CueError is one error CUE printed: its message (without the trailing colon) and the positions listed under it (`file` null when outside the unit, such as `--expression`). */
+export interface CueError {
   message: string;
   positions: Array<{ file: string | null; line: number; column: number; raw: string }>;
 }

@@ -44,6 +44,13 @@ function check(pattern: string): RegexProblem | null {
     size = RE2JS.compile(pattern).programSize();
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
+    // RE2 refuses counted repetitions that expand past 1000 copies (nested ones multiply): the
+    // syntax is fine, the cost is not, so this is "too complex" rather than "invalid".
+    const count = /invalid repeat count: `\{(\d+)(?:,(\d*))?\}`/.exec(why);
+    const backwards = count?.[2] !== undefined && count[2] !== '' && Number(count[2]) < Number(count[1]);
+    if (count && !backwards) {
+      return { code: 'WFT509', message: `regular expression repeats too much for RE2 (${why})`, hint: 'counted repetitions may expand to at most 1000 copies in total; nested counts multiply' };
+    }
     const hint = BACKTRACKING_ONLY.test(pattern)
       ? 'RE2 has no backreferences or lookaround (they need backtracking, which could be made to run for ever); rewrite without them'
       : 'patterns use RE2 syntax: https://github.com/google/re2/wiki/Syntax';

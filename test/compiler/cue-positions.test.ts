@@ -2,6 +2,7 @@
 // None of these tests loads the WebAssembly module.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { cuePathSegments, cueUnits, parseCueStderr } from '../../compiler/cue.js';
 import { findNode, indexCueFile, newNode, packageName } from '../../compiler/cue-positions.js';
 
@@ -105,4 +106,19 @@ test('parseCueStderr maps positions back to tree paths and keeps messages whole'
 
 test('cuePathSegments unquotes quoted labels', () => {
   assert.deepEqual(cuePathSegments('resources."reviews-v1".spec.0'), ['resources', 'reviews-v1', 'spec', '0']);
+});
+
+test('property: the index and package reader never throw, whatever the text', () => {
+  const piece = fc.constantFrom('a', '#D', '_h', ':', '{', '}', '[', ']', '(', ')', ',', '\n', ' ', '"s"', '"\\(x)"', '"""', "'", '#"', '//c\n', '&', '|', '*', '...', 'for', 'in', 'if', 'let', '=', '?', '!', '@a(', '1', '.', 'package', 'resources');
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 80 }), fc.array(fc.constantFrom('resources', 'a', '0', '*', 'x'), { maxLength: 5 }), (pieces, path) => {
+      const text = pieces.join('');
+      const root = newNode();
+      indexCueFile(root, 'f.cue', text);
+      packageName(text);
+      findNode(root, path);
+      findNode(root, path, 'f.cue');
+    }),
+    { numRuns: 500 },
+  );
 });

@@ -20,6 +20,9 @@ import {
 const mesh = (w: [number, number], marker?: string): Record<string, string> =>
   meshFiles({ v1Port: 18001, v2Port: 18002, weights: w, ...(marker ? { marker } : {}) });
 
+const inMesh = (files: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(files).map(([k, v]) => [`mesh/${k}`, v]));
+
 async function getBundle(url: string, headers: Record<string, string> = {}): Promise<{ status: number; etag: string | null; body: string }> {
   const res = await request(`${url}/v1/bundle?service=web&proxy=test-client`, { headers, headersTimeout: 60_000 });
   const body = await res.body.text();
@@ -155,7 +158,7 @@ describe('weft controller on a local repository', { timeout: 120_000 }, () => {
   });
 });
 
-describe('weft controller on a remote repository, with the push webhook', { timeout: 120_000 }, () => {
+describe('weft controller on a remote repository (--path), with the push webhook', { timeout: 120_000 }, () => {
   let dir: string;
   let work: string;
   let origin: string;
@@ -166,11 +169,12 @@ describe('weft controller on a remote repository, with the push webhook', { time
     dir = await tmpDir('hook');
     work = path.join(dir, 'work');
     origin = path.join(dir, 'origin.git');
-    await initRepo(work, mesh([100, 0]));
+    // The policies live in mesh/; a broken file outside it proves --path is honoured.
+    await initRepo(work, { ...inMesh(mesh([100, 0])), 'other/broken.yaml': BAD_ROUTE });
     await git(dir, 'clone', '-q', '--bare', work, origin);
     await git(work, 'remote', 'add', 'origin', origin);
     // --poll 1h: only the webhook can make it fetch within the test.
-    ctl = await startController(['--repo', `file://${origin}`, '--branch', 'main', '--store', path.join(dir, 'store'), '--poll', '1h', '--webhook-secret', secret]);
+    ctl = await startController(['--repo', `file://${origin}`, '--branch', 'main', '--path', 'mesh', '--store', path.join(dir, 'store'), '--poll', '1h', '--webhook-secret', secret]);
   });
 
   after(async () => {
@@ -181,7 +185,7 @@ describe('weft controller on a remote repository, with the push webhook', { time
   it('fetches on a correctly signed push event and refuses a bad signature with 401', async () => {
     const head = await git(work, 'rev-parse', 'HEAD');
     await waitCompiled(ctl, head);
-    const sha = await commit(work, mesh([0, 100]), 'pushed change');
+    const sha = await commit(work, inMesh(mesh([0, 100])), 'pushed change');
     await git(work, 'push', '-q', 'origin', 'main');
     const body = JSON.stringify({ ref: 'refs/heads/main', after: sha, repository: { full_name: 'acme/mesh' } });
     const post = (sig: string | null, b = body): Promise<number> =>
@@ -201,6 +205,9 @@ describe('weft controller on a remote repository, with the push webhook', { time
     assert.equal(await post(hubSignature(secret, body)), 202);
     const s = await waitCompiled(ctl, sha, 20_000);
     assert.equal(s.current?.commit?.commit, sha);
+    assert.equal(s.lastCompile?.ok, true);
+    const bundle = (await (await request(`${ctl.url}/v1/bundle`)).body.json()) as Bundle;
+    assert.equal(bundle.revision?.path, 'mesh');
     assert.match(await metricsText(ctl.url), /weft_controller_webhooks_total\{result="unauthorized"\} 3/);
   });
 });

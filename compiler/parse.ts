@@ -285,14 +285,22 @@ class DocBuilder {
 }
 
 /**
- * parseYaml parses one YAML text into its non-empty documents, with positions. Syntax errors are
- * one WFT201 for the file (the parser cannot continue past them); a document using a refused
- * feature is reported and dropped. Never throws.
+ * parseYaml parses one YAML text into its non-empty documents, with positions. A syntax error is
+ * one WFT201 (the parser cannot continue past it); the file's other documents are then parsed on
+ * their own, so their findings are not lost. A document using a refused feature is reported and
+ * dropped. Never throws.
  */
 export function parseYaml(file: string, text: string, ctx: PassContext): RawDocument[] {
-  let events: yaml.Event[];
+  const before = ctx.diagnostics.length;
+  const docs = parseYamlPart(file, text, 0, ctx);
+  const failed = ctx.diagnostics.slice(before).find((d) => d.code === 'WFT201' || (d.code === 'WFT206' && d.message.startsWith('YAML nesting')));
+  return failed ? recover(file, text, failed.line, ctx) : docs;
+}
+
+/** parseYamlPart parses a whole text, or one part of it, reporting a syntax error as WFT201. */
+function parseYamlPart(file: string, text: string, firstIndex: number, ctx: PassContext): RawDocument[] {
   try {
-    events = yaml.parseEvents(text, { filename: file, maxDepth: MAX_DEPTH });
+    return documentsOf(file, text, yaml.parseEvents(text, { filename: file, maxDepth: MAX_DEPTH }), firstIndex, ctx);
   } catch (err) {
     const mark = err instanceof yaml.YAMLException ? err.mark : undefined;
     const reason = err instanceof yaml.YAMLException ? err.reason : err instanceof Error ? err.message : String(err);
@@ -305,9 +313,38 @@ export function parseYaml(file: string, text: string, ctx: PassContext): RawDocu
     });
     return [];
   }
+}
+
+/** DOCUMENT_MARKER matches a line that starts (`---`) or ends (`...`) a YAML document. */
+const DOCUMENT_MARKER = /^(?:---(?:[ \t].*)?|\.\.\.[ \t]*)$/;
+
+/**
+ * recover parses each `---`-separated part of a file that has a syntax error, except the part
+ * holding the error (already reported). Each part is padded with the lines before it, so
+ * positions stay those of the file; a syntax error in another part is reported as well.
+ */
+function recover(file: string, text: string, errorLine: number, ctx: PassContext): RawDocument[] {
+  const lines = text.split('\n');
+  const starts = [0];
+  lines.forEach((l, i) => {
+    if (i > 0 && DOCUMENT_MARKER.test(l.replace(/\r$/, ''))) starts.push(i);
+  });
+  if (starts.length < 2) return [];
+  const out: RawDocument[] = [];
+  starts.forEach((from, k) => {
+    const to = starts[k + 1] ?? lines.length;
+    if (errorLine - 1 >= from && errorLine - 1 < to) return;
+    const part = '\n'.repeat(from) + lines.slice(from, to).join('\n');
+    out.push(...parseYamlPart(file, part, k, ctx));
+  });
+  return out;
+}
+
+/** documentsOf builds the documents of one event stream; `firstIndex` numbers the first one. */
+function documentsOf(file: string, text: string, events: yaml.Event[], firstIndex: number, ctx: PassContext): RawDocument[] {
   const lines = new LineIndex(text);
   const out: RawDocument[] = [];
-  let index = -1;
+  let index = firstIndex - 1;
   let i = 0;
   while (i < events.length) {
     const ev = events[i++];

@@ -108,3 +108,10 @@ test('parse checks resource shape: WFT203, WFT204 (with a hint), WFT205', async 
   assert.deepEqual(c.diagnostics.map((d) => [d.code, d.line]), [['WFT203', 1], ['WFT203', 3], ['WFT204', 7], ['WFT205', 10]]);
   assert.equal(c.diagnostics[2]?.hint, 'did you mean "HTTPRoute"?');
 });
+
+test('after a syntax error, the other documents of the file are still parsed and checked', () => {
+  const c = ctx();
+  const docs = parseYaml('f.yaml', 'a: 1\n---\nb: 2\n  c: 3\n---\nd: [1\n---\ne: { x: 1, x: 2 }\n', c);
+  assert.deepEqual(docs.map((d) => [d.value, d.origin.span.line]), [[{ a: 1 }, 1], [{ e: { x: 1 } }, 8]]);
+  assert.deepEqual(c.diagnostics.map((d) => [d.code, d.line]), [['WFT201', 4], ['WFT201', 6], ['WFT202', 8]]);
+});

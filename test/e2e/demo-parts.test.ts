@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -90,16 +90,23 @@ test('lock: a live holder is reported; a stale lock is cleaned up', async () => 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'weft-lock-'));
   // A live process whose command line says weft, standing in for another `weft up`.
   const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'weft-up-stand-in'], { stdio: 'ignore' });
+  let orphan: ChildProcess | null = null;
   try {
     const file = path.join(dir, 'up.lock');
     await writeFile(file, JSON.stringify({ pid: other.pid, startedAt: new Date().toISOString(), dashboard: 'http://127.0.0.1:1/' }));
     await assert.rejects(acquireLock(file), (err: unknown) => err instanceof LockHeld && /already running.*http:\/\/127\.0\.0\.1:1\//.test(err.message));
 
+    // The holder dies (SIGKILL: no clean-up), leaving a child behind that its lock lists.
+    orphan = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'weft-proxy-stand-in'], { stdio: 'ignore' });
+    const o = orphan;
+    await writeFile(file, JSON.stringify({ pid: other.pid, startedAt: new Date().toISOString(), children: [{ name: 'proxy', pid: orphan.pid }] }));
     other.kill('SIGKILL');
     await new Promise((r) => other.once('exit', r));
-    let staleFrom: number | null = null;
-    const lock = await acquireLock(file, (s) => (staleFrom = s.state.pid));
-    assert.equal(staleFrom, other.pid);
+    let stale: { pid: number; stopped: number[] } | null = null;
+    const orphanExit = new Promise((r) => o.once('exit', r));
+    const lock = await acquireLock(file, (s) => (stale = { pid: s.state.pid, stopped: s.stopped }));
+    assert.deepEqual(stale, { pid: other.pid, stopped: [o.pid] }, 'stale lock noticed, leftover child stopped');
+    await orphanExit;
     const mine = JSON.parse(await readFile(file, 'utf8')) as { pid: number };
     assert.equal(mine.pid, process.pid);
     await lock.update({ ready: true });
@@ -107,6 +114,7 @@ test('lock: a live holder is reported; a stale lock is cleaned up', async () => 
     await assert.rejects(readFile(file), /ENOENT/);
   } finally {
     other.kill('SIGKILL');
+    orphan?.kill('SIGKILL');
     await removeDir(dir);
   }
 });

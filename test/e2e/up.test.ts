@@ -14,7 +14,7 @@ import { commitFile, converged, getJson, proxyDigests, removeDir, shares, sleep,
 
 const run = promisify(execFile);
 
-test('weft up: converge, shift weight, reject a broken commit, stop cleanly', { timeout: 90_000 }, async () => {
+test('weft up: converge, shift weight, reject a broken commit, fix it, stop cleanly', { timeout: 90_000 }, async () => {
   let up: UpRun | null = null;
   try {
     up = await startUp();
@@ -71,6 +71,16 @@ test('weft up: converge, shift weight, reject a broken commit, stop cleanly', { 
     assert.ok(during.requests > 0, 'traffic keeps flowing');
     assert.equal(during.errors, 0, 'with no errors');
     assert.ok((during.share['reviews-v2'] ?? 0) >= 0.95, 'and the last good split');
+
+    // The fix: a revert compiles to the bundle the proxies already run, so nothing reloads.
+    await run('git', ['-C', u.repo, '-c', 'commit.gpgsign=false', '-c', 'user.name=E2E', '-c', 'user.email=e2e@example.org', 'revert', '--no-edit', 'HEAD']);
+    const fixed = (await run('git', ['-C', u.repo, 'rev-parse', 'HEAD'])).stdout.trim();
+    const fixedStatus = await waitFor('the revert to compile', async () => {
+      const st = await getJson<StatusDoc>(`${u.lock.controller}/v1/status`);
+      return st.lastCompile?.commit.commit === fixed && st.lastCompile.ok ? st : undefined;
+    }, 20_000);
+    assert.equal(fixedStatus.current?.digest, shifted, 'same content, same digest');
+    assert.deepEqual(await proxyDigests(u), digestsBefore);
 
     const stopped = await stopUp(u);
     up = null;

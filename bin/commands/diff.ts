@@ -14,7 +14,7 @@ import { UsageError } from '../cli.js';
 import { compile } from '../../compiler/compile.js';
 import type { CompileResult, Diagnostic } from '../../compiler/types.js';
 import { countChanges, diffBundles } from '../../compiler/diff/diff.js';
-import { formatDiffText, diagnosticLine } from '../../compiler/diff/format-text.js';
+import { formatDiffText } from '../../compiler/diff/format-text.js';
 import { DEFAULT_MAX_BYTES, formatDiffMarkdown } from '../../compiler/diff/format-markdown.js';
 import { formatDiffJson } from '../../compiler/diff/format-json.js';
 import { forDisplay, shownPrefix } from '../diagnostics-output.js';
@@ -84,7 +84,8 @@ export const command: Command = {
     const head = values.head === undefined ? await compile({ dir }) : await compile({ dir, rev: values.head });
     const broken = [...fatal(base, false), ...fatal(head, true)];
     if (broken.length) {
-      for (const d of forDisplay(broken, dir)) process.stderr.write(`weft: ${diagnosticLine(d)}\n`);
+      // One line each, like every other error that stops a command before it has a report.
+      for (const d of broken) process.stderr.write(`weft: ${d.message}\n`);
       return 2;
     }
     const diff = diffBundles({ ref: values.base, result: shown(base, dir) }, { ref: values.head ?? null, result: shown(head, dir) });

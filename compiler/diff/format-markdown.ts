@@ -25,13 +25,15 @@ export function code(s: string): string {
   return `${fence}${pad}${flat}${pad}${fence}`;
 }
 
-/** escapeMarkdown makes user text inert: no HTML, links, emphasis or table breaks. */
+/** escapeMarkdown makes user text inert: no HTML, links, emphasis, table breaks or @mentions. */
 export function escapeMarkdown(s: string): string {
   return s
     .replace(/\r?\n|\r/g, ' ')
     .replace(/[\\`*_{}[\]()#+!|~>]/g, (c) => `\\${c}`)
     .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;');
+    .replace(/</g, '&lt;')
+    // A PR comment must not ping anyone: `@name` gets a zero-width joiner after the @.
+    .replace(/@(?=[A-Za-z0-9])/g, '@&#8203;');
 }
 
 function matchBlock(m: MatchChange): string[] {

@@ -2,7 +2,7 @@
  * formatDiffText renders a BundleDiff for a terminal or a log: one line per change, indented by
  * Service, ending with a one-line count. Plain text, no colour (diffs are mostly read in CI logs).
  */
-import type { Diagnostic } from '../types.js';
+import { text } from '../format/text.js';
 import { countChanges, type BundleDiff, type DiffSide, type FieldChange, type MatchChange, type PolicyChange, type ServiceChange } from './diff.js';
 import { shortService } from './describe.js';
 
@@ -69,12 +69,6 @@ export function serviceLines(s: ServiceChange): string[] {
   return out;
 }
 
-/** diagnosticLine renders a finding on one line: `file:line:col: severity CODE message`. */
-export function diagnosticLine(d: Diagnostic): string {
-  const where = d.file ? `${d.file}:${d.line}:${d.column}: ` : '';
-  return `${where}${d.severity} ${d.code} ${d.message}`;
-}
-
 /** summaryLine is the last line of every text diff. */
 export function summaryLine(d: BundleDiff): string {
   const c = countChanges(d);
@@ -117,7 +111,8 @@ export function formatDiffText(d: BundleDiff): string {
   }
   if (d.newDiagnostics.length) {
     out.push(`new diagnostics in ${sideLabel(d.head)}:`);
-    for (const x of d.newDiagnostics) out.push(`  ${diagnosticLine(x)}`);
+    // The project's text formatter, indented under the heading (its summary line included).
+    out.push(...text.format(d.newDiagnostics).trimEnd().split('\n').map((l) => (l === '' ? '' : `  ${l}`)));
   }
   if (d.resolvedDiagnostics) out.push(`${d.resolvedDiagnostics} ${d.resolvedDiagnostics === 1 ? 'diagnostic' : 'diagnostics'} of ${sideLabel(d.base)} resolved`);
   out.push(summaryLine(d));

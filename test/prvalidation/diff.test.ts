@@ -88,7 +88,7 @@ test('a PR that breaks a reference: head does not compile; its findings are the 
   const r = await weft(repo.dir, 'diff', 'policies', '--base', 'main');
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^head does not compile \(1 error\): no traffic comparison$/m);
-  assert.match(r.stdout, /^ {2}policies\/routes\/reviews\.yaml:\d+:\d+: error WFT403 .*reviews-v9/m);
+  assert.match(r.stdout, /^ {2}policies\/routes\/reviews\.yaml:\d+:\d+ error WFT403 .*reviews-v9/m);
   const j = await weft(repo.dir, 'diff', 'policies', '--base', 'main', '--format', 'json');
   assert.equal(j.code, 1);
   const d = JSON.parse(j.stdout) as BundleDiff;

@@ -4,6 +4,7 @@
  * (a bundle request or a status report). It also times propagation: from the moment a new
  * digest is published to the moment every live proxy reports it active.
  */
+/** ProxyState: `pending` until the proxy's first status report to this controller. */
 export type ProxyState = 'active' | 'rejected' | 'pending';
 
 /** ProxyRecord is one proxy as /v1/status shows it. */
@@ -27,6 +28,10 @@ export interface PropagationDone {
   proxies: number;
 }
 
+/**
+ * Fleet: see above. Invariants: one record per proxy id; a rejection never changes a proxy's
+ * digest; propagation of a digest is reported at most once, and only while proxies are live.
+ */
 export class Fleet {
   private readonly proxies = new Map<string, ProxyRecord>();
   private pending: { digest: string; since: number } | null = null;

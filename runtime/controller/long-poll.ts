@@ -5,6 +5,7 @@
  * expiry), and ONE interval sweeps only the buckets that are due. A new bundle wakes every
  * waiter once, in one pass. Expiry is at most one tick late, never early.
  */
+/** Waiter is one held request: what it carries, and how to answer it. */
 export interface Waiter<T> {
   readonly value: T;
   /** Called once: `woken` with the new bundle, or `expired`, or `closed` (client went away). */
@@ -16,6 +17,7 @@ interface Slot<T> {
   bucket: number;
 }
 
+/** LongPollHub: see above. `hold` is O(1); `wake` is O(waiters); a sweep is O(expired). */
 export class LongPollHub<T> {
   private readonly slots = new Map<Waiter<T>, Slot<T>>();
   private readonly wheel = new Map<number, Set<Waiter<T>>>();

@@ -44,6 +44,7 @@ interface Report {
   error: string | null;
 }
 
+/** ControllerSource: the BundleSource of `weft proxy --controller URL` (invariants above). */
 export class ControllerSource implements BundleSource {
   readonly description: string;
   /** proxyId is how the controller knows this proxy. */

@@ -50,6 +50,7 @@ export function validate(input: ParsedTree, ctx: PassContext): ValidatedTree {
 }
 
 type Obj = Record<string, unknown>;
+type ResourceRef = { kind: string; metadata: { namespace: string; name: string } } | undefined;
 
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -62,10 +63,11 @@ function validateDocument(doc: RawDocument, ctx: PassContext): Resource | null {
   const value = doc.value as Obj;
   const kind = value.kind as Kind;
   const metadata = isObj(value.metadata) ? value.metadata : {};
-  const resourceRef = {
-    kind,
-    metadata: { namespace: typeof metadata.namespace === 'string' ? metadata.namespace : 'default', name: typeof metadata.name === 'string' ? metadata.name : '?' },
-  };
+  // Findings name the resource when it has a usable name.
+  const resourceRef =
+    typeof metadata.name === 'string' && metadata.name !== ''
+      ? { kind, metadata: { namespace: typeof metadata.namespace === 'string' ? metadata.namespace : 'default', name: metadata.name } }
+      : undefined;
   const check = validatorFor(kind);
   const before = ctx.diagnostics.length;
   if (!check(value)) mapErrors(check.errors ?? [], doc, resourceRef, ctx);
@@ -76,7 +78,7 @@ function validateDocument(doc: RawDocument, ctx: PassContext): Resource | null {
 }
 
 /** extraChecks covers the Gateway API rules a JSON Schema cannot say (CEL rules upstream). */
-function extraChecks(doc: RawDocument, resource: { kind: string; metadata: { namespace: string; name: string } }, ctx: PassContext): void {
+function extraChecks(doc: RawDocument, resource: ResourceRef, ctx: PassContext): void {
   const v = doc.value as { kind: string; spec?: { rules?: { matches?: unknown[]; filters?: unknown[]; backendRefs?: { filters?: unknown[] }[] }[] } };
   if (v.kind !== 'HTTPRoute') return;
   const rules = v.spec?.rules ?? [];
@@ -250,7 +252,7 @@ function getAt(root: unknown, pointer: string): unknown {
   return cur;
 }
 
-function mapErrors(errors: ErrorObject[], doc: RawDocument, resource: { kind: string; metadata: { namespace: string; name: string } }, ctx: PassContext): void {
+function mapErrors(errors: ErrorObject[], doc: RawDocument, resource: ResourceRef, ctx: PassContext): void {
   const seen = new Set<string>();
   const findings: Finding[] = [];
   for (const e of errors) {

@@ -197,6 +197,7 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
   // Pass 2: routes: parents, backends, mirrors, extension refs.
   for (const r of tree.routes) {
     const parents = r.spec.parentRefs ?? [];
+    const attached = new Set<string>();
     parents.forEach((p, i) => {
       const pointer = `/spec/parentRefs/${i}`;
       const group = p.group ?? '';
@@ -236,6 +237,10 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
       }
       const parent = key(ns, p.name);
       const consumer = r.metadata.namespace !== ns;
+      // The same parent and port named twice is one attachment, not two copies of every match.
+      const attachKey = `${parent}:${port ?? '*'}`;
+      if (attached.has(attachKey)) return;
+      attached.add(attachKey);
       push(tree.routesByParent, parent, { route: r, parent, parentIndex: i, port, consumer, table: consumer ? r.metadata.namespace : ns });
     });
 

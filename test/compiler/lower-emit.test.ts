@@ -122,3 +122,9 @@ test('a bad signing key is WFT601 and no bundle', async () => {
     assert.deepEqual(r.diagnostics.map((d) => d.code), ['WFT601']);
   }
 });
+
+test('the same parent named twice is one attachment', async () => {
+  const r = await compileYaml({ ...FILES, 'b/routes.yaml': ROUTE.replace('[{ kind: Service, name: api }]', '[{ kind: Service, name: api }, { name: api }]') });
+  assert.deepEqual(r.diagnostics, []);
+  assert.deepEqual(r.bundle?.spec.services[0]?.routing.producer?.matches.map((m) => m.id), ['default/api#0.0']);
+});

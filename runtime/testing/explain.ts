@@ -108,7 +108,8 @@ export function explainRequest(bundle: Bundle, router: Router, req: SimulatedReq
             share: b.share,
             filters: b.steps,
             request: b.request,
-            authorization: { allowed: b.authorization.allowed, decision: describeDenial(b.authorization) },
+            // A path the inbound proxy refuses (400) never reaches authorization.
+            authorization: b.status === 400 ? { allowed: false, decision: 'not evaluated: the path is refused first' } : { allowed: b.authorization.allowed, decision: describeDenial(b.authorization) },
             rateLimits: b.rateLimits,
             status: b.status,
             reason: b.reason,

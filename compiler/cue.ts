@@ -17,6 +17,7 @@
  * Positions: CUE's export carries none, so cue-positions.ts indexes the literal structure of
  * the source; see docs/cue.md for what is found and what falls back to the resource's span.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -44,11 +45,12 @@ export interface CueLimits {
 export const cueLimits: CueLimits = { timeoutMs: 30_000, maxOutputChars: 32 * 1024 * 1024 };
 
 /**
- * cueStats accumulates, process-wide, how many units were evaluated and where the time went:
- * `exportMs` in CUE (temp files, worker, wasm), `mapMs` in turning the output into documents
+ * cueStats accumulates, process-wide, how many units were evaluated (and how many were served
+ * from the export cache) and where the time went: `exportMs` in CUE (temp files, worker, wasm;
+ * near zero on a cache hit), `mapMs` in turning the output into documents
  * (JSON, position index, Origins). For benchmarks and metrics; never reset by the compiler.
  */
-export const cueStats = { evaluations: 0, exportMs: 0, mapMs: 0 };
+export const cueStats = { evaluations: 0, cacheHits: 0, exportMs: 0, mapMs: 0 };
 
 /** CueUnit is one evaluation: files of one folder and package (or one package-less file). */
 export interface CueUnit {
@@ -101,14 +103,60 @@ export async function parseCue(files: SourceFile[], ctx: PassContext): Promise<R
 
 async function evaluateUnit(unit: CueUnit, ctx: PassContext): Promise<RawDocument[]> {
   const started = performance.now();
-  const outcome = await serial(() => exportUnit(unit));
+  const key = unitKey(unit);
+  let outcome = exportCache.get(key);
+  if (outcome) {
+    // Most recently used last: Map order is the eviction order.
+    exportCache.delete(key);
+    exportCache.set(key, outcome);
+    cueStats.cacheHits++;
+  } else {
+    outcome = await serial(() => exportUnit(unit));
+    cueStats.evaluations++;
+    remember(key, outcome);
+  }
   const exported = performance.now();
-  cueStats.evaluations++;
   cueStats.exportMs += exported - started;
   try {
     return mapOutcome(outcome, unit, ctx);
   } finally {
     cueStats.mapMs += performance.now() - exported;
+  }
+}
+
+// ---- export cache -----------------------------------------------------------------------------
+
+/**
+ * exportCache keeps recent exports by unit content, so a long-lived process (the controller
+ * compiling commit after commit, `weft diff` compiling two revisions) does not evaluate an
+ * unchanged unit again. Sound because an export depends only on the unit's paths and texts (no
+ * imports outside CUE's standard library, no clock) and on the output limit, which are the key.
+ * Timeouts and failures are never kept. Bounded by entries and by characters of output.
+ */
+const exportCache = new Map<string, Outcome>();
+const CACHE_ENTRIES = 64;
+const CACHE_CHARS = 64 * 1024 * 1024;
+
+function unitKey(unit: CueUnit): string {
+  const h = createHash('sha256');
+  h.update(String(cueLimits.maxOutputChars));
+  for (const f of unit.files) h.update(`\0${f.path}\0${f.text.length}\0${f.text}`);
+  return h.digest('hex');
+}
+
+function outcomeChars(o: Outcome): number {
+  return o.kind === 'done' ? o.reply.stdout.length + o.reply.stderr.length : 0;
+}
+
+function remember(key: string, outcome: Outcome): void {
+  if (outcome.kind !== 'done' || outcomeChars(outcome) > CACHE_CHARS / 4) return;
+  exportCache.set(key, outcome);
+  let total = 0;
+  for (const o of exportCache.values()) total += outcomeChars(o);
+  for (const [k, o] of exportCache) {
+    if (exportCache.size <= CACHE_ENTRIES && total <= CACHE_CHARS) break;
+    exportCache.delete(k);
+    total -= outcomeChars(o);
   }
 }
 
@@ -280,8 +328,14 @@ export function cueWorkerRunning(): boolean {
   return current !== null;
 }
 
-/** stopCueWorker ends the worker (tests and long-lived processes that are done with CUE); the next evaluation starts a new one. */
+/** clearCueCache forgets every cached export (benchmarks measure evaluation, not the cache). */
+export function clearCueCache(): void {
+  exportCache.clear();
+}
+
+/** stopCueWorker ends the worker (tests and long-lived processes that are done with CUE) and empties the export cache; the next evaluation starts a new worker. */
 export async function stopCueWorker(): Promise<void> {
+  exportCache.clear();
   const cw = current;
   current = null;
   if (cw) await cw.worker.terminate();

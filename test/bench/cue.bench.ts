@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { compile } from '../../compiler/compile.js';
-import { cueLimits, cueStats, parseCue, stopCueWorker } from '../../compiler/cue.js';
+import { clearCueCache, cueLimits, cueStats, parseCue, stopCueWorker } from '../../compiler/cue.js';
 import type { PassContext } from '../../compiler/types.js';
 
 const RUNS = 3;
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   const cpuFirst = process.cpuUsage(cpu0);
   console.log(`first evaluation (worker start + 25 MB module compile): ${first.toFixed(0)} ms wall, ${((cpuFirst.user + cpuFirst.system) / 1000).toFixed(0)} ms CPU`);
   const cpu1 = process.cpuUsage();
+  clearCueCache();
   const [small] = await time(() => parseCue([{ path: 'warm.cue', size: 20, text: 'resources: [{a: 1}]\n' }], ctx()));
   const cpuSmall = process.cpuUsage(cpu1);
   console.log(`a one-resource unit, module warm: ${small.toFixed(0)} ms wall, ${((cpuSmall.user + cpuSmall.system) / 1000).toFixed(0)} ms CPU`);
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
       try {
         await writeFile(path.join(dir, 'mesh.cue'), text);
         for (let r = 0; r < RUNS; r++) {
+          clearCueCache();
           const c = ctx();
           const before = { ...cueStats };
           const cpu = process.cpuUsage();
@@ -113,6 +115,7 @@ async function main(): Promise<void> {
           cpuTimes.push((used.user + used.system) / 1000);
           exportTimes.push(cueStats.exportMs - before.exportMs);
           mapTimes.push(cueStats.mapMs - before.mapMs);
+          clearCueCache();
           const [tc, res] = await time(() => compile({ dir }));
           if (!res.bundle) throw new Error(`compile failed: ${JSON.stringify(res.diagnostics.slice(0, 3))}`);
           compileTimes.push(tc);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../../compiler/compile.js';
-import { cueLimits, cueWorkerRunning, parseCue, stopCueWorker } from '../../compiler/cue.js';
+import { clearCueCache, cueLimits, cueStats, cueWorkerRunning, parseCue, stopCueWorker } from '../../compiler/cue.js';
 import type { Diagnostic, PassContext, SourceFile } from '../../compiler/types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -109,10 +109,19 @@ test('--rev: CUE read from git is evaluated without touching the working tree', 
   git('commit', '-q', '-am', 'two');
   await rm(path.join(repo, 'mesh', 'policy.cue'));
 
+  clearCueCache(); // evaluate what git gives, not the working tree's cached export
+  const evaluations = cueStats.evaluations;
   const old = await compile({ dir: path.join(repo, 'mesh'), rev: 'HEAD~1' });
+  assert.equal(cueStats.evaluations, evaluations + 1);
   assert.deepEqual(old.diagnostics.filter((d) => d.severity === 'error'), []);
   assert.ok(old.bundle && good.bundle);
   assert.equal(old.bundle.digest, good.bundle.digest);
+  // The same unit again (as the controller or `weft diff` would): served from the export cache.
+  const hits = cueStats.cacheHits;
+  const again = await compile({ dir: path.join(repo, 'mesh'), rev: 'HEAD~1' });
+  assert.equal(cueStats.evaluations, evaluations + 1);
+  assert.equal(cueStats.cacheHits, hits + 1);
+  assert.equal(again.bundle?.digest, good.bundle.digest);
   const head = await compile({ dir: path.join(repo, 'mesh'), rev: 'HEAD' });
   assert.deepEqual(head.diagnostics.filter((d) => d.code.startsWith('WFT7')).map(brief), ['WFT702 policy.cue:1:14']);
 });

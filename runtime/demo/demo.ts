@@ -187,17 +187,18 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
       });
       proxies.push({ name: inst.name, admin });
     }
-    await lock.update({
-      children: children.list().map((c) => ({ name: c.name, pid: c.pid, ...(proxies.find((p) => p.name === c.name) ? { admin: proxies.find((p) => p.name === c.name)?.admin } : {}) })),
-    });
-    // A proxy is ready once it holds a bundle; a repository whose HEAD does not compile (and no
-    // stored bundle) leaves them waiting, which the view then shows instead of failing here.
+    const adminOf = new Map(proxies.map((p) => [p.name, p.admin]));
+    await lock.update({ children: children.list().map((c) => ({ name: c.name, pid: c.pid, ...(adminOf.has(c.name) ? { admin: adminOf.get(c.name) } : {}) })) });
+    // A proxy is ready once it holds a bundle. With no bundle to give (the HEAD does not compile
+    // and nothing is stored) they cannot be: only wait for them to answer, and let the view say why.
+    const hasBundle = (await readController(controllerUrl)).digest !== null;
     const procs = new Map(children.list().map((c) => [c.name, c]));
     await Promise.all(
       proxies.map(async (p) => {
         const child = procs.get(p.name);
         if (!child) return;
-        await waitFor(async () => stopping() || exitedEarly(child) || (await httpOk(`http://${p.admin}/ready`)), 45_000, 200);
+        const probe = `http://${p.admin}/${hasBundle ? 'ready' : 'healthz'}`;
+        await waitFor(async () => stopping() || exitedEarly(child) || (await httpOk(probe)), 45_000, 200);
         if (exitedEarly(child)) throw new DemoError(`proxy ${p.name} exited during start-up (code ${child.process.exitCode ?? child.process.signalCode}): ${logHint(child, opts.cwd)}`);
       }),
     );

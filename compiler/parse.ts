@@ -107,6 +107,8 @@ class DocBuilder {
   readonly positions = new Map<string, { value: SourceSpan; key?: SourceSpan }>();
   private readonly anchors = new Map<string, { value: unknown; size: number }>();
   private aliasNodes = 0;
+  /** Above 0 while building a duplicate key's value, whose positions are not kept. */
+  private muted = 0;
   end = -1;
   first = -1;
 
@@ -162,7 +164,10 @@ class DocBuilder {
         throw new Refused(`unexpected YAML event ${e.type}`);
     }
     const start = built.start >= 0 ? built.start : Math.max(0, this.end);
-    this.positions.set(pointer, key ? { value: this.lines.span(start, Math.max(start, this.end)), key } : { value: this.lines.span(start, Math.max(start, this.end)) });
+    if (this.muted === 0) {
+      const value = this.lines.span(start, Math.max(start, this.end));
+      this.positions.set(pointer, key ? { value, key } : { value });
+    }
     if (anchorStart >= 0) this.anchors.set(this.src.slice(anchorStart, anchorEnd), { value: built.value, size: built.size });
     return built;
   }
@@ -253,10 +258,12 @@ class DocBuilder {
         });
         // Build and drop the value: its events must be consumed, and its positions must not
         // overwrite those of the first occurrence.
-        const saved = new Map(this.positions);
-        this.node(`${pointer}/${escapePointer(name)}`, keySpan);
-        this.positions.clear();
-        for (const [p, v] of saved) this.positions.set(p, v);
+        this.muted++;
+        try {
+          this.node(`${pointer}/${escapePointer(name)}`, keySpan);
+        } finally {
+          this.muted--;
+        }
         continue;
       }
       keySpans.set(name, keySpan);

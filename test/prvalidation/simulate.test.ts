@@ -102,3 +102,23 @@ test('diffSpecs reports authorization, rate limit, backend policy, endpoint and 
   assert.match(text, /^ {4}rate limit \+ default\/admin caller: caller: 5\/1s burst 5 \(default\/admin\)$/m);
   assert.deepEqual(diffSpecs(spec(before), spec(mesh())), { mesh: [], servicesAdded: [], servicesRemoved: [], servicesChanged: [] }, 'equal specs: no changes');
 });
+
+test('diffSpecs: a precedence change between unchanged matches is reported as such', () => {
+  const two = (first: string, second: string) =>
+    spec([
+      service('api', {
+        producer: [
+          { route: first, matches: [{ path: { type: 'PathPrefix', value: '/' } }], backends: [{ service: 'a' }] },
+          { route: second, matches: [{ path: { type: 'PathPrefix', value: '/' } }], backends: [{ service: 'b' }] },
+        ],
+      }),
+      service('a'),
+      service('b'),
+    ]);
+  const d = diffSpecs(two('x', 'y'), two('y', 'x'));
+  // Each route keeps its backend; only which one wins changed.
+  const t = d.servicesChanged[0]?.routing[0];
+  assert.equal(t?.matches.filter((m) => m.change !== 'changed').length, 0);
+  assert.equal(t?.reordered.length, 1);
+  assert.match(t?.reordered[0] ?? '', /^default\/[xy] prefix \/$/);
+});

@@ -247,6 +247,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
   let exitCode = 0;
+  /** Set once processes may have started: only then is there anything to say about stopping. */
+  let began = false;
   let running: Running | null = null;
   let gen: LoadGenerator | null = null;
   let ticker: NodeJS.Timeout | undefined;
@@ -258,6 +260,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       opts.out.write(`endpoint ports moved in the seed (${why}): ${seed.moved.map((m) => `${m.from}->${m.to}`).join(', ')}\n`);
     }
     opts.out.write('starting the controller, the demo apps and 7 proxies ...\n');
+    began = true;
 
     let stopping = false;
     void stopped.then(() => (stopping = true));
@@ -335,11 +338,11 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
-    opts.out.write('stopping ...\n');
+    if (began) opts.out.write('stopping ...\n');
     await gen?.stop();
     await running?.children.stopAll();
     await lock.release();
-    opts.out.write(`stopped. The repository stays in ${path.relative(opts.cwd, path.join(state, 'demo')) || '.'} for next time.\n`);
+    if (began) opts.out.write(`stopped. The repository stays in ${path.relative(opts.cwd, path.join(state, 'demo')) || '.'} for next time.\n`);
   }
 }
 

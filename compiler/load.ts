@@ -199,6 +199,17 @@ async function loadFromGit(dir: string, rev: string, maxBytes: number, ctx: Pass
       return null;
     }
   }
+  try {
+    return await readTree(git, commit, where.sub, maxBytes, ctx);
+  } catch (err) {
+    // git itself failed (a corrupt object, a killed process): still a finding, not a crash.
+    report(ctx, 'WFT103', `cannot read ${where.sub || 'the repository root'} at ${rev}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, null);
+    return null;
+  }
+}
+
+async function readTree(git: ReturnType<typeof simpleGit>, commit: string, sub: string, maxBytes: number, ctx: PassContext): Promise<SourceFile[]> {
+  const where = { sub };
   const listing = await git.raw(['ls-tree', '-r', '-l', '-z', '--full-tree', commit, ...(where.sub === '' ? [] : ['--', `${where.sub}/`])]);
   const prefix = where.sub === '' ? '' : `${where.sub}/`;
   const wanted: { rel: string; object: string; size: number }[] = [];

@@ -10,25 +10,25 @@ export function backendTimeout(ctx: ProxyContext): Step {
   return {
     name: 'backend-timeout',
     wrap: (next) => async (ex) => {
+      ex.resetAttempt();
       const ms = ex.rule?.timeouts.backendRequestMs ?? 0;
-      if (ms <= 0) {
-        ex.attemptSignal = ex.signal;
-        return next(ex);
-      }
+      if (ms <= 0) return next(ex);
+      // A signal for steps that wait inside the attempt (connection-pool queue); forward.ts is
+      // cancelled directly through abortAttempt.
       const ac = new AbortController();
-      const onAbort = (): void => ac.abort(ex.signal.reason);
-      if (ex.signal.aborted) onAbort();
-      else ex.signal.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(() => {
         ctx.metrics.timeouts.inc({ service: ex.service?.id ?? '', route: ex.rule?.id ?? '', kind: 'backendRequest' });
-        ac.abort(new BackendTimeoutError(ms));
+        const err = new BackendTimeoutError(ms);
+        ac.abort(err);
+        ex.abortAttempt(err);
       }, ms);
       ex.attemptSignal = ac.signal;
+      const whole = ex.aborted;
+      if (whole) ac.abort(whole);
       try {
         return await next(ex);
       } finally {
         clearTimeout(timer);
-        ex.signal.removeEventListener('abort', onAbort);
       }
     },
   };

@@ -53,6 +53,8 @@ export interface ProxyContext {
   active(): ActiveBundle | null;
   /** Writes one access-log line. */
   writeLog(line: string): void;
+  /** This proxy's Service and namespace (Exchange.self). */
+  readonly self: { readonly service: string; readonly namespace: string };
   /** Mirrored requests in flight (bounded by settings.mirrorConcurrency). */
   mirrorsInFlight: number;
 }

@@ -1,12 +1,12 @@
-import { randomFillSync } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { pipeline } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { BadRequestError, NotReadyError, WeftError } from '../errors.js';
 import { splitTarget } from '../router/index.js';
 import { RequestBody } from './body.js';
 import type { ProxyContext } from './context.js';
-import { errorReply, type Direction, type Exchange, type Handler, type Headers, type Reply } from './pipeline.js';
+import { errorReply, Exchange, type Direction, type Handler, type Headers, type Reply } from './pipeline.js';
+import { randomHex } from './random-id.js';
 
 /**
  * A listener: a node:http server that turns each request into an Exchange, runs the composed
@@ -21,19 +21,6 @@ import { errorReply, type Direction, type Exchange, type Handler, type Headers, 
 
 /** KEEP_ALIVE_TIMEOUT_MS for client-facing listeners. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-
-let idPool = Buffer.alloc(0);
-let idOffset = 0;
-/** spanId returns 16 random hex chars, from a pooled buffer (one syscall per 512 ids). */
-function spanId(): string {
-  if (idOffset + 8 > idPool.length) {
-    idPool = randomFillSync(Buffer.alloc(4096));
-    idOffset = 0;
-  }
-  const s = idPool.toString('hex', idOffset, idOffset + 8);
-  idOffset += 8;
-  return s;
-}
 
 /** createListener builds (not yet listening) the server for one direction. */
 export function createListener(ctx: ProxyContext, direction: Direction, handler: Handler, maxHeaderSize = 16 * 1024): Server {
@@ -83,41 +70,27 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
     return;
   }
   const target = splitTarget(req.url ?? '/');
-  const controller = new AbortController();
-  const ex: Exchange = {
-    id: spanId(),
+  const ex = new Exchange({
+    id: randomHex(8),
     direction,
     req,
     clientAddress: req.socket.remoteAddress ?? '',
     startedAt,
     router: active.router,
-    self: { service: ctx.settings.service, namespace: ctx.settings.namespace },
-    controller,
-    signal: controller.signal,
-    caller: null,
+    self: ctx.self,
     method: req.method ?? 'GET',
     path: target.path,
     query: target.query,
     authority: target.authority ?? req.headers.host ?? '',
     headers: copyHeaders(req),
     body,
-    decision: null,
-    service: null,
-    rule: null,
-    backend: null,
-    backendService: null,
     picker: ctx.picker,
-    endpoint: null,
-    attempt: 0,
-    attemptSignal: controller.signal,
-    retryGates: [],
-    onDone: [],
-    notes: {},
-  };
+  });
   let code: string | null = null;
   res.on('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('client went away'));
+    if (!res.writableFinished) ex.abort(new WeftError('WEFT_CLIENT_GONE', 'the client went away', 499));
     body.destroy();
+    if (ex.onDone.length === 0) return;
     const outcome = { status: res.statusCode, code, durationSeconds: (performance.now() - startedAt) / 1000, completed: res.writableFinished };
     for (const f of ex.onDone) {
       try {
@@ -157,5 +130,21 @@ function write(res: ServerResponse, reply: Reply): void {
   const b = reply.body;
   if (b === null) res.end();
   else if (typeof b === 'string') res.end(b);
-  else pipeline(b, res, () => {});
+  else pipe(b, res);
+}
+
+/**
+ * pipe streams an upstream body to the client. Not stream.pipeline(): that allocates an
+ * AbortController per call and aborts it at the end, a measurable cost per request. Errors on
+ * either side destroy the other (a truncated response is never passed off as complete).
+ */
+function pipe(b: Readable, res: ServerResponse): void {
+  const onError = (): void => {
+    res.destroy();
+  };
+  b.once('error', onError);
+  res.once('close', () => {
+    if (!b.readableEnded) b.destroy();
+  });
+  b.pipe(res);
 }

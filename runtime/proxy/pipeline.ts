@@ -20,14 +20,37 @@ export type Direction = 'outbound' | 'inbound';
 /** Headers are lower-case names; a repeated header is an array. */
 export type Headers = Record<string, string | string[]>;
 
+/** ExchangeInit is what the listener knows when a request arrives. */
+export interface ExchangeInit {
+  readonly id: string;
+  readonly direction: Direction;
+  readonly req: IncomingMessage;
+  readonly clientAddress: string;
+  readonly startedAt: number;
+  readonly router: Router;
+  readonly self: { readonly service: string; readonly namespace: string };
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly authority: string;
+  readonly headers: Headers;
+  readonly body: RequestBody;
+  readonly picker: EndpointPicker;
+}
+
 /**
  * Exchange is one request as it moves through the pipeline. Fields marked readonly are fixed when
  * the request arrives; the others are filled in by steps, in this order:
  * route.ts (decision, service, rule) → backend.ts (backend, backendService) →
  * endpoint.ts, once per attempt (endpoint) → forward.ts.
  * The request fields (method, path, query, authority, headers) are what goes upstream; filters edit them.
+ *
+ * Aborting: `abort(reason)` ends the whole exchange (client gone, request timeout) and
+ * `abortAttempt(reason)` only the attempt in flight (backendRequest timeout). The AbortSignals
+ * (`signal`, `attemptSignal`) are created only when a step asks for one: an AbortController per
+ * request is a measurable cost on the hot path, and most requests never need one.
  */
-export interface Exchange {
+export class Exchange {
   /** Random id, also the span id the proxy puts in traceparent. */
   readonly id: string;
   readonly direction: Direction;
@@ -40,12 +63,8 @@ export interface Exchange {
   readonly router: Router;
   /** This proxy's own Service. */
   readonly self: { readonly service: string; readonly namespace: string };
-  /** Aborts the whole request (client gone, request timeout); its reason is a WeftError or Error. */
-  readonly controller: AbortController;
-  /** `controller.signal`. */
-  readonly signal: AbortSignal;
   /** Who is calling: inbound from the IdentityProvider, outbound this proxy's own Service. */
-  caller: CallerIdentity | null;
+  caller: CallerIdentity | null = null;
 
   method: string;
   /** Path without query, as it will be sent upstream. */
@@ -54,34 +73,111 @@ export interface Exchange {
   query: string;
   /** Host header sent upstream. */
   authority: string;
-  /** Request headers to send upstream (hop-by-hop already removed). */
+  /** Request headers to send upstream (hop-by-hop removed by the hop-by-hop step). */
   headers: Headers;
   readonly body: RequestBody;
 
   /** Set by route.ts (outbound); inbound leaves it null. */
-  decision: RouteDecision | null;
+  decision: RouteDecision | null = null;
   /** Destination Service (outbound: resolved from Host; inbound: this proxy's Service, if in the bundle). */
-  service: ServiceEntry | null;
+  service: ServiceEntry | null = null;
   /** The rule that applies (timeouts, retry, filters); null inbound. */
-  rule: Rule | null;
+  rule: Rule | null = null;
   /** Chosen weighted backend (outbound), set by backend.ts. */
-  backend: WeightedBackend | null;
+  backend: WeightedBackend | null = null;
   /** The backend's ServiceEntry, whose endpoints the picker chooses from. */
-  backendService: ServiceEntry | null;
+  backendService: ServiceEntry | null = null;
   /** Chooses endpoints for this request; a policy step may replace it (load balancing). */
   picker: EndpointPicker;
   /** Endpoint of the current attempt, set by endpoint.ts (inbound: the local app). */
-  endpoint: Endpoint | null;
+  endpoint: Endpoint | null = null;
   /** 1 for the first attempt; retry.ts increments it. 0 before any attempt. */
-  attempt: number;
-  /** Signal for the current attempt (the request signal plus the backendRequest timeout). */
-  attemptSignal: AbortSignal;
+  attempt = 0;
   /** Vetoes on retrying (a retry budget pushes one); all must return true for a retry. */
-  readonly retryGates: RetryGate[];
+  readonly retryGates: RetryGate[] = [];
   /** Called once when the response is finished or the client went away (metrics, access log). */
-  readonly onDone: ((ex: Exchange, outcome: Outcome) => void)[];
+  readonly onDone: ((ex: Exchange, outcome: Outcome) => void)[] = [];
   /** Free-form fields for the access log (e.g. `policy: "deny ns/name"`). */
-  readonly notes: Record<string, string>;
+  readonly notes: Record<string, string> = {};
+
+  /** Set by forward.ts while an attempt is in flight: cancels it. */
+  cancelAttempt: ((reason: Error) => void) | null = null;
+  private abortReason: Error | null = null;
+  private attemptReason: Error | null = null;
+  private ac: AbortController | null = null;
+  private attemptSig: AbortSignal | null = null;
+
+  constructor(init: ExchangeInit) {
+    this.id = init.id;
+    this.direction = init.direction;
+    this.req = init.req;
+    this.clientAddress = init.clientAddress;
+    this.startedAt = init.startedAt;
+    this.router = init.router;
+    this.self = init.self;
+    this.method = init.method;
+    this.path = init.path;
+    this.query = init.query;
+    this.authority = init.authority;
+    this.headers = init.headers;
+    this.body = init.body;
+    this.picker = init.picker;
+  }
+
+  /** aborted is the reason the whole exchange was aborted, or null. Cheap: no signal created. */
+  get aborted(): Error | null {
+    return this.abortReason;
+  }
+
+  /** abort ends the exchange: the attempt in flight is cancelled; retries stop. First reason wins. */
+  abort(reason: Error): void {
+    if (this.abortReason) return;
+    this.abortReason = reason;
+    this.ac?.abort(reason);
+    this.cancelAttempt?.(reason);
+  }
+
+  /** abortAttempt cancels only the attempt in flight (a retry may follow). */
+  abortAttempt(reason: Error): void {
+    this.attemptReason = reason;
+    this.cancelAttempt?.(reason);
+  }
+
+  /** attemptAborted is why the current attempt was cancelled (abortAttempt or abort), or null. */
+  get attemptAborted(): Error | null {
+    return this.abortReason ?? this.attemptReason;
+  }
+
+  /** controller aborts the exchange; created on first use. Aborting it is the same as abort(). */
+  get controller(): AbortController {
+    if (!this.ac) {
+      const ac = new AbortController();
+      this.ac = ac;
+      if (this.abortReason) ac.abort(this.abortReason);
+      else ac.signal.addEventListener('abort', () => this.abort(ac.signal.reason instanceof Error ? ac.signal.reason : new Error(String(ac.signal.reason))), { once: true });
+    }
+    return this.ac;
+  }
+
+  /** signal is aborted when the exchange is (client gone, request timeout). */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** attemptSignal is the current attempt's signal (backendRequest timeout), else `signal`. */
+  get attemptSignal(): AbortSignal {
+    return this.attemptSig ?? this.signal;
+  }
+
+  set attemptSignal(s: AbortSignal) {
+    this.attemptSig = s;
+  }
+
+  /** resetAttempt starts a fresh attempt: no attempt signal, no attempt abort reason. */
+  resetAttempt(): void {
+    this.attemptSig = null;
+    this.attemptReason = null;
+  }
 }
 
 /** RetryGate may veto one retry; returning false returns the failed reply as it is. */

@@ -85,6 +85,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     random: opts.random ?? Math.random,
     active: () => reloader.current(),
     writeLog: opts.writeLog ?? ((l: string) => void process.stdout.write(l)),
+    self: Object.freeze({ service: opts.settings.service, namespace: opts.settings.namespace }),
     mirrorsInFlight: 0,
   };
   const out = outboundSteps(ctx);

@@ -13,17 +13,8 @@ export function backoffMs(policy: RetryPolicy, n: number, random: () => number):
   return base + random() * (ceiling - base);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+function sleep(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -40,14 +31,15 @@ export function retry(ctx: ProxyContext): Step {
       for (;;) {
         ex.attempt++;
         const reply = await next(ex);
-        if (!policy || ex.attempt > policy.attempts || ex.signal.aborted || !ex.body.replayable) return reply;
+        if (!policy || ex.attempt > policy.attempts || ex.aborted || !ex.body.replayable) return reply;
         const retriable = reply.retriable || (reply.origin === 'upstream' && policy.codes.includes(reply.status));
         if (!retriable) return reply;
         if (ex.retryGates.length > 0 && !ex.retryGates.every((gate) => gate(ex, reply))) return reply;
         discard(reply);
         ctx.metrics.retries.inc({ service: ex.service?.id ?? '', route: ex.rule?.id ?? '', reason: reply.code ?? String(reply.status) });
-        await sleep(backoffMs(policy, ex.attempt, ctx.random), ex.signal);
-        if (ex.signal.aborted) return reply;
+        // The request timeout answers the client itself; an aborted exchange stops here.
+        await sleep(backoffMs(policy, ex.attempt, ctx.random));
+        if (ex.aborted) return reply;
       }
     },
   };

@@ -21,7 +21,7 @@ export function requestTimeout(ctx: ProxyContext): Step {
           done = true;
           const err = new RequestTimeoutError(ms);
           ctx.metrics.timeouts.inc({ service: ex.service?.id ?? '', route: ex.rule?.id ?? '', kind: 'request' });
-          ex.controller.abort(err);
+          ex.abort(err);
           resolve(errorReply(err));
         }, ms);
         next(ex).then(

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-id.js';
 import type { ProxyContext } from './context.js';
 import type { Step } from './pipeline.js';
 
@@ -23,7 +23,7 @@ export function tracing(_ctx: ProxyContext): Step {
         traceId = m[2]!;
         flags = m[4]!;
       } else {
-        traceId = randomBytes(16).toString('hex');
+        traceId = randomHex(16);
         flags = '01';
         delete ex.headers['tracestate'];
       }

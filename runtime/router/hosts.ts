@@ -53,15 +53,21 @@ export function splitHostPort(host: string): { name: string; port: number | null
   let name = host;
   let port: number | null = null;
   const colon = host.lastIndexOf(':');
-  if (colon !== -1 && !host.endsWith(']')) {
-    const p = host.slice(colon + 1);
-    if (!/^[0-9]{1,5}$/.test(p)) return null;
-    port = Number(p);
+  if (colon !== -1 && host.charCodeAt(host.length - 1) !== 93 /* ] */) {
+    const digits = host.length - colon - 1;
+    if (digits < 1 || digits > 5) return null;
+    port = 0;
+    for (let i = colon + 1; i < host.length; i++) {
+      const c = host.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) return null;
+      port = port * 10 + c;
+    }
     if (port > 65535) return null;
     name = host.slice(0, colon);
   }
-  name = name.toLowerCase();
-  if (name.endsWith('.')) name = name.slice(0, -1);
+  // Lower-case only when needed: most Host headers already are.
+  if (/[A-Z]/.test(name)) name = name.toLowerCase();
+  if (name.charCodeAt(name.length - 1) === 46 /* . */) name = name.slice(0, -1);
   return { name, port };
 }
 

@@ -40,6 +40,8 @@ export interface CompiledTable {
   readonly exact: ReadonlyMap<string, readonly number[]>;
   readonly prefix: ReadonlyMap<string, readonly number[]>;
   readonly regex: readonly number[];
+  /** Lengths of the prefix keys: the walk only slices and looks up paths of these lengths. */
+  readonly prefixLengths: ReadonlySet<number>;
 }
 
 /** RegexCompileError: a regex in the bundle is not valid RE2 (the bundle is rejected). */
@@ -92,11 +94,13 @@ export function compileTable(table: RouteTable): CompiledTable {
     }
     return map;
   };
+  const prefix = toMap(table.index.prefix);
   return Object.freeze({
     source: table,
     matches: Object.freeze(matches),
     exact: toMap(table.index.exact),
-    prefix: toMap(table.index.prefix),
+    prefix,
+    prefixLengths: new Set([...prefix.keys()].map((k) => k.length)),
     regex: Object.freeze([...table.index.regex].sort((a, b) => a - b)),
   });
 }
@@ -196,13 +200,17 @@ function firstIn(table: CompiledTable, list: readonly number[] | undefined, view
 export function lookup(table: CompiledTable, view: RequestView): CompiledMatch | null {
   const path = view.req.path;
   const none = table.matches.length;
-  let best = firstIn(table, table.exact.get(path), view, none, false);
+  let best = table.exact.size === 0 ? none : firstIn(table, table.exact.get(path), view, none, false);
   // Segment-boundary prefixes: "/" then "/a", "/a/b", ... and the whole path (trailing "/" ignored).
-  best = firstIn(table, table.prefix.get('/'), view, best, false);
-  for (let i = path.indexOf('/', 1); i !== -1; i = path.indexOf('/', i + 1)) {
-    best = firstIn(table, table.prefix.get(path.slice(0, i)), view, best, false);
+  // Only lengths some prefix key has are looked up, so most boundaries cost a Set probe, not a slice.
+  if (table.prefix.size > 0) {
+    const lengths = table.prefixLengths;
+    if (lengths.has(1)) best = firstIn(table, table.prefix.get('/'), view, best, false);
+    for (let i = path.indexOf('/', 1); i !== -1; i = path.indexOf('/', i + 1)) {
+      if (lengths.has(i)) best = firstIn(table, table.prefix.get(path.slice(0, i)), view, best, false);
+    }
+    if (path.length > 1 && path.charCodeAt(path.length - 1) !== 47 && lengths.has(path.length)) best = firstIn(table, table.prefix.get(path), view, best, false);
   }
-  if (path.length > 1 && !path.endsWith('/')) best = firstIn(table, table.prefix.get(path), view, best, false);
   if (table.regex.length > 0) best = firstIn(table, table.regex, view, best, true);
   return best === none ? null : table.matches[best]!;
 }

@@ -1,0 +1,459 @@
+/**
+ * Proxy benchmark (`npm run bench:proxy`). The same load against the upstream directly, through
+ * Weft, through node-http-proxy (keep-alive agent, for fairness) and through nginx when
+ * installed (skipped with a message otherwise). Every target runs in its own process; the load
+ * driver runs here.
+ *
+ * Two measurements per scenario, in one run:
+ *  - throughput: closed loop, `--concurrency` requests in flight for `--seconds`, req/s;
+ *  - latency: open loop at a fixed `--rate` for `--seconds`; each request's latency is measured
+ *    from the time it was SCHEDULED to be sent, not when it went out, so a stall counts for every
+ *    request that should have been sent during it (coordinated-omission correction).
+ * Responses are 1 KiB with keep-alive. Also: route lookup time at 10 and 10,000 routes.
+ *
+ * Extending: add an entry to SCENARIOS (the policy issue adds "Weft + policies").
+ *
+ * Usage: node dist/test/bench/proxy.bench.js [--seconds 3] [--rate 1000] [--concurrency 32]
+ *          [--only name,name] [--no-write] [--json]
+ *        (internal) --role upstream|http-proxy PORT ...
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, Agent as HttpAgent } from 'node:http';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { buildRouter, route } from '../../runtime/router/index.js';
+import { bundle, service, spec, type RuleInput } from '../helpers/bundle-builder.js';
+import { tempDir, writeBundle } from '../helpers/proxy-harness.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..', '..');
+const WEFT = path.resolve(HERE, '..', '..', 'bin', 'weft.js');
+const BODY = Buffer.alloc(1024, 120);
+
+// ---------------------------------------------------------------- child roles
+
+function roleUpstream(port: number): void {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BODY.length });
+    res.end(BODY);
+  });
+  server.keepAliveTimeout = 65_000;
+  server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
+}
+
+async function roleHttpProxy(port: number, upstream: string): Promise<void> {
+  const { default: httpProxy } = await import('http-proxy');
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 256 });
+  const proxy = httpProxy.createProxyServer({ target: `http://${upstream}`, agent, xfwd: true });
+  proxy.on('error', (_e, _req, res) => {
+    if ('writeHead' in res) {
+      res.writeHead(502);
+      res.end();
+    }
+  });
+  const server = createServer((req, res) => proxy.web(req, res));
+  server.keepAliveTimeout = 65_000;
+  server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
+}
+
+// ---------------------------------------------------------------- processes
+
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function startChild(args: string[], readyText: string, cmd = process.execPath): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(c);
+    let out = '';
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (out.includes(readyText)) resolve(c);
+    };
+    c.stdout!.on('data', onData);
+    c.stderr!.on('data', onData);
+    c.on('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${out}`)));
+  });
+}
+
+async function stopChild(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null) return;
+  c.removeAllListeners('exit');
+  await new Promise<void>((resolve) => {
+    c.once('exit', () => resolve());
+    c.kill('SIGTERM');
+    setTimeout(() => c.kill('SIGKILL'), 3_000).unref();
+  });
+}
+
+async function waitHttp(addr: string, host: string): Promise<void> {
+  const pool = new Pool(`http://${addr}`);
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await pool.request({ path: '/', method: 'GET', headers: { host } });
+      await r.body.dump();
+      if (r.statusCode === 200) break;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await pool.close();
+}
+
+// ---------------------------------------------------------------- scenarios
+
+/** Target is something to send load to. */
+interface Target {
+  addr: string;
+  host: string;
+  /** The process doing the proxying (for CPU time per request); null for direct. */
+  pid: number | null;
+  stop(): Promise<void>;
+}
+
+/** Scenario starts a target in front of the upstream, or returns a reason to skip. */
+interface Scenario {
+  name: string;
+  start(upstream: string): Promise<Target | string>;
+}
+
+/** weftBundle: the upstream as Service `up`, with a few routes so the lookup is not trivial. */
+function weftBundleFile(upstream: string): string {
+  const dir = tempDir('weft-bench-');
+  const file = path.join(dir, 'bundle.json');
+  const rules: RuleInput[] = [
+    { route: 'api', matches: [{ path: { type: 'PathPrefix', value: '/api' } }], backends: [{ service: 'up' }] },
+    { route: 'root', matches: [{ path: { type: 'PathPrefix', value: '/' } }], backends: [{ service: 'up' }] },
+  ];
+  writeBundle(file, bundle(spec([service('up', { endpoints: [upstream], producer: rules })])));
+  return file;
+}
+
+/** SCENARIOS run in this order; "direct" is the baseline the others are compared with. */
+const SCENARIOS: Scenario[] = [
+  { name: 'direct', start: async (upstream) => ({ addr: upstream, host: 'up', pid: null, stop: async () => {} }) },
+  {
+    name: 'weft',
+    start: async (upstream) => {
+      const port = await freePort();
+      const c = await startChild([WEFT, 'proxy', '--service', 'bench', '--bundle', weftBundleFile(upstream), '--outbound', `127.0.0.1:${port}`, '--admin', 'off'], '"event":"listening"');
+      return { addr: `127.0.0.1:${port}`, host: 'up', pid: c.pid ?? null, stop: () => stopChild(c) };
+    },
+  },
+  {
+    name: 'node-http-proxy',
+    start: async (upstream) => {
+      const port = await freePort();
+      const c = await startChild([fileURLToPath(import.meta.url), '--role', 'http-proxy', String(port), upstream], 'ready');
+      return { addr: `127.0.0.1:${port}`, host: 'up', pid: c.pid ?? null, stop: () => stopChild(c) };
+    },
+  },
+  {
+    name: 'nginx',
+    start: async (upstream) => {
+      const bin = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+      if (!bin) return 'nginx not installed (apt-get install -y nginx to include it)';
+      const port = await freePort();
+      const dir = tempDir('weft-bench-nginx-');
+      mkdirSync(path.join(dir, 'logs'), { recursive: true });
+      const conf = `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log warn; daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream up { server ${upstream}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${port};
+    keepalive_requests 1000000; keepalive_timeout 65s;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_buffering on; }
+  }
+}`;
+      writeFileSync(path.join(dir, 'nginx.conf'), conf);
+      const c = spawn(bin, ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+      children.push(c);
+      await waitHttp(`127.0.0.1:${port}`, 'up');
+      return { addr: `127.0.0.1:${port}`, host: 'up', pid: c.pid ?? null, stop: () => stopChild(c) };
+    },
+  },
+];
+
+// ---------------------------------------------------------------- load driver
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** cpuMs reads a process's user+system CPU time from /proc (null where /proc is absent). */
+function cpuMs(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime+stime in USER_HZ (100)
+  } catch {
+    return null;
+  }
+}
+
+async function closedLoop(t: Target, concurrency: number, seconds: number): Promise<{ rps: number; errors: number; cpuUsPerReq: number | null }> {
+  const pool = new Pool(`http://${t.addr}`, { connections: concurrency, keepAliveTimeout: 10_000 });
+  let done = 0;
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  const start = performance.now();
+  const cpu0 = cpuMs(t.pid);
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        try {
+          const r = await pool.request({ path: '/api/items', method: 'GET', headers: { host: t.host } });
+          await r.body.dump();
+          if (r.statusCode === 200) done++;
+          else errors++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  const cpu1 = cpuMs(t.pid);
+  await pool.close();
+  return { rps: done / elapsed, errors, cpuUsPerReq: cpu0 !== null && cpu1 !== null && done > 0 ? ((cpu1 - cpu0) * 1000) / done : null };
+}
+
+async function openLoop(t: Target, rate: number, seconds: number): Promise<{ p50: number; p99: number; max: number; errors: number; sent: number }> {
+  const pool = new Pool(`http://${t.addr}`, { connections: 64, keepAliveTimeout: 10_000 });
+  const total = Math.floor(rate * seconds);
+  const lat = new Float64Array(total);
+  let n = 0;
+  let errors = 0;
+  const interval = 1000 / rate;
+  const start = performance.now() + 50;
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const scheduled = start + i * interval;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    // Latency counts from the scheduled time (CO correction), or the send time if sent early.
+    const from = Math.max(scheduled, performance.now());
+    inflight.push(
+      pool.request({ path: '/api/items', method: 'GET', headers: { host: t.host } }).then(
+        async (r) => {
+          await r.body.dump();
+          if (r.statusCode !== 200) errors++;
+          lat[n++] = performance.now() - from;
+        },
+        () => {
+          errors++;
+        },
+      ),
+    );
+    if (inflight.length > 5_000) await Promise.all(inflight.splice(0));
+  }
+  await Promise.all(inflight);
+  await pool.close();
+  const sorted = lat.slice(0, n).sort();
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[n - 1] ?? NaN, errors, sent: total };
+}
+
+// ---------------------------------------------------------------- route lookup
+
+function lookupBench(routes: number): number {
+  const per = 10;
+  const services = [];
+  const nSvc = Math.max(1, Math.ceil(routes / per));
+  for (let s = 0; s < nSvc; s++) {
+    const rules: RuleInput[] = [];
+    for (let r = 0; r < per && s * per + r < routes; r++) {
+      const i = s * per + r;
+      rules.push(
+        r % 3 === 0
+          ? { route: `r${i}`, matches: [{ path: { type: 'Exact', value: `/api/v${i}/items` } }], backends: [{ service: `svc-${s}` }] }
+          : r % 3 === 1
+            ? { route: `r${i}`, matches: [{ path: { type: 'PathPrefix', value: `/api/v${i}` }, headers: [{ type: 'Exact', name: 'x-user', value: 'beta' }] }], backends: [{ service: `svc-${s}` }] }
+            : { route: `r${i}`, matches: [{ path: { type: 'PathPrefix', value: `/p${i}` }, method: 'GET' }], backends: [{ service: `svc-${s}` }] },
+      );
+    }
+    services.push(service(`svc-${s}`, { endpoints: ['127.0.0.1:1'], producer: rules }));
+  }
+  // one big service holding every route as well, to measure a 10,000-entry table
+  const big: RuleInput[] = [];
+  for (let i = 0; i < routes; i++) {
+    big.push(i % 2 === 0 ? { route: `b${i}`, matches: [{ path: { type: 'Exact', value: `/api/v${i}/items` } }], backends: [{ service: 'big' }] } : { route: `b${i}`, matches: [{ path: { type: 'PathPrefix', value: `/p${i}` }, method: 'GET' }], backends: [{ service: 'big' }] });
+  }
+  services.push(service('big', { endpoints: ['127.0.0.1:1'], producer: big }));
+  const router = buildRouter(spec(services));
+  const reqs = Array.from({ length: 1024 }, (_, k) => {
+    const i = (k * 7919) % routes;
+    return { host: 'big.default', req: { method: 'GET', path: i % 2 === 0 ? `/api/v${i}/items` : `/p${i}/x/y`, query: '', headers: { 'x-user': 'beta' } } };
+  });
+  let sink = 0;
+  for (let k = 0; k < 20_000; k++) {
+    const x = reqs[k & 1023]!;
+    sink += route(router, x.host, 'default', x.req).kind === 'routed' ? 1 : 0;
+  }
+  // CPU time, not wall time: on a shared machine the process may wait for a core.
+  const iters = 200_000;
+  const c0 = process.cpuUsage();
+  for (let k = 0; k < iters; k++) {
+    const x = reqs[k & 1023]!;
+    sink += route(router, x.host, 'default', x.req).kind === 'routed' ? 1 : 0;
+  }
+  const c = process.cpuUsage(c0);
+  const ns = ((c.user + c.system) * 1000) / iters;
+  if (sink < iters) throw new Error('lookups did not route');
+  return ns;
+}
+
+// ---------------------------------------------------------------- main
+
+interface Result {
+  name: string;
+  skipped?: string;
+  rps?: number;
+  p50?: number;
+  p99?: number;
+  max?: number;
+  errors?: number;
+  cpuUsPerReq?: number | null;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      role: { type: 'string' },
+      seconds: { type: 'string', default: '3' },
+      rate: { type: 'string', default: '1000' },
+      concurrency: { type: 'string', default: '32' },
+      only: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+    strict: false,
+  });
+  const pos = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  if (values.role === 'upstream') return roleUpstream(Number(pos[1] ?? pos[0]));
+  if (values.role === 'http-proxy') return roleHttpProxy(Number(pos[1]), String(pos[2]));
+
+  const seconds = Number(values.seconds);
+  const rate = Number(values.rate);
+  const concurrency = Number(values.concurrency);
+  const only = typeof values.only === 'string' ? new Set(values.only.split(',')) : null;
+
+  const upPort = await freePort();
+  const upstreamProc = await startChild([fileURLToPath(import.meta.url), '--role', 'upstream', String(upPort)], 'ready');
+  const upstream = `127.0.0.1:${upPort}`;
+  const results: Result[] = [];
+  for (const s of SCENARIOS) {
+    if (only && !only.has(s.name) && s.name !== 'direct') continue;
+    const t = await s.start(upstream);
+    if (typeof t === 'string') {
+      process.stderr.write(`skip ${s.name}: ${t}\n`);
+      results.push({ name: s.name, skipped: t });
+      continue;
+    }
+    await waitHttp(t.addr, t.host);
+    await closedLoop(t, concurrency, Math.max(1, seconds / 2)); // warm-up (JIT, connections)
+    const tp = await closedLoop(t, concurrency, seconds);
+    const lat = await openLoop(t, rate, seconds);
+    await t.stop();
+    results.push({ name: s.name, rps: tp.rps, p50: lat.p50, p99: lat.p99, max: lat.max, errors: tp.errors + lat.errors, cpuUsPerReq: tp.cpuUsPerReq });
+    process.stderr.write(`${s.name}: ${tp.rps.toFixed(0)} req/s, proxy CPU ${tp.cpuUsPerReq?.toFixed(0) ?? '-'} µs/req, p50 ${lat.p50.toFixed(3)} ms, p99 ${lat.p99.toFixed(3)} ms at ${rate} req/s, errors ${tp.errors + lat.errors}\n`);
+  }
+  await stopChild(upstreamProc);
+  const lookups = [10, 10_000].map((n) => ({ routes: n, ns: lookupBench(n) }));
+  for (const l of lookups) process.stderr.write(`route lookup at ${l.routes} routes: ${(l.ns / 1000).toFixed(3)} µs\n`);
+
+  const direct = results.find((r) => r.name === 'direct');
+  const by = (n: string): Result | undefined => results.find((r) => r.name === n);
+  const fmt = (x: number | undefined, d = 2): string => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
+  const rows = results.map((r) =>
+    r.skipped
+      ? `| ${r.name} | skipped: ${r.skipped} | | | | | | |`
+      : `| ${r.name} | ${fmt(r.rps, 0)} | ${r.cpuUsPerReq == null ? '–' : fmt(r.cpuUsPerReq, 0)} | ${direct?.rps ? fmt((r.rps ?? 0) / direct.rps) : '–'} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${r.name === 'direct' ? '–' : `${fmt((r.p50 ?? 0) - (direct?.p50 ?? 0), 3)} / ${fmt((r.p99 ?? 0) - (direct?.p99 ?? 0), 3)}`} | ${r.errors ?? 0} |`,
+  );
+  const weft = by('weft');
+  const ratio = (a: string): string => {
+    const x = by(a);
+    return weft?.rps && x?.rps ? `${(weft.rps / x.rps).toFixed(2)}×` : 'n/a';
+  };
+  // CPU per request is robust to a busy machine: 1e6 / (µs/req) is the one-core capacity.
+  const cpuRatio = (a: string): string => {
+    const x = by(a);
+    return weft?.cpuUsPerReq && x?.cpuUsPerReq ? `${(x.cpuUsPerReq / weft.cpuUsPerReq).toFixed(2)}×` : 'n/a';
+  };
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  let nginxVersion = 'not installed';
+  try {
+    nginxVersion = execFileSync('/usr/sbin/nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || 'installed';
+  } catch (err) {
+    const e = err as { stderr?: string };
+    nginxVersion = e.stderr?.trim() || 'not installed';
+  }
+  let load = '';
+  try {
+    load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    load = 'n/a';
+  }
+  const section = [
+    '## Proxy',
+    '',
+    `\`npm run bench:proxy\` (test/bench/proxy.bench.ts), ${new Date().toISOString().slice(0, 16)}Z. Machine: ${cpus().length} CPUs (nproc), ${cpu}, Node ${process.version}, ${nginxVersion.replace(/^nginx version: /, 'nginx ')}; load average at the end ${load} (the machine is shared, so absolute numbers are noisy; ratios from one run are the point).`,
+    '',
+    `Upstream: Node http server, 1 KiB responses, keep-alive. Throughput: closed loop, ${concurrency} in flight, ${seconds} s. Latency: open loop at ${rate} req/s for ${seconds} s, measured from each request's scheduled send time (coordinated-omission corrected). Each target is one process (nginx: 1 worker, upstream keepalive).`,
+    '',
+    '| target | req/s | proxy CPU µs/req | × direct | p50 ms | p99 ms | added p50 / p99 ms | errors |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `Weft throughput: ${ratio('node-http-proxy')} node-http-proxy (goal ≥ 1.6×), ${ratio('nginx')} nginx (goal ≥ 0.5×), measured as req/s. By CPU per request (one-core capacity, robust to a shared machine): ${cpuRatio('node-http-proxy')} node-http-proxy, ${cpuRatio('nginx')} nginx.`,
+    '',
+    `Route lookup (host resolution + table choice + first match, 10 mixed Exact/PathPrefix/header/method routes per service, plus one service holding all routes): ${lookups.map((l) => `${(l.ns / 1000).toFixed(3)} µs at ${l.routes.toLocaleString('en')} routes`).join(', ')} (goal ≤ 2 µs at 10,000).`,
+    '',
+  ].join('\n');
+  if (values.json) process.stdout.write(JSON.stringify({ results, lookups }, null, 2) + '\n');
+  else process.stdout.write(section + '\n');
+  if (!values['no-write']) writeSection(section);
+}
+
+/** writeSection replaces the "## Proxy" section of BENCHMARKS.md (other sections untouched). */
+function writeSection(section: string): void {
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+  const start = text.search(/^## Proxy\s*$/m);
+  let out: string;
+  if (start === -1) out = `${text.trimEnd()}\n\n${section}`;
+  else {
+    const rest = text.slice(start + 1);
+    const next = rest.search(/^## /m);
+    out = text.slice(0, start) + section + (next === -1 ? '' : '\n' + rest.slice(next));
+  }
+  writeFileSync(file, out.endsWith('\n') ? out : out + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(2);
+});

@@ -334,6 +334,7 @@ export class Controller {
     this.hub.close();
     await this.repo.close();
     if (this.running) await this.running;
+    await this.store.flushed();
   }
 }
 

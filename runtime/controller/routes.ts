@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { Controller } from './controller.js';
 import { ControllerError, messageOf } from './errors.js';
 import { parseEtags, parsePreferWait, readBody, sendError, sendJson } from './http.js';
@@ -32,26 +33,35 @@ function sendText(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-function sendBundle(ctl: Controller, res: ServerResponse): void {
+/**
+ * sendBundle answers the current bundle. A client that accepts gzip gets it compressed (once
+ * per bundle, then cached): bundles are repetitive JSON, so a wake-up of a large fleet moves a
+ * small fraction of the bytes. The ETag is the bundle digest whatever the encoding.
+ */
+function sendBundle(ctl: Controller, req: IncomingMessage, res: ServerResponse): void {
   const cur = ctl.current;
   if (!cur) {
     sendError(res, 503, 'WEFT_CTL_NOT_READY', 'no bundle yet', { 'retry-after': '1' });
     return;
   }
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) ? (cur.gzip ??= gzipSync(cur.bytes)) : null;
+  const body = gzip ?? cur.bytes;
   res.writeHead(200, {
     'content-type': 'application/json',
-    'content-length': cur.bytes.length,
+    'content-length': body.length,
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    vary: 'accept-encoding',
     etag: `"${cur.digest}"`,
     'cache-control': 'no-cache',
     'x-weft-revision': cur.commit?.commit ?? '',
   });
-  res.end(cur.bytes);
+  res.end(body);
 }
 
-function sendNotModified(ctl: Controller, res: ServerResponse, hadEtag: boolean): void {
+function sendNotModified(ctl: Controller, req: IncomingMessage, res: ServerResponse, hadEtag: boolean): void {
   const cur = ctl.current;
   if (!cur || !hadEtag) {
-    sendBundle(ctl, res);
+    sendBundle(ctl, req, res);
     return;
   }
   res.writeHead(304, { etag: `"${cur.digest}"`, 'cache-control': 'no-cache' });
@@ -73,11 +83,11 @@ function getBundle(ctl: Controller, req: IncomingMessage, res: ServerResponse, u
   const cur = ctl.current;
   const hasCurrent = cur !== null && (etags.includes(cur.digest) || etags.includes('*'));
   if (cur && !hasCurrent) {
-    sendBundle(ctl, res);
+    sendBundle(ctl, req, res);
     return;
   }
   if (waitS <= 0) {
-    sendNotModified(ctl, res, etags.length > 0);
+    sendNotModified(ctl, req, res, etags.length > 0);
     return;
   }
   const drop = ctl.hub.hold(
@@ -87,8 +97,8 @@ function getBundle(ctl: Controller, req: IncomingMessage, res: ServerResponse, u
         if (proxy) ctl.fleet.seen(proxy, service, etags[0] ?? null);
         if (how === 'closed' || res.writableEnded) return;
         const now = ctl.current;
-        if (how === 'woken' && now && !etags.includes(now.digest)) sendBundle(ctl, res);
-        else sendNotModified(ctl, res, etags.length > 0);
+        if (how === 'woken' && now && !etags.includes(now.digest)) sendBundle(ctl, req, res);
+        else sendNotModified(ctl, req, res, etags.length > 0);
       },
     },
     waitS * 1000,

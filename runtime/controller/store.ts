@@ -15,28 +15,35 @@ export interface StoredBundle {
   commit: CommitInfo | null;
   /** When the controller first published it (ISO 8601). */
   publishedAt: string;
+  /** `bytes` gzipped, made on first demand and kept (never stored on disk). */
+  gzip?: Buffer;
 }
 
-interface CurrentPointer {
+interface CurrentMeta {
   digest: string;
   commit: CommitInfo | null;
   publishedAt: string;
 }
 
 /**
- * BundleStore keeps bundles by digest under `<dir>/bundles/<hex>.json` and a pointer to the live
- * one in `<dir>/current.json`. Every write is atomic (temp file, fsync, rename), and the bundle
- * is written before the pointer, so a crash at any moment leaves a pointer to a complete bundle.
- * On load the digest is recomputed: a damaged store is ignored, never served.
+ * BundleStore keeps the live bundle in `<dir>/current.bundle` (one line of JSON metadata, a
+ * newline, then the bundle bytes exactly as served) and a history by digest under
+ * `<dir>/bundles/<hex>.json`. Only `current.bundle` is on the critical path: it is written in
+ * one atomic step (temp file, fsync, rename, directory fsync), so a crash at any moment leaves
+ * the old or the new bundle complete, never a mix. The history copy and pruning happen after,
+ * in the background. On load the digest is recomputed: a damaged store is ignored, never served.
  */
 export class BundleStore {
   private readonly bundles: string;
+  private readonly currentFile: string;
+  private archiving: Promise<void> = Promise.resolve();
 
   constructor(
     readonly dir: string,
     private readonly keep = 20,
   ) {
     this.bundles = path.join(dir, 'bundles');
+    this.currentFile = path.join(dir, 'current.bundle');
   }
 
   async init(): Promise<void> {
@@ -47,32 +54,41 @@ export class BundleStore {
     }
   }
 
-  /** put stores the bundle and makes it current. */
+  /** put makes the bundle current on disk (durably, when it resolves), then archives it by digest in the background. */
   async put(entry: StoredBundle): Promise<void> {
+    const meta: CurrentMeta = { digest: entry.digest, commit: entry.commit, publishedAt: entry.publishedAt };
     try {
-      await writeFileAtomic(this.fileOf(entry.digest), entry.bytes);
-      const pointer: CurrentPointer = { digest: entry.digest, commit: entry.commit, publishedAt: entry.publishedAt };
-      await writeFileAtomic(path.join(this.dir, 'current.json'), JSON.stringify(pointer, null, 2) + '\n');
+      await writeFileAtomic(this.currentFile, Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), entry.bytes]));
     } catch (err) {
       throw new ControllerError('WEFT_CTL_STORE', `cannot write to the bundle store ${this.dir}: ${messageOf(err)}`);
     }
-    await this.prune(entry.digest).catch(() => undefined);
+    this.archiving = this.archiving
+      .then(() => writeFileAtomic(this.fileOf(entry.digest), entry.bytes))
+      .then(() => this.prune(entry.digest))
+      .catch(() => undefined);
+  }
+
+  /** flushed resolves once background archiving has caught up (tests, shutdown). */
+  flushed(): Promise<void> {
+    return this.archiving;
   }
 
   /** current is the last bundle put, or null when the store is empty or does not verify. */
   async current(): Promise<StoredBundle | null> {
-    let pointer: CurrentPointer;
+    let raw: Buffer;
     try {
-      pointer = JSON.parse(await readFile(path.join(this.dir, 'current.json'), 'utf8')) as CurrentPointer;
+      raw = await readFile(this.currentFile);
     } catch {
       return null;
     }
-    if (typeof pointer.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(pointer.digest)) return null;
     try {
-      const bytes = await readFile(this.fileOf(pointer.digest));
+      const nl = raw.indexOf(0x0a);
+      if (nl < 0) return null;
+      const meta = JSON.parse(raw.subarray(0, nl).toString('utf8')) as CurrentMeta;
+      const bytes = Buffer.from(raw.subarray(nl + 1));
       const bundle = JSON.parse(bytes.toString('utf8')) as Bundle;
-      if (bundle.digest !== pointer.digest || digestOf(bundle.spec) !== pointer.digest) return null;
-      return { digest: pointer.digest, bytes, bundle, commit: pointer.commit ?? null, publishedAt: pointer.publishedAt };
+      if (typeof meta.digest !== 'string' || bundle.digest !== meta.digest || digestOf(bundle.spec) !== meta.digest) return null;
+      return { digest: meta.digest, bytes, bundle, commit: meta.commit ?? null, publishedAt: meta.publishedAt };
     } catch {
       return null;
     }

@@ -13,6 +13,8 @@
  *   so a restarted controller learns every proxy's digest at once.
  */
 import os from 'node:os';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
 import type { BundleSink, BundleSource, LoadVerdict } from './source.js';
 import { ControllerError, messageOf } from '../controller/errors.js';
@@ -37,6 +39,8 @@ export interface ControllerSourceOptions {
   /** undici dispatcher (tests; default the global one). */
   dispatcher?: Dispatcher;
 }
+
+const gunzipAsync = promisify(gunzip);
 
 interface Report {
   digest: string | null;
@@ -141,7 +145,7 @@ export class ControllerSource implements BundleSource {
     // its cache; later ones hold (without an ETag, until the controller's first bundle).
     const waiting = this.polled;
     this.polled = true;
-    const headers: Record<string, string> = waiting ? { prefer: `wait=${this.waitSeconds}` } : {};
+    const headers: Record<string, string> = { 'accept-encoding': 'gzip', ...(waiting ? { prefer: `wait=${this.waitSeconds}` } : {}) };
     if (this.etag) headers['if-none-match'] = `"${this.etag}"`;
     const res = await request(url, {
       method: 'GET',
@@ -195,7 +199,16 @@ export class ControllerSource implements BundleSource {
       if (size > this.maxBytes) return cut();
       chunks.push(buf);
     }
-    return Buffer.concat(chunks).toString('utf8');
+    const raw = Buffer.concat(chunks);
+    if (String(res.headers['content-encoding'] ?? '').toLowerCase() !== 'gzip') return raw.toString('utf8');
+    // The limit applies to the bundle, not its compressed form: a small gzip bomb is refused
+    // as soon as its output passes the limit.
+    try {
+      return (await gunzipAsync(raw, { maxOutputLength: this.maxBytes })).toString('utf8');
+    } catch (err) {
+      if (err instanceof RangeError || (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return null;
+      throw new ControllerError('WEFT_SRC_HTTP', `bad gzip body: ${messageOf(err)}`);
+    }
   }
 
   /** report POSTs a verdict; failure is logged, and the verdict is re-sent after the next outage. */

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
@@ -29,7 +30,7 @@ interface Report {
 /** FakeController speaks the protocol with whatever bytes the test gives it. */
 class FakeController {
   server: http.Server;
-  current: { etag: string; body: Buffer; declaredLength?: number } | null = null;
+  current: { etag: string; body: Buffer; declaredLength?: number; gzip?: boolean } | null = null;
   reports: Report[] = [];
   requests: { inm: string | undefined; prefer: string | undefined }[] = [];
   failWith: number | null = null;
@@ -74,16 +75,17 @@ class FakeController {
 
   private send(res: http.ServerResponse): void {
     const c = this.current!;
-    res.writeHead(200, { etag: `"${c.etag}"`, 'content-type': 'application/json', 'content-length': c.declaredLength ?? c.body.length });
+    res.writeHead(200, { etag: `"${c.etag}"`, 'content-type': 'application/json', 'content-length': c.declaredLength ?? c.body.length, ...(c.gzip ? { 'content-encoding': 'gzip' } : {}) });
     if (c.declaredLength) res.write(c.body); // then hang: the client must cut it off
     else res.end(c.body);
   }
 
   /** serve makes `body` current (ETag: sha256 of the bytes) and answers every held request. */
-  serve(body: string | Buffer, declaredLength?: number): string {
-    const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
-    const etag = `sha256:${createHash('sha256').update(buf).digest('hex')}`;
-    this.current = { etag, body: buf, ...(declaredLength ? { declaredLength } : {}) };
+  serve(body: string | Buffer, declaredLength?: number, gzip = false): string {
+    const plain = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    const etag = `sha256:${createHash('sha256').update(plain).digest('hex')}`;
+    const buf = gzip ? gzipSync(plain) : plain;
+    this.current = { etag, body: buf, ...(declaredLength ? { declaredLength } : {}), ...(gzip ? { gzip } : {}) };
     for (const res of this.held) this.send(res);
     this.held.clear();
     return etag;
@@ -139,7 +141,7 @@ describe('ControllerSource', { timeout: 60_000 }, () => {
     }
   });
 
-  it('cuts off an oversized bundle, never offers it, and reports it rejected', async () => {
+  it('cuts off an oversized bundle (plain, declared, or gzip bomb), never offers it, and reports it rejected', async () => {
     const fake = new FakeController();
     const url = await fake.listen();
     const sink = new RecordingSink();
@@ -155,7 +157,16 @@ describe('ControllerSource', { timeout: 60_000 }, () => {
       fake.serve(Buffer.alloc(10, 0x20), 100 * 1024 * 1024);
       await waitFor(() => fake.reports.length === 2, 5000, 'second report');
       assert.match(fake.reports[1]?.error ?? '', /^WEFT_SRC_TOO_LARGE/);
+      // Small on the wire, too large once unpacked (a gzip bomb): refused while inflating.
+      fake.serve(Buffer.alloc(100_000, 0x20), undefined, true);
+      await waitFor(() => fake.reports.length === 3, 5000, 'third report');
+      assert.match(fake.reports[2]?.error ?? '', /^WEFT_SRC_TOO_LARGE/);
       assert.equal(sink.offers.length, 0);
+      // A gzipped bundle within the limit is unpacked and offered.
+      fake.serve(JSON.stringify({ digest: 'sha256:small' }), undefined, true);
+      await waitFor(() => fake.reports.length === 4, 5000, 'fourth report');
+      assert.deepEqual(sink.offers, [JSON.stringify({ digest: 'sha256:small' })]);
+      assert.equal(fake.reports[3]?.state, 'active');
     } finally {
       await src.stop();
       await fake.close();

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { LongPollHub } from '../../runtime/controller/long-poll.js';
 import { Fleet, type PropagationDone } from '../../runtime/controller/fleet.js';
 import { hubSignature, parsePushEvent, verifyHubSignature } from '../../runtime/controller/webhook.js';
@@ -119,8 +119,12 @@ describe('BundleStore', () => {
       for (let i = 0; i < 4; i++) await store.put({ ...mk(i), commit: null, publishedAt: new Date().toISOString() });
       const cur = await store.current();
       assert.equal(cur?.digest, mk(3).digest);
-      const file = path.join(dir, 'bundles', `${mk(3).digest.slice(7)}.json`);
-      await writeFile(file, JSON.stringify({ ...JSON.parse(mk(3).bytes.toString()), spec: { n: 99 } }));
+      assert.deepEqual(cur?.bytes, mk(3).bytes);
+      await store.flushed();
+      assert.equal((await readdir(path.join(dir, 'bundles'))).length, 2, 'history pruned to `keep`');
+      const file = path.join(dir, 'current.bundle');
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, text.replace('"n":3', '"n":99'));
       assert.equal(await store.current(), null, 'content no longer matches its digest');
     } finally {
       await removeTmp(dir);

@@ -209,9 +209,9 @@ async function loadFromGit(dir: string, rev: string, maxBytes: number, ctx: Pass
 }
 
 async function readTree(git: ReturnType<typeof simpleGit>, commit: string, sub: string, maxBytes: number, ctx: PassContext): Promise<SourceFile[]> {
-  const where = { sub };
-  const listing = await git.raw(['ls-tree', '-r', '-l', '-z', '--full-tree', commit, ...(where.sub === '' ? [] : ['--', `${where.sub}/`])]);
-  const prefix = where.sub === '' ? '' : `${where.sub}/`;
+  // :(literal): a folder named like a glob (`a*`) must match only itself.
+  const listing = await git.raw(['ls-tree', '-r', '-l', '-z', '--full-tree', commit, ...(sub === '' ? [] : ['--', `:(literal)${sub}/`])]);
+  const prefix = sub === '' ? '' : `${sub}/`;
   const wanted: { rel: string; object: string; size: number }[] = [];
   const out: SourceFile[] = [];
   for (const entry of listing.split('\0')) {

@@ -1,5 +1,7 @@
 /**
- * Entry of the demo apps child process: `node apps-main.js --weft-demo-apps '<AppSpec[] JSON>'`.
+ * Entry of the demo apps child process: `node apps-main.js --weft-demo-apps`, with the apps in
+ * WEFT_DEMO_APPS (AppSpec[] as JSON; the environment keeps `ps` readable, and `--weft-demo-apps`
+ * lets a later `weft up` recognise this process as the demo's).
  * All apps share one process (they are tiny), which keeps the process count sane on small
  * machines. The parent talks over IPC: "ready" once every app listens; when the parent goes away
  * (even killed), the IPC channel closes and the apps exit with it, never orphaned.
@@ -8,7 +10,7 @@ import type { Server } from 'node:http';
 import { startApp, type AppSpec } from './apps.js';
 
 async function main(): Promise<void> {
-  const specs = JSON.parse(process.argv[3] ?? '[]') as AppSpec[];
+  const specs = JSON.parse(process.env.WEFT_DEMO_APPS ?? '[]') as AppSpec[];
   const servers: Server[] = [];
   const stop = (): void => {
     for (const s of servers) {

@@ -15,6 +15,8 @@ export interface ChildSpec {
   logFile: string;
   /** Open an IPC channel (node children only). */
   ipc?: boolean;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
 }
 
 /** ManagedChild is a started process. `exited` resolves when it is gone, whatever the reason. */
@@ -42,7 +44,7 @@ export class ChildSet {
       proc = spawn(spec.command, spec.args, {
         stdio: spec.ipc ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd],
         detached: true,
-        env: { ...process.env, FORCE_COLOR: '0' },
+        env: { ...process.env, FORCE_COLOR: '0', ...spec.env },
       });
     } finally {
       closeSync(fd);

@@ -157,7 +157,8 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
     const apps = children.start({
       name: 'apps',
       command: node,
-      args: [path.join(packageRoot(), 'dist', 'runtime', 'demo', 'apps-main.js'), '--weft-demo-apps', JSON.stringify(specs)],
+      args: [path.join(packageRoot(), 'dist', 'runtime', 'demo', 'apps-main.js'), '--weft-demo-apps'],
+      env: { WEFT_DEMO_APPS: JSON.stringify(specs) },
       logFile: log('apps'),
       ipc: true,
     });

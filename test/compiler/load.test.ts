@@ -132,6 +132,8 @@ test('--rev: unknown revision, option-like revision, missing path and a folder o
   git(repo, 'init', '-q');
   write(repo, 'p/a.yaml', service('alpha', 8080));
   write(repo, 'p/big.yaml', `# ${'x'.repeat(300)}\n`);
+  write(repo, 'g*/in.yaml', 'a: 1\n');
+  write(repo, 'gx/out.yaml', 'a: 1\n');
   git(repo, 'add', '-A');
   git(repo, 'commit', '-qm', 'A');
   for (const [dir, rev, code] of [
@@ -147,6 +149,10 @@ test('--rev: unknown revision, option-like revision, missing path and a folder o
   const tree = await load({ dir: path.join(repo, 'p'), rev: 'HEAD', maxFileBytes: 200 }, limited);
   assert.deepEqual(tree.files.map((f) => [f.path, f.text === null]), [['a.yaml', false], ['big.yaml', true]]);
   assert.deepEqual(limited.diagnostics.map((d) => d.code), ['WFT101']);
+
+  // A folder named like a glob matches only itself.
+  const glob = ctxFor({ dir: path.join(repo, 'g*'), rev: 'HEAD' });
+  assert.deepEqual((await load({ dir: path.join(repo, 'g*'), rev: 'HEAD' }, glob)).files.map((f) => f.path), ['in.yaml']);
 
   const outside = tempDir(t);
   write(outside, 'a.yaml', service('alpha', 8080));

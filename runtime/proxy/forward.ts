@@ -61,7 +61,7 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
     const key = endpointKey(e);
     const body = ex.body.forAttempt();
     if (body === undefined) return Promise.reject(new WeftError('WEFT_BODY_CONSUMED', 'the request body was already sent and cannot be replayed', 502));
-    ctx.metrics.attempts.inc({ direction: ex.direction, service: ex.service?.id ?? '', backend: ex.backendService?.id ?? '' });
+    ctx.metrics.attempt(ex.direction, ex.service?.id ?? '', ex.backendService?.id ?? '');
     const headers: Headers = ex.headers;
     headers['host'] = ex.authority;
     const already = ex.attemptAborted;

@@ -33,4 +33,39 @@ export class ProxyMetrics {
   readonly rejections = new Counter({ name: 'weft_bundle_rejections_total', help: 'Rejected bundles by reason code.', labelNames: ['code'] as const, registers: [this.registry] });
   /** weft_bundle_loaded_timestamp_seconds */
   readonly loadedAt = new Gauge({ name: 'weft_bundle_loaded_timestamp_seconds', help: 'When the active bundle was loaded.', registers: [this.registry] });
+
+  // Children by label values: prom-client hashes a labels object on every inc(); the hot path
+  // looks its child up by one string instead. Bounded by the bundle's services, rules and codes.
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
+  private readonly attemptChildren = new Map<string, { inc(): void }>();
+
+  /** request records one finished request. */
+  request(direction: string, service: string, route: string, backend: string, code: number, seconds: number): void {
+    const key = `${direction}\0${service}\0${route}\0${backend}\0${code}`;
+    let c = this.requestChildren.get(key);
+    if (!c) {
+      c = this.requests.labels({ direction, service, route, backend, code: String(code) });
+      this.requestChildren.set(key, c);
+    }
+    c.inc();
+    const dkey = `${direction}\0${service}`;
+    let h = this.durationChildren.get(dkey);
+    if (!h) {
+      h = this.duration.labels({ direction, service });
+      this.durationChildren.set(dkey, h);
+    }
+    h.observe(seconds);
+  }
+
+  /** attempt records one upstream attempt. */
+  attempt(direction: string, service: string, backend: string): void {
+    const key = `${direction}\0${service}\0${backend}`;
+    let c = this.attemptChildren.get(key);
+    if (!c) {
+      c = this.attempts.labels({ direction, service, backend });
+      this.attemptChildren.set(key, c);
+    }
+    c.inc();
+  }
 }

@@ -21,7 +21,7 @@ function svc(name: string, policy: Partial<BackendPolicySettings>, producer?: Ru
 }
 
 const slowFault: Filter = { type: 'Fault', name: 'flaky', fault: { delay: { ms: 100, percent: 50 }, abort: { status: 503, percent: 20 } } };
-const perUser: RateLimit = { policy: 'default/per-user', key: 'header:x-user', requests: 2, perMs: 1000, burst: 3 };
+const perUser: RateLimit = { policy: 'default/per-user', key: 'header:x-user', requests: 1, perMs: 2000, burst: 3 };
 
 before(async () => {
   const names: [string, number][] = [
@@ -37,7 +37,7 @@ before(async () => {
   ];
   for (const [name, n] of names) apps[name] = await Promise.all(Array.from({ length: n }, (_, i) => startApp(`${name}-${i}`)));
   apps['least']![0]!.delayMs = 100;
-  apps['pool']![0]!.delayMs = 300;
+  apps['pool']![0]!.delayMs = 800;
   apps['outlier']![1]!.status = 500;
   apps['failing']![0]!.status = 503;
 
@@ -50,7 +50,7 @@ before(async () => {
     svc('least', { loadBalancer: { type: 'LeastRequest' } }),
     svc('hash', { loadBalancer: { type: 'ConsistentHash', hashOn: { header: 'x-user' } } }),
     svc('pool', { connectionPool: { maxConnections: 1, maxPendingRequests: 1 } }),
-    svc('outlier', { outlierDetection: { consecutiveErrors: 3, intervalMs: 10_000, baseEjectionTimeMs: 1500, maxEjectionPercent: 50 } }),
+    svc('outlier', { outlierDetection: { consecutiveErrors: 3, intervalMs: 10_000, baseEjectionTimeMs: 4000, maxEjectionPercent: 50 } }),
     svc('failing', { retryBudget: { percent: 20, minRetriesPerSecond: 1, intervalMs: 10_000 } }, [{ backends: [{ service: 'failing' }], retry: { attempts: 3, codes: [503], backoffMs: 1 } }]),
     svc('faulty', {}, [{ backends: [{ service: 'faulty' }], filters: [slowFault] }]),
     limited,
@@ -117,7 +117,7 @@ describe('connection pool', () => {
     for (const r of overflow) {
       assert.equal(r.headers['weft-reason'], 'pool-overflow');
       assert.match(r.body, /WEFT_POOL_OVERFLOW/);
-      assert.ok(r.ms < 250, `overflow took ${r.ms} ms: it must not wait`);
+      assert.ok(r.ms < 700, `overflow took ${r.ms} ms: it must not wait for the 800 ms upstream`);
     }
     assert.equal(apps['pool']![0]!.maxInFlight, 1);
     const metrics = await getText(proxy.admin, '/metrics');
@@ -150,7 +150,7 @@ describe('outlier detection', () => {
     assert.equal(metricValue(metrics, 'weft_outlier_ejected', { endpoint: `127.0.0.1:${bad.port}` }), 1);
 
     bad.status = 200;
-    await sleep(1700);
+    await sleep(4200);
     const back = await sendMany(20, 1, () => out('outlier'));
     assert.ok(back.every((r) => r.status === 200));
     assert.ok(bad.seen.length - badBefore >= 8, `returned endpoint got ${bad.seen.length - badBefore} of 20`);
@@ -199,12 +199,12 @@ describe('rate limit on an HTTPRoute (outbound)', () => {
     for (let i = 0; i < 3; i++) assert.equal((await out('limited', '/', a)).status, 200);
     const refused = await out('limited', '/', a);
     assert.equal(refused.status, 429);
-    assert.equal(refused.headers['retry-after'], '1');
+    assert.ok(['1', '2'].includes(String(refused.headers['retry-after'])), String(refused.headers['retry-after']));
     assert.equal(refused.headers['weft-reason'], 'rate-limited');
     assert.match(refused.body, /default\/per-user/);
     assert.equal((await out('limited', '/', { 'x-user': 'b' })).status, 200);
     for (let i = 0; i < 6; i++) assert.equal((await out('limited')).status, 200);
-    await sleep(1100);
+    await sleep(2100);
     assert.equal((await out('limited', '/', a)).status, 200);
     const metrics = await getText(proxy.admin, '/metrics');
     assert.equal(metricValue(metrics, 'weft_rate_limited_total', { direction: 'outbound', policy: 'default/per-user' }), 1);

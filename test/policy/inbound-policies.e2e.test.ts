@@ -22,7 +22,7 @@ const policies: AuthorizationSettings = {
   deny: [{ policy: 'default/no-admin', rules: [{ from: null, to: [{ methods: null, paths: ['/admin', '/admin/*'] }], when: null }] }],
   allow: [{ policy: 'default/ratings', rules: [{ from: [{ service: 'productpage', namespace: 'default' }], to: [{ methods: ['GET'], paths: ['/ratings/*', '/a/*'] }], when: null }] }],
 };
-const perTenant: RateLimit = { policy: 'default/ratings-rl', key: 'header:x-tenant', requests: 2, perMs: 1000, burst: 2 };
+const perTenant: RateLimit = { policy: 'default/ratings-rl', key: 'header:x-tenant', requests: 1, perMs: 2000, burst: 2 };
 
 function meshSpec(inbound: string | null, authz: AuthorizationSettings, meshDefault: 'allow' | 'deny'): BundleSpec {
   const ratings = service('ratings', { endpoints: inbound ? [inbound] : [] });
@@ -111,7 +111,7 @@ describe('rate limit on the Service (inbound)', () => {
     assert.equal((await from(productpage, '/ratings/1', { headers: t1 })).status, 200);
     const refused = await from(productpage, '/ratings/1', { headers: t1 });
     assert.equal(refused.status, 429);
-    assert.equal(refused.headers['retry-after'], '1');
+    assert.ok(['1', '2'].includes(String(refused.headers['retry-after'])), String(refused.headers['retry-after']));
     assert.equal(refused.headers['weft-reason'], 'rate-limited');
     assert.match(refused.body, /default\/ratings-rl/);
     // Another tenant has its own bucket; a request without the header is not limited.
@@ -121,7 +121,7 @@ describe('rate limit on the Service (inbound)', () => {
     for (let i = 0; i < 5; i++) assert.equal((await from(details, '/ratings/1', { headers: { 'x-tenant': 't3' } })).status, 403);
     assert.equal((await from(productpage, '/ratings/1', { headers: { 'x-tenant': 't3' } })).status, 200);
     assert.equal((await from(productpage, '/ratings/1', { headers: { 'x-tenant': 't3' } })).status, 200);
-    await sleep(1100);
+    await sleep(2100);
     assert.equal((await from(productpage, '/ratings/1', { headers: t1 })).status, 200);
     const metrics = await getText(callee.admin, '/metrics');
     assert.equal(metricValue(metrics, 'weft_rate_limited_total', { direction: 'inbound', policy: 'default/ratings-rl' }), 1);

@@ -15,6 +15,8 @@ export interface CueRequest {
   flags: Record<string, string>;
   /** stdout and stderr beyond this many characters are dropped and `overflow` is set. */
   maxOutput: number;
+  /** The working directory CUE sees (where it looks for cue.mod/), or null for the process's. */
+  cwd: string | null;
 }
 
 /** CueReply is the outcome; `cwd` is the directory CUE printed positions relative to. */
@@ -70,11 +72,21 @@ cue('version', [], {}).then(
   (err: unknown) => parentPort?.postMessage({ ready: false, failure: err instanceof Error ? err.message : String(err) }),
 );
 
+const realCwd = process.cwd.bind(process);
+
 parentPort?.on('message', (req: CueRequest) => {
   limit = req.maxOutput;
   overflow = false;
+  // Go's os.Getwd asks process.cwd(); a worker cannot chdir, but it can answer for itself (one
+  // request at a time, so no other evaluation sees it).
+  const cwd = req.cwd ?? realCwd();
+  process.cwd = () => cwd;
+  const reply = (r: Omit<CueReply, 'cwd' | 'overflow'>): void => {
+    process.cwd = realCwd;
+    parentPort?.postMessage({ ...r, overflow, cwd } satisfies CueReply);
+  };
   cue(req.command, req.args, req.flags).then(
-    (r) => parentPort?.postMessage({ code: r.code, stdout: r.stdout, stderr: r.stderr, overflow, cwd: process.cwd(), failure: null } satisfies CueReply),
-    (err: unknown) => parentPort?.postMessage({ code: -1, stdout: '', stderr: '', overflow, cwd: process.cwd(), failure: err instanceof Error ? err.message : String(err) } satisfies CueReply),
+    (r) => reply({ code: r.code, stdout: r.stdout, stderr: r.stderr, failure: null }),
+    (err: unknown) => reply({ code: -1, stdout: '', stderr: '', failure: err instanceof Error ? err.message : String(err) }),
   );
 });

@@ -52,6 +52,8 @@ export const cueLimits: CueLimits = { timeoutMs: 30_000, maxOutputChars: 32 * 10
  */
 export const cueStats = { evaluations: 0, cacheHits: 0, exportMs: 0, mapMs: 0 };
 
+type Text = SourceFile & { text: string };
+
 /** CueUnit is one evaluation: files of one folder and package (or one package-less file). */
 export interface CueUnit {
   /** Folder, tree-relative (`` for the root). */
@@ -59,7 +61,17 @@ export interface CueUnit {
   /** Package name, or null for a lone file without a package clause. */
   pkg: string | null;
   /** Sorted by path; never empty. */
-  files: Array<SourceFile & { text: string }>;
+  files: Text[];
+  /** The CUE module path when the tree root holds `cue.mod/module.cue`, else null. */
+  module: string | null;
+  /** Other files written beside the unit so its imports resolve (every other .cue file of a module); empty outside a module. */
+  support: Text[];
+}
+
+/** modulePath reads `module: "example.org/mesh"` from the tree root's cue.mod/module.cue, or null. */
+function modulePath(files: readonly SourceFile[]): string | null {
+  const mod = files.find((f) => f.path === 'cue.mod/module.cue');
+  return mod?.text ? (/^\s*module:\s*"([^"\\]+)"/m.exec(mod.text)?.[1] ?? null) : null;
 }
 
 /** isPolicyCue: a .cue file that holds policy; CUE module metadata and vendored packages (`cue.mod/`) and `cue cmd` tool files (`*_tool.cue`) are not evaluated, as CUE itself leaves them out of a package. */
@@ -73,19 +85,32 @@ function isPolicyCue(p: string): boolean {
  */
 export function cueUnits(files: readonly SourceFile[]): CueUnit[] {
   const units = new Map<string, CueUnit>();
-  const sorted = files.filter((f): f is SourceFile & { text: string } => f.text !== null && isPolicyCue(f.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const f of sorted) {
+  const byPath = (a: SourceFile, b: SourceFile): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  const readable = files.filter((f): f is Text => f.text !== null && f.path.endsWith('.cue')).sort(byPath);
+  const module = modulePath(readable);
+  for (const f of readable.filter((x) => isPolicyCue(x.path))) {
     const dir = path.posix.dirname(f.path) === '.' ? '' : path.posix.dirname(f.path);
     const pkg = packageName(f.text);
     const key = pkg === null ? `file\0${f.path}` : `pkg\0${dir}\0${pkg}`;
     let u = units.get(key);
     if (!u) {
-      u = { dir, pkg, files: [] };
+      u = { dir, pkg, files: [], module, support: [] };
       units.set(key, u);
     }
     u.files.push(f);
   }
-  return [...units.values()].sort((a, b) => (a.files[0]!.path < b.files[0]!.path ? -1 : 1));
+  const all = [...units.values()];
+  if (module !== null) {
+    for (const u of all) u.support = readable.filter((f) => !u.files.includes(f));
+  }
+  // In a module, a package that another file imports is a library, not a unit of resources:
+  // it is evaluated where it is imported.
+  const imported = (u: CueUnit): boolean => {
+    if (module === null || u.pkg === null) return false;
+    const importPath = u.dir === '' ? module : `${module}/${u.dir}`;
+    return readable.some((f) => !u.files.includes(f) && (f.text.includes(`"${importPath}"`) || f.text.includes(`"${importPath}:${u.pkg}"`)));
+  };
+  return all.filter((u) => !imported(u)).sort((a, b) => (a.files[0]!.path < b.files[0]!.path ? -1 : 1));
 }
 
 /**
@@ -140,7 +165,7 @@ const CACHE_CHARS = 64 * 1024 * 1024;
 function unitKey(unit: CueUnit): string {
   const h = createHash('sha256');
   h.update(String(cueLimits.maxOutputChars));
-  for (const f of unit.files) h.update(`\0${f.path}\0${f.text.length}\0${f.text}`);
+  for (const f of [...unit.files, ...unit.support]) h.update(`\0${f.path}\0${f.text.length}\0${f.text}`);
   return h.digest('hex');
 }
 
@@ -217,14 +242,16 @@ async function exportUnit(unit: CueUnit): Promise<Outcome> {
   const root = await realpath(await mkdtemp(path.join(tmpdir(), 'weft-cue-')));
   try {
     const args: string[] = [];
-    for (const f of unit.files) {
+    for (const f of [...unit.files, ...unit.support]) {
       const abs = path.resolve(root, ...f.path.split('/'));
       if (!abs.startsWith(root + path.sep)) return { kind: 'failed', message: `unsafe path ${f.path}` };
       await mkdir(path.dirname(abs), { recursive: true });
       await writeFile(abs, f.text);
-      args.push(abs);
+      if (unit.files.includes(f)) args.push(abs);
     }
-    const reply = await runCue({ command: 'export', args, flags: { '--out': 'json', '-e': 'resources' }, maxOutput: cueLimits.maxOutputChars });
+    // In a module, CUE finds cue.mod/ (and so resolves imports) from its working directory.
+    const cwd = unit.module !== null ? root : null;
+    const reply = await runCue({ command: 'export', args, flags: { '--out': 'json', '-e': 'resources' }, maxOutput: cueLimits.maxOutputChars, cwd });
     return reply === 'timeout' ? { kind: 'timeout' } : 'failure' in reply && reply.failure !== null ? { kind: 'failed', message: reply.failure } : { kind: 'done', reply, root };
   } catch (err) {
     return { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
@@ -379,7 +406,7 @@ export function parseCueStderr(stderr: string, cwd: string, root: string): CueEr
 }
 
 function reportCueErrors(reply: CueReply, root: string, unit: CueUnit, index: CueNode, ctx: PassContext): void {
-  const texts = new Map(unit.files.map((f) => [f.path, f.text]));
+  const texts = new Map([...unit.files, ...unit.support].map((f) => [f.path, f.text]));
   const errors = parseCueStderr(reply.stderr, reply.cwd, root);
   const first = unit.files[0]!.path;
   if (errors.length === 0) errors.push({ message: `CUE export failed (exit ${reply.code})`, positions: [] });

@@ -149,3 +149,22 @@ test('limits: too much output and too much time are WFT703, and the next evaluat
   assert.deepEqual(after.diagnostics, []);
   assert.deepEqual(docs.map((d) => d.value), [{ a: 1 }]);
 });
+
+test('a CUE module: packages import shared definitions; an imported package is a library, not a unit', async () => {
+  const c = ctx();
+  const docs = await parseCue(
+    [
+      src('cue.mod/module.cue', 'module: "example.org/mesh"\n'),
+      src('lib/defs.cue', 'package lib\n\n#Limit: {\n\tkey:      "caller"\n\trequests: int & >=1 & <=1000\n\tper:      "1s"\n}\n'),
+      src('app/a.cue', 'package app\n\nimport "example.org/mesh/lib"\n\nresources: ratings: {\n\tkind: "RateLimitPolicy"\n\tspec: limits: [lib.#Limit & {requests: 100}]\n}\n'),
+      src('bad/b.cue', 'package bad\n\nimport "example.org/mesh/lib"\n\nresources: [{\n\tspec: limits: [lib.#Limit & {requests: 5000}]\n}]\n'),
+    ],
+    c,
+  );
+  assert.deepEqual(
+    docs.map((d) => [d.file, d.value]),
+    [['app/a.cue', { kind: 'RateLimitPolicy', spec: { limits: [{ key: 'caller', requests: 100, per: '1s' }] } }]],
+  );
+  assert.deepEqual(c.diagnostics.map(brief), ['WFT701 bad/b.cue:6:41']);
+  assert.equal(c.diagnostics[0]!.hint, 'CUE also points at lib/defs.cue:5:24');
+});

@@ -20,7 +20,9 @@ export class ControllerServer {
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = ctl.maxWaitMs + 5_000;
     this.server.headersTimeout = 30_000;
-    this.server.requestTimeout = 60_000;
+    // requestTimeout bounds receiving a request; kept above the longest hold so that no Node
+    // version's interpretation can cut a long-poll short.
+    this.server.requestTimeout = ctl.maxWaitMs + 30_000;
     this.server.maxHeadersCount = 100;
   }
 

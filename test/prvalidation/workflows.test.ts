@@ -2,14 +2,17 @@
  * The GitHub workflow and action files are code too: this test parses every one under .github/
  * and docs/examples/ (and the YAML examples in docs/pr-validation.md), finds every `weft <command>`
  * they run, and checks against the real CLI that the command exists and its --help lists every
- * flag used. It also checks that the inputs given to the validate action are inputs it declares.
+ * flag used. It also checks that the inputs given to the validate action are inputs it declares,
+ * and runs the action's shell steps the way a runner would, against a real repository.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as yaml from 'js-yaml';
-import { ROOT, weft } from './helpers.js';
+import { makeRepo, MESH, ROOT, weft, WEFT } from './helpers.js';
 
 function yamlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -117,4 +120,64 @@ test('the PR workflow is read-only and the comment workflow never checks out cod
   assert.ok(!steps.some((s) => s.uses?.startsWith('actions/checkout')), 'no checkout of fork code');
   assert.ok(!steps.some((s) => typeof s.run === 'string'), 'no shell step runs artifact content');
   assert.ok(steps.some((s) => s.uses?.startsWith('actions/download-artifact')));
+});
+
+test('the action\'s shell steps, run as GitHub would on a PR: annotations, summary, artifact files, outputs', (t) => {
+  const repo = makeRepo();
+  const tmp = mkdtempSync(path.join(tmpdir(), 'weft-gha-'));
+  t.after(() => {
+    repo.cleanup();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  // A realistic PR: shift the canary and update the RouteTest that pins the split.
+  repo.commit(
+    {
+      'routes/reviews.yaml': MESH['routes/reviews.yaml']!.replace('weight: 90', 'weight: 80').replace('weight: 10', 'weight: 20'),
+      'tests/routing.yaml': MESH['tests/routing.yaml']!.replace('{ reviews-v1: 90, reviews-v2: 10 }', '{ reviews-v1: 80, reviews-v2: 20 }'),
+    },
+    'shift',
+  );
+  const action = yaml.load(readFileSync(path.join(ROOT, '.github', 'actions', 'validate', 'action.yml'), 'utf8')) as { runs: { steps: (Step & { name?: string; env?: Record<string, string> })[] } };
+  const files = { GITHUB_ENV: path.join(tmp, 'env'), GITHUB_OUTPUT: path.join(tmp, 'output'), GITHUB_STEP_SUMMARY: path.join(tmp, 'summary') };
+  for (const f of Object.values(files)) writeFileSync(f, '');
+  const context: Record<string, string> = {
+    'inputs.directory': 'policies',
+    'inputs.base': '',
+    'inputs.fail-on': 'error',
+    'inputs.sarif-file': 'weft.sarif',
+    'github.event.pull_request.base.sha': 'main',
+    'github.event.pull_request.number': '42',
+  };
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...files, RUNNER_TEMP: tmp, WEFT_BIN: WEFT, NO_COLOR: '1' };
+  const logs: Record<string, string> = {};
+  for (const s of action.runs.steps) {
+    // Installing (npm ci in the action's checkout) and uploading are GitHub's business, not the test's.
+    if (typeof s.run !== 'string' || s.name === 'Install weft') continue;
+    for (const line of readFileSync(files.GITHUB_ENV, 'utf8').split('\n')) if (line.includes('=')) env[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+    const stepEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries(s.env ?? {})) stepEnv[k] = String(v).replace(/\$\{\{ ([\w.-]+) \}\}/g, (_m, name: string) => context[name] ?? '');
+    for (const [k, v] of Object.entries(context)) if (k.startsWith('steps.')) stepEnv[k] = v;
+    const r = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', s.run], { cwd: repo.dir, env: { ...env, ...stepEnv }, encoding: 'utf8' });
+    logs[s.name ?? ''] = r.stdout + r.stderr;
+    if (s.name === 'Result') {
+      assert.equal(r.status, 0, `Result: ${logs['Result']}`);
+      continue;
+    }
+    assert.equal(r.status, 0, `${s.name}: ${r.stdout}${r.stderr}`);
+    const outputs = readFileSync(files.GITHUB_OUTPUT, 'utf8');
+    for (const line of outputs.split('\n')) if (line.includes('=')) context[`steps.${(s as { id?: string }).id ?? ''}.outputs.${line.slice(0, line.indexOf('='))}`] = line.slice(line.indexOf('=') + 1);
+    writeFileSync(files.GITHUB_OUTPUT, '');
+  }
+  assert.equal(context['steps.validate.outputs.code'], '0');
+  assert.equal(context['steps.test.outputs.code'], '0');
+  assert.equal(context['steps.diff.outputs.changes'], 'true');
+  assert.match(logs['weft test'] ?? '', /7 passed, 0 failed/);
+  const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');
+  assert.ok(summary.startsWith('<!-- weft-diff -->'));
+  assert.match(summary, /`reviews-v1 90%, reviews-v2 10%` → `reviews-v1 80%, reviews-v2 20%`/);
+  const out = path.join(tmp, 'weft');
+  assert.equal(readFileSync(path.join(out, 'pr-number.txt'), 'utf8').trim(), '42');
+  assert.equal((JSON.parse(readFileSync(path.join(out, 'weft.sarif'), 'utf8')) as { version: string }).version, '2.1.0');
+  assert.equal((JSON.parse(readFileSync(path.join(out, 'weft-diff.json'), 'utf8')) as { changes: { matchesChanged: number } }).changes.matchesChanged, 1);
+  assert.equal(readFileSync(path.join(out, 'weft-diff.md'), 'utf8'), summary);
 });

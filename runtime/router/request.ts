@@ -23,7 +23,7 @@ export interface RouteRequest {
 export function splitTarget(target: string): { path: string; query: string; authority: string | null } {
   let authority: string | null = null;
   let rest = target;
-  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.exec(target);
+  const scheme = target.charCodeAt(0) === 47 /* / */ ? null : /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.exec(target);
   if (scheme) {
     const afterScheme = target.slice(scheme[0].length);
     const slash = afterScheme.search(/[/?#]/);

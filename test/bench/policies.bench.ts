@@ -124,8 +124,7 @@ async function main(): Promise<void> {
   for (const s of policyScenarios(tools)) {
     const t = await s.start(upAddr);
     if (typeof t === 'string') throw new Error(t);
-    const child = children.at(-1)!;
-    targets.push({ name: s.name, addr: t.addr, pid: child.pid ?? 0, stop: t.stop, ok: 0, errors: 0, elapsed: 0, cpu: 0 });
+    targets.push({ name: s.name, addr: t.addr, pid: t.pid ?? 0, stop: t.stop, ok: 0, errors: 0, elapsed: 0, cpu: 0 });
   }
   for (const t of targets) await closedLoop(t.addr, concurrency, 0.5); // warm-up (JIT, connections)
   for (let r = 0; r < rounds; r++) {

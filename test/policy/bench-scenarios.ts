@@ -27,7 +27,7 @@ export interface BenchTools {
 /** PolicyScenario has the shape of the bench's Scenario. */
 export interface PolicyScenario {
   name: string;
-  start(upstream: string): Promise<{ addr: string; host: string; stop(): Promise<void> } | string>;
+  start(upstream: string): Promise<{ addr: string; host: string; pid: number | null; stop(): Promise<void> } | string>;
 }
 
 /** TEN_RULES: nine rules for callers the driver is not, then one that admits it. */
@@ -57,7 +57,7 @@ export function policyScenarios(t: BenchTools): PolicyScenario[] {
         [t.weft, 'proxy', '--service', 'bench', '--bundle', file, '--outbound', 'off', '--inbound', `127.0.0.1:${port}`, '--app', `http://${upstream}`, '--admin', 'off'],
         '"event":"listening"',
       );
-      return { addr: `127.0.0.1:${port}`, host: 'up', stop: () => t.stopChild(c) };
+      return { addr: `127.0.0.1:${port}`, host: 'up', pid: c.pid ?? null, stop: () => t.stopChild(c) };
     },
   });
   return [inbound('weft-inbound', false), inbound('weft-inbound+policies', true)];

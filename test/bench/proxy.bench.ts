@@ -28,6 +28,7 @@ import { Pool } from 'undici';
 import { buildRouter, route } from '../../runtime/router/index.js';
 import { bundle, service, spec, type RuleInput } from '../helpers/bundle-builder.js';
 import { tempDir, writeBundle } from '../helpers/proxy-harness.js';
+import { policyScenarios } from '../policy/bench-scenarios.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..', '..');
@@ -193,6 +194,8 @@ http {
       return { addr: `127.0.0.1:${port}`, host: 'up', pid: c.pid ?? null, stop: () => stopChild(c) };
     },
   },
+  // policy issue: inbound with no policy vs a 10-rule AuthorizationPolicy + a RateLimitPolicy
+  ...policyScenarios({ weft: WEFT, freePort, startChild, stopChild, tempDir, writeBundle }),
 ];
 
 // ---------------------------------------------------------------- load driver

@@ -412,7 +412,7 @@ function reportCueErrors(reply: CueReply, root: string, unit: CueUnit, index: Cu
   if (errors.length === 0) errors.push({ message: `CUE export failed (exit ${reply.code})`, positions: [] });
   for (const e of groupDisjunctions(errors)) {
     if (/^reference "resources" not found/.test(e.message) && e.positions.every((p) => p.file === null)) {
-      report(ctx, 'WFT704', `${describe(unit)} has no top-level \`resources\` field`, { file: first, span: { line: 1, column: 1, endLine: 1, endColumn: 1 } }, { hint: 'Export resources as `resources: [...]` or `resources: name: {...}`; a folder of shared definitions needs its own package with `resources: []`.' });
+      report(ctx, 'WFT704', `${describe(unit)} has no top-level \`resources\` field`, { file: first, span: { line: 1, column: 1, endLine: 1, endColumn: 1 } }, { hint: 'Export resources as `resources: [...]` or `resources: name: {...}`; shared definitions belong in a package that others import (with cue.mod/module.cue at the root), or give the package `resources: []`.' });
       continue;
     }
     const code: Code = SYNTAX.test(e.message) ? 'WFT702' : 'WFT701';

@@ -82,6 +82,11 @@ test('weft up: converge, shift weight, reject a broken commit, fix it, stop clea
     assert.equal(fixedStatus.current?.digest, shifted, 'same content, same digest');
     assert.deepEqual(await proxyDigests(u), digestsBefore);
 
+    // Not one failed request from the first convergence on: shift, rejection and fix included.
+    const whole = shares(await trafficSince(u, t0));
+    assert.ok(whole.requests > 100, `traffic throughout: ${whole.requests} requests`);
+    assert.equal(whole.errors, 0, 'no failed request at any point');
+
     const stopped = await stopUp(u);
     up = null;
     assert.equal(stopped.code, 0, `weft up exits 0 on SIGTERM:\n${u.output()}`);

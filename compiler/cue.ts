@@ -239,7 +239,12 @@ function serial<T>(fn: () => Promise<T>): Promise<T> {
 
 /** exportUnit writes the unit to a private temporary directory, exports `resources`, removes the directory. */
 async function exportUnit(unit: CueUnit): Promise<Outcome> {
-  const root = await realpath(await mkdtemp(path.join(tmpdir(), 'weft-cue-')));
+  let root: string;
+  try {
+    root = await realpath(await mkdtemp(path.join(tmpdir(), 'weft-cue-')));
+  } catch (err) {
+    return { kind: 'failed', message: `cannot create a temporary directory: ${err instanceof Error ? err.message : String(err)}` };
+  }
   try {
     const args: string[] = [];
     for (const f of [...unit.files, ...unit.support]) {

@@ -4,6 +4,10 @@
  * ids to file:line:column. Runs only on an error-free tree, but still never throws: a value that
  * could not be lowered falls back to its default.
  *
+ * Every object is built with its keys in code-unit order (and maps sorted by key), so the spec is
+ * already canonical and emit can serialise it with JSON.stringify; emit checks that this holds and
+ * falls back to canonicalJson when it does not, so a slip here costs speed, never correctness.
+ *
  * Built-in defaults (docs/policies.md lists them; MeshConfig overrides the mesh-wide ones):
  * request timeout 15s, backendRequest 0 (disabled), no retries unless asked; a route's `retry`
  * without attempts/codes/backoff gets 1 / [503] / 25ms; retry budget 20% + 10/s over 10s;
@@ -71,9 +75,12 @@ const ms = (text: string | undefined, fallback: number): number => {
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Sources collects id → location while lowering; turned into a key-sorted SourceMap at the end. */
+type Sources = Map<string, SourceLocation>;
+
 /** lower builds the BundleSpec and SourceMap; see the file comment for its guarantees. */
 export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
-  const sources: SourceMap = {};
+  const sources = new Map<string, SourceLocation>();
   const mesh = lowerMesh(tree);
   const tables = new Map<string, TableGroup[]>();
   for (const g of tablesOf(tree)) {
@@ -89,15 +96,16 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
   }
   for (const r of tree.resources) {
     const id = resourceId(r);
-    if (!(id in sources)) sources[id] = locate(r.origin, '');
+    if (!sources.has(id)) sources.set(id, locate(r.origin, ''));
   }
-  // Key order of sources and indexes is left to canonical JSON, which sorts every object.
-  return { spec: { mesh, services } satisfies BundleSpec, sources };
+  const sourceMap: SourceMap = {};
+  for (const id of [...sources.keys()].sort(byString)) sourceMap[id] = sources.get(id) as SourceLocation;
+  return { spec: { mesh, services } satisfies BundleSpec, sources: sourceMap };
 }
 
 function locate(origin: HTTPRoute['origin'], pointer: string): SourceLocation {
   const s = spanAt(origin, pointer);
-  return { file: origin.file, line: s.line, column: s.column };
+  return { column: s.column, file: origin.file, line: s.line };
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
@@ -112,19 +120,19 @@ function lowerMesh(tree: ResolvedTree): MeshSettings {
   const retry: RetryPolicy | null = d?.retry
     ? {
         attempts: d.retry.attempts ?? BUILTIN_DEFAULTS.retryAttempts,
-        codes: codes(d.retry.codes ?? [...BUILTIN_DEFAULTS.retryCodes]),
         backoffMs: ms(d.retry.backoff, BUILTIN_DEFAULTS.retryBackoffMs),
+        codes: codes(d.retry.codes ?? [...BUILTIN_DEFAULTS.retryCodes]),
       }
     : null;
   return {
-    defaults: {
-      timeouts: {
-        requestMs: ms(d?.timeouts?.request, BUILTIN_DEFAULTS.requestTimeoutMs),
-        backendRequestMs: ms(d?.timeouts?.backendRequest, BUILTIN_DEFAULTS.backendRequestTimeoutMs),
-      },
-      retry,
-    },
     authorization: { default: spec?.authorization?.default ?? BUILTIN_DEFAULTS.authorization },
+    defaults: {
+      retry,
+      timeouts: {
+        backendRequestMs: ms(d?.timeouts?.backendRequest, BUILTIN_DEFAULTS.backendRequestTimeoutMs),
+        requestMs: ms(d?.timeouts?.request, BUILTIN_DEFAULTS.requestTimeoutMs),
+      },
+    },
     telemetry: {
       accessLog: spec?.telemetry?.accessLog ?? BUILTIN_DEFAULTS.accessLog,
       tracing: spec?.telemetry?.tracing ?? BUILTIN_DEFAULTS.tracing,
@@ -137,13 +145,13 @@ function codes(list: number[]): number[] {
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
-function lowerService(svc: Service, id: string, tree: ResolvedTree, mesh: MeshSettings, groups: TableGroup[], sources: SourceMap): ServiceEntry {
-  const ports = svc.spec.ports.map((p) => (p.appProtocol !== undefined ? { name: p.name, port: p.port, appProtocol: p.appProtocol } : { name: p.name, port: p.port }));
+function lowerService(svc: Service, id: string, tree: ResolvedTree, mesh: MeshSettings, groups: TableGroup[], sources: Sources): ServiceEntry {
+  const ports = svc.spec.ports.map((p) => (p.appProtocol !== undefined ? { appProtocol: p.appProtocol, name: p.name, port: p.port } : { name: p.name, port: p.port }));
   const firstPort = svc.spec.ports[0]?.port ?? 0;
   const endpoints: Endpoint[] = (svc.spec.endpoints ?? [])
-    .map((e) => ({ address: e.address, port: e.port ?? firstPort, labels: { ...(e.labels ?? {}) } }))
+    .map((e) => ({ address: e.address, labels: sortKeys(e.labels ?? {}), port: e.port ?? firstPort }))
     .sort((a, b) => byString(a.address, b.address) || a.port - b.port);
-  const routing: Routing = { producer: null, consumers: {} };
+  const routing: Routing = { consumers: {}, producer: null };
   for (const g of groups) {
     const table = lowerTable(g, tree, mesh, sources);
     if (g.consumer) routing.consumers[g.table] = table;
@@ -151,19 +159,19 @@ function lowerService(svc: Service, id: string, tree: ResolvedTree, mesh: MeshSe
   }
   routing.consumers = sortKeys(routing.consumers);
   return {
+    authorization: lowerAuthorization(tree.authorizationPolicies.get(id) ?? []),
+    backendPolicy: lowerBackendPolicy(tree.backendPolicies.get(id) ?? null),
+    endpoints,
     id,
     name: svc.metadata.name,
     namespace: svc.metadata.namespace,
     ports,
-    endpoints,
-    backendPolicy: lowerBackendPolicy(tree.backendPolicies.get(id) ?? null),
-    authorization: lowerAuthorization(tree.authorizationPolicies.get(id) ?? []),
     rateLimits: lowerRateLimits(tree.serviceRateLimits.get(id) ?? []),
     routing,
   };
 }
 
-function lowerTable(g: TableGroup, tree: ResolvedTree, mesh: MeshSettings, sources: SourceMap): RouteTable {
+function lowerTable(g: TableGroup, tree: ResolvedTree, mesh: MeshSettings, sources: Sources): RouteTable {
   const matches: RouteMatch[] = [];
   const rules: Rule[] = [];
   const ruleIndex = new Map<HTTPRouteRule, number>();
@@ -179,28 +187,28 @@ function lowerTable(g: TableGroup, tree: ResolvedTree, mesh: MeshSettings, sourc
     const id = `${e.routeKey}#${e.ruleIndex}.${e.matchIndex}`;
     const at = matches.length;
     matches.push({
-      rule: ri,
-      id,
-      path: e.match.path,
-      method: e.match.method,
       headers: e.match.headers,
-      queryParams: e.match.queryParams,
+      id,
+      method: e.match.method,
+      path: e.match.path,
       port: e.match.port,
+      queryParams: e.match.queryParams,
+      rule: ri,
     });
-    sources[id] = locate(route.origin, e.implicit ? `/spec/rules/${e.ruleIndex}` : `/spec/rules/${e.ruleIndex}/matches/${e.matchIndex}`);
+    sources.set(id, locate(route.origin, e.implicit ? `/spec/rules/${e.ruleIndex}` : `/spec/rules/${e.ruleIndex}/matches/${e.matchIndex}`));
     const p = e.match.path;
     if (p.type === 'Exact') (index.exact[p.value] ??= []).push(at);
     else if (p.type === 'PathPrefix') (index.prefix[p.value] ??= []).push(at);
     else index.regex.push(at);
   }
-  return { matches, rules, index };
+  return { index: { exact: sortKeys(index.exact), prefix: sortKeys(index.prefix), regex: index.regex }, matches, rules };
 }
 
-function lowerRule(e: MatchEntry, tree: ResolvedTree, mesh: MeshSettings, sources: SourceMap): Rule {
+function lowerRule(e: MatchEntry, tree: ResolvedTree, mesh: MeshSettings, sources: Sources): Rule {
   const rule = e.rule;
   const route = e.attachment.route;
   const id = `${e.routeKey}#${e.ruleIndex}`;
-  sources[id] = locate(route.origin, `/spec/rules/${e.ruleIndex}`);
+  sources.set(id, locate(route.origin, `/spec/rules/${e.ruleIndex}`));
   const prefix = prefixMatchOf(rule) ?? '/';
   const filters = (rule.filters ?? []).map((f) => lowerFilter(f, tree, prefix)).filter((f): f is Filter => f !== null);
   const refs = rule.backendRefs ?? [];
@@ -210,73 +218,73 @@ function lowerRule(e: MatchEntry, tree: ResolvedTree, mesh: MeshSettings, source
     const target = tree.backends.get(b);
     if (weight <= 0 || !target) continue;
     backends.push({
-      service: target.service,
-      port: target.port,
-      weight,
       filters: (b.filters ?? []).map((f) => lowerFilter(f, tree, prefix)).filter((f): f is Filter => f !== null),
+      port: target.port,
+      service: target.service,
+      weight,
     });
   }
   const redirects = filters.some((f) => f.type === 'RequestRedirect');
   let direct: Rule['direct'] = null;
-  if (refs.length === 0 && !redirects) direct = { status: 500, reason: 'rule has no backendRefs' };
-  else if (!redirects && backends.length === 0) direct = { status: 503, reason: 'every backendRef has weight 0' };
+  if (refs.length === 0 && !redirects) direct = { reason: 'rule has no backendRefs', status: 500 };
+  else if (!redirects && backends.length === 0) direct = { reason: 'every backendRef has weight 0', status: 503 };
   const timeouts: Timeouts = {
-    requestMs: ms(rule.timeouts?.request, mesh.defaults.timeouts.requestMs),
     backendRequestMs: ms(rule.timeouts?.backendRequest, mesh.defaults.timeouts.backendRequestMs),
+    requestMs: ms(rule.timeouts?.request, mesh.defaults.timeouts.requestMs),
   };
   const meshRetry = mesh.defaults.retry;
   const retry: RetryPolicy | null = rule.retry
     ? {
         attempts: rule.retry.attempts ?? meshRetry?.attempts ?? BUILTIN_DEFAULTS.retryAttempts,
-        codes: codes(rule.retry.codes ?? meshRetry?.codes ?? [...BUILTIN_DEFAULTS.retryCodes]),
         backoffMs: ms(rule.retry.backoff, meshRetry?.backoffMs ?? BUILTIN_DEFAULTS.retryBackoffMs),
+        codes: codes(rule.retry.codes ?? meshRetry?.codes ?? [...BUILTIN_DEFAULTS.retryCodes]),
       }
     : meshRetry
-      ? { ...meshRetry, codes: [...meshRetry.codes] }
+      ? { attempts: meshRetry.attempts, backoffMs: meshRetry.backoffMs, codes: [...meshRetry.codes] }
       : null;
   return {
-    id,
-    route: { namespace: route.metadata.namespace, name: route.metadata.name },
-    filters,
     backends: redirects ? [] : backends,
-    totalWeight: redirects ? 0 : backends.reduce((s, b) => s + b.weight, 0),
     direct,
-    timeouts,
-    retry,
+    filters,
+    id,
     rateLimits: lowerRateLimits(tree.routeRateLimits.get(e.routeKey) ?? []),
+    retry,
+    route: { name: route.metadata.name, namespace: route.metadata.namespace },
+    timeouts,
+    totalWeight: redirects ? 0 : backends.reduce((s, b) => s + b.weight, 0),
   };
 }
 
 function lowerModifier(m: HTTPHeaderModifier | undefined): HeaderModifier {
   return {
-    set: (m?.set ?? []).map((h) => ({ name: h.name, value: h.value })),
     add: (m?.add ?? []).map((h) => ({ name: h.name, value: h.value })),
     remove: [...(m?.remove ?? [])],
+    set: (m?.set ?? []).map((h) => ({ name: h.name, value: h.value })),
   };
 }
 
 function lowerPath(p: HTTPPathModifier | undefined, prefix: string): PathModifier | null {
   if (!p) return null;
   if (p.type === 'ReplaceFullPath') return { type: 'ReplaceFullPath', value: p.replaceFullPath ?? '/' };
-  return { type: 'ReplacePrefixMatch', value: p.replacePrefixMatch ?? '/', prefix };
+  return { prefix, type: 'ReplacePrefixMatch', value: p.replacePrefixMatch ?? '/' };
 }
 
 /** lowerFilter maps one HTTPRoute filter to its bundle form; null for a filter with no body (schema-refused). */
 function lowerFilter(f: HTTPRouteFilter, tree: ResolvedTree, prefix: string): Filter | null {
   switch (f.type) {
     case 'RequestHeaderModifier':
-      return { type: 'RequestHeaderModifier', modifier: lowerModifier(f.requestHeaderModifier) };
+      return { modifier: lowerModifier(f.requestHeaderModifier), type: 'RequestHeaderModifier' };
     case 'ResponseHeaderModifier':
-      return { type: 'ResponseHeaderModifier', modifier: lowerModifier(f.responseHeaderModifier) };
+      return { modifier: lowerModifier(f.responseHeaderModifier), type: 'ResponseHeaderModifier' };
     case 'RequestRedirect': {
       const r = f.requestRedirect ?? {};
       return {
+        redirect: { hostname: r.hostname ?? null, path: lowerPath(r.path, prefix), port: r.port ?? null, scheme: r.scheme ?? null, statusCode: r.statusCode ?? 302 },
         type: 'RequestRedirect',
-        redirect: { scheme: r.scheme ?? null, hostname: r.hostname ?? null, port: r.port ?? null, path: lowerPath(r.path, prefix), statusCode: r.statusCode ?? 302 },
       };
     }
     case 'URLRewrite':
-      return { type: 'URLRewrite', rewrite: { hostname: f.urlRewrite?.hostname ?? null, path: lowerPath(f.urlRewrite?.path, prefix) } };
+      return { rewrite: { hostname: f.urlRewrite?.hostname ?? null, path: lowerPath(f.urlRewrite?.path, prefix) }, type: 'URLRewrite' };
     case 'RequestMirror': {
       const m = f.requestMirror;
       const target = m ? tree.backends.get(m.backendRef) : undefined;
@@ -284,7 +292,7 @@ function lowerFilter(f: HTTPRouteFilter, tree: ResolvedTree, prefix: string): Fi
       let percent = 100;
       if (m.percent !== undefined) percent = m.percent;
       else if (m.fraction) percent = (m.fraction.numerator / (m.fraction.denominator ?? 100)) * 100;
-      return { type: 'RequestMirror', mirror: { service: target.service, port: target.port, percent: Math.min(100, Math.max(0, percent)) } };
+      return { mirror: { percent: Math.min(100, Math.max(0, percent)), port: target.port, service: target.service }, type: 'RequestMirror' };
     }
     case 'ExtensionRef': {
       const fault = f.extensionRef ? tree.extensions.get(f.extensionRef) : undefined;
@@ -292,12 +300,12 @@ function lowerFilter(f: HTTPRouteFilter, tree: ResolvedTree, prefix: string): Fi
       const d = fault.spec.delay;
       const a = fault.spec.abort;
       return {
-        type: 'Fault',
-        name: fault.metadata.name,
         fault: {
+          abort: a ? { percent: a.percent ?? 100, status: a.status } : null,
           delay: d ? { ms: ms(d.fixed, 0), percent: d.percent ?? 100 } : null,
-          abort: a ? { status: a.status, percent: a.percent ?? 100 } : null,
         },
+        name: fault.metadata.name,
+        type: 'Fault',
       };
     }
     default:
@@ -308,15 +316,15 @@ function lowerFilter(f: HTTPRouteFilter, tree: ResolvedTree, prefix: string): Fi
 function lowerBackendPolicy(p: BackendPolicy | null): BackendPolicySettings {
   const budget = p?.spec.retryBudget;
   const retryBudget = {
-    percent: budget?.percent ?? BUILTIN_DEFAULTS.retryBudget.percent,
-    minRetriesPerSecond: budget?.minRetriesPerSecond ?? BUILTIN_DEFAULTS.retryBudget.minRetriesPerSecond,
     intervalMs: ms(budget?.interval, BUILTIN_DEFAULTS.retryBudget.intervalMs),
+    minRetriesPerSecond: budget?.minRetriesPerSecond ?? BUILTIN_DEFAULTS.retryBudget.minRetriesPerSecond,
+    percent: budget?.percent ?? BUILTIN_DEFAULTS.retryBudget.percent,
   };
-  if (!p) return { policy: null, loadBalancer: { type: 'RoundRobin' }, connectionPool: null, outlierDetection: null, retryBudget };
+  if (!p) return { connectionPool: null, loadBalancer: { type: 'RoundRobin' }, outlierDetection: null, policy: null, retryBudget };
   const lb = p.spec.loadBalancer;
   let loadBalancer: BackendPolicySettings['loadBalancer'] = { type: 'RoundRobin' };
   if (lb?.type === 'ConsistentHash') {
-    loadBalancer = { type: 'ConsistentHash', hashOn: lb.hashOn?.header !== undefined ? { header: lb.hashOn.header.toLowerCase() } : { clientAddress: true } };
+    loadBalancer = { hashOn: lb.hashOn?.header !== undefined ? { header: lb.hashOn.header.toLowerCase() } : { clientAddress: true }, type: 'ConsistentHash' };
   } else if (lb) {
     loadBalancer = { type: lb.type };
   }
@@ -324,19 +332,19 @@ function lowerBackendPolicy(p: BackendPolicy | null): BackendPolicySettings {
   const od = p.spec.outlierDetection;
   const D = BUILTIN_DEFAULTS;
   return {
-    policy: p.metadata.name,
-    loadBalancer,
     connectionPool: cp
       ? { maxConnections: cp.maxConnections ?? D.connectionPool.maxConnections, maxPendingRequests: cp.maxPendingRequests ?? D.connectionPool.maxPendingRequests }
       : null,
+    loadBalancer,
     outlierDetection: od
       ? {
+          baseEjectionTimeMs: ms(od.baseEjectionTime, D.outlierDetection.baseEjectionTimeMs),
           consecutiveErrors: od.consecutiveErrors ?? D.outlierDetection.consecutiveErrors,
           intervalMs: ms(od.interval, D.outlierDetection.intervalMs),
-          baseEjectionTimeMs: ms(od.baseEjectionTime, D.outlierDetection.baseEjectionTimeMs),
           maxEjectionPercent: od.maxEjectionPercent ?? D.outlierDetection.maxEjectionPercent,
         }
       : null,
+    policy: p.metadata.name,
     retryBudget,
   };
 }
@@ -345,7 +353,7 @@ function lowerAuthorization(policies: AuthorizationPolicy[]): ServiceEntry['auth
   const entry = (p: AuthorizationPolicy): AuthorizationPolicyEntry => ({
     policy: `${p.metadata.namespace}/${p.metadata.name}`,
     rules: p.spec.rules.map((r) => ({
-      from: r.from && r.from.length > 0 ? r.from.map((f) => ({ service: f.service, namespace: f.namespace ?? p.metadata.namespace })) : null,
+      from: r.from && r.from.length > 0 ? r.from.map((f) => ({ namespace: f.namespace ?? p.metadata.namespace, service: f.service })) : null,
       to:
         r.to && r.to.length > 0
           ? r.to.map((t) => ({ methods: t.methods ? t.methods.map((m) => m.toUpperCase()) : null, paths: t.paths ? [...t.paths] : null }))
@@ -355,8 +363,8 @@ function lowerAuthorization(policies: AuthorizationPolicy[]): ServiceEntry['auth
   });
   const sorted = [...policies].sort((a, b) => byString(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`));
   return {
-    deny: sorted.filter((p) => p.spec.action === 'DENY').map(entry),
     allow: sorted.filter((p) => p.spec.action === 'ALLOW').map(entry),
+    deny: sorted.filter((p) => p.spec.action === 'DENY').map(entry),
   };
 }
 
@@ -369,11 +377,11 @@ function lowerRateLimits(policies: RateLimitPolicy[]): RateLimit[] {
   const sorted = [...policies].sort((a, b) => byString(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`));
   return sorted.flatMap((p) =>
     p.spec.limits.map((l) => ({
-      policy: `${p.metadata.namespace}/${p.metadata.name}`,
-      key: lowerKey(l.key),
-      requests: l.requests,
-      perMs: ms(l.per, 1000),
       burst: l.burst ?? l.requests,
+      key: lowerKey(l.key),
+      perMs: ms(l.per, 1000),
+      policy: `${p.metadata.namespace}/${p.metadata.name}`,
+      requests: l.requests,
     })),
   );
 }

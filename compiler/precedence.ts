@@ -75,14 +75,14 @@ export function normalizeMatch(m: HTTPRouteMatch | undefined, port: number | nul
     const name = h.name.toLowerCase();
     if (seenHeaders.has(name)) continue;
     seenHeaders.add(name);
-    headers.push({ type: h.type ?? 'Exact', name, value: h.value });
+    headers.push({ name, type: h.type ?? 'Exact', value: h.value });
   }
   const queryParams: ValueMatch[] = [];
   const seenParams = new Set<string>();
   for (const q of m?.queryParams ?? []) {
     if (seenParams.has(q.name)) continue;
     seenParams.add(q.name);
-    queryParams.push({ type: q.type ?? 'Exact', name: q.name, value: q.value });
+    queryParams.push({ name: q.name, type: q.type ?? 'Exact', value: q.value });
   }
   return { path, method: m?.method ?? null, headers, queryParams, port };
 }

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { compileYaml, frontEnd, backEnd, newContext, svc } from './backend-helpers.js';
 import { parseDuration } from '../../compiler/duration.js';
+import { canonicalText, inCanonicalOrder } from '../../compiler/emit.js';
+import fc from 'fast-check';
 import { canonicalJson, digestOf, keyIdOf, signingPayload } from '../../schemas/canonical.js';
 
 const ROUTE = `apiVersion: gateway.networking.k8s.io/v1
@@ -127,4 +129,23 @@ test('the same parent named twice is one attachment', async () => {
   const r = await compileYaml({ ...FILES, 'b/routes.yaml': ROUTE.replace('[{ kind: Service, name: api }]', '[{ kind: Service, name: api }, { name: api }]') });
   assert.deepEqual(r.diagnostics, []);
   assert.deepEqual(r.bundle?.spec.services[0]?.routing.producer?.matches.map((m) => m.id), ['default/api#0.0']);
+});
+
+test('canonicalText equals canonicalJson on any JSON value, and lower output takes the fast path', async () => {
+  fc.assert(
+    fc.property(fc.jsonValue(), (v) => canonicalText(v) === canonicalJson(v)),
+    { numRuns: 500, seed: 7 },
+  );
+  for (const odd of [{ b: 1, a: 2 }, { 10: 'x', 9: 'y' }, { a: undefined, b: 1 }, [undefined, 1], { toJSON: 1 }, Object.create({ inherited: 1 }) as object]) {
+    assert.equal(canonicalText(odd), canonicalJson(odd));
+  }
+  const r = await compileYaml({ ...FILES, 'c/more.yaml': svc('labels').replace('{ address: 10.0.0.1 }', '{ address: 10.0.0.1, labels: { zone: a, app: b, "10": c, "9": d } }') });
+  assert.ok(r.bundle);
+  assert.ok(inCanonicalOrder(r.bundle.sources), 'sources are built in canonical order');
+  const { labels, ...withoutNumericLabels } = r.bundle.spec.services.find((s) => s.name === 'labels')?.endpoints[0] ?? {};
+  assert.deepEqual(Object.keys(labels ?? {}), ['9', '10', 'app', 'zone']);
+  assert.ok(inCanonicalOrder(withoutNumericLabels));
+  assert.equal(r.json, `${canonicalJson(r.bundle)}\n`);
+  const plain = await compileYaml(FILES);
+  assert.ok(plain.bundle && inCanonicalOrder(plain.bundle.spec), 'the spec is built in canonical order');
 });

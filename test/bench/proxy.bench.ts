@@ -13,12 +13,12 @@
  *
  * Extending: add an entry to SCENARIOS (the policy issue adds "Weft + policies").
  *
- * Usage: node dist/test/bench/proxy.bench.js [--seconds 3] [--rate 1000] [--concurrency 32]
+ * Usage: node dist/test/bench/proxy.bench.js [--seconds 3] [--rate 1000] [--concurrency 32] [--rounds 3]
  *          [--only name,name] [--no-write] [--json]
  *        (internal) --role upstream|http-proxy PORT ...
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Agent as HttpAgent } from 'node:http';
 import { cpus } from 'node:os';
 import path from 'node:path';
@@ -205,16 +205,36 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** cpuMs reads a process's user+system CPU time from /proc (null where /proc is absent). */
-function cpuMs(pid: number | null): number | null {
-  if (pid === null) return null;
+/** statOf reads [ppid, cpu ms] of a process from /proc, or null. */
+function statOf(pid: number | string): [number, number] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime+stime in USER_HZ (100)
+    return [Number(f[1]), ((Number(f[11]) + Number(f[12])) * 1000) / 100]; // utime+stime in USER_HZ (100)
   } catch {
     return null;
   }
+}
+
+/**
+ * cpuMs is the user+system CPU time of a process and its direct children (nginx's worker is a
+ * child of its master), from /proc; null where /proc is absent.
+ */
+function cpuMs(pid: number | null): number | null {
+  if (pid === null) return null;
+  const own = statOf(pid);
+  if (!own) return null;
+  let total = own[1];
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      const st = statOf(d);
+      if (st && st[0] === pid) total += st[1];
+    }
+  } catch {
+    // no /proc listing: own time only
+  }
+  return total;
 }
 
 async function closedLoop(t: Target, concurrency: number, seconds: number): Promise<{ rps: number; errors: number; cpuUsPerReq: number | null }> {
@@ -257,8 +277,9 @@ async function openLoop(t: Target, rate: number, seconds: number): Promise<{ p50
     const scheduled = start + i * interval;
     const wait = scheduled - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    // Latency counts from the scheduled time (CO correction), or the send time if sent early.
-    const from = Math.max(scheduled, performance.now());
+    // Latency counts from the scheduled time even when sent late (coordinated-omission
+    // correction), or from the send time when sent up to 1 ms early.
+    const from = Math.min(scheduled, performance.now());
     inflight.push(
       pool.request({ path: '/api/items', method: 'GET', headers: { host: t.host } }).then(
         async (r) => {
@@ -348,6 +369,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '3' },
       rate: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '32' },
+      rounds: { type: 'string', default: '3' },
       only: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -362,6 +384,7 @@ async function main(): Promise<void> {
   const seconds = Number(values.seconds);
   const rate = Number(values.rate);
   const concurrency = Number(values.concurrency);
+  const rounds = Math.max(1, Number(values.rounds));
   const only = typeof values.only === 'string' ? new Set(values.only.split(',')) : null;
 
   const upPort = await freePort();
@@ -378,7 +401,15 @@ async function main(): Promise<void> {
     }
     await waitHttp(t.addr, t.host);
     await closedLoop(t, concurrency, Math.max(1, seconds / 2)); // warm-up (JIT, connections)
-    const tp = await closedLoop(t, concurrency, seconds);
+    // Best of `rounds`: on a shared machine a round can lose its core to other work; the best
+    // round is the closest to what the target itself can do.
+    let tp = await closedLoop(t, concurrency, seconds);
+    for (let r = 1; r < rounds; r++) {
+      const again = await closedLoop(t, concurrency, seconds);
+      if (again.rps > tp.rps) tp = { ...again, cpuUsPerReq: Math.min(again.cpuUsPerReq ?? Infinity, tp.cpuUsPerReq ?? Infinity) };
+      else tp = { ...tp, cpuUsPerReq: Math.min(again.cpuUsPerReq ?? Infinity, tp.cpuUsPerReq ?? Infinity) };
+    }
+    if (tp.cpuUsPerReq === Infinity) tp.cpuUsPerReq = null;
     const lat = await openLoop(t, rate, seconds);
     await t.stop();
     results.push({ name: s.name, rps: tp.rps, p50: lat.p50, p99: lat.p99, max: lat.max, errors: tp.errors + lat.errors, cpuUsPerReq: tp.cpuUsPerReq });
@@ -425,7 +456,7 @@ async function main(): Promise<void> {
     '',
     `\`npm run bench:proxy\` (test/bench/proxy.bench.ts), ${new Date().toISOString().slice(0, 16)}Z. Machine: ${cpus().length} CPUs (nproc), ${cpu}, Node ${process.version}, ${nginxVersion.replace(/^nginx version: /, 'nginx ')}; load average at the end ${load} (the machine is shared, so absolute numbers are noisy; ratios from one run are the point).`,
     '',
-    `Upstream: Node http server, 1 KiB responses, keep-alive. Throughput: closed loop, ${concurrency} in flight, ${seconds} s. Latency: open loop at ${rate} req/s for ${seconds} s, measured from each request's scheduled send time (coordinated-omission corrected). Each target is one process (nginx: 1 worker, upstream keepalive).`,
+    `Upstream: Node http server, 1 KiB responses, keep-alive. Throughput: closed loop, ${concurrency} in flight, best of ${rounds} rounds of ${seconds} s; proxy CPU µs/req is the proxy process's user+system time per request (nginx: master and worker), the lowest of the rounds. Latency: open loop at ${rate} req/s for ${seconds} s, measured from each request's scheduled send time (coordinated-omission corrected). Each target is one process (nginx: 1 worker, upstream keepalive).`,
     '',
     '| target | req/s | proxy CPU µs/req | × direct | p50 ms | p99 ms | added p50 / p99 ms | errors |',
     '|---|---|---|---|---|---|---|---|',

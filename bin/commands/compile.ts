@@ -44,6 +44,7 @@ async function writeAtomically(file: string, data: string): Promise<void> {
   }
 }
 
+/** command: `weft compile`; writes a bundle only when there are no errors; resolves to the exit code. */
 export const command: Command = {
   summary: 'compile policy files into one signed, content-addressed bundle',
   help: HELP,

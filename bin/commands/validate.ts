@@ -31,6 +31,7 @@ Options:
 Exit codes: 0 no failing findings; 1 failing findings; 2 usage or internal error.
 The json, sarif and github formats print nothing else on stdout.`;
 
+/** command: `weft validate`; resolves to the exit code (0 clean, 1 failing findings, 2 usage or internal error). */
 export const command: Command = {
   summary: 'check policy files and report every finding (CI runs this on pull requests)',
   help: HELP,

@@ -22,7 +22,7 @@ import { compile } from '../../compiler/compile.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** CASES is the corpus folder, in the source tree (cases are data, not compiled). */
-export const CASES = path.join(ROOT, 'test', 'compiler', 'cases');
+const CASES = path.join(ROOT, 'test', 'compiler', 'cases');
 
 interface Expected {
   options?: { dir?: string; rev?: string; maxFileBytes?: number };

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { compile as realCompile } from '../../compiler/compile.js';
 import type { CompileOptions, CompileResult, Diagnostic } from '../../compiler/types.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -14,6 +16,8 @@ import { RemoteRepository } from './remote-repository.js';
 import { isRemoteRepo, normaliseSubPath, type Repository } from './repository.js';
 import type { StatusDocument } from './status-document.js';
 import { BundleStore, type StoredBundle } from './store.js';
+
+const gzipAsync = promisify(gzip);
 
 /** ControllerOptions are `weft controller`'s flags, parsed. */
 export interface ControllerOptions {
@@ -248,12 +252,17 @@ export class Controller {
   private async publish(entry: StoredBundle, detectedAt: number): Promise<void> {
     const changed = this.current?.digest !== entry.digest;
     if (!changed && this.current) entry.publishedAt = this.current.publishedAt;
+    // The gzip form (what proxies download) is made on the thread pool while the store fsyncs,
+    // so neither waits for the other.
+    const gzipped = changed ? gzipAsync(entry.bytes).catch(() => undefined) : Promise.resolve(undefined);
     try {
       await this.store.put(entry);
     } catch (err) {
       // Serving beats persisting: proxies still get the bundle; a restart serves an older one.
       this.log.log('error', 'bundle store write failed', { code: err instanceof ControllerError ? err.code : 'WEFT_CTL_STORE', error: messageOf(err) });
     }
+    const gz = await gzipped;
+    if (gz) entry.gzip = gz;
     this.serve(entry, detectedAt);
     if (this.options.outFile) {
       const out = this.options.outFile;

@@ -185,7 +185,14 @@ function toFinding(e: ErrorObject, root: unknown): Finding | null {
         pointer: `${at}/${escapePointer(field)}`,
         key: true,
         message: `unknown field "${field}" in ${where}`,
-        hint: guess ? `did you mean "${guess}"?` : known.length > 0 ? `known fields: ${known.join(', ')}` : 'remove it',
+        hint:
+          field === '<<'
+            ? 'YAML merge keys (<<) are not supported: write the fields out'
+            : guess
+              ? `did you mean "${guess}"?`
+              : known.length > 0
+                ? `known fields: ${known.join(', ')}`
+                : 'remove it',
       };
     }
     case 'required':

@@ -35,6 +35,9 @@ test('an unknown field is WFT302 at its key, with a did-you-mean hint', () => {
   assert.equal(diagnostics[0]?.resource, 'HTTPRoute/default/reviews');
   const far = run(ROUTE('    - zzz: 1\n')).diagnostics[0];
   assert.match(far?.hint ?? '', /^known fields: name, matches, filters/);
+  const merge = run(ROUTE('    - &r { backendRefs: [{ name: reviews }] }\n    - <<: *r\n')).diagnostics;
+  assert.deepEqual(merge.map(at), [['WFT302', 8, 7]]);
+  assert.match(merge[0]?.hint ?? '', /merge keys/);
 });
 
 test('a missing field is WFT303 at the key of the object that should hold it', () => {

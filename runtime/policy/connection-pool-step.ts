@@ -27,7 +27,7 @@ export function connectionPool(ctx: ProxyContext): Step {
       if (!got.ok) {
         if (got.reason === 'aborted') {
           // Gave up while queued: answer as forward.ts would for the same abort.
-          const reason: unknown = ex.attemptSignal.reason;
+          const reason: unknown = ex.attemptAborted ?? ex.attemptSignal.reason;
           if (reason instanceof WeftError) return errorReply(reason, reason.code === 'WEFT_BACKEND_TIMEOUT');
           return errorReply(new WeftError('WEFT_CLIENT_GONE', 'the client went away', 499));
         }

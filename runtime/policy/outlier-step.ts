@@ -24,11 +24,11 @@ export function outlierDetection(ctx: ProxyContext): Step {
       try {
         reply = await next(ex);
       } catch (err) {
-        if (!ex.signal.aborted) detector.record(key, false);
+        if (ex.aborted === null) detector.record(key, false);
         throw err;
       }
       if (reply.origin === 'upstream') detector.record(key, reply.status < 500);
-      else if (reply.retriable && !ex.signal.aborted) detector.record(key, false);
+      else if (reply.retriable && ex.aborted === null) detector.record(key, false);
       return reply;
     },
   };

@@ -7,6 +7,7 @@
  *      fail), or `--exit-code` was given and something changed;
  *   2  usage error, a revision git cannot resolve, head's directory missing, or an internal error.
  * A base that does not compile is not the change's fault: the report says so and exit stays 0.
+ * A base where DIR does not exist (the PR adds it) is compared as an empty mesh.
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
@@ -88,7 +89,9 @@ export const command: Command = {
       for (const d of broken) process.stderr.write(`weft: ${d.message}\n`);
       return 2;
     }
-    const diff = diffBundles({ ref: values.base, result: shown(base, dir) }, { ref: values.head ?? null, result: shown(head, dir) });
+    // DIR missing at base is a PR that adds the policies: everything in head is new.
+    const baseMissing = base.bundle === null && base.diagnostics.some((d) => d.code === 'WFT102');
+    const diff = diffBundles({ ref: values.base, result: shown(base, dir), missing: baseMissing }, { ref: values.head ?? null, result: shown(head, dir) });
     const text = format === 'json' ? formatDiffJson(diff) : format === 'markdown' ? formatDiffMarkdown(diff, { maxBytes }) : formatDiffText(diff);
     process.stdout.write(text);
     if (head.bundle === null) return 1;

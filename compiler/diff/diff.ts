@@ -39,6 +39,8 @@ export interface DiffSide {
   digest: string | null;
   errors: number;
   warnings: number;
+  /** The directory does not exist at this revision: compared as a mesh with no Services. */
+  missing: boolean;
 }
 
 /** FieldChange is one setting before → after; null means "absent" on that side. */
@@ -139,6 +141,8 @@ export interface BundleDiff {
 export interface DiffInput {
   ref: string | null;
   result: Pick<CompileResult, 'bundle' | 'diagnostics'>;
+  /** The directory does not exist at this revision (a PR that adds it): an empty mesh. */
+  missing?: boolean;
 }
 
 // ---- helpers ------------------------------------------------------------------------------
@@ -446,6 +450,7 @@ function side(input: DiffInput): DiffSide {
     digest: input.result.bundle?.digest ?? null,
     errors: d.filter((x) => x.severity === 'error').length,
     warnings: d.filter((x) => x.severity === 'warning').length,
+    missing: input.missing === true && input.result.bundle === null,
   };
 }
 
@@ -453,12 +458,14 @@ function side(input: DiffInput): DiffSide {
 export function diffBundles(base: DiffInput, head: DiffInput): BundleDiff {
   const bb = base.result.bundle;
   const hb = head.result.bundle;
-  const { added, resolved } = newDiagnostics(base.result.diagnostics, head.result.diagnostics);
+  // A missing directory is not a finding the PR resolves: an empty mesh has none.
+  const baseFindings = base.missing && bb === null ? [] : base.result.diagnostics;
+  const { added, resolved } = newDiagnostics(baseFindings, head.result.diagnostics);
   return {
     base: side(base),
     head: side(head),
     sameDigest: bb !== null && hb !== null && bb.digest === hb.digest,
-    traffic: bb && hb ? diffSpecs(bb.spec, hb.spec, bb.sources, hb.sources) : null,
+    traffic: hb && (bb || base.missing) ? diffSpecs(bb?.spec ?? { mesh: hb.spec.mesh, services: [] }, hb.spec, bb?.sources ?? {}, hb.sources) : null,
     newDiagnostics: added,
     resolvedDiagnostics: resolved,
   };

@@ -92,7 +92,8 @@ export function formatDiffMarkdown(d: BundleDiff, opts: { maxBytes?: number } = 
     ['Base', d.base],
     ['Head', d.head],
   ] as const) {
-    if (s.digest === null) head.push(`> ❌ ${label} does not compile (${s.errors} ${s.errors === 1 ? 'error' : 'errors'}): no traffic comparison.`, '');
+    if (s.missing) head.push(`> ${label}: the directory does not exist at ${code(sideLabel(s))}; compared with an empty mesh.`, '');
+    else if (s.digest === null) head.push(`> ❌ ${label} does not compile (${s.errors} ${s.errors === 1 ? 'error' : 'errors'}): no traffic comparison.`, '');
   }
   if (d.sameDigest) head.push(`Same bundle digest ${code(d.head.digest ?? '')}: proxies will not reload.`, '');
 

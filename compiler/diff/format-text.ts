@@ -93,7 +93,8 @@ export function formatDiffText(d: BundleDiff): string {
     ['base', d.base],
     ['head', d.head],
   ] as const) {
-    if (s.digest === null) out.push(`${label} does not compile (${s.errors} ${s.errors === 1 ? 'error' : 'errors'}): no traffic comparison`);
+    if (s.missing) out.push(`${label}: the directory does not exist at ${sideLabel(s)}; compared with an empty mesh`);
+    else if (s.digest === null) out.push(`${label} does not compile (${s.errors} ${s.errors === 1 ? 'error' : 'errors'}): no traffic comparison`);
   }
   if (d.sameDigest) out.push(`same bundle digest ${d.head.digest ?? ''}: nothing changes for traffic`);
   const t = d.traffic;

@@ -5,7 +5,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { makeRepo, MESH, weft } from './helpers.js';
+import { git, makeRepo, MESH, weft } from './helpers.js';
 import { diffSpecs, type BundleDiff } from '../../compiler/diff/diff.js';
 import { formatDiffMarkdown, MARKDOWN_MARKER } from '../../compiler/diff/format-markdown.js';
 import type { BundleSpec, ServiceEntry } from '../../schemas/bundle.js';
@@ -172,8 +172,8 @@ test('markdown stays under the size limit and summarises the rest with counts', 
   const traffic = diffSpecs(base, head);
   assert.equal(traffic.servicesChanged.length, n);
   const diff: BundleDiff = {
-    base: { ref: 'main', commit: null, digest: 'sha256:a', errors: 0, warnings: 0 },
-    head: { ref: null, commit: null, digest: 'sha256:b', errors: 0, warnings: 0 },
+    base: { ref: 'main', commit: null, digest: 'sha256:a', errors: 0, warnings: 0, missing: false },
+    head: { ref: null, commit: null, digest: 'sha256:b', errors: 0, warnings: 0, missing: false },
     sameDigest: false,
     traffic,
     newDiagnostics: [],
@@ -189,4 +189,21 @@ test('markdown stays under the size limit and summarises the rest with counts', 
   assert.ok(md.trimEnd().endsWith('</sub>'), 'the footer survives');
   const small = formatDiffMarkdown(diff, { maxBytes: 5000 });
   assert.ok(Buffer.byteLength(small, 'utf8') <= 5000);
+});
+
+test('a PR that adds the policy folder: the base is an empty mesh, every Service is added', async (t) => {
+  const repo = makeRepo();
+  t.after(() => repo.cleanup());
+  // main holds the mesh; compare from a commit without the folder instead: a fresh orphan branch.
+  git(repo.dir, 'checkout', '-q', '--orphan', 'empty');
+  git(repo.dir, 'rm', '-rq', '--cached', '.');
+  git(repo.dir, 'commit', '-q', '--allow-empty', '-m', 'nothing yet');
+  git(repo.dir, 'checkout', '-q', '-f', 'pr');
+  const added = await weft(repo.dir, 'diff', 'policies', '--base', 'empty', '--head', 'pr');
+  assert.equal(added.code, 0, added.stderr);
+  assert.match(added.stdout, /^base: the directory does not exist at empty; compared with an empty mesh$/m);
+  assert.match(added.stdout, /^\+ service reviews \(1 endpoint\)$/m);
+  assert.match(added.stdout, /^ {4}default\/reviews prefix \/api: reviews-v1 90%, reviews-v2 10%$/m);
+  assert.doesNotMatch(added.stdout, /resolved/);
+  assert.match(added.stdout, /^0 services changed; 6 added; 0 removed; .*0 new diagnostics$/m);
 });

@@ -86,8 +86,8 @@ test('diffSpecs reports authorization, rate limit, backend policy, endpoint and 
   admin.backendPolicy.loadBalancer = { type: 'LeastRequest' };
   admin.endpoints.push({ address: '127.0.0.1', port: 9, labels: { v: '2' } });
   const text = formatDiffText({
-    base: { ref: 'main', commit: null, digest: 'a', errors: 0, warnings: 0 },
-    head: { ref: null, commit: null, digest: 'b', errors: 0, warnings: 0 },
+    base: { ref: 'main', commit: null, digest: 'a', errors: 0, warnings: 0, missing: false },
+    head: { ref: null, commit: null, digest: 'b', errors: 0, warnings: 0, missing: false },
     sameDigest: false,
     traffic: diffSpecs(spec(before), spec(after, { authorization: { default: 'deny' } })),
     newDiagnostics: [],

@@ -17,7 +17,7 @@
  *          [--only name,name] [--no-write] [--json]
  *        (internal) --role upstream|http-proxy PORT ...
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Agent as HttpAgent } from 'node:http';
 import { cpus } from 'node:os';
@@ -438,13 +438,9 @@ async function main(): Promise<void> {
     return weft?.cpuUsPerReq && x?.cpuUsPerReq ? `${(x.cpuUsPerReq / weft.cpuUsPerReq).toFixed(2)}×` : 'n/a';
   };
   const cpu = cpus()[0]?.model ?? 'unknown';
-  let nginxVersion = 'not installed';
-  try {
-    nginxVersion = execFileSync('/usr/sbin/nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || 'installed';
-  } catch (err) {
-    const e = err as { stderr?: string };
-    nginxVersion = e.stderr?.trim() || 'not installed';
-  }
+  // `nginx -v` prints to stderr.
+  const nginxBin = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+  const nginxVersion = nginxBin ? (spawnSync(nginxBin, ['-v'], { encoding: 'utf8' }).stderr ?? '').trim().replace(/^nginx version: /, '') || 'nginx' : 'nginx not installed';
   let load = '';
   try {
     load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -454,7 +450,9 @@ async function main(): Promise<void> {
   const section = [
     '## Proxy',
     '',
-    `\`npm run bench:proxy\` (test/bench/proxy.bench.ts), ${new Date().toISOString().slice(0, 16)}Z. Machine: ${cpus().length} CPUs (nproc), ${cpu}, Node ${process.version}, ${nginxVersion.replace(/^nginx version: /, 'nginx ')}; load average at the end ${load} (the machine is shared, so absolute numbers are noisy; ratios from one run are the point).`,
+    `\`npm run bench:proxy\` (test/bench/proxy.bench.ts), ${new Date().toISOString().slice(0, 16)}Z. Machine: ${cpus().length} CPUs (nproc), ${cpu}, Node ${process.version}, ${nginxVersion}; load average at the end ${load}.`,
+    '',
+    `Reading the numbers: when the load average is above the number of CPUs, the machine is shared and every process waits for a core, so req/s and latency percentiles measure the scheduler as much as the target (a proxied run can even beat the direct one); proxy CPU µs/req is the figure that stays comparable, and 1e6 / (µs/req) is the capacity of one core.`,
     '',
     `Upstream: Node http server, 1 KiB responses, keep-alive. Throughput: closed loop, ${concurrency} in flight, best of ${rounds} rounds of ${seconds} s; proxy CPU µs/req is the proxy process's user+system time per request (nginx: master and worker), the lowest of the rounds. Latency: open loop at ${rate} req/s for ${seconds} s, measured from each request's scheduled send time (coordinated-omission corrected). Each target is one process (nginx: 1 worker, upstream keepalive).`,
     '',

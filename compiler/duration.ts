@@ -17,8 +17,20 @@ const UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 
  * (never throws). "0s" is 0, which the bundle reads as "disabled".
  */
 export function parseDuration(s: string): number | null {
-  if (typeof s !== 'string' || !WHOLE.test(s)) return null;
-  let total = 0;
-  for (const m of s.matchAll(PAIR)) total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? 0);
+  if (typeof s !== 'string') return null;
+  const known = parsed.get(s);
+  if (known !== undefined) return known;
+  let total: number | null = null;
+  if (WHOLE.test(s)) {
+    total = 0;
+    for (const m of s.matchAll(PAIR)) total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? 0);
+  }
+  if (parsed.size >= MAX_CACHED) parsed.clear();
+  parsed.set(s, total);
   return total;
 }
+
+// A repository repeats a handful of durations thousands of times; bounded so that arbitrary
+// input cannot grow it without limit.
+const parsed = new Map<string, number | null>();
+const MAX_CACHED = 1000;

@@ -1,8 +1,7 @@
 /**
  * Helpers for the back-end tests (resolve, analyze, lower, emit): build a ValidatedTree from YAML
- * text through the real parse pass (positions included), then run the back-end passes. Uses the
- * real validate pass when it is implemented; otherwise a shim that only fills the default
- * namespace, so these tests do not wait for the front end.
+ * text through the real parse and validate passes (positions included, no files on disk), then
+ * run the back-end passes as compile() does.
  */
 import { parse } from '../../compiler/parse.js';
 import { validate } from '../../compiler/validate.js';
@@ -12,7 +11,6 @@ import { lower } from '../../compiler/lower.js';
 import { emit } from '../../compiler/emit.js';
 import { compareDiagnostics, hasErrors } from '../../compiler/diagnostics.js';
 import type { Diagnostic, PassContext, ValidatedTree, CompileOptions } from '../../compiler/types.js';
-import type { Resource } from '../../compiler/resources.js';
 import type { Bundle } from '../../schemas/bundle.js';
 
 export function newContext(options: Partial<CompileOptions> = {}): PassContext {
@@ -27,17 +25,7 @@ export async function frontEnd(files: Record<string, string>, ctx: PassContext =
       .map((path) => ({ path, size: (files[path] ?? '').length, text: files[path] ?? '' })),
   };
   const parsed = await parse(loaded, ctx);
-  try {
-    return await validate(parsed, ctx);
-  } catch {
-    const resources = parsed.documents.map((d) => {
-      const r = d.value as Resource;
-      r.metadata.namespace ??= 'default';
-      r.origin = d.origin;
-      return r;
-    });
-    return { resources };
-  }
+  return validate(parsed, ctx);
 }
 
 export interface BackEndResult {

@@ -6,12 +6,14 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BackendPolicySettings, Filter, RateLimit, ServiceEntry } from '../../schemas/bundle.js';
+import type { BackendPolicySettings, BundleSpec, Filter, RateLimit, ServiceEntry } from '../../schemas/bundle.js';
 import { bundle, service, spec, type RuleInput } from '../helpers/bundle-builder.js';
-import { closeAgent, getText, metricValue, send, sendMany, sleep, startApp, startProxy, tempDir, writeBundle, type App, type Proxy } from './process-helpers.js';
+import { closeAgent, getText, metricValue, send, sendMany, sleep, startApp, startProxy, tempDir, waitForDigest, writeBundle, type App, type Proxy } from './process-helpers.js';
 
 const apps: Record<string, App[]> = {};
 let proxy: Proxy;
+let bundleFile: string;
+let meshSpec: BundleSpec;
 let cleanup: () => Promise<void>;
 
 function svc(name: string, policy: Partial<BackendPolicySettings>, producer?: RuleInput[]): ServiceEntry {
@@ -59,6 +61,8 @@ before(async () => {
   cleanup = t.cleanup;
   const file = path.join(t.dir, 'bundle.json');
   await writeBundle(file, bundle(s));
+  bundleFile = file;
+  meshSpec = s;
   proxy = await startProxy({ service: 'client', bundle: file });
 });
 
@@ -129,6 +133,7 @@ describe('outlier detection', () => {
   it('ejects a failing endpoint, moves traffic to the healthy one, returns it after the ejection time', async () => {
     const [good, bad] = apps['outlier'] as [App, App];
     for (let i = 0; i < 10; i++) await out('outlier');
+    const ejectedAt = Date.now();
     assert.equal(bad.seen.length, 3, 'three consecutive errors, then ejected');
     const badBefore = bad.seen.length;
     const rs = await sendMany(20, 1, () => out('outlier'));
@@ -148,6 +153,17 @@ describe('outlier detection', () => {
     const metrics = await getText(proxy.admin, '/metrics');
     assert.equal(metricValue(metrics, 'weft_outlier_ejections_total', { service: 'default/outlier' }), 1);
     assert.equal(metricValue(metrics, 'weft_outlier_ejected', { endpoint: `127.0.0.1:${bad.port}` }), 1);
+
+    // A reload that keeps the Service and its endpoints keeps the ejection.
+    const reloaded = bundle({ ...meshSpec, services: [...meshSpec.services, service('newcomer')].sort((a, b) => (a.id < b.id ? -1 : 1)) });
+    await writeBundle(bundleFile, reloaded);
+    await waitForDigest(proxy.admin, reloaded.digest);
+    await sendMany(10, 1, () => out('outlier'));
+    // On a very slow machine the 4 s ejection may be over by now: then only the state can tell.
+    if (Date.now() - ejectedAt < 3500) assert.equal(bad.seen.length, badBefore, 'still ejected after the reload');
+    const after = JSON.parse(await getText(proxy.admin, '/config')) as { policies: { backends: Record<string, { outlier: { endpoint: string; totalEjections: number }[] }> } };
+    const badState = after.policies.backends['default/outlier']!.outlier.find((h) => h.endpoint === `127.0.0.1:${bad.port}`);
+    assert.ok(badState && badState.totalEjections >= 1, 'outlier state kept across the reload');
 
     bad.status = 200;
     await sleep(4200);

@@ -32,6 +32,7 @@ before(async () => {
     ['least', 2],
     ['hash', 3],
     ['pool', 1],
+    ['queued', 1],
     ['outlier', 2],
     ['failing', 1],
     ['faulty', 1],
@@ -40,6 +41,7 @@ before(async () => {
   for (const [name, n] of names) apps[name] = await Promise.all(Array.from({ length: n }, (_, i) => startApp(`${name}-${i}`)));
   apps['least']![0]!.delayMs = 100;
   apps['pool']![0]!.delayMs = 800;
+  apps['queued']![0]!.delayMs = 600;
   apps['outlier']![1]!.status = 500;
   apps['failing']![0]!.status = 503;
 
@@ -52,6 +54,7 @@ before(async () => {
     svc('least', { loadBalancer: { type: 'LeastRequest' } }),
     svc('hash', { loadBalancer: { type: 'ConsistentHash', hashOn: { header: 'x-user' } } }),
     svc('pool', { connectionPool: { maxConnections: 1, maxPendingRequests: 1 } }),
+    svc('queued', { connectionPool: { maxConnections: 1, maxPendingRequests: 5 } }, [{ backends: [{ service: 'queued' }], timeouts: { backendRequestMs: 1000 } }]),
     svc('outlier', { outlierDetection: { consecutiveErrors: 3, intervalMs: 10_000, baseEjectionTimeMs: 4000, maxEjectionPercent: 50 } }),
     svc('failing', { retryBudget: { percent: 20, minRetriesPerSecond: 1, intervalMs: 10_000 } }, [{ backends: [{ service: 'failing' }], retry: { attempts: 3, codes: [503], backoffMs: 1 } }]),
     svc('faulty', {}, [{ backends: [{ service: 'faulty' }], filters: [slowFault] }]),
@@ -126,6 +129,19 @@ describe('connection pool', () => {
     assert.equal(apps['pool']![0]!.maxInFlight, 1);
     const metrics = await getText(proxy.admin, '/metrics');
     assert.equal(metricValue(metrics, 'weft_pool_overflow_total', { service: 'default/pool' }), 4);
+  });
+});
+
+describe('connection pool wait', () => {
+  it('a request still queued when its backendRequest timeout fires gets 504, and leaves the queue', async () => {
+    // One slot, upstream 600 ms, attempt timeout 1 s: #1 answers, #2 times out upstream, #3 in the queue.
+    const rs = await Promise.all(Array.from({ length: 3 }, () => out('queued')));
+    const statuses = rs.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 504, 504], rs.map((r) => `${r.status} ${r.body.trim()}`).join(' | '));
+    assert.ok(rs.every((r) => r.headers['weft-reason'] !== 'pool-overflow'));
+    await sleep(700); // let the abandoned upstream request finish
+    const config = JSON.parse(await getText(proxy.admin, '/config')) as { policies: { backends: Record<string, { pools: { inFlight: number; pending: number }[] }> } };
+    assert.deepEqual(config.policies.backends['default/queued']!.pools.map((p) => [p.inFlight, p.pending]), [[0, 0]]);
   });
 });
 

@@ -39,7 +39,7 @@ before(async () => {
     ['limited', 1],
   ];
   for (const [name, n] of names) apps[name] = await Promise.all(Array.from({ length: n }, (_, i) => startApp(`${name}-${i}`)));
-  apps['least']![0]!.delayMs = 100;
+  apps['least']![0]!.delayMs = 300;
   apps['pool']![0]!.delayMs = 800;
   apps['queued']![0]!.delayMs = 600;
   apps['outlier']![1]!.status = 500;
@@ -95,7 +95,9 @@ describe('load balancing (through a real proxy)', () => {
     const rs = await sendMany(200, 8, () => out('least'));
     assert.ok(rs.every((r) => r.status === 200));
     const [slow, fast] = countsOf('least') as [number, number];
-    assert.ok(fast > 0.75 * (slow + fast), `slow ${slow}, fast ${fast}`);
+    // P2C over two endpoints evens out in-flight counts, so shares follow 1/latency: even with
+    // 100 ms of proxy overhead on a loaded machine the fast endpoint takes 80%; round-robin: 50%.
+    assert.ok(fast > 0.7 * (slow + fast), `slow ${slow}, fast ${fast}`);
   });
 
   it('ConsistentHash: each user sticks to one endpoint, users spread', async () => {
@@ -198,7 +200,7 @@ describe('retry budget', () => {
     assert.ok(rs.every((r) => r.status === 503));
     const attempts = backend.seen.length;
     // Without a budget: 50 × (1 + 3) = 200 attempts. With 20% + 1/s: at most 50 + 10 + 1/s.
-    const bound = 50 + 0.2 * 50 + Math.ceil(seconds + 1);
+    const bound = 50 + 0.2 * 50 + Math.ceil(1.2 * seconds + 2);
     assert.ok(attempts <= bound, `${attempts} attempts > ${bound}`);
     assert.ok(attempts >= 55, `${attempts}: retries should still happen within the budget`);
     const metrics = await getText(proxy.admin, '/metrics');

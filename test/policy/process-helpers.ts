@@ -199,7 +199,7 @@ export async function sendMany(n: number, concurrency: number, one: (i: number) 
   return out;
 }
 
-/** getJson fetches an admin document. */
+/** getText fetches an admin document as text. */
 export async function getText(hostPort: string, target: string): Promise<string> {
   return (await send(hostPort, 'admin', target)).body;
 }

@@ -8,6 +8,8 @@ export interface AdminInfo {
   readonly namespace: string;
   readonly listeners: () => Record<string, string | null>;
   readonly steps: { readonly outbound: readonly string[]; readonly inbound: readonly string[] };
+  /** Upstream origins with a connection pool (pools of removed endpoints are closed on reload). */
+  readonly pools: () => readonly string[];
   /** Extra sections for /config (the policy issue adds outlier ejections here). */
   readonly extra: Record<string, () => unknown>;
 }
@@ -15,7 +17,8 @@ export interface AdminInfo {
 /**
  * createAdmin serves `/metrics` (Prometheus text), `/ready` (200 once a bundle is active, else
  * 503), `/healthz` (200 while the process runs) and `/config` (JSON: active digest, revision,
- * loaded time, where it came from, the last rejection and why, listeners and pipeline steps).
+ * loaded time, where it came from, the last rejection and why, listeners, pipeline steps and
+ * the upstream origins that have a connection pool).
  */
 export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: AdminInfo): Server {
   return createServer((req, res) => {
@@ -54,6 +57,7 @@ export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: Adm
         lastRejection: reloader.lastRejection ? { ...reloader.lastRejection, at: reloader.lastRejection.at.toISOString() } : null,
         listeners: info.listeners(),
         steps: info.steps,
+        pools: info.pools(),
         ...extra,
       });
     }

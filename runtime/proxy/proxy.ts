@@ -100,6 +100,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         namespace: opts.settings.namespace,
         listeners: () => ({ ...addresses }),
         steps: { outbound: out.map((s) => s.name), inbound: inb.map((s) => s.name) },
+        pools: () => pools.origins(),
         extra: { policies: () => policyRuntime(ctx).snapshot() },
       })
     : null;

@@ -93,6 +93,13 @@ describe('reload under load', () => {
     const p = await spawnProxy(['--service', 'client', '--bundle', file]);
     procs.push(p);
     await underLoad(p, a, b, (t) => writeAtomic(file, t), 25);
+    // Pools follow the endpoints: after a generation with only `a`, b's pool is closed.
+    const only = generation(3, a, b);
+    writeAtomic(file, JSON.stringify(only));
+    await waitForDigest(p.admin, only.digest);
+    await call(p.outbound, 'web', '/x');
+    const cfg = await getJson<{ pools: string[] }>(p.admin, '/config');
+    assert.deepEqual(cfg.pools, [`http://127.0.0.1:${a.port}`]);
   });
 
   it('ConfigMap symlink swap: zero failures, no stale routing after acknowledgement', async () => {

@@ -1,8 +1,9 @@
 /**
  * The dashboard in a real browser: Debian's Chromium driven by playwright-core, against the
  * controller of a running `weft up`. It sees the proxies table and the chart update, then the
- * red banner after a broken commit while the chart keeps moving with no errors, and saves the
- * screenshot the README shows (docs/dashboard.png).
+ * red banner after a broken commit while the chart keeps moving with no errors, and saves a
+ * screenshot: to the profile's temp folder, or, with WEFT_UPDATE_SCREENSHOT=1, to the
+ * docs/dashboard.png the README shows (so an ordinary `npm test` leaves the tree clean).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,7 +70,9 @@ test('dashboard: proxies, live chart, rejection banner, screenshot', { timeout: 
     assert.equal((await page.textContent('#errors'))?.trim(), '0.0%');
     assert.equal(await active.count(), 7);
 
-    await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png'), fullPage: true });
+    const shot = process.env.WEFT_UPDATE_SCREENSHOT === '1' ? path.join(ROOT, 'docs', 'dashboard.png') : path.join(profile, 'dashboard.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(existsSync(shot), 'the screenshot was written');
   } finally {
     await ctx?.close().catch(() => undefined);
     await removeDir(profile);

@@ -18,7 +18,7 @@
  * the source; see docs/cue.md for what is found and what falls back to the resource's span.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, mkdir, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -237,11 +237,39 @@ function serial<T>(fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
+const TEMP_PREFIX = 'weft-cue-';
+/** STALE_MS: an evaluation's directory lives at most the time limit; older ones are leftovers. */
+const STALE_MS = 60 * 60 * 1000;
+let swept = false;
+
+/**
+ * sweepStale removes, once per process and best-effort, unit directories that a killed process
+ * left behind (a signal skips `finally`). Only this module's prefix, only hours-old ones, so a
+ * directory another process is evaluating in is never touched.
+ */
+async function sweepStale(): Promise<void> {
+  if (swept) return;
+  swept = true;
+  try {
+    const base = tmpdir();
+    const now = Date.now();
+    for (const name of await readdir(base)) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const full = path.join(base, name);
+      const st = await lstat(full).catch(() => null);
+      if (st?.isDirectory() && now - st.mtimeMs > STALE_MS) await rm(full, { recursive: true, force: true }).catch(() => undefined);
+    }
+  } catch {
+    // Best effort: an unreadable temp folder only means leftovers stay.
+  }
+}
+
 /** exportUnit writes the unit to a private temporary directory, exports `resources`, removes the directory. */
 async function exportUnit(unit: CueUnit): Promise<Outcome> {
   let root: string;
   try {
-    root = await realpath(await mkdtemp(path.join(tmpdir(), 'weft-cue-')));
+    await sweepStale();
+    root = await realpath(await mkdtemp(path.join(tmpdir(), TEMP_PREFIX)));
   } catch (err) {
     return { kind: 'failed', message: `cannot create a temporary directory: ${err instanceof Error ? err.message : String(err)}` };
   }

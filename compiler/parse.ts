@@ -9,7 +9,8 @@ import { report } from './diagnostics.js';
 import { didYouMean } from './did-you-mean.js';
 import { API_VERSIONS, type Kind, type Origin } from './resources.js';
 import { parseCue } from './cue.js';
-import type { LoadedTree, ParsedTree, PassContext, RawDocument, SourceFile, SourceSpan } from './types.js';
+import type { LoadedTree, ParsedTree, PassContext, RawDocument, SourceFile } from './types.js';
+import { LineIndex, OffsetPositions } from './positions.js';
 
 /** MAX_DEPTH bounds collection nesting; policies need a dozen levels at most. */
 const MAX_DEPTH = 64;
@@ -40,34 +41,9 @@ export async function parse(input: LoadedTree, ctx: PassContext): Promise<Parsed
 
 // ---- positions ----------------------------------------------------------------------------
 
-/** LineIndex maps character offsets of one text to 1-based line and column (UTF-16 units). */
-class LineIndex {
-  private readonly starts: number[] = [0];
-  constructor(private readonly text: string) {
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.starts.push(i + 1);
-  }
-  pos(offset: number): { line: number; column: number } {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.starts[mid] ?? 0) <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: offset - (this.starts[lo] ?? 0) + 1 };
-  }
-  span(start: number, end: number): SourceSpan {
-    let e = Math.max(start, end);
-    // A block scalar's range ends after its newline; the span should end on its last line.
-    while (e > start + 1 && (this.text.charCodeAt(e - 1) === 10 || this.text.charCodeAt(e - 1) === 13)) e--;
-    const a = this.pos(start);
-    const b = this.pos(e);
-    return { line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
-  }
-}
-
 /** escapePointer escapes one JSON Pointer reference token (RFC 6901). */
 export function escapePointer(token: string): string {
+  if (token.indexOf('~') < 0 && token.indexOf('/') < 0) return token;
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
@@ -104,7 +80,7 @@ interface Built {
 
 /** DocBuilder walks the events of one document, building its value and its position map. */
 class DocBuilder {
-  readonly positions = new Map<string, { value: SourceSpan; key?: SourceSpan }>();
+  readonly positions: OffsetPositions;
   private readonly anchors = new Map<string, { value: unknown; size: number }>();
   private aliasNodes = 0;
   /** Above 0 while building a duplicate key's value, whose positions are not kept. */
@@ -119,7 +95,9 @@ class DocBuilder {
     private readonly lines: LineIndex,
     private readonly file: string,
     private readonly ctx: PassContext,
-  ) {}
+  ) {
+    this.positions = new OffsetPositions(lines);
+  }
 
   private next(): yaml.Event {
     const e = this.events[this.i++];
@@ -138,8 +116,8 @@ class DocBuilder {
     throw new Refused(message);
   }
 
-  /** node builds the node starting at the next event; `pointer` is where it sits. */
-  node(pointer: string, key?: SourceSpan): Built {
+  /** node builds the node starting at the next event; `pointer` is where it sits, its key at keyStart..keyEnd (-1: none). */
+  node(pointer: string, keyStart = -1, keyEnd = -1): Built {
     const e = this.next();
     let built: Built;
     let anchorStart = -1;
@@ -164,10 +142,7 @@ class DocBuilder {
         throw new Refused(`unexpected YAML event ${e.type}`);
     }
     const start = built.start >= 0 ? built.start : Math.max(0, this.end);
-    if (this.muted === 0) {
-      const value = this.lines.span(start, Math.max(start, this.end));
-      this.positions.set(pointer, key ? { value, key } : { value });
-    }
+    if (this.muted === 0) this.positions.record(pointer, start, Math.max(start, this.end), keyStart, keyEnd);
     if (anchorStart >= 0) this.anchors.set(this.src.slice(anchorStart, anchorEnd), { value: built.value, size: built.size });
     return built;
   }
@@ -231,7 +206,8 @@ class DocBuilder {
     this.checkTag(e.tagStart, e.tagEnd, 'map');
     this.touch(e.start, e.start + 1);
     const obj: Record<string, unknown> = {};
-    const keySpans = new Map<string, SourceSpan>();
+    /** Key name → offset where it was first written. */
+    const keyStarts = new Map<string, number>();
     let size = 1;
     while (this.events[this.i]?.type !== EVENT_ID.POP) {
       const k = this.events[this.i];
@@ -250,24 +226,24 @@ class DocBuilder {
       }
       this.touch(ks, ke);
       const name = yaml.getScalarValue(this.src, k);
-      const keySpan = this.lines.span(ks, ke);
-      const first = keySpans.get(name);
-      if (first) {
-        report(this.ctx, 'WFT202', `duplicate key "${name}" (first at line ${first.line}); YAML would keep only one`, { file: this.file, span: keySpan }, {
+      const first = keyStarts.get(name);
+      if (first !== undefined) {
+        const firstLine = this.lines.pos(first).line;
+        report(this.ctx, 'WFT202', `duplicate key "${name}" (first at line ${firstLine}); YAML would keep only one`, { file: this.file, span: this.lines.span(ks, ke) }, {
           hint: 'remove or merge the repeated key',
         });
         // Build and drop the value: its events must be consumed, and its positions must not
         // overwrite those of the first occurrence.
         this.muted++;
         try {
-          this.node(`${pointer}/${escapePointer(name)}`, keySpan);
+          this.node(`${pointer}/${escapePointer(name)}`, ks, ke);
         } finally {
           this.muted--;
         }
         continue;
       }
-      keySpans.set(name, keySpan);
-      const child = this.node(`${pointer}/${escapePointer(name)}`, keySpan);
+      keyStarts.set(name, ks);
+      const child = this.node(`${pointer}/${escapePointer(name)}`, ks, ke);
       // A key named __proto__ must become data, never the object's prototype.
       if (name === '__proto__') Object.defineProperty(obj, name, { value: child.value, enumerable: true, writable: true, configurable: true });
       else obj[name] = child.value;

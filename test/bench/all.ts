@@ -12,7 +12,7 @@ const BENCHES = ['compile.bench.js', 'proxy.bench.js', 'policies.bench.js', 'pro
 let failed = 0;
 for (const file of BENCHES) {
   process.stdout.write(`\n=== ${file}\n`);
-  const r = spawnSync(process.execPath, [path.join(HERE, file), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [path.join(HERE, file)], { stdio: 'inherit' });
   if (r.status !== 0) {
     failed++;
     process.stdout.write(`${file} exited with ${r.status ?? r.signal}\n`);

@@ -38,6 +38,7 @@ export function outboundSteps(ctx: ProxyContext): Step[] {
     forwardedHeaders(),
     tracing(ctx),
     sourceStamp(ctx),
+    pathNormalization(ctx), // before routing, as Envoy does: `/x/../api` must not dodge the /api route's limits and filters
     route(ctx),
     rateLimit(ctx), // RateLimitPolicies on the matched HTTPRoute
     filters(ctx),

@@ -202,11 +202,11 @@ function findService(router: Router, id: string): ServiceEntry | null {
  */
 export function simulate(router: Router, r: SimulatedRequest): Simulation {
   const method = r.method.toUpperCase();
-  const { path: rawPath, query, authority: urlAuthority } = splitTarget(r.url);
+  const { path: writtenPath, query, authority: urlAuthority } = splitTarget(r.url);
   const headers = lowerHeaders(r.headers);
   const hostHeader = headers.host;
   const host = urlAuthority ?? (typeof hostHeader === 'string' ? hostHeader : (hostHeader?.[0] ?? ''));
-  const target = query ? `${rawPath}?${query}` : rawPath;
+  const target = query ? `${writtenPath}?${query}` : writtenPath;
   let caller: CallerIdentity | null = null;
   if (r.from !== null) {
     const [ns, name] = r.from.split('/') as [string, string];
@@ -226,6 +226,11 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   };
   const local = (status: number, reason: string, location: string | null = null): Simulation => ({ ...base, outcome: { kind: 'local', status, reason, location } });
   if (host === '') return local(400, 'the request names no host (give an absolute URL or a Host header)');
+  // The caller's proxy normalises the path before routing (runtime/proxy/steps.ts), so a
+  // `..` segment or an encoded letter cannot steer a request past a route's limits and filters.
+  const normalised = normalizePath(writtenPath);
+  if (!normalised.ok) return local(400, `the path cannot be normalised safely: ${normalised.detail}`);
+  const rawPath = normalised.path;
 
   // The router sees the request as the outbound listener receives it.
   const routeReq = { method, path: rawPath, query, headers: flatHeaders(headers) };

@@ -140,6 +140,15 @@ describe('filters, weights and backends', () => {
     assert.equal(e.headers['host'], 'rewritten.example');
   });
 
+  it('the path is normalised before routing: dot segments and encoded letters cannot dodge a route', async () => {
+    // /zero answers 503 itself; the same path spelled with `..` or %7a must reach the same rule.
+    assert.equal((await call(p.outbound, 'app', '/hdr/../zero/x')).status, 503);
+    assert.equal((await call(p.outbound, 'app', '/%7aero')).status, 503);
+    const e = (await call(p.outbound, 'app', '/x/./../rw//items?q=1')).json();
+    assert.equal(e.url, '/api/items?q=1', 'the normalised, rewritten path is forwarded');
+    assert.equal((await call(p.outbound, 'app', '/rw/a%2Fb')).status, 400, 'an encoded slash is refused, never routed');
+  });
+
   it('URLRewrite: full path', async () => {
     const r = await call(p.outbound, 'app', '/full/whatever?k=v');
     assert.equal(r.json().url, '/exact?k=v');

@@ -68,12 +68,14 @@ test('method precedence is named; direct responses and a 100% fault answer local
   assert.deepEqual(f.partialFaults, ['boom: delay 100ms for 50% of requests']);
 });
 
-test('the receiving side normalises the path before authorization, as the inbound proxy does', () => {
+test('paths are normalised before routing and before authorization, as the proxies do', () => {
   const b = branch('http://admin/public/../admin/x?y=1');
   assert.equal(b?.status, 403);
   assert.equal(b?.request.path, '/admin/x?y=1');
   assert.equal(branch('http://admin/public/x')?.status, null);
-  assert.equal(branch('http://admin/a%2Fb')?.status, 400, 'an encoded slash is refused, never forwarded');
+  const refused = simulate(router, { method: 'GET', url: 'http://admin/a%2Fb', headers: {}, from: null }).outcome;
+  assert.equal(refused.kind === 'local' && refused.status, 400, 'an encoded slash is refused by the caller\'s proxy, never routed');
+  assert.equal(branch('http://api.default/x/../v1/x', 'team/caller')?.backend, 'default/canary', 'the normalised path is what gets routed');
 });
 
 test('diffSpecs reports authorization, rate limit, backend policy, endpoint and mesh changes', () => {

@@ -120,7 +120,9 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
 }
 
 function failure(ex: Exchange, key: string, err: unknown): Reply {
-  if (ex.body.failed) throw new BadRequestError(`request body could not be read: ${ex.body.failed.message}`);
+  // Returned, never thrown: this runs inside undici's callbacks, where a throw would become an
+  // 'error' event on the pool rather than a reply.
+  if (ex.body.failed) return errorReply(new BadRequestError(`request body could not be read: ${ex.body.failed.message}`));
   const reason = ex.attemptAborted;
   if (reason instanceof WeftError) return errorReply(reason, reason.code === 'WEFT_BACKEND_TIMEOUT');
   if (reason) return errorReply(new WeftError('WEFT_CLIENT_GONE', 'the client went away', 499));

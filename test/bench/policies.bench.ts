@@ -11,18 +11,17 @@
  * Usage: node dist/test/bench/policies.bench.js [--seconds 3] [--rounds 3] [--concurrency 32] [--no-write]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Pool } from 'undici';
+import { closedLoop, writeBenchSection } from './bench-kit.js';
 import { tempDir, writeBundle } from '../helpers/proxy-harness.js';
 import { policyScenarios, type BenchTools } from '../policy/bench-scenarios.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..', '..');
 const WEFT = path.resolve(HERE, '..', '..', 'bin', 'weft.js');
 const BODY = Buffer.alloc(1024, 120);
 
@@ -79,30 +78,6 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-async function closedLoop(addr: string, concurrency: number, seconds: number): Promise<{ ok: number; errors: number; elapsed: number }> {
-  const pool = new Pool(`http://${addr}`, { connections: concurrency, keepAliveTimeout: 10_000 });
-  let ok = 0;
-  let errors = 0;
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        try {
-          const r = await pool.request({ path: '/api/items', method: 'GET', headers: { host: 'up' } });
-          await r.body.dump();
-          if (r.statusCode === 200) ok++;
-          else errors++;
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  const elapsed = (performance.now() - start) / 1000;
-  await pool.close();
-  return { ok, errors, elapsed };
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -126,11 +101,11 @@ async function main(): Promise<void> {
     if (typeof t === 'string') throw new Error(t);
     targets.push({ name: s.name, addr: t.addr, pid: t.pid ?? 0, stop: t.stop, ok: 0, errors: 0, elapsed: 0, cpu: 0 });
   }
-  for (const t of targets) await closedLoop(t.addr, concurrency, 0.5); // warm-up (JIT, connections)
+  for (const t of targets) await closedLoop(t.addr, 'up', concurrency, 0.5); // warm-up (JIT, connections)
   for (let r = 0; r < rounds; r++) {
     for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
       const c0 = cpuSeconds(t.pid);
-      const res = await closedLoop(t.addr, concurrency, seconds);
+      const res = await closedLoop(t.addr, 'up', concurrency, seconds);
       t.cpu += cpuSeconds(t.pid) - c0;
       t.ok += res.ok;
       t.errors += res.errors;
@@ -169,23 +144,9 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(section + '\n');
-  if (!values['no-write']) writeSection(section);
+  if (!values['no-write']) writeBenchSection('Policies', section);
 }
 
-/** writeSection replaces the "## Policies" section of BENCHMARKS.md (other sections untouched). */
-function writeSection(section: string): void {
-  const file = path.join(ROOT, 'BENCHMARKS.md');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const start = text.search(/^## Policies\s*$/m);
-  let out: string;
-  if (start === -1) out = `${text.trimEnd()}\n\n${section}`;
-  else {
-    const rest = text.slice(start + 1);
-    const next = rest.search(/^## /m);
-    out = text.slice(0, start) + section + (next === -1 ? '' : '\n' + rest.slice(next));
-  }
-  writeFileSync(file, out.endsWith('\n') ? out : out + '\n');
-}
 
 main().catch((err: unknown) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);

@@ -25,13 +25,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { closedLoop, writeBenchSection } from './bench-kit.js';
 import { buildRouter, route } from '../../runtime/router/index.js';
 import { bundle, service, spec, type RuleInput } from '../helpers/bundle-builder.js';
 import { tempDir, writeBundle } from '../helpers/proxy-harness.js';
 import { policyScenarios } from '../policy/bench-scenarios.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..', '..');
 const WEFT = path.resolve(HERE, '..', '..', 'bin', 'weft.js');
 const BODY = Buffer.alloc(1024, 120);
 
@@ -237,31 +237,11 @@ function cpuMs(pid: number | null): number | null {
   return total;
 }
 
-async function closedLoop(t: Target, concurrency: number, seconds: number): Promise<{ rps: number; errors: number; cpuUsPerReq: number | null }> {
-  const pool = new Pool(`http://${t.addr}`, { connections: concurrency, keepAliveTimeout: 10_000 });
-  let done = 0;
-  let errors = 0;
-  const end = performance.now() + seconds * 1000;
-  const start = performance.now();
+async function throughput(t: Target, concurrency: number, seconds: number): Promise<{ rps: number; errors: number; cpuUsPerReq: number | null }> {
   const cpu0 = cpuMs(t.pid);
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        try {
-          const r = await pool.request({ path: '/api/items', method: 'GET', headers: { host: t.host } });
-          await r.body.dump();
-          if (r.statusCode === 200) done++;
-          else errors++;
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  const elapsed = (performance.now() - start) / 1000;
+  const { ok, errors, elapsed } = await closedLoop(t.addr, t.host, concurrency, seconds);
   const cpu1 = cpuMs(t.pid);
-  await pool.close();
-  return { rps: done / elapsed, errors, cpuUsPerReq: cpu0 !== null && cpu1 !== null && done > 0 ? ((cpu1 - cpu0) * 1000) / done : null };
+  return { rps: ok / elapsed, errors, cpuUsPerReq: cpu0 !== null && cpu1 !== null && ok > 0 ? ((cpu1 - cpu0) * 1000) / ok : null };
 }
 
 async function openLoop(t: Target, rate: number, seconds: number): Promise<{ p50: number; p99: number; max: number; errors: number; sent: number }> {
@@ -400,12 +380,12 @@ async function main(): Promise<void> {
       continue;
     }
     await waitHttp(t.addr, t.host);
-    await closedLoop(t, concurrency, Math.max(1, seconds / 2)); // warm-up (JIT, connections)
+    await throughput(t, concurrency, Math.max(1, seconds / 2)); // warm-up (JIT, connections)
     // Best of `rounds`: on a shared machine a round can lose its core to other work; the best
     // round is the closest to what the target itself can do.
-    let tp = await closedLoop(t, concurrency, seconds);
+    let tp = await throughput(t, concurrency, seconds);
     for (let r = 1; r < rounds; r++) {
-      const again = await closedLoop(t, concurrency, seconds);
+      const again = await throughput(t, concurrency, seconds);
       if (again.rps > tp.rps) tp = { ...again, cpuUsPerReq: Math.min(again.cpuUsPerReq ?? Infinity, tp.cpuUsPerReq ?? Infinity) };
       else tp = { ...tp, cpuUsPerReq: Math.min(again.cpuUsPerReq ?? Infinity, tp.cpuUsPerReq ?? Infinity) };
     }
@@ -467,23 +447,9 @@ async function main(): Promise<void> {
   ].join('\n');
   if (values.json) process.stdout.write(JSON.stringify({ results, lookups }, null, 2) + '\n');
   else process.stdout.write(section + '\n');
-  if (!values['no-write']) writeSection(section);
+  if (!values['no-write']) writeBenchSection('Proxy', section);
 }
 
-/** writeSection replaces the "## Proxy" section of BENCHMARKS.md (other sections untouched). */
-function writeSection(section: string): void {
-  const file = path.join(ROOT, 'BENCHMARKS.md');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const start = text.search(/^## Proxy\s*$/m);
-  let out: string;
-  if (start === -1) out = `${text.trimEnd()}\n\n${section}`;
-  else {
-    const rest = text.slice(start + 1);
-    const next = rest.search(/^## /m);
-    out = text.slice(0, start) + section + (next === -1 ? '' : '\n' + rest.slice(next));
-  }
-  writeFileSync(file, out.endsWith('\n') ? out : out + '\n');
-}
 
 main().catch((err: unknown) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);

@@ -35,24 +35,20 @@ export function loadTrustKey(pem: string): TrustKey {
   return { key, keyId: keyIdOf(key.export({ type: 'spki', format: 'der' })) };
 }
 
-let validator: ValidateFunction | null | undefined;
+let validator: ValidateFunction | undefined;
 
-/** schemaValidator compiles the bundle schema once; null if the schema file is missing (a minimal check is used). */
-function schemaValidator(): ValidateFunction | null {
-  if (validator !== undefined) return validator;
-  if (!existsSync(path.join(SCHEMA_DIR, 'bundle.schema.json'))) return (validator = null);
+/**
+ * schemaValidator compiles the bundle schema once. The schema ships with Weft; an installation
+ * without it refuses every bundle rather than accepting one it could not check.
+ */
+function schemaValidator(claimed: string | null): ValidateFunction {
+  if (validator) return validator;
+  if (!existsSync(path.join(SCHEMA_DIR, 'bundle.schema.json'))) {
+    throw new BundleRejectedError('WEFT_BUNDLE_SCHEMA', `cannot check the bundle: ${path.join(SCHEMA_DIR, 'bundle.schema.json')} is missing from this installation`, claimed);
+  }
   const ajv = new Ajv2020({ allErrors: false, strict: false });
   validator = ajv.compile(loadSchema('bundle') as object);
   return validator;
-}
-
-function minimalCheck(v: unknown): string | null {
-  const b = v as Partial<Bundle> | null;
-  if (!b || typeof b !== 'object') return 'not an object';
-  if (b.apiVersion !== 'weft.dev/bundle/v1') return 'apiVersion must be weft.dev/bundle/v1';
-  if (typeof b.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(b.digest)) return 'digest must be sha256:<64 hex>';
-  if (!b.spec || typeof b.spec !== 'object' || !Array.isArray(b.spec.services) || typeof b.spec.mesh !== 'object') return 'spec must have mesh and services';
-  return null;
 }
 
 /** VerifyOptions: the trust key (null: signatures not required) and the size limit. */
@@ -72,15 +68,10 @@ export function verifyBundle(text: string, opts: VerifyOptions): Bundle {
     throw new BundleRejectedError('WEFT_BUNDLE_PARSE', `bundle is not valid JSON: ${(err as Error).message}`);
   }
   const claimed = typeof (parsed as { digest?: unknown } | null)?.digest === 'string' ? ((parsed as { digest: string }).digest) : null;
-  const validate = schemaValidator();
-  if (validate) {
-    if (!validate(parsed)) {
-      const e = validate.errors?.[0];
-      throw new BundleRejectedError('WEFT_BUNDLE_SCHEMA', `bundle does not match the schema: ${e ? `${e.instancePath || '/'} ${e.message ?? ''}` : 'invalid'}`, claimed);
-    }
-  } else {
-    const why = minimalCheck(parsed);
-    if (why) throw new BundleRejectedError('WEFT_BUNDLE_SCHEMA', `bundle does not match the schema: ${why}`, claimed);
+  const validate = schemaValidator(claimed);
+  if (!validate(parsed)) {
+    const e = validate.errors?.[0];
+    throw new BundleRejectedError('WEFT_BUNDLE_SCHEMA', `bundle does not match the schema: ${e ? `${e.instancePath || '/'} ${e.message ?? ''}` : 'invalid'}`, claimed);
   }
   const bundle = parsed as Bundle;
   const actual = digestOf(bundle.spec);

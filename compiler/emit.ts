@@ -21,7 +21,7 @@ export interface EmitResult {
  */
 export function emit(input: LoweredTree, ctx: PassContext): EmitResult {
   // The spec is serialised once: its bytes give the digest and are spliced into the bundle text.
-  const specJson = canonicalText(input.spec);
+  const specJson = canonicalJson(input.spec);
   const bundle: Bundle = {
     apiVersion: BUNDLE_API_VERSION,
     digest: `sha256:${createHash('sha256').update(specJson).digest('hex')}`,
@@ -57,7 +57,7 @@ function bundleJson(bundle: Bundle, specJson: string): string {
     `"revision":${canonicalJson(bundle.revision)}`,
   ];
   if (bundle.signature) parts.push(`"signature":${canonicalJson(bundle.signature)}`);
-  parts.push(`"sources":${canonicalText(bundle.sources)}`, `"spec":${specJson}`);
+  parts.push(`"sources":${canonicalJson(bundle.sources)}`, `"spec":${specJson}`);
   return `{${parts.join(',')}}`;
 }
 
@@ -73,47 +73,3 @@ function privateKey(pem: string): KeyObject | string {
   return key;
 }
 
-/**
- * canonicalText is canonicalJson(value). lower builds the spec and sources with every object's
- * keys already in code-unit order, and then JSON.stringify (native, several times faster on a
- * large bundle) gives the very same bytes; inCanonicalOrder checks that precondition without
- * building strings, and anything else takes canonicalJson.
- */
-export function canonicalText(value: unknown): string {
-  return inCanonicalOrder(value) ? JSON.stringify(value) : canonicalJson(value);
-}
-
-/**
- * inCanonicalOrder is true when JSON.stringify(value) equals canonicalJson(value): plain JSON data
- * only (no undefined, no non-finite numbers, no class instances, no toJSON), and the own keys of
- * every object, in the order JSON.stringify visits them, already sorted by code unit.
- */
-export function inCanonicalOrder(value: unknown): boolean {
-  if (value === null) return true;
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object':
-      break;
-    default:
-      return false;
-  }
-  if (Array.isArray(value)) {
-    for (const v of value as unknown[]) if (!inCanonicalOrder(v)) return false;
-    return true;
-  }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return false;
-  const obj = value as Record<string, unknown>;
-  let previous: string | null = null;
-  for (const key in obj) {
-    if (!Object.hasOwn(obj, key)) return false;
-    if ((previous !== null && previous >= key) || key === 'toJSON') return false;
-    previous = key;
-    if (!inCanonicalOrder(obj[key])) return false;
-  }
-  return true;
-}

@@ -20,6 +20,7 @@ import { authorize, describeDenial, type AuthorizationDecision } from '../policy
 import { RateLimiter, rateLimitKey, UNIDENTIFIED_CALLER } from '../policy/rate-limiter.js';
 import { decideFault } from '../policy/fault.js';
 import { normalizePath } from '../policy/path-normalizer.js';
+import { SOURCE_HEADER } from '../proxy/caller-identity.js';
 import { applyHeaderModifier, applyRewrite, redirectLocation, type FilterRequest } from './request-filters.js';
 import type { Headers } from '../proxy/pipeline.js';
 import { describeFilter, shortService } from '../../compiler/diff/describe.js';
@@ -154,6 +155,25 @@ function lowerHeaders(h: Record<string, string>): Headers {
   return out;
 }
 
+/**
+ * outboundHeaders are the request headers as the caller's proxy has them when it routes: its
+ * earlier steps (runtime/proxy/steps.ts) took Host out as the authority, added X-Forwarded-For /
+ * -Proto / -Host, and stamped `weft-source` with the calling Service (or, with no caller, no
+ * identity at all). Routing and filters see these, so a RouteTest predicts the proxy.
+ */
+function outboundHeaders(h: Headers, authority: string, caller: CallerIdentity | null): Headers {
+  const out: Headers = { ...h };
+  delete out.host;
+  const xff = out['x-forwarded-for'];
+  const prior = xff === undefined ? '' : typeof xff === 'string' ? xff : xff.join(', ');
+  out['x-forwarded-for'] = prior === '' ? SIMULATED_CLIENT_ADDRESS : `${prior}, ${SIMULATED_CLIENT_ADDRESS}`;
+  if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
+  if (out['x-forwarded-host'] === undefined && authority !== '') out['x-forwarded-host'] = authority;
+  if (caller) out[SOURCE_HEADER] = `${caller.service}.${caller.namespace}`;
+  else delete out[SOURCE_HEADER];
+  return out;
+}
+
 /** flatHeaders shows headers one value per name, repeated values comma-joined, names sorted. */
 function flatHeaders(h: Headers): Record<string, string> {
   const out: Record<string, string> = {};
@@ -231,9 +251,10 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   const normalised = normalizePath(writtenPath);
   if (!normalised.ok) return local(400, `the path cannot be normalised safely: ${normalised.detail}`);
   const rawPath = normalised.path;
+  const sent = outboundHeaders(headers, host, caller);
 
   // The router sees the request as the outbound listener receives it.
-  const routeReq = { method, path: rawPath, query, headers: flatHeaders(headers) };
+  const routeReq = { method, path: rawPath, query, headers: flatHeaders(sent) };
   const explanation = explainRoute(router, host, caller?.namespace ?? null, routeReq);
   base.explanation = explanation;
   const decision = explanation.decision;
@@ -250,10 +271,10 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   }
 
   // The caller's proxy applies the route's rate limits right after routing, before filters.
-  base.outboundRateLimits = rateLimitReport(rule.rateLimits, caller, headers);
+  base.outboundRateLimits = rateLimitReport(rule.rateLimits, caller, sent);
 
   // Rule filters, in the order written (the proxy's order).
-  let req: FilterRequest = { authority: host, path: rawPath, query, headers };
+  let req: FilterRequest = { authority: host, path: rawPath, query, headers: sent };
   for (const f of rule.filters) {
     switch (f.type) {
       case 'RequestHeaderModifier':

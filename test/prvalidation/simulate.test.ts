@@ -124,3 +124,27 @@ test('diffSpecs: a precedence change between unchanged matches is reported as su
   assert.equal(t?.reordered.length, 1);
   assert.match(t?.reordered[0] ?? '', /^default\/[xy] prefix \/$/);
 });
+
+test('routing sees the headers the caller proxy stamps before routing (weft-source, X-Forwarded-*), not Host', () => {
+  const r = buildRouter(spec([
+    service('web', { endpoints: ['127.0.0.1:1'] }),
+    service('internal', { endpoints: ['127.0.0.1:2'] }),
+    service('edge', {
+      producer: [
+        { route: 'from-web', matches: [{ headers: [{ type: 'Exact', name: 'weft-source', value: 'web.default' }] }], backends: [{ service: 'internal' }] },
+        { route: 'rest', matches: [{ path: { type: 'PathPrefix', value: '/' } }], backends: [{ service: 'web' }] },
+      ],
+    }),
+  ]));
+  const to = (from: string | null, headers: Record<string, string> = {}): string | undefined => {
+    const o = simulate(r, { method: 'GET', url: 'http://edge/x', headers, from }).outcome;
+    return o.kind === 'forwarded' ? o.branches[0]?.backend : undefined;
+  };
+  assert.equal(to('default/web'), 'default/internal', 'the stamped caller is matched');
+  assert.equal(to(null, { 'weft-source': 'web.default' }), 'default/web', 'an app cannot forge weft-source: the proxy replaces it');
+  const o = simulate(r, { method: 'GET', url: 'http://edge/x', headers: {}, from: 'default/web' }).outcome;
+  const seen = o.kind === 'forwarded' ? o.branches[0]?.request.headers : undefined;
+  assert.equal(seen?.['x-forwarded-proto'], 'http');
+  assert.equal(seen?.['x-forwarded-host'], 'edge');
+  assert.equal(seen?.host, undefined, 'Host is the authority, not a header');
+});

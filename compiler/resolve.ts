@@ -6,6 +6,7 @@
  * Unresolvable references are reported and left out of the indexes, so the later passes can run
  * over what survived (analyze still reports everything; lower only runs error-free).
  */
+import { didYouMean } from './did-you-mean.js';
 import { report } from './diagnostics.js';
 import {
   resourceId,
@@ -177,6 +178,18 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
     return null;
   };
 
+  // A missing Service is usually a typo: suggest the closest name in the same namespace.
+  const namesIn = new Map<string, string[]>();
+  const serviceHint = (ns: string, name: string): { hint?: string } => {
+    let names = namesIn.get(ns);
+    if (!names) {
+      names = [...tree.services.values()].filter((s) => s.metadata.namespace === ns).map((s) => s.metadata.name);
+      namesIn.set(ns, names);
+    }
+    const guess = didYouMean(name, names);
+    return guess ? { hint: `did you mean "${guess}"?` } : {};
+  };
+
   const resolveBackend = (ref: BackendObjectRef, r: HTTPRoute, pointer: string): void => {
     const group = ref.group ?? '';
     const kind = ref.kind ?? 'Service';
@@ -187,7 +200,7 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
     const ns = ref.namespace ?? r.metadata.namespace;
     const svc = tree.services.get(key(ns, ref.name));
     if (!svc) {
-      report(ctx, 'WFT403', `backend Service ${ns}/${ref.name} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r });
+      report(ctx, 'WFT403', `backend Service ${ns}/${ref.name} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r }, serviceHint(ns, ref.name));
       return;
     }
     const port = lookupPort(svc, ref.port, r, pointer);
@@ -211,7 +224,7 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
       const ns = p.namespace ?? r.metadata.namespace;
       const svc = tree.services.get(key(ns, p.name));
       if (!svc) {
-        report(ctx, 'WFT402', `parent Service ${ns}/${p.name} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r });
+        report(ctx, 'WFT402', `parent Service ${ns}/${p.name} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r }, serviceHint(ns, p.name));
         return;
       }
       let port: number | null = null;
@@ -299,7 +312,7 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
         return;
       }
       if (!tree.services.has(id)) {
-        report(ctx, 'WFT405', `target Service ${id} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r });
+        report(ctx, 'WFT405', `target Service ${id} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r }, serviceHint(ns, t.name));
         return;
       }
       if (r.kind === 'BackendPolicy') {

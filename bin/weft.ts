@@ -20,11 +20,15 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   explain: () => import('./commands/explain.js'),
 };
 
-function topHelp(): string {
+/** topHelp lists every command with its one-line summary (loading them all is fine for --help). */
+async function topHelp(): Promise<string> {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length));
+  const lines = await Promise.all(names.map(async (name) => `  ${name.padEnd(width)}  ${(await COMMANDS[name]!()).command.summary}`));
   return [
     'weft: a GitOps service mesh. Usage: weft <command> [options]   (weft <command> --help for more)',
     '',
-    ...Object.keys(COMMANDS).map((name) => `  ${name}`),
+    ...lines,
     '',
     'Exit codes: 0 success, 1 findings or failures, 2 usage or internal error.',
   ].join('\n');
@@ -33,7 +37,8 @@ function topHelp(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(topHelp() + '\n');
+    // No command at all is a usage error: the list goes to stderr, and stdout stays empty.
+    (name === undefined ? process.stderr : process.stdout).write((await topHelp()) + '\n');
     return name === undefined ? 2 : 0;
   }
   if (name === '--version') {

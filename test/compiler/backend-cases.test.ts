@@ -7,10 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileYaml, isSubset } from './backend-helpers.js';
+import { compileYaml, isSubset, readTree } from './backend-helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const CASES = path.join(ROOT, 'test', 'compiler', 'cases');
@@ -18,19 +18,6 @@ const CASES = path.join(ROOT, 'test', 'compiler', 'cases');
 interface Expected {
   diagnostics: { code: string; file: string | null; line: number; column: number }[];
   bundle?: unknown;
-}
-
-function readTree(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const f of readdirSync(d).sort()) {
-      const p = path.join(d, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/\.ya?ml$/.test(f)) files[path.relative(dir, p).split(path.sep).join('/')] = readFileSync(p, 'utf8');
-    }
-  };
-  walk(dir);
-  return files;
 }
 
 for (const name of readdirSync(CASES).sort()) {

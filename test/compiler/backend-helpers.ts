@@ -3,6 +3,8 @@
  * text through the real parse and validate passes (positions included, no files on disk), then
  * run the back-end passes as compile() does.
  */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { parse } from '../../compiler/parse.js';
 import { validate } from '../../compiler/validate.js';
 import { resolve } from '../../compiler/resolve.js';
@@ -73,4 +75,18 @@ export function isSubset(actual: unknown, expected: unknown): boolean {
   if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return false;
   const a = actual as Record<string, unknown>;
   return Object.entries(expected as Record<string, unknown>).every(([k, v]) => k in a && isSubset(a[k], v));
+}
+
+/** readTree reads every YAML file under `dir` into { relative/posix/path: text }, sorted. */
+export function readTree(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const f of readdirSync(d).sort()) {
+      const p = path.join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/\.ya?ml$/.test(f)) files[path.relative(dir, p).split(path.sep).join('/')] = readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return files;
 }

@@ -6,12 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyPairSync } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { compileYaml } from '../compiler/backend-helpers.js';
+import { compileYaml, readTree } from '../compiler/backend-helpers.js';
 import type { Bundle } from '../../schemas/bundle.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -22,19 +22,6 @@ const check = ajv.compile(schema);
 function errors(value: unknown): string {
   check(value);
   return ajv.errorsText(check.errors, { separator: '\n' });
-}
-
-function readTree(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const f of readdirSync(d).sort()) {
-      const p = path.join(d, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/\.ya?ml$/.test(f)) files[path.relative(dir, p).split(path.sep).join('/')] = readFileSync(p, 'utf8');
-    }
-  };
-  walk(dir);
-  return files;
 }
 
 async function bundleOf(dir: string, signKey?: string): Promise<Bundle | null> {

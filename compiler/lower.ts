@@ -133,6 +133,7 @@ function lowerMesh(tree: ResolvedTree): MeshSettings {
         requestMs: ms(d?.timeouts?.request, BUILTIN_DEFAULTS.requestTimeoutMs),
       },
     },
+    ...(spec?.mtls?.mode === 'PERMISSIVE' ? { mtls: { mode: 'PERMISSIVE' as const } } : {}),
     telemetry: {
       accessLog: spec?.telemetry?.accessLog ?? BUILTIN_DEFAULTS.accessLog,
       tracing: spec?.telemetry?.tracing ?? BUILTIN_DEFAULTS.tracing,
@@ -149,7 +150,7 @@ function lowerService(svc: Service, id: string, tree: ResolvedTree, mesh: MeshSe
   const ports = svc.spec.ports.map((p) => (p.appProtocol !== undefined ? { appProtocol: p.appProtocol, name: p.name, port: p.port } : { name: p.name, port: p.port }));
   const firstPort = svc.spec.ports[0]?.port ?? 0;
   const endpoints: Endpoint[] = (svc.spec.endpoints ?? [])
-    .map((e) => ({ address: e.address, labels: sortKeys(e.labels ?? {}), port: e.port ?? firstPort }))
+    .map((e): Endpoint => (e.meshed === true ? { address: e.address, labels: sortKeys(e.labels ?? {}), meshed: true, port: e.port ?? firstPort } : { address: e.address, labels: sortKeys(e.labels ?? {}), port: e.port ?? firstPort }))
     .sort((a, b) => byString(a.address, b.address) || a.port - b.port);
   const routing: Routing = { consumers: {}, producer: null };
   for (const g of groups) {
@@ -158,11 +159,14 @@ function lowerService(svc: Service, id: string, tree: ResolvedTree, mesh: MeshSe
     else routing.producer = table;
   }
   routing.consumers = sortKeys(routing.consumers);
+  // Only PERMISSIVE is written (absent means STRICT), so bundles of meshes that never mention mTLS keep their digest.
+  const permissive = (svc.spec.mtls?.mode ?? mesh.mtls?.mode ?? 'STRICT') === 'PERMISSIVE';
   return {
     authorization: lowerAuthorization(tree.authorizationPolicies.get(id) ?? []),
     backendPolicy: lowerBackendPolicy(tree.backendPolicies.get(id) ?? null),
     endpoints,
     id,
+    ...(permissive ? { mtls: { mode: 'PERMISSIVE' as const } } : {}),
     name: svc.metadata.name,
     namespace: svc.metadata.namespace,
     ports,

@@ -161,8 +161,13 @@ export type Service = ResourceOf<'Service', ServiceSpec>;
 
 export interface ServiceSpec {
   ports: { name: string; port: number; appProtocol?: string }[];
-  endpoints?: { address: string; port?: number; labels?: Record<string, string> }[];
+  endpoints?: { address: string; port?: number; labels?: Record<string, string>; meshed?: boolean }[];
+  /** Overrides MeshConfig spec.mtls for this Service's inbound listeners. */
+  mtls?: { mode: MtlsMode };
 }
+
+/** MtlsMode: STRICT inbound listeners take only mTLS; PERMISSIVE also plaintext (no identity). */
+export type MtlsMode = 'STRICT' | 'PERMISSIVE';
 
 /** TargetRef names the resource a policy attaches to (Gateway API policy attachment). */
 export interface TargetRef {
@@ -225,6 +230,7 @@ export interface MeshConfigSpec {
   };
   authorization?: { default?: 'allow' | 'deny' };
   telemetry?: { accessLog?: boolean; tracing?: boolean };
+  mtls?: { mode: MtlsMode };
 }
 
 export type RouteTest = ResourceOf<'RouteTest', RouteTestSpec>;

@@ -72,6 +72,8 @@ export interface MeshSettings {
   };
   authorization: { default: 'allow' | 'deny' };
   telemetry: { accessLog: boolean; tracing: boolean };
+  /** MeshConfig spec.mtls; present only when PERMISSIVE (absent: STRICT). */
+  mtls?: { mode: 'PERMISSIVE' };
 }
 
 export interface Timeouts {
@@ -107,6 +109,8 @@ export interface ServiceEntry {
   rateLimits: RateLimit[];
   /** Routing for traffic addressed to this Service. */
   routing: Routing;
+  /** Effective inbound mTLS mode (Service override, else MeshConfig); present only when PERMISSIVE (absent: STRICT). */
+  mtls?: { mode: 'PERMISSIVE' };
 }
 
 export interface ServicePort {
@@ -119,6 +123,8 @@ export interface Endpoint {
   address: string;
   port: number;
   labels: Record<string, string>;
+  /** Present only when true: a Weft inbound listener, reached with mTLS and its SPIFFE identity checked. */
+  meshed?: true;
 }
 
 /**

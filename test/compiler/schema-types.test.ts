@@ -69,9 +69,10 @@ const SHAPES: Record<Kind, [string, Shape][]> = {
     ['spec.rules.backendRefs.filters', keysOf<Filter>()({ type: 'required', requestHeaderModifier: 'optional', responseHeaderModifier: 'optional', requestRedirect: 'optional', urlRewrite: 'optional', requestMirror: 'optional', extensionRef: 'optional' })],
   ],
   Service: [
-    ['spec', keysOf<R.ServiceSpec>()({ ports: 'required', endpoints: 'optional' })],
+    ['spec', keysOf<R.ServiceSpec>()({ ports: 'required', endpoints: 'optional', mtls: 'optional' })],
+    ['spec.mtls', keysOf<Of<R.ServiceSpec['mtls']>>()({ mode: 'required' })],
     ['spec.ports', keysOf<Item<R.ServiceSpec['ports']>>()({ name: 'required', port: 'required', appProtocol: 'optional' })],
-    ['spec.endpoints', keysOf<Item<R.ServiceSpec['endpoints']>>()({ address: 'required', port: 'optional', labels: 'optional' })],
+    ['spec.endpoints', keysOf<Item<R.ServiceSpec['endpoints']>>()({ address: 'required', port: 'optional', labels: 'optional', meshed: 'optional' })],
   ],
   BackendPolicy: [
     ['spec', keysOf<R.BackendPolicySpec>()({ targetRefs: 'required', loadBalancer: 'optional', connectionPool: 'optional', outlierDetection: 'optional', retryBudget: 'optional' })],
@@ -100,7 +101,8 @@ const SHAPES: Record<Kind, [string, Shape][]> = {
     ['spec.abort', keysOf<Of<R.FaultSpec['abort']>>()({ status: 'required', percent: 'optional' })],
   ],
   MeshConfig: [
-    ['spec', keysOf<R.MeshConfigSpec>()({ defaults: 'optional', authorization: 'optional', telemetry: 'optional' })],
+    ['spec', keysOf<R.MeshConfigSpec>()({ defaults: 'optional', authorization: 'optional', telemetry: 'optional', mtls: 'optional' })],
+    ['spec.mtls', keysOf<Of<R.MeshConfigSpec['mtls']>>()({ mode: 'required' })],
     ['spec.defaults', keysOf<Of<R.MeshConfigSpec['defaults']>>()({ timeouts: 'optional', retry: 'optional' })],
     ['spec.defaults.timeouts', keysOf<Of<Of<R.MeshConfigSpec['defaults']>['timeouts']>>()({ request: 'optional', backendRequest: 'optional' })],
     ['spec.defaults.retry', keysOf<Of<Of<R.MeshConfigSpec['defaults']>['retry']>>()({ attempts: 'optional', codes: 'optional', backoff: 'optional' })],

@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { UsageError } from '../cli.js';
+import { UsageError, durationFlag, addressFlag } from '../cli.js';
+import { formatHostPort } from '../../runtime/address.js';
 import { Controller } from '../../runtime/controller/controller.js';
-import { parseDuration, parseListen } from '../../runtime/controller/duration.js';
 import { ControllerError } from '../../runtime/controller/errors.js';
 import { jsonLogger } from '../../runtime/controller/log.js';
 import { isRemoteRepo } from '../../runtime/controller/repository.js';
@@ -58,13 +58,12 @@ export const command: Command = {
       allowPositionals: false,
     });
     if (!values.repo) throw new UsageError('--repo PATH|URL is required');
-    const listen = parseListen(values.listen);
-    if (!listen) throw new UsageError(`--listen: expected HOST:PORT, got "${values.listen}"`);
+    const listen = addressFlag('--listen', values.listen ?? '0.0.0.0:15010', '0.0.0.0');
     const remote = isRemoteRepo(values.repo);
-    const pollMs = duration('--poll', values.poll ?? (remote ? '30s' : '10s'));
+    const pollMs = durationFlag('--poll', values.poll ?? (remote ? '30s' : '10s'));
     if (pollMs < 100) throw new UsageError('--poll must be at least 100ms');
-    const maxWaitMs = duration('--max-wait', values['max-wait']);
-    const debounceMs = duration('--debounce', values.debounce);
+    const maxWaitMs = durationFlag('--max-wait', values['max-wait']);
+    const debounceMs = durationFlag('--debounce', values.debounce);
     let signKey: string | undefined;
     if (values['sign-key']) {
       try {
@@ -104,7 +103,7 @@ export const command: Command = {
     try {
       await ctl.loadStored();
       const addr = await server.listen(listen.host, listen.port);
-      logger.log('info', 'listening', { address: `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`, port: addr.port });
+      logger.log('info', 'listening', { address: `http://${formatHostPort({ host: addr.address, port: addr.port })}`, port: addr.port });
       await ctl.start();
     } catch (err) {
       await Promise.allSettled([ctl.close(), server.close()]);
@@ -122,8 +121,3 @@ export const command: Command = {
   },
 };
 
-function duration(flag: string, text: string): number {
-  const ms = parseDuration(text);
-  if (ms === null) throw new UsageError(`${flag}: expected a duration such as 30s or 250ms, got "${text}"`);
-  return ms;
-}

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { UsageError } from '../cli.js';
+import { UsageError, addressFlag } from '../cli.js';
+import type { HostPort } from '../../runtime/address.js';
 import { loadTrustKey } from '../../runtime/bundle/verify.js';
 import { WeftError } from '../../runtime/errors.js';
 import { startProxy } from '../../runtime/proxy/proxy.js';
@@ -35,13 +36,9 @@ Addresses are HOST:PORT, [V6]:PORT or PORT; port 0 picks a free port (see the "l
 Logs are JSON lines on stderr. SIGTERM/SIGINT drain and exit 0.
 Exit codes: 0 stopped cleanly, 2 usage or start-up error.`;
 
-/** parseAddress reads HOST:PORT, [V6]:PORT or PORT; "off" → null. */
-export function parseAddress(flag: string, v: string, defaultHost: string): { host: string; port: number } | null {
-  if (v === 'off') return null;
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(v) ?? (/^\d{1,5}$/.test(v) ? [v, undefined, defaultHost, v] : null);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new UsageError(`${flag}: "${v}" is not HOST:PORT`);
-  return { host: m[1] ?? (m[2] === '' || m[2] === undefined ? defaultHost : m[2]), port };
+/** listenFlag is addressFlag with "off" for a listener that is not started. */
+function listenFlag(flag: string, v: string, defaultHost: string): HostPort | null {
+  return v === 'off' ? null : addressFlag(flag, v, defaultHost);
 }
 
 /**
@@ -94,7 +91,7 @@ export const command: Command = {
       if (u.protocol !== 'http:') throw new UsageError('--app: only http:// is supported');
       app = { address: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 80), labels: {} };
     }
-    const inbound = values.inbound !== undefined ? parseAddress('--inbound', values.inbound, '0.0.0.0') : app ? { host: '0.0.0.0', port: 15006 } : null;
+    const inbound = values.inbound !== undefined ? listenFlag('--inbound', values.inbound, '0.0.0.0') : app ? { host: '0.0.0.0', port: 15006 } : null;
     if (inbound && !app) throw new UsageError('--inbound needs --app URL (where inbound requests go)');
     let trustKey = null;
     if (values['trust-key'] !== undefined) {
@@ -112,9 +109,9 @@ export const command: Command = {
     try {
       proxy = await startProxy({
         settings: { service: values.service, namespace, app, accessLog: values['access-log'] ?? false, bodyBufferLimit: 64 * 1024, mirrorConcurrency: 64 },
-        outbound: parseAddress('--outbound', values.outbound ?? '127.0.0.1:15001', '127.0.0.1'),
+        outbound: listenFlag('--outbound', values.outbound ?? '127.0.0.1:15001', '127.0.0.1'),
         inbound,
-        admin: parseAddress('--admin', values.admin ?? '127.0.0.1:15000', '127.0.0.1'),
+        admin: listenFlag('--admin', values.admin ?? '127.0.0.1:15000', '127.0.0.1'),
         source,
         trustKey,
         trustPeers: values['trust-peers']?.flatMap((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),

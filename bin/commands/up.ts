@@ -5,8 +5,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { UsageError } from '../cli.js';
-import { parseDuration } from '../../compiler/duration.js';
+import { UsageError, durationFlag } from '../cli.js';
 import { runDemo } from '../../runtime/demo/demo.js';
 import { DemoError } from '../../runtime/demo/errors.js';
 import { examplePolicies } from '../../runtime/demo/package-root.js';
@@ -59,8 +58,8 @@ export const command: Command = {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port must be a port number (got "${values.port}")`);
     let durationMs: number | null = null;
     if (values.duration !== undefined) {
-      durationMs = parseDuration(values.duration);
-      if (durationMs === null || durationMs <= 0) throw new UsageError(`--duration must be a duration such as 30s or 2m (got "${values.duration}")`);
+      durationMs = durationFlag('--duration', values.duration);
+      if (durationMs <= 0) throw new UsageError(`--duration must be a duration such as 30s or 2m (got "${values.duration}")`);
     }
     const cwd = process.cwd();
     try {

@@ -251,6 +251,7 @@ describe('signing, keygen and usage errors', { timeout: 120_000 }, () => {
       ['controller'],
       ['controller', '--repo', path.join(dir, 'nope'), '--listen', '127.0.0.1:0', '--store', path.join(dir, 's2')],
       ['controller', '--repo', dir, '--poll', 'soon'],
+      ['controller', '--repo', dir, '--poll', '1.5s'],
       ['controller', '--repo', dir, '--sign-key', path.join(dir, 'keys', 'weft-signing.pub')],
       ['controller', '--repo', dir, '--bogus'],
       ['status'],

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import { Readable } from 'node:stream';
 import { BadRequestError } from '../errors.js';
 
@@ -17,7 +18,7 @@ export class RequestBody {
     private readonly buffered: Buffer | null,
     private readonly prefix: Buffer[],
     private readonly rest: AsyncIterator<Buffer> | null,
-    private readonly req: IncomingMessage | null,
+    private readonly req: IncomingMessage | Http2ServerRequest | null,
   ) {}
 
   private used = false;
@@ -28,9 +29,12 @@ export class RequestBody {
   static readonly EMPTY = new RequestBody('none', null, [], null, null);
 
   /** read reads up to `limit` bytes of the body; rejects with BadRequestError on a client body error. */
-  static async read(req: IncomingMessage, limit = 64 * 1024): Promise<RequestBody> {
+  static async read(req: IncomingMessage | Http2ServerRequest, limit = 64 * 1024): Promise<RequestBody> {
     const cl = req.headers['content-length'];
-    if (req.headers['transfer-encoding'] === undefined && (cl === undefined || cl === '0')) {
+    // HTTP/2 has no transfer-encoding: a stream that ended with its headers has no body.
+    const h2 = (req as Http2ServerRequest).stream;
+    const none = h2 !== undefined ? h2.endAfterHeaders || cl === '0' : req.headers['transfer-encoding'] === undefined && (cl === undefined || cl === '0');
+    if (none) {
       // Nothing to read; still drain so the parser reaches the next request.
       if (!req.complete) req.resume();
       return RequestBody.EMPTY;

@@ -1,4 +1,5 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createH2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { BadRequestError, NotReadyError, WeftError } from '../errors.js';
@@ -6,13 +7,21 @@ import { splitTarget } from '../router/index.js';
 import { RequestBody } from './body.js';
 import type { ProxyContext } from './context.js';
 import { errorReply, Exchange, type Direction, type Handler, type Headers, type Reply } from './pipeline.js';
+import { ProtocolDispatcher } from './protocol-dispatch.js';
 import { randomHex } from './random-id.js';
 
 /**
- * A listener: a node:http server that turns each request into an Exchange, runs the composed
- * pipeline and writes the Reply. Framing is Node's llhttp in strict mode (never
- * insecureHTTPParser): duplicate Content-Length, Content-Length with Transfer-Encoding, obs-fold
- * and bad chunk sizes are refused with 400 and the connection closed; oversized headers get 431.
+ * A listener: one port that speaks HTTP/1.1 (node:http) and HTTP/2 (node:http2, h2c with prior
+ * knowledge; ALPN once a TLS branch is installed), chosen per connection by ProtocolDispatcher.
+ * Both servers turn each request into an Exchange, run the same composed pipeline and write the
+ * Reply: the protocol never reaches the steps. HTTP/1.1 framing is Node's llhttp in strict mode
+ * (never insecureHTTPParser): duplicate Content-Length, Content-Length with Transfer-Encoding,
+ * obs-fold and bad chunk sizes are refused with 400 and the connection closed; oversized headers
+ * get 431. HTTP/2 framing is nghttp2's; a header list over the limit resets the stream.
+ *
+ * `Expect: 100-continue` is answered by the listener (both servers send 100 Continue before the
+ * handler reads the body, as Envoy does by default) and the expectation is not forwarded: the
+ * body arrives whole at the upstream, which never sees the header.
  *
  * Keep-alive: the server keeps idle client connections 65 s, longer than any HTTP client's usual
  * idle timeout (undici 4 s, Node's agent 5 s), so the client closes first and never sends on a
@@ -22,13 +31,26 @@ import { randomHex } from './random-id.js';
 /** KEEP_ALIVE_TIMEOUT_MS for client-facing listeners. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-/** createListener builds (not yet listening) the server for one direction. */
-export function createListener(ctx: ProxyContext, direction: Direction, handler: Handler, maxHeaderSize = 16 * 1024): Server {
-  const server = createServer({ maxHeaderSize, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: KEEP_ALIVE_TIMEOUT_MS + 1_000, requestTimeout: 0 }, (req, res) => {
+/** ServerRequest is a request from either protocol (node:http2's compatibility API). */
+export type ServerRequest = IncomingMessage | Http2ServerRequest;
+type ServerReply = ServerResponse | Http2ServerResponse;
+
+/** Listener is one port: the dispatcher that owns the socket and the two protocol servers. */
+export interface Listener {
+  readonly dispatcher: ProtocolDispatcher;
+  readonly http1: Server;
+  readonly http2: Http2Server;
+  /** close stops accepting, closes idle HTTP/1.1 connections and HTTP/2 sessions, waits for the rest. */
+  close(): Promise<void>;
+}
+
+/** createListener builds (not yet listening) the listener for one direction. */
+export function createListener(ctx: ProxyContext, direction: Direction, handler: Handler, maxHeaderSize = 16 * 1024): Listener {
+  const http1 = createServer({ maxHeaderSize, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: KEEP_ALIVE_TIMEOUT_MS + 1_000, requestTimeout: 0 }, (req, res) => {
     void handle(ctx, direction, handler, req, res);
   });
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+  http1.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  http1.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     // A response may already be under way (an error mid-body): then only closing is possible.
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (!socket.writable || err.code === 'ECONNRESET' || (inFlight && inFlight.headersSent)) {
@@ -40,22 +62,57 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     socket.destroySoon();
   });
-  return server;
+  const http2 = createH2Server({ settings: { maxConcurrentStreams: 1000, maxHeaderListSize: maxHeaderSize } }, (req, res) => {
+    void handle(ctx, direction, handler, req, res);
+  });
+  // An idle HTTP/2 connection is closed like an idle HTTP/1.1 one (GOAWAY, then close).
+  http2.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
+  const sessions = new Set<ServerHttp2Session>();
+  http2.on('session', (s) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+    s.on('error', () => {});
+  });
+  const dispatcher = new ProtocolDispatcher(http1, http2);
+  return {
+    dispatcher,
+    http1,
+    http2,
+    close: () =>
+      new Promise<void>((resolve) => {
+        dispatcher.server.close(() => resolve());
+        http1.closeIdleConnections();
+        // Sessions finish their open streams after GOAWAY, then close.
+        for (const s of sessions) s.close();
+        http1.close();
+        http2.close();
+      }),
+  };
 }
 
-function copyHeaders(req: IncomingMessage): Headers {
+/**
+ * copyHeaders copies the request headers that go upstream: not `host` (the authority is carried
+ * apart), not HTTP/2 pseudo-headers, not `expect` (the listener answered it).
+ */
+function copyHeaders(req: ServerRequest): Headers {
   const out: Headers = {};
   const h = req.headers;
   for (const k in h) {
     const v = h[k];
-    if (v !== undefined && k !== 'host') out[k] = v;
+    if (v === undefined || k === 'host' || k === 'expect' || k.charCodeAt(0) === 58 /* ':' */) continue;
+    out[k] = v;
   }
   return out;
 }
 
-async function handle(ctx: ProxyContext, direction: Direction, handler: Handler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+function isH2(req: ServerRequest): req is Http2ServerRequest {
+  return (req as Http2ServerRequest).stream !== undefined;
+}
+
+async function handle(ctx: ProxyContext, direction: Direction, handler: Handler, req: ServerRequest, res: ServerReply): Promise<void> {
   const startedAt = performance.now();
   const active = ctx.active();
+  const h2 = isH2(req);
   if (!active) {
     req.resume();
     write(res, errorReply(new NotReadyError()));
@@ -65,7 +122,7 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
   try {
     body = await RequestBody.read(req, ctx.settings.bodyBufferLimit);
   } catch (err) {
-    res.shouldKeepAlive = false;
+    if (!h2) (res as ServerResponse).shouldKeepAlive = false;
     write(res, errorReply(err instanceof WeftError ? err : new BadRequestError(String(err))));
     return;
   }
@@ -81,7 +138,8 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
     method: req.method ?? 'GET',
     path: target.path,
     query: target.query,
-    authority: target.authority ?? req.headers.host ?? '',
+    authority: target.authority ?? (h2 ? req.authority : req.headers.host) ?? '',
+    protocol: h2 ? 'HTTP/2' : 'HTTP/1.1',
     headers: copyHeaders(req),
     body,
     picker: ctx.picker,
@@ -106,24 +164,24 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
   } catch (err) {
     if (err instanceof WeftError) reply = errorReply(err);
     else reply = errorReply(new WeftError('WEFT_INTERNAL', `internal error: ${(err as Error).message ?? String(err)}`, 500));
-    if (reply.status === 400) res.shouldKeepAlive = false;
+    if (reply.status === 400 && !h2) (res as ServerResponse).shouldKeepAlive = false;
   }
   code = reply.code;
   write(res, reply);
 }
 
-function write(res: ServerResponse, reply: Reply): void {
+function write(res: ServerReply, reply: Reply): void {
   if (res.destroyed) {
     if (reply.body && typeof reply.body !== 'string') reply.body.destroy();
     return;
   }
   try {
-    res.writeHead(reply.status, reply.headers);
+    (res as ServerResponse).writeHead(reply.status, reply.headers);
   } catch (err) {
     // An upstream header Node refuses to send (invalid characters): answer 502 instead.
     if (reply.body && typeof reply.body !== 'string') reply.body.destroy();
     const r = errorReply(new WeftError('WEFT_UPSTREAM_PROTOCOL', `upstream sent an invalid header: ${(err as Error).message}`, 502));
-    res.writeHead(r.status, r.headers);
+    (res as ServerResponse).writeHead(r.status, r.headers);
     res.end(r.body as string);
     return;
   }
@@ -137,8 +195,10 @@ function write(res: ServerResponse, reply: Reply): void {
  * pipe streams an upstream body to the client. Not stream.pipeline(): that allocates an
  * AbortController per call and aborts it at the end, a measurable cost per request. Errors on
  * either side destroy the other (a truncated response is never passed off as complete).
+ * Response trailers (gRPC's grpc-status) are known at the body's end and sent with it: as
+ * chunked trailers on HTTP/1.1, as a trailing HEADERS frame on HTTP/2.
  */
-function pipe(b: Readable, res: ServerResponse): void {
+function pipe(b: Readable & { trailers?: Headers | null }, res: ServerReply): void {
   const onError = (): void => {
     res.destroy();
   };
@@ -146,5 +206,11 @@ function pipe(b: Readable, res: ServerResponse): void {
   res.once('close', () => {
     if (!b.readableEnded) b.destroy();
   });
-  b.pipe(res);
+  // Registered before pipe(): 'end' listeners run in order, so the trailers are added before
+  // pipe's own listener ends the response.
+  b.once('end', () => {
+    const t = b.trailers;
+    if (t) res.addTrailers(t);
+  });
+  b.pipe(res as ServerResponse);
 }

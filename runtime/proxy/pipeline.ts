@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Endpoint, Rule, ServiceEntry, WeightedBackend } from '../../schemas/bundle.js';
 import type { CallerIdentity } from '../identity.js';
@@ -20,11 +21,15 @@ export type Direction = 'outbound' | 'inbound';
 /** Headers are lower-case names; a repeated header is an array. */
 export type Headers = Record<string, string | string[]>;
 
+/** Protocol is what the client spoke to the listener. */
+export type Protocol = 'HTTP/1.1' | 'HTTP/2';
+
 /** ExchangeInit is what the listener knows when a request arrives. */
 export interface ExchangeInit {
   readonly id: string;
   readonly direction: Direction;
-  readonly req: IncomingMessage;
+  readonly req: IncomingMessage | Http2ServerRequest;
+  readonly protocol: Protocol;
   readonly clientAddress: string;
   readonly startedAt: number;
   readonly router: Router;
@@ -54,7 +59,15 @@ export class Exchange {
   /** Random id, also the span id the proxy puts in traceparent. */
   readonly id: string;
   readonly direction: Direction;
-  readonly req: IncomingMessage;
+  /** The client's request as the listener's server saw it (HTTP/1.1 or HTTP/2). */
+  readonly req: IncomingMessage | Http2ServerRequest;
+  /** What the client spoke; steps never need it, the forwarder and the access log do. */
+  readonly protocol: Protocol;
+  /**
+   * True for a gRPC request (content-type application/grpc, +proto, +json, …): errors the proxy
+   * makes are then gRPC statuses (grpc-status.ts) and the upstream hop is HTTP/2.
+   */
+  readonly grpc: boolean;
   /** Address of the TCP peer (the app for outbound, a peer proxy for inbound). */
   readonly clientAddress: string;
   /** performance.now() when the request arrived. */
@@ -111,6 +124,9 @@ export class Exchange {
     this.id = init.id;
     this.direction = init.direction;
     this.req = init.req;
+    this.protocol = init.protocol;
+    const ct = init.headers['content-type'];
+    this.grpc = typeof ct === 'string' && ct.startsWith('application/grpc');
     this.clientAddress = init.clientAddress;
     this.startedAt = init.startedAt;
     this.router = init.router;

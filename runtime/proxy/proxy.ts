@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { identityOf } from '../identity.js';
 import type { RandomSource } from '../router/index.js';
 import type { TrustKey } from '../bundle/verify.js';
@@ -9,7 +9,7 @@ import { endpointKey, RoundRobinPicker } from './balancer.js';
 import { DEFAULT_TRUSTED_PEERS, HeaderIdentityProvider } from './caller-identity.js';
 import type { ProxyContext, ProxySettings } from './context.js';
 import { forward } from './forward.js';
-import { createListener } from './listener.js';
+import { createListener, type Listener } from './listener.js';
 import { ProxyMetrics } from './metrics.js';
 import { compose } from './pipeline.js';
 import { PoolSet } from './pools.js';
@@ -42,7 +42,7 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-function listen(server: Server, addr: { host: string; port: number }): Promise<string> {
+function listen(server: Server | NetServer, addr: { host: string; port: number }): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(addr.port, addr.host, () => {
@@ -110,25 +110,27 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   if (!reloader.current()) await reloader.loadCache();
 
   if (admin && opts.admin) addresses.admin = await listen(admin, opts.admin);
-  if (outbound && opts.outbound) addresses.outbound = await listen(outbound, opts.outbound);
-  if (inbound && opts.inbound) addresses.inbound = await listen(inbound, opts.inbound);
+  if (outbound && opts.outbound) addresses.outbound = await listen(outbound.dispatcher.server, opts.outbound);
+  if (inbound && opts.inbound) addresses.inbound = await listen(inbound.dispatcher.server, opts.inbound);
 
-  const servers = [outbound, inbound, admin].filter((s): s is Server => s !== null);
+  const listeners = [outbound, inbound].filter((l): l is Listener => l !== null);
   return {
     addresses,
     reloader,
     context: ctx,
     async close() {
       await opts.source.stop();
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => resolve());
-              s.closeIdleConnections();
-            }),
-        ),
-      );
+      await Promise.all([
+        ...listeners.map((l) => l.close()),
+        ...(admin
+          ? [
+              new Promise<void>((resolve) => {
+                admin.close(() => resolve());
+                admin.closeIdleConnections();
+              }),
+            ]
+          : []),
+      ]);
       await pools.close();
     },
   };

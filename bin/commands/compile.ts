@@ -2,13 +2,12 @@
  * weft compile: compile a policy folder (or a git revision of it) into one bundle, written
  * atomically to --out (a reader never sees half a file) or to stdout.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
 import { UsageError } from '../cli.js';
 import { compile } from '../../compiler/compile.js';
+import { writeFileAtomic } from '../../runtime/atomic-write.js';
 import { FORMATTERS } from '../../compiler/format/index.js';
 import { exitCode, oneDir, parseBytes, parseFormat, render, sourcesFor } from '../diagnostics-output.js';
 
@@ -32,14 +31,11 @@ Options:
 Findings go to stdout with --out, else to stderr (stdout then holds only the bundle).
 Exit codes: 0 bundle written (warnings allowed); 1 errors, no bundle; 2 usage or internal error.`;
 
-/** writeAtomically writes `data` to a temp file beside `file`, then renames it into place. */
-async function writeAtomically(file: string, data: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+/** writeOut writes the bundle to --out atomically and durably; a failure is one UsageError line. */
+async function writeOut(file: string, data: string): Promise<void> {
   try {
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, file);
+    await writeFileAtomic(file, data);
   } catch (err) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw new UsageError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
 }
@@ -90,7 +86,7 @@ export const command: Command = {
     if (toStdout) {
       process.stdout.write(result.bundleJson + (process.stdout.isTTY ? '\n' : ''));
     } else {
-      await writeAtomically(values.out as string, result.bundleJson);
+      await writeOut(values.out as string, result.bundleJson);
       if (!FORMATTERS[format].machine) process.stdout.write(`wrote ${values.out} (${result.bundle.digest})\n`);
     }
     return 0;

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
 import { UsageError } from '../cli.js';
 import { keyIdOf } from '../../schemas/canonical.js';
-import { writeFileAtomic } from '../../runtime/controller/atomic-write.js';
+import { writeFileAtomic } from '../../runtime/atomic-write.js';
 
 const help = `weft keygen: create an ed25519 key pair for signing bundles.
 

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { compile as realCompile } from '../../compiler/compile.js';
 import type { CompileOptions, CompileResult, Diagnostic } from '../../compiler/types.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { ControllerError, messageOf } from './errors.js';
 import { Fleet } from './fleet.js';
 import type { CommitInfo } from './git.js';

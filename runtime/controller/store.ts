@@ -2,7 +2,7 @@ import path from 'node:path';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import type { Bundle } from '../../schemas/bundle.js';
 import { digestOf } from '../../schemas/canonical.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { ControllerError, messageOf } from './errors.js';
 import type { CommitInfo } from './git.js';
 

@@ -5,7 +5,7 @@
  */
 import { open, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../controller/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 /** LockState is the lock file's JSON. */
 export interface LockState {

@@ -1,6 +1,7 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle } from '../../schemas/bundle.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { verifyBundle, type VerifyOptions } from '../bundle/verify.js';
 import { BundleRejectedError } from '../errors.js';
 import { buildRouter } from '../router/index.js';
@@ -37,7 +38,7 @@ export interface ReloaderOptions {
  * with one assignment (`current`): requests already running keep the ActiveBundle they read at
  * arrival. The same digest is a no-op; a rejected bundle changes nothing and is recorded. After a
  * swap, pools of endpoints that disappeared are drained and closed, and the bundle is written to
- * the cache directory (temp file, fsync, rename) so a restart can begin from it.
+ * the cache directory (runtime/atomic-write.ts: file and directory fsynced) so a restart can begin from it.
  */
 export class Reloader implements BundleSink {
   private chain: Promise<unknown> = Promise.resolve();
@@ -130,15 +131,7 @@ export class Reloader implements BundleSink {
     const target = this.cachePath;
     if (!target) return;
     await mkdir(path.dirname(target), { recursive: true });
-    const tmp = `${target}.tmp-${process.pid}`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, target);
+    await writeFileAtomic(target, text);
   }
 
   /** idle resolves when every queued offer has been handled. */

@@ -20,6 +20,8 @@ import type { BundleSink, BundleSource, LoadVerdict } from './source.js';
 import { ControllerError, messageOf } from '../controller/errors.js';
 import { silentLogger, type Logger } from '../controller/log.js';
 import { MAX_BUNDLE_BYTES } from '../bundle/verify.js';
+import type { TlsClientIdentity } from '../identity/tls-client-identity.js';
+import { controllerDispatcher } from './controller-tls.js';
 
 /** ControllerSourceOptions configure one source; only `url` and `service` are required. */
 export interface ControllerSourceOptions {
@@ -36,8 +38,14 @@ export interface ControllerSourceOptions {
   /** Backoff while the controller is unreachable: first delay and cap, in ms (defaults 200 and 5000). */
   backoffMs?: { initial: number; max: number };
   logger?: Logger;
-  /** undici dispatcher (tests; default the global one). */
+  /** undici dispatcher (tests; default the global one). Ignored when `tls` is given. */
   dispatcher?: Dispatcher;
+  /**
+   * mTLS to a controller with --ca-dir (`https://` URL): the client certificate comes from
+   * `identity` (the proxy's SVID manager), re-read on every request so a renewed certificate is
+   * used by the next connection; the controller must prove `spiffe://<trustDomain>/ns/weft-system/sa/weft-controller`.
+   */
+  tls?: { identity: TlsClientIdentity; trustDomain: string };
 }
 
 const gunzipAsync = promisify(gunzip);
@@ -67,6 +75,7 @@ export class ControllerSource implements BundleSource {
   private loop: Promise<void> | null = null;
   private stopped = false;
   private polled = false;
+  private tlsAgent: { generation: number; agent: Dispatcher } | null = null;
 
   constructor(private readonly options: ControllerSourceOptions) {
     this.base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
@@ -91,6 +100,25 @@ export class ControllerSource implements BundleSource {
     this.stopped = true;
     this.abort.abort();
     await this.loop?.catch(() => undefined);
+    await this.tlsAgent?.agent.close().catch(() => undefined);
+  }
+
+  /**
+   * dispatcher is what requests go through: with `tls`, an Agent built once per client
+   * certificate generation (the old one is closed gracefully: requests on it finish); else the
+   * configured or global dispatcher.
+   */
+  private dispatcher(): { dispatcher?: Dispatcher } {
+    const tls = this.options.tls;
+    if (!tls) return this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {};
+    const creds = tls.identity.current();
+    if (!creds) throw new ControllerError('WEFT_SRC_UNREACHABLE', 'no client certificate yet: the controller requires mTLS');
+    if (this.tlsAgent?.generation !== creds.generation) {
+      const old = this.tlsAgent?.agent;
+      this.tlsAgent = { generation: creds.generation, agent: controllerDispatcher(creds.secureContext, tls.trustDomain) };
+      void old?.close().catch(() => undefined);
+    }
+    return { dispatcher: this.tlsAgent.agent };
   }
 
   private async run(sink: BundleSink, firstDone: () => void): Promise<void> {
@@ -153,7 +181,7 @@ export class ControllerSource implements BundleSource {
       signal: this.abort.signal,
       headersTimeout: waiting ? (this.waitSeconds + 15) * 1000 : 5000,
       bodyTimeout: 60_000,
-      ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
+      ...this.dispatcher(),
     });
     if (res.statusCode === 304) {
       await res.body.dump();
@@ -223,7 +251,7 @@ export class ControllerSource implements BundleSource {
         signal: this.abort.signal,
         headersTimeout: 10_000,
         bodyTimeout: 10_000,
-        ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
+        ...this.dispatcher(),
       });
       await res.body.dump();
     } catch (err) {

@@ -8,6 +8,9 @@ import { writeFileAtomic } from '../atomic-write.js';
 import { ControllerError, messageOf } from './errors.js';
 import { Fleet } from './fleet.js';
 import type { CommitInfo } from './git.js';
+import type { IncomingMessage } from 'node:http';
+import { Discovery } from '../discovery/discovery.js';
+import type { Registrant } from '../discovery/registry.js';
 import { LocalRepository } from './local-repository.js';
 import { LongPollHub } from './long-poll.js';
 import type { Logger } from './log.js';
@@ -38,6 +41,14 @@ export interface ControllerOptions {
   debounceMs?: number;
   /** Longest `Prefer: wait` honoured, in ms (default 60 s). */
   maxWaitMs?: number;
+  /** Registration lease and heartbeat period in ms (defaults 15 s / 5 s, docs/discovery.md). */
+  leaseMs?: number;
+  heartbeatMs?: number;
+  /**
+   * The Service named by a request's verified client certificate; null when it has none. Set
+   * when the controller has identity on: registrations then never trust the request body.
+   */
+  peerIdentity?: (req: IncomingMessage) => Registrant | null;
   /** Replaces the compiler (tests). */
   compile?: (options: CompileOptions) => Promise<CompileResult>;
 }
@@ -64,6 +75,10 @@ export class Controller {
   readonly metrics = new ControllerMetrics();
   readonly hub = new LongPollHub<Waiting>();
   readonly fleet: Fleet;
+  /** Registered instances and the endpoint stream (docs/discovery.md). */
+  readonly discovery: Discovery;
+  /** See ControllerOptions.peerIdentity; undefined in --insecure mode. */
+  readonly peerIdentity: ((req: IncomingMessage) => Registrant | null) | undefined;
   readonly repo: Repository;
   readonly store: BundleStore;
   readonly maxWaitMs: number;
@@ -89,6 +104,11 @@ export class Controller {
     this.log = options.logger;
     this.compileFn = options.compile ?? realCompile;
     this.maxWaitMs = options.maxWaitMs ?? 60_000;
+    this.peerIdentity = options.peerIdentity;
+    this.discovery = new Discovery({
+      ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+      ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+    });
     const sub = normaliseSubPath(options.path);
     this.store = new BundleStore(options.storeDir);
     this.repo = isRemoteRepo(options.repo)
@@ -108,6 +128,9 @@ export class Controller {
     await this.store.init();
     const stored = await this.store.current();
     if (!stored) return;
+    // A stored bundle means this controller ran before: its registrations were in memory and are
+    // gone until every instance's next heartbeat, so sets are served as incomplete for one lease.
+    this.discovery.warm();
     this.current = stored;
     this.metrics.setBundle(stored.digest, stored.commit?.commit ?? '');
     this.log.log('info', 'serving stored bundle', { digest: stored.digest, commit: stored.commit?.commit ?? null });
@@ -306,6 +329,7 @@ export class Controller {
         ? { digest: cur.digest, commit: cur.commit, signedBy: cur.bundle.signature?.keyId ?? null, publishedAt: cur.publishedAt }
         : null,
       lastCompile: this.lastCompile,
+      discovery: this.discovery.status(),
       proxies: this.fleet.list(now).map((p) => ({
         proxy: p.proxy,
         service: p.service,
@@ -323,7 +347,12 @@ export class Controller {
   refreshGauges(): void {
     const doc = this.status();
     this.metrics.connectedProxies.set(this.fleet.live());
-    this.metrics.waitingRequests.set(this.hub.size);
+    this.metrics.waitingRequests.set(this.hub.size + this.discovery.catalog.hub.size);
+    let ready = 0;
+    const regs = this.discovery.registry.registrations();
+    for (const r of regs) if (r.endpoint.ready) ready++;
+    this.metrics.instances.set({ ready: 'true' }, ready);
+    this.metrics.instances.set({ ready: 'false' }, regs.length - ready);
     const counts = { active: 0, behind: 0, rejected: 0, lost: 0 };
     for (const p of doc.proxies) {
       if (p.lost) counts.lost++;
@@ -341,6 +370,7 @@ export class Controller {
     this.debounce = null;
     if (this.poller) clearInterval(this.poller);
     this.hub.close();
+    this.discovery.close();
     await this.repo.close();
     if (this.running) await this.running;
     await this.store.flushed();

@@ -14,6 +14,8 @@ export const CONTROLLER_ERROR_CODES = {
   WEFT_CTL_NOT_FOUND: 'No such path on the controller.',
   WEFT_CTL_METHOD: 'The path exists, but not with this method.',
   WEFT_CTL_INTERNAL: 'The controller failed answering a request; this is a bug.',
+  WEFT_CTL_FORBIDDEN: 'The request needs a client certificate naming a Service (registration with identity on).',
+  WEFT_CTL_TOO_MANY: 'The instance registry is full (in total or for this Service); the registration was refused.',
   WEFT_CTL_WEBHOOK_SIGNATURE: 'A webhook request has a missing or wrong X-Hub-Signature-256.',
   WEFT_SRC_UNREACHABLE: 'The controller did not answer (connection refused, reset, timeout).',
   WEFT_SRC_HTTP: 'The controller answered with an unexpected HTTP status.',

@@ -60,6 +60,18 @@ export class ControllerMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly registrations = new Counter({
+    name: 'weft_controller_registrations_total',
+    help: 'Instance registration requests, by result (changed: new or different; renewed: lease only; deregistered).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly instances = new Gauge({
+    name: 'weft_controller_registered_instances',
+    help: 'Instances holding a registration lease, by readiness.',
+    labelNames: ['ready'] as const,
+    registers: [this.registry],
+  });
   readonly repoErrors = new Counter({
     name: 'weft_controller_repository_errors_total',
     help: 'Failed reads of the repository (fetch, rev-parse).',

@@ -5,6 +5,7 @@ import { ControllerError, messageOf } from './errors.js';
 import { parseEtags, parsePreferWait, readBody, sendError, sendJson } from './http.js';
 import { parsePushEvent, verifyHubSignature } from './webhook.js';
 import { DASHBOARD_ROUTES } from './dashboard/routes.js';
+import { DISCOVERY_ROUTES } from './discovery-routes.js';
 
 /** Handler answers one request; `url` is already parsed. Handlers never throw to the server. */
 export type Handler = (ctl: Controller, req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
@@ -22,6 +23,7 @@ export const ROUTES: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['GET /healthz', (_ctl, _req, res) => sendText(res, 200, 'ok\n')],
   ['GET /readyz', (ctl, _req, res) => (ctl.current ? sendText(res, 200, 'ready\n') : sendText(res, 503, 'no bundle yet\n'))],
   ...DASHBOARD_ROUTES,
+  ...DISCOVERY_ROUTES,
 ]);
 
 /** STATUS_BODY_LIMIT bounds POST /v1/status; WEBHOOK_BODY_LIMIT bounds push events (GitHub caps them at 25 MB, but the controller reads only `ref`). */

@@ -5,6 +5,7 @@
 import type { Diagnostic } from '../../compiler/types.js';
 import type { CommitInfo } from './git.js';
 import type { ProxyState } from './fleet.js';
+import type { ServiceInstances } from '../discovery/discovery.js';
 
 export interface StatusDocument {
   /** True once a bundle is being served. */
@@ -29,6 +30,8 @@ export interface StatusDocument {
     warnings: number;
     diagnostics: Diagnostic[];
   } | null;
+  /** Registered instances per Service (docs/discovery.md); `warming` after a controller restart. */
+  discovery: { leaseMs: number; heartbeatMs: number; warming: boolean; services: ServiceInstances[] };
   proxies: ProxyStatus[];
 }
 

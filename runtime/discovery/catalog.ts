@@ -57,6 +57,8 @@ export class EndpointCatalog {
     if (this.warmTimer) clearTimeout(this.warmTimer);
     this.warmTimer = setTimeout(() => {
       this.warmTimer = null;
+      // Timers run on the monotonic clock and may fire a hair before Date.now() passes warmUntil.
+      this.warmUntil = 0;
       this.cache.clear();
       this.changes++;
       this.hub.wake();

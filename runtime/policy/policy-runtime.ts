@@ -1,8 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Rule, ServiceEntry } from '../../schemas/bundle.js';
 import type { Router } from '../router/index.js';
-import type { ProxyContext } from '../proxy/context.js';
-import { endpointKey } from '../proxy/balancer.js';
+import { endpointKey } from './endpoint-key.js';
 import { monotonicClock, type Clock } from './clock.js';
 import { ConnectionPools } from './connection-pool.js';
 import type { HashOn } from './consistent-hash.js';
@@ -203,19 +202,4 @@ export class PolicyRuntime {
 function* rulesOf(e: ServiceEntry): Iterable<Rule> {
   if (e.routing.producer) yield* e.routing.producer.rules;
   for (const t of Object.values(e.routing.consumers)) yield* t.rules;
-}
-
-const runtimes = new WeakMap<ProxyContext, PolicyRuntime>();
-
-/**
- * policyRuntime returns the PolicyRuntime of a proxy, creating it on first use, so each policy
- * step registers with one line (`authorization(ctx)`) and all of them share one state.
- */
-export function policyRuntime(ctx: ProxyContext): PolicyRuntime {
-  let r = runtimes.get(ctx);
-  if (r === undefined) {
-    r = new PolicyRuntime({ registry: ctx.metrics.registry, random: ctx.random, activeRouter: () => ctx.active()?.router ?? null });
-    runtimes.set(ctx, r);
-  }
-  return r;
 }

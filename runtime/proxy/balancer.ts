@@ -13,11 +13,6 @@ export interface EndpointPicker {
   release?(ex: Exchange, endpoint: Endpoint, status: number): void;
 }
 
-/** endpointKey is the stable key of an endpoint (`address:port`; IPv6 in brackets): pools and counters use it. */
-export function endpointKey(e: Endpoint): string {
-  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
-}
-
 /**
  * RoundRobinPicker cycles through a Service's endpoints. Counters live per Service id and survive
  * reloads (the endpoint list may change; the counter is taken modulo its new length).

@@ -1,8 +1,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { identityOf, type CallerIdentity, type IdentityProvider } from '../identity.js';
 import { ConfigError } from '../errors.js';
-import type { PeerInfo, ProxyContext } from './context.js';
-import type { Step } from './pipeline.js';
+import type { PeerInfo } from './context.js';
 
 /** SOURCE_HEADER names the caller's Service as `name.namespace`; outbound sets it, inbound checks it. */
 export const SOURCE_HEADER = 'weft-source';
@@ -43,32 +42,3 @@ export class HeaderIdentityProvider implements IdentityProvider<PeerInfo> {
 
 /** DEFAULT_TRUSTED_PEERS: loopback only. */
 export const DEFAULT_TRUSTED_PEERS: readonly string[] = ['127.0.0.0/8', '::1/128'];
-
-/**
- * callerIdentity (inbound) establishes ex.caller through the IdentityProvider and removes a
- * `weft-source` the provider did not accept, so the app never sees a forged one.
- */
-export function callerIdentity(ctx: ProxyContext): Step {
-  return {
-    name: 'caller-identity',
-    wrap: (next) => (ex) => {
-      ex.caller = ctx.identity.identify({ headers: ex.headers, remoteAddress: ex.clientAddress });
-      if (ex.caller === null) delete ex.headers[SOURCE_HEADER];
-      else ex.headers[SOURCE_HEADER] = `${ex.caller.service}.${ex.caller.namespace}`;
-      return next(ex);
-    },
-  };
-}
-
-/** sourceStamp (outbound) stamps this proxy's Service as `weft-source`, replacing whatever the app sent. */
-export function sourceStamp(ctx: ProxyContext): Step {
-  const value = `${ctx.settings.service}.${ctx.settings.namespace}`;
-  return {
-    name: 'source-stamp',
-    wrap: (next) => (ex) => {
-      ex.caller = ctx.selfIdentity;
-      ex.headers[SOURCE_HEADER] = value;
-      return next(ex);
-    },
-  };
-}

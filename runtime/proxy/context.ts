@@ -1,6 +1,7 @@
 import type { Bundle, Endpoint } from '../../schemas/bundle.js';
 import type { CallerIdentity, IdentityProvider } from '../identity.js';
 import type { RandomSource, Router } from '../router/index.js';
+import type { PolicyRuntime } from '../policy/policy-runtime.js';
 import type { EndpointPicker } from './balancer.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { PoolSet } from './pools.js';
@@ -55,6 +56,8 @@ export interface ProxyContext {
   writeLog(line: string): void;
   /** This proxy's Service and namespace (Exchange.self). */
   readonly self: { readonly service: string; readonly namespace: string };
+  /** Traffic-policy state (balancers, pool limits, ejections, retry budgets, rate-limit buckets, policy metrics). */
+  readonly policies: PolicyRuntime;
   /** Mirrored requests in flight (bounded by settings.mirrorConcurrency). */
   mirrorsInFlight: number;
 }

@@ -7,7 +7,7 @@ import {
   UpstreamResetError,
   WeftError,
 } from '../errors.js';
-import { endpointKey } from './balancer.js';
+import { endpointKey } from '../policy/endpoint-key.js';
 import type { ProxyContext } from './context.js';
 import { errorReply, type Exchange, type Headers, type Reply } from './pipeline.js';
 

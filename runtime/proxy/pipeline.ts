@@ -6,20 +6,20 @@ import type { CallerIdentity } from '../identity.js';
 import { errorReplyBody, WeftError } from '../errors.js';
 import type { RouteDecision, Router } from '../router/index.js';
 import type { EndpointPicker } from './balancer.js';
+import type { Headers } from '../policy/headers.js';
 import type { RequestBody } from './body.js';
 
 /**
  * The request pipeline. Every step has ONE shape, `(next: Handler) => Handler` (undici's
  * interceptors), and a handler answers an Exchange with a Reply rather than writing to the socket,
  * so retries can discard a reply, timeouts can replace one and header filters can edit one. Only
- * the listener (server.ts) writes a Reply to the client.
+ * the listener (listener.ts) writes a Reply to the client.
  */
 
 /** Direction: `outbound` (this instance's app calls others) or `inbound` (peers call this instance). */
 export type Direction = 'outbound' | 'inbound';
 
-/** Headers are lower-case names; a repeated header is an array. */
-export type Headers = Record<string, string | string[]>;
+export type { Headers };
 
 /** Protocol is what the client spoke to the listener. */
 export type Protocol = 'HTTP/1.1' | 'HTTP/2';
@@ -225,10 +225,50 @@ export interface Reply {
 /** Handler answers an exchange. It may throw a WeftError; the listener turns it into a reply. */
 export type Handler = (ex: Exchange) => Promise<Reply>;
 
+/**
+ * Fact names something a step establishes about the exchange that later (inner) steps rely on.
+ * A step lists the facts it `needs` and the facts it `provides`; compose() refuses a list in
+ * which a step needs a fact no earlier step provides, so moving a line cannot silently switch a
+ * policy off (linkerd2-proxy checks each layer's fit the same way).
+ */
+export type Fact =
+  /** Hop-by-hop headers (and those named in Connection) are gone from `ex.headers`. */
+  | 'hop-by-hop-removed'
+  /** X-Forwarded-For / -Proto / -Host are set on `ex.headers`. */
+  | 'forwarded-headers'
+  /** `traceparent` carries this proxy's span (when the mesh traces). */
+  | 'trace-context'
+  /** `ex.caller` is decided and `weft-source` says the same (or is gone). */
+  | 'caller'
+  /** `ex.path` is the normalised path. */
+  | 'normalized-path'
+  /** `ex.service` (and outbound `ex.rule`, `ex.decision`) are set, or the request was answered. */
+  | 'route'
+  /** Authorization admitted the caller. */
+  | 'authorized'
+  /** `ex.backend` and `ex.backendService` are set, or the request was answered. */
+  | 'backend'
+  /** The backend's retry budget counted the request and gates its retries. */
+  | 'retry-budget'
+  /** `ex.picker` applies the backend's BackendPolicy (balancing, ejections). */
+  | 'balancer'
+  /** Inside one attempt: inner steps run once per attempt (a retry runs them again). */
+  | 'attempt'
+  /** `ex.attemptSignal` is this attempt's (backendRequest timeout). */
+  | 'attempt-deadline'
+  /** `ex.endpoint` is this attempt's endpoint. */
+  | 'endpoint'
+  /** The attempt holds a slot of its endpoint's connection pool. */
+  | 'pool-slot';
+
 /** Step is one concern of the pipeline: `wrap(next)` returns a handler that may call `next`. */
 export interface Step {
   /** Unique within a pipeline; used in errors and `/config`. */
   readonly name: string;
+  /** Facts earlier (outer) steps must have provided; checked once by compose(). */
+  readonly needs: readonly Fact[];
+  /** Facts this step establishes before it calls `next`. */
+  readonly provides: readonly Fact[];
   wrap(next: Handler): Handler;
 }
 
@@ -237,18 +277,45 @@ export class PipelineError extends Error {
   override name = 'PipelineError';
 }
 
+/** Terminal is the innermost handler (forward.ts) and the facts it needs. */
+export interface Terminal {
+  readonly name: string;
+  readonly needs: readonly Fact[];
+  readonly handler: Handler;
+}
+
 /**
- * compose builds the handler for a list of steps, outermost first, around `terminal`. It checks
- * once, at start-up, that names are unique and every step returns a function.
+ * checkSteps verifies a step list, outermost first, ending in `terminal`: every step has a name
+ * and a wrap function, names are unique, and each step's (and the terminal's) needs are provided
+ * by an earlier step. Throws PipelineError naming the step, the missing fact and the steps that
+ * could provide it.
  */
-export function compose(steps: readonly Step[], terminal: Handler): Handler {
+export function checkSteps(steps: readonly Step[], terminal: Terminal): void {
   const seen = new Set<string>();
+  const have = new Set<Fact>();
+  const providers = (fact: Fact): string => {
+    const names = steps.filter((s) => s.provides.includes(fact)).map((s) => `"${s.name}"`);
+    return names.length > 0 ? `it must come after ${names.join(' or ')}` : 'no step in the list provides it';
+  };
   for (const s of steps) {
-    if (!s || typeof s.wrap !== 'function' || typeof s.name !== 'string' || s.name === '') throw new PipelineError('every step needs a name and a wrap function');
+    if (!s || typeof s.wrap !== 'function' || typeof s.name !== 'string' || s.name === '' || !Array.isArray(s.needs) || !Array.isArray(s.provides)) {
+      throw new PipelineError('every step needs a name, needs, provides and a wrap function');
+    }
     if (seen.has(s.name)) throw new PipelineError(`step "${s.name}" appears twice`);
     seen.add(s.name);
+    for (const f of s.needs) if (!have.has(f)) throw new PipelineError(`step "${s.name}" needs "${f}", which no earlier step provides: ${providers(f)}`);
+    for (const f of s.provides) have.add(f);
   }
-  let handler = terminal;
+  for (const f of terminal.needs) if (!have.has(f)) throw new PipelineError(`"${terminal.name}" needs "${f}", which no step provides: ${providers(f)}`);
+}
+
+/**
+ * compose builds the handler for a list of steps, outermost first, around `terminal`. It checks
+ * once, at start-up (checkSteps), that the order is sound and that every step returns a function.
+ */
+export function compose(steps: readonly Step[], terminal: Terminal): Handler {
+  checkSteps(steps, terminal);
+  let handler = terminal.handler;
   for (let i = steps.length - 1; i >= 0; i--) {
     const step = steps[i]!;
     const next = step.wrap(handler);

@@ -5,17 +5,17 @@ import type { RandomSource } from '../router/index.js';
 import type { TrustKey } from '../bundle/verify.js';
 import type { BundleSource, LoadVerdict } from '../sources/source.js';
 import { createAdmin } from './admin.js';
-import { endpointKey, RoundRobinPicker } from './balancer.js';
+import { RoundRobinPicker } from './balancer.js';
+import { endpointKey } from '../policy/endpoint-key.js';
 import { DEFAULT_TRUSTED_PEERS, HeaderIdentityProvider } from './caller-identity.js';
 import type { ProxyContext, ProxySettings } from './context.js';
-import { forward } from './forward.js';
 import { createListener, type Listener } from './listener.js';
 import { ProxyMetrics } from './metrics.js';
 import { compose } from './pipeline.js';
 import { PoolSet } from './pools.js';
 import { Reloader } from './reloader.js';
-import { inboundSteps, outboundSteps } from './steps.js';
-import { policyRuntime } from '../policy/policy-runtime.js';
+import { inboundSteps, outboundSteps, terminal } from './steps/index.js';
+import { PolicyRuntime } from '../policy/policy-runtime.js';
 
 /** ProxyOptions configure one sidecar (bin/commands/proxy.ts maps flags onto them). */
 export interface ProxyOptions {
@@ -75,6 +75,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     },
   });
   reloader.sourceDescription = opts.source.description;
+  const random = opts.random ?? Math.random;
+  const policies = new PolicyRuntime({ registry: metrics.registry, random, activeRouter: () => reloader.current()?.router ?? null });
   const ctx: ProxyContext = {
     settings: opts.settings,
     metrics,
@@ -82,17 +84,18 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     picker: new RoundRobinPicker(),
     identity: new HeaderIdentityProvider(opts.trustPeers ?? DEFAULT_TRUSTED_PEERS),
     selfIdentity: identityOf(opts.settings.service, opts.settings.namespace, 'header'),
-    random: opts.random ?? Math.random,
+    random,
     active: () => reloader.current(),
     writeLog: opts.writeLog ?? ((l: string) => void process.stdout.write(l)),
     self: Object.freeze({ service: opts.settings.service, namespace: opts.settings.namespace }),
+    policies,
     mirrorsInFlight: 0,
   };
   const out = outboundSteps(ctx);
   const inb = inboundSteps(ctx);
-  const terminal = forward(ctx);
-  const outbound = opts.outbound ? createListener(ctx, 'outbound', compose(out, terminal)) : null;
-  const inbound = opts.inbound ? createListener(ctx, 'inbound', compose(inb, terminal)) : null;
+  const last = terminal(ctx);
+  const outbound = opts.outbound ? createListener(ctx, 'outbound', compose(out, last)) : null;
+  const inbound = opts.inbound ? createListener(ctx, 'inbound', compose(inb, last)) : null;
   const addresses = { outbound: null as string | null, inbound: null as string | null, admin: null as string | null };
   const admin = opts.admin
     ? createAdmin(metrics, reloader, {
@@ -101,7 +104,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         listeners: () => ({ ...addresses }),
         steps: { outbound: out.map((s) => s.name), inbound: inb.map((s) => s.name) },
         pools: () => pools.origins(),
-        extra: { policies: () => policyRuntime(ctx).snapshot() },
+        extra: { policies: () => policies.snapshot() },
       })
     : null;
 

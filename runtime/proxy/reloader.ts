@@ -6,7 +6,7 @@ import { verifyBundle, type VerifyOptions } from '../bundle/verify.js';
 import { BundleRejectedError } from '../errors.js';
 import { buildRouter } from '../router/index.js';
 import type { BundleSink, LoadVerdict } from '../sources/source.js';
-import { endpointKey } from './balancer.js';
+import { endpointKey } from '../policy/endpoint-key.js';
 import type { ActiveBundle } from './context.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { PoolSet } from './pools.js';

@@ -1,13 +1,13 @@
 /**
- * The proxy's request filters (runtime/proxy/header-modifier.ts, rewrite.ts, redirect.ts) applied
+ * The proxy's request filters (runtime/policy/header-modifier.ts, runtime/proxy/filters/rewrite.ts, redirect.ts) applied
  * to a simulated request. No filter logic lives here: these adapters copy the request, hand it to
  * the proxy's own function, and read the result back, so `weft test` / `weft explain` can never
  * drift from what the proxy does to a request.
  */
 import type { HeaderModifier, Redirect, Rewrite } from '../../schemas/bundle.js';
-import { applyHeaderModifier as proxyHeaderModifier } from '../proxy/header-modifier.js';
-import { applyRewrite as proxyRewrite } from '../proxy/rewrite.js';
-import { redirectReply } from '../proxy/redirect.js';
+import { applyHeaderModifier as proxyHeaderModifier } from '../policy/header-modifier.js';
+import { applyRewrite as proxyRewrite } from '../proxy/filters/rewrite.js';
+import { redirectReply } from '../proxy/filters/redirect.js';
 import type { Exchange, Headers } from '../proxy/pipeline.js';
 
 /** FilterRequest is the request as filters see and change it. Header names are lower-case. */

@@ -157,7 +157,7 @@ function lowerHeaders(h: Record<string, string>): Headers {
 
 /**
  * outboundHeaders are the request headers as the caller's proxy has them when it routes: its
- * earlier steps (runtime/proxy/steps.ts) took Host out as the authority, added X-Forwarded-For /
+ * earlier steps (runtime/proxy/steps/index.ts) took Host out as the authority, added X-Forwarded-For /
  * -Proto / -Host, and stamped `weft-source` with the calling Service (or, with no caller, no
  * identity at all). Routing and filters see these, so a RouteTest predicts the proxy.
  */
@@ -246,7 +246,7 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   };
   const local = (status: number, reason: string, location: string | null = null): Simulation => ({ ...base, outcome: { kind: 'local', status, reason, location } });
   if (host === '') return local(400, 'the request names no host (give an absolute URL or a Host header)');
-  // The caller's proxy normalises the path before routing (runtime/proxy/steps.ts), so a
+  // The caller's proxy normalises the path before routing (runtime/proxy/steps/index.ts), so a
   // `..` segment or an encoded letter cannot steer a request past a route's limits and filters.
   const normalised = normalizePath(writtenPath);
   if (!normalised.ok) return local(400, `the path cannot be normalised safely: ${normalised.detail}`);

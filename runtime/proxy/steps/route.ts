@@ -1,7 +1,7 @@
-import { NoRouteError, UnknownHostError } from '../errors.js';
-import { route as routeRequest } from '../router/index.js';
-import type { ProxyContext } from './context.js';
-import { errorReply, type Step } from './pipeline.js';
+import { NoRouteError, UnknownHostError } from '../../errors.js';
+import { route as routeRequest } from '../../router/index.js';
+import type { ProxyContext } from '../context.js';
+import { errorReply, type Step } from '../pipeline.js';
 
 /**
  * route (outbound) asks the router, with the table this request started on, which rule applies:
@@ -12,6 +12,8 @@ export function route(ctx: ProxyContext): Step {
   const ns = ctx.settings.namespace;
   return {
     name: 'route',
+    needs: ['normalized-path', 'caller', 'forwarded-headers'],
+    provides: ['route'],
     wrap: (next) => (ex) => {
       const d = routeRequest(ex.router, ex.authority, ns, ex);
       if (d.kind === 'not-found') {
@@ -35,6 +37,8 @@ export function inboundRoute(ctx: ProxyContext): Step {
   const id = `${ctx.settings.namespace}/${ctx.settings.service}`;
   return {
     name: 'inbound-route',
+    needs: [],
+    provides: ['route'],
     wrap: (next) => (ex) => {
       ex.service = ex.router.services.get(id)?.entry ?? null;
       return next(ex);

@@ -2,31 +2,35 @@ import { accessLog } from './access-log.js';
 import { backend } from './backend.js';
 import { backendTimeout } from './backend-timeout.js';
 import { callerIdentity, sourceStamp } from './caller-identity.js';
-import type { ProxyContext } from './context.js';
-import { endpoint } from './endpoint.js';
+import type { ProxyContext } from '../context.js';
+import { appEndpoint, endpoint } from './endpoint.js';
 import { filters } from './filters.js';
 import { forwardedHeaders } from './forwarded-headers.js';
 import { hopByHop } from './hop-by-hop.js';
 import { observe } from './observe.js';
-import type { Step } from './pipeline.js';
+import { forward } from '../forward.js';
+import type { Step, Terminal } from '../pipeline.js';
 import { retry } from './retry.js';
 import { inboundRoute, route } from './route.js';
-import { requestTimeout } from './timeout.js';
+import { requestTimeout } from './request-timeout.js';
 import { tracing } from './tracing.js';
-import { authorization } from '../policy/authorization-step.js';
-import { connectionPool } from '../policy/connection-pool-step.js';
-import { loadBalancing } from '../policy/load-balancing-step.js';
-import { outlierDetection } from '../policy/outlier-step.js';
-import { pathNormalization } from '../policy/path-normalization-step.js';
-import { rateLimit } from '../policy/rate-limit-step.js';
-import { retryBudget } from '../policy/retry-budget-step.js';
+import { authorization } from './authorization.js';
+import { connectionPool } from './connection-pool.js';
+import { loadBalancing } from './load-balancing.js';
+import { outlierDetection } from './outlier-detection.js';
+import { pathNormalization } from './path-normalization.js';
+import { rateLimit } from './rate-limit.js';
+import { retryBudget } from './retry-budget.js';
 
 /**
- * The pipelines, outermost first, in ONE place: adding a step is one line here. The terminal
- * handler (forward.ts) comes after the last step. Order matters and is deliberate:
- * observation wraps everything; headers are cleaned before routing looks at them; the request
- * timeout covers every attempt and backoff; per-attempt steps (after `retry`) run once per attempt,
- * and per-endpoint policies go after `endpoint`, which sets `ex.endpoint`.
+ * The pipelines, outermost first, in ONE place: adding a step is one line here (the step's file
+ * is runtime/proxy/steps/<name>.ts). The terminal handler (forward.ts) comes after the last step.
+ * Order matters and is deliberate: observation wraps everything; headers are cleaned before
+ * routing looks at them; the request timeout covers every attempt and backoff; per-attempt steps
+ * (after `retry`) run once per attempt, and per-endpoint policies go after `endpoint`, which sets
+ * `ex.endpoint`. Each step declares the facts it needs and provides (pipeline.ts: Fact), and
+ * compose() refuses at start-up a list where a step comes before what it needs; test/proxy/
+ * pipeline.test.ts pins both orders.
  */
 
 /** outboundSteps: the app calls another Service through this proxy. */
@@ -67,6 +71,11 @@ export function inboundSteps(ctx: ProxyContext): Step[] {
     pathNormalization(ctx), // first: authorization, rate limits and the app see the same path
     authorization(ctx),
     rateLimit(ctx),
-    endpoint(ctx),
+    appEndpoint(ctx),
   ];
+}
+
+/** terminal is the innermost handler of both pipelines: one attempt forwarded to `ex.endpoint`. */
+export function terminal(ctx: ProxyContext): Terminal {
+  return { name: 'forward', needs: ['endpoint'], handler: forward(ctx) };
 }

@@ -1,6 +1,6 @@
-import type { RetryPolicy } from '../../schemas/bundle.js';
-import type { ProxyContext } from './context.js';
-import { discard, type Step } from './pipeline.js';
+import type { RetryPolicy } from '../../../schemas/bundle.js';
+import type { ProxyContext } from '../context.js';
+import { discard, type Step } from '../pipeline.js';
 
 /**
  * backoffMs is the wait before retry `n` (1-based): exponential from the base, capped at 10x the
@@ -26,6 +26,8 @@ function sleep(ms: number): Promise<void> {
 export function retry(ctx: ProxyContext): Step {
   return {
     name: 'retry',
+    needs: ['route', 'retry-budget'],
+    provides: ['attempt'],
     wrap: (next) => async (ex) => {
       const policy = ex.rule?.retry ?? null;
       for (;;) {

@@ -1,7 +1,6 @@
-import { RateLimitedError } from '../errors.js';
-import type { ProxyContext } from '../proxy/context.js';
-import { errorReply, type Step } from '../proxy/pipeline.js';
-import { policyRuntime } from './policy-runtime.js';
+import { RateLimitedError } from '../../errors.js';
+import type { ProxyContext } from '../context.js';
+import { errorReply, type Step } from '../pipeline.js';
 
 /**
  * rateLimit applies RateLimitPolicies: inbound, those on this proxy's Service (after
@@ -10,9 +9,11 @@ import { policyRuntime } from './policy-runtime.js';
  * Buckets are this proxy's own (per-instance limits).
  */
 export function rateLimit(ctx: ProxyContext): Step {
-  const rt = policyRuntime(ctx);
+  const rt = ctx.policies;
   return {
     name: 'rate-limit',
+    needs: ['route', 'caller'],
+    provides: [],
     wrap: (next) => (ex) => {
       const policies = rt.forRouter(ex.router);
       const limiter = ex.direction === 'inbound' ? (ex.service ? policies.serviceLimits.get(ex.service.id) : undefined) : ex.rule ? policies.ruleLimits.get(ex.rule.id) : undefined;

@@ -1,8 +1,8 @@
-import { DirectResponseError, InvalidBackendError } from '../errors.js';
-import { chooseBackend } from '../router/index.js';
-import type { ProxyContext } from './context.js';
+import { DirectResponseError, InvalidBackendError } from '../../errors.js';
+import { chooseBackend } from '../../router/index.js';
+import type { ProxyContext } from '../context.js';
 import { applyEdits, runFilters, type ResponseEdits } from './filters.js';
-import { errorReply, type Step } from './pipeline.js';
+import { errorReply, type Step } from '../pipeline.js';
 
 /**
  * backend (outbound) makes the weighted choice once per request (retries go to the same backend
@@ -12,6 +12,8 @@ import { errorReply, type Step } from './pipeline.js';
 export function backend(ctx: ProxyContext): Step {
   return {
     name: 'backend',
+    needs: ['route'],
+    provides: ['backend'],
     wrap: (next) => async (ex) => {
       const rule = ex.rule;
       if (!rule) return next(ex);

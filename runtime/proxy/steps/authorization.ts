@@ -1,9 +1,8 @@
-import type { AuthorizationSettings } from '../../schemas/bundle.js';
-import { ForbiddenError } from '../errors.js';
-import type { ProxyContext } from '../proxy/context.js';
-import { errorReply, type Step } from '../proxy/pipeline.js';
-import { authorize, describeDenial } from './authorization.js';
-import { policyRuntime } from './policy-runtime.js';
+import type { AuthorizationSettings } from '../../../schemas/bundle.js';
+import { ForbiddenError } from '../../errors.js';
+import type { ProxyContext } from '../context.js';
+import { errorReply, type Step } from '../pipeline.js';
+import { authorize, describeDenial } from '../../policy/authorization.js';
 
 const NONE: AuthorizationSettings = Object.freeze({ deny: [], allow: [] });
 
@@ -14,9 +13,11 @@ const NONE: AuthorizationSettings = Object.freeze({ deny: [], allow: [] });
  * bundle has no policies: the mesh default decides for it.
  */
 export function authorization(ctx: ProxyContext): Step {
-  const rt = policyRuntime(ctx);
+  const rt = ctx.policies;
   return {
     name: 'authorization',
+    needs: ['route', 'caller', 'normalized-path'],
+    provides: ['authorized'],
     wrap: (next) => (ex) => {
       if (ex.direction !== 'inbound') return next(ex);
       const svc = ex.service;

@@ -1,8 +1,7 @@
-import { BadPathError } from '../errors.js';
-import type { ProxyContext } from '../proxy/context.js';
-import { errorReply, type Step } from '../proxy/pipeline.js';
-import { normalizePath } from './path-normalizer.js';
-import { policyRuntime } from './policy-runtime.js';
+import { BadPathError } from '../../errors.js';
+import type { ProxyContext } from '../context.js';
+import { errorReply, type Step } from '../pipeline.js';
+import { normalizePath } from '../../policy/path-normalizer.js';
 
 /**
  * pathNormalization (inbound, first of the policy steps) replaces `ex.path` with its normalised
@@ -11,9 +10,11 @@ import { policyRuntime } from './policy-runtime.js';
  * left as it is.
  */
 export function pathNormalization(ctx: ProxyContext): Step {
-  const rt = policyRuntime(ctx);
+  const rt = ctx.policies;
   return {
     name: 'path-normalization',
+    needs: [],
+    provides: ['normalized-path'],
     wrap: (next) => (ex) => {
       const r = normalizePath(ex.path);
       if (!r.ok) {

@@ -1,6 +1,6 @@
-import { randomHex } from './random-id.js';
-import type { ProxyContext } from './context.js';
-import type { Step } from './pipeline.js';
+import { randomHex } from '../random-id.js';
+import type { ProxyContext } from '../context.js';
+import type { Step } from '../pipeline.js';
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 
@@ -13,6 +13,8 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(
 export function tracing(_ctx: ProxyContext): Step {
   return {
     name: 'tracing',
+    needs: ['hop-by-hop-removed'],
+    provides: ['trace-context'],
     wrap: (next) => (ex) => {
       if (!ex.router.mesh.telemetry.tracing) return next(ex);
       const tp = ex.headers['traceparent'];

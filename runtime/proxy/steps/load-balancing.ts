@@ -1,7 +1,6 @@
-import type { ProxyContext } from '../proxy/context.js';
-import type { Step } from '../proxy/pipeline.js';
-import { PolicyPicker } from './policy-picker.js';
-import { policyRuntime } from './policy-runtime.js';
+import type { ProxyContext } from '../context.js';
+import type { Step } from '../pipeline.js';
+import { PolicyPicker } from '../policy-picker.js';
 
 /**
  * loadBalancing (outbound, before the endpoint step) installs the PolicyPicker, so each attempt's
@@ -9,9 +8,11 @@ import { policyRuntime } from './policy-runtime.js';
  * ConsistentHash) among endpoints not ejected by outlier detection.
  */
 export function loadBalancing(ctx: ProxyContext): Step {
-  const picker = new PolicyPicker(policyRuntime(ctx));
+  const picker = new PolicyPicker(ctx.policies);
   return {
     name: 'load-balancing',
+    needs: ['backend'],
+    provides: ['balancer'],
     wrap: (next) => (ex) => {
       if (ex.direction === 'outbound') ex.picker = picker;
       return next(ex);

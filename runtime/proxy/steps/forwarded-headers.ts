@@ -1,4 +1,4 @@
-import type { Step } from './pipeline.js';
+import type { Step } from '../pipeline.js';
 
 /**
  * forwardedHeaders maintains X-Forwarded-For (the client address appended), X-Forwarded-Proto
@@ -8,6 +8,8 @@ import type { Step } from './pipeline.js';
 export function forwardedHeaders(): Step {
   return {
     name: 'forwarded-headers',
+    needs: ['hop-by-hop-removed'],
+    provides: ['forwarded-headers'],
     wrap: (next) => (ex) => {
       const h = ex.headers;
       const xff = h['x-forwarded-for'];

@@ -1,8 +1,8 @@
 import type { Endpoint, ServiceEntry } from '../../schemas/bundle.js';
-import type { EndpointPicker } from '../proxy/balancer.js';
-import type { Exchange } from '../proxy/pipeline.js';
-import { hashKeyFor } from './consistent-hash.js';
-import type { PolicyRuntime } from './policy-runtime.js';
+import type { EndpointPicker } from './balancer.js';
+import type { Exchange } from './pipeline.js';
+import { hashKeyFor } from '../policy/consistent-hash.js';
+import type { PolicyRuntime } from '../policy/policy-runtime.js';
 
 /**
  * PolicyPicker is the EndpointPicker that applies a backend's BackendPolicy: its load-balancing

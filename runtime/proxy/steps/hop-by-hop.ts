@@ -1,4 +1,4 @@
-import type { Headers, Step } from './pipeline.js';
+import type { Headers, Step } from '../pipeline.js';
 
 /** HOP_BY_HOP are the headers that describe one connection, never forwarded (RFC 9110 §7.6.1). */
 export const HOP_BY_HOP: readonly string[] = ['connection', 'keep-alive', 'te', 'transfer-encoding', 'upgrade', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'trailer'];
@@ -52,6 +52,8 @@ export function stripHopByHop(headers: Headers): void {
 export function hopByHop(): Step {
   return {
     name: 'hop-by-hop',
+    needs: [],
+    provides: ['hop-by-hop-removed'],
     wrap: (next) => async (ex) => {
       ex.headers = withoutHopByHop(ex.headers);
       const reply = await next(ex);

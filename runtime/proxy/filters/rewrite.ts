@@ -1,6 +1,6 @@
-import type { Rewrite } from '../../schemas/bundle.js';
-import { modifyPath } from './path-modifier.js';
-import type { Exchange } from './pipeline.js';
+import type { Rewrite } from '../../../schemas/bundle.js';
+import { modifyPath } from '../../policy/path-modifier.js';
+import type { Exchange } from '../pipeline.js';
 
 /** applyRewrite applies a URLRewrite filter: the Host sent upstream and/or the path; the query is kept. */
 export function applyRewrite(ex: Exchange, r: Rewrite): void {

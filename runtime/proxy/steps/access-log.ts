@@ -1,5 +1,5 @@
-import type { ProxyContext } from './context.js';
-import type { Step } from './pipeline.js';
+import type { ProxyContext } from '../context.js';
+import type { Step } from '../pipeline.js';
 
 /**
  * accessLog writes one JSON line per request when the response ends (`--access-log`, or the mesh
@@ -8,6 +8,8 @@ import type { Step } from './pipeline.js';
 export function accessLog(ctx: ProxyContext): Step {
   return {
     name: 'access-log',
+    needs: [],
+    provides: [],
     wrap: (next) => (ex) => {
       if (!ctx.settings.accessLog && !ex.router.mesh.telemetry.accessLog) return next(ex);
       ex.onDone.push((x, o) => {

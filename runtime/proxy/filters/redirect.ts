@@ -1,7 +1,7 @@
-import type { Redirect } from '../../schemas/bundle.js';
-import { splitHostPort } from '../router/index.js';
-import { modifyPath } from './path-modifier.js';
-import { localReply, type Exchange, type Reply } from './pipeline.js';
+import type { Redirect } from '../../../schemas/bundle.js';
+import { splitHostPort } from '../../router/index.js';
+import { modifyPath } from '../../policy/path-modifier.js';
+import { localReply, type Exchange, type Reply } from '../pipeline.js';
 
 /**
  * redirectReply answers a RequestRedirect filter. The original scheme is http (the listeners are

@@ -1,9 +1,8 @@
-import { PoolOverflowError, WeftError } from '../errors.js';
-import { endpointKey } from '../proxy/balancer.js';
-import type { ProxyContext } from '../proxy/context.js';
-import { errorReply, type Step } from '../proxy/pipeline.js';
-import { policyRuntime } from './policy-runtime.js';
-import { onReplyDone } from './reply-done.js';
+import { PoolOverflowError, WeftError } from '../../errors.js';
+import { endpointKey } from '../../policy/endpoint-key.js';
+import type { ProxyContext } from '../context.js';
+import { errorReply, type Step } from '../pipeline.js';
+import { onReplyDone } from '../reply-done.js';
 
 /**
  * connectionPool (outbound, after the endpoint step, once per attempt) holds a slot of the
@@ -13,9 +12,11 @@ import { onReplyDone } from './reply-done.js';
  * (LeastRequest reads them).
  */
 export function connectionPool(ctx: ProxyContext): Step {
-  const rt = policyRuntime(ctx);
+  const rt = ctx.policies;
   return {
     name: 'connection-pool',
+    needs: ['endpoint', 'attempt-deadline'],
+    provides: ['pool-slot'],
     wrap: (next) => async (ex) => {
       const svc = ex.backendService;
       const ep = ex.endpoint;

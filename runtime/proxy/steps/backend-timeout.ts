@@ -1,6 +1,6 @@
-import { BackendTimeoutError } from '../errors.js';
-import type { ProxyContext } from './context.js';
-import type { Step } from './pipeline.js';
+import { BackendTimeoutError } from '../../errors.js';
+import type { ProxyContext } from '../context.js';
+import type { Step } from '../pipeline.js';
 
 /**
  * backendTimeout enforces `timeouts.backendRequest` (0: none) on one attempt, up to its response
@@ -9,6 +9,8 @@ import type { Step } from './pipeline.js';
 export function backendTimeout(ctx: ProxyContext): Step {
   return {
     name: 'backend-timeout',
+    needs: ['attempt'],
+    provides: ['attempt-deadline'],
     wrap: (next) => async (ex) => {
       ex.resetAttempt();
       const ms = ex.rule?.timeouts.backendRequestMs ?? 0;

@@ -1,7 +1,7 @@
-import type { Mirror } from '../../schemas/bundle.js';
-import { endpointKey } from './balancer.js';
-import type { ProxyContext } from './context.js';
-import type { Exchange } from './pipeline.js';
+import type { Mirror } from '../../../schemas/bundle.js';
+import { endpointKey } from '../../policy/endpoint-key.js';
+import type { ProxyContext } from '../context.js';
+import type { Exchange } from '../pipeline.js';
 
 /**
  * sendMirror fires a copy of the request (as modified so far) at one endpoint of the mirror

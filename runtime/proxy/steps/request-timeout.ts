@@ -1,6 +1,6 @@
-import { RequestTimeoutError } from '../errors.js';
-import type { ProxyContext } from './context.js';
-import { discard, errorReply, type Reply, type Step } from './pipeline.js';
+import { RequestTimeoutError } from '../../errors.js';
+import type { ProxyContext } from '../context.js';
+import { discard, errorReply, type Reply, type Step } from '../pipeline.js';
 
 /**
  * requestTimeout enforces the rule's `timeouts.request` (0: none) over the whole transaction,
@@ -11,6 +11,8 @@ import { discard, errorReply, type Reply, type Step } from './pipeline.js';
 export function requestTimeout(ctx: ProxyContext): Step {
   return {
     name: 'request-timeout',
+    needs: ['route'],
+    provides: [],
     wrap: (next) => (ex) => {
       const ms = ex.rule?.timeouts.requestMs ?? 0;
       if (ms <= 0) return next(ex);

@@ -1,4 +1,4 @@
-import type { Reply } from '../proxy/pipeline.js';
+import type { Reply } from './pipeline.js';
 
 /**
  * onReplyDone calls `fn` exactly once when the reply's body has been sent, failed or been

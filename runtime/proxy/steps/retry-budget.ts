@@ -1,6 +1,5 @@
-import type { ProxyContext } from '../proxy/context.js';
-import type { Step } from '../proxy/pipeline.js';
-import { policyRuntime } from './policy-runtime.js';
+import type { ProxyContext } from '../context.js';
+import type { Step } from '../pipeline.js';
 
 /**
  * retryBudget (outbound, after the backend step and before the retry step) counts the request
@@ -9,9 +8,11 @@ import { policyRuntime } from './policy-runtime.js';
  * (weft_retry_budget_exhausted_total counts it).
  */
 export function retryBudget(ctx: ProxyContext): Step {
-  const rt = policyRuntime(ctx);
+  const rt = ctx.policies;
   return {
     name: 'retry-budget',
+    needs: ['backend'],
+    provides: ['retry-budget'],
     wrap: (next) => (ex) => {
       const svc = ex.backendService;
       if (ex.direction !== 'outbound' || svc === null) return next(ex);

@@ -1,8 +1,7 @@
-import { FaultAbortError } from '../errors.js';
-import type { FilterImpl } from '../proxy/filters.js';
-import { errorReply, type Reply } from '../proxy/pipeline.js';
-import { decideFault } from './fault.js';
-import { policyRuntime } from './policy-runtime.js';
+import { FaultAbortError } from '../../errors.js';
+import type { FilterImpl } from '../steps/filters.js';
+import { errorReply, type Reply } from '../pipeline.js';
+import { decideFault } from '../../policy/fault.js';
 
 /**
  * faultFilter implements the `Fault` filter (an HTTPRoute ExtensionRef to a weft.dev Fault),
@@ -12,7 +11,7 @@ import { policyRuntime } from './policy-runtime.js';
  */
 export const faultFilter: FilterImpl = (ctx, ex, filter) => {
   if (filter.type !== 'Fault') return null;
-  const rt = policyRuntime(ctx);
+  const rt = ctx.policies;
   const d = decideFault(filter.fault, rt.random);
   const service = ex.service?.id ?? '';
   const abort = (): Reply | null => {

@@ -1,5 +1,5 @@
 import type { HeaderModifier } from '../../schemas/bundle.js';
-import type { Headers } from './pipeline.js';
+import type { Headers } from './headers.js';
 
 /**
  * applyHeaderModifier edits headers in place, Gateway API semantics: `set` overwrites, `add`

@@ -1,7 +1,6 @@
-import type { ProxyContext } from '../proxy/context.js';
-import { endpointKey } from '../proxy/balancer.js';
-import type { Reply, Step } from '../proxy/pipeline.js';
-import { policyRuntime } from './policy-runtime.js';
+import type { ProxyContext } from '../context.js';
+import { endpointKey } from '../../policy/endpoint-key.js';
+import type { Reply, Step } from '../pipeline.js';
 
 /**
  * outlierDetection (outbound, after the connection-pool step, once per attempt) reports each
@@ -10,9 +9,11 @@ import { policyRuntime } from './policy-runtime.js';
  * Answers the proxy made itself for other reasons are not the endpoint's fault and are ignored.
  */
 export function outlierDetection(ctx: ProxyContext): Step {
-  const rt = policyRuntime(ctx);
+  const rt = ctx.policies;
   return {
     name: 'outlier-detection',
+    needs: ['endpoint', 'backend'],
+    provides: [],
     wrap: (next) => async (ex) => {
       const svc = ex.backendService;
       const ep = ex.endpoint;

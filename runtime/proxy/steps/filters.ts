@@ -1,12 +1,12 @@
-import type { Filter } from '../../schemas/bundle.js';
-import { WeftError } from '../errors.js';
-import type { ProxyContext } from './context.js';
-import { applyHeaderModifier } from './header-modifier.js';
-import { sendMirror } from './mirror.js';
-import { errorReply, type Exchange, type Reply, type Step } from './pipeline.js';
-import { redirectReply } from './redirect.js';
-import { applyRewrite } from './rewrite.js';
-import { faultFilter } from '../policy/fault-filter.js';
+import type { Filter } from '../../../schemas/bundle.js';
+import { WeftError } from '../../errors.js';
+import type { ProxyContext } from '../context.js';
+import { applyHeaderModifier } from '../../policy/header-modifier.js';
+import { sendMirror } from '../filters/mirror.js';
+import { errorReply, type Exchange, type Reply, type Step } from '../pipeline.js';
+import { redirectReply } from '../filters/redirect.js';
+import { applyRewrite } from '../filters/rewrite.js';
+import { faultFilter } from '../filters/fault.js';
 
 /**
  * Filters run in the order written (Gateway API), which is why one step walks the list and each
@@ -57,6 +57,8 @@ export function applyEdits(reply: Reply, edits: ResponseEdits): Reply {
 export function filters(ctx: ProxyContext): Step {
   return {
     name: 'filters',
+    needs: ['route'],
+    provides: [],
     wrap: (next) => async (ex) => {
       const list = ex.rule?.filters;
       if (!list || list.length === 0) return next(ex);

@@ -8,7 +8,7 @@ import { UsageError, durationFlag, addressFlag } from '../cli.js';
 import { formatHostPort } from '../../runtime/address.js';
 import { Controller } from '../../runtime/controller/controller.js';
 import { ControllerError } from '../../runtime/controller/errors.js';
-import { jsonLogger } from '../../runtime/controller/log.js';
+import { jsonLogger } from '../../runtime/log.js';
 import { isRemoteRepo } from '../../runtime/controller/repository.js';
 import { ControllerServer } from '../../runtime/controller/server.js';
 

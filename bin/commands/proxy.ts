@@ -9,7 +9,7 @@ import { WeftError } from '../../runtime/errors.js';
 import { startProxy } from '../../runtime/proxy/proxy.js';
 import { FileSource } from '../../runtime/sources/file-source.js';
 import { ControllerSource } from '../../runtime/sources/controller-source.js';
-import { jsonLogger } from '../../runtime/controller/log.js';
+import { jsonLogger } from '../../runtime/log.js';
 import type { BundleSource } from '../../runtime/sources/source.js';
 
 const HELP = `weft proxy: run one sidecar proxy.
@@ -104,7 +104,7 @@ export const command: Command = {
       trustKey = loadTrustKey(pem);
     }
     const source = await selectSource(values, { name: values.service, namespace });
-    const log = (l: string): void => void process.stderr.write(l + '\n');
+    const logger = jsonLogger();
     let proxy;
     try {
       proxy = await startProxy({
@@ -116,7 +116,7 @@ export const command: Command = {
         trustKey,
         trustPeers: values['trust-peers']?.flatMap((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
         cacheDir: values['cache-dir'] ?? null,
-        log,
+        logger,
       });
     } catch (err) {
       if (err instanceof WeftError || (err as { code?: string }).code === 'EADDRINUSE' || (err as { code?: string }).code === 'EACCES') {
@@ -124,15 +124,22 @@ export const command: Command = {
       }
       throw err;
     }
-    log(JSON.stringify({ event: 'listening', service: `${values.service}.${namespace}`, ...proxy.addresses, source: source.description, ready: proxy.reloader.current() !== null }));
+    logger.log('info', 'listening', { service: `${values.service}.${namespace}`, ...proxy.addresses, source: source.description, ready: proxy.reloader.current() !== null });
     const running = proxy;
     return new Promise<number>((resolve) => {
-      const stop = (): void => {
+      const stop = (signal: NodeJS.Signals): void => {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
-        const force = setTimeout(() => resolve(0), 10_000);
+        logger.log('info', 'stopping', { signal });
+        const force = setTimeout(() => {
+          logger.log('warn', 'stopped before every connection closed', { afterMs: 10_000 });
+          resolve(0);
+        }, 10_000);
         force.unref();
-        void running.close().then(() => resolve(0));
+        void running.close().then(() => {
+          logger.log('info', 'stopped');
+          resolve(0);
+        });
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);

@@ -13,7 +13,7 @@ import { Discovery } from '../discovery/discovery.js';
 import type { Registrant } from '../discovery/registry.js';
 import { LocalRepository } from './local-repository.js';
 import { LongPollHub } from './long-poll.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 import { ControllerMetrics } from './metrics.js';
 import { RemoteRepository } from './remote-repository.js';
 import { isRemoteRepo, normaliseSubPath, type Repository } from './repository.js';

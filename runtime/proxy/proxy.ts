@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { identityOf } from '../identity.js';
+import { jsonLogger, type Logger } from '../log.js';
 import type { RandomSource } from '../router/index.js';
 import type { TrustKey } from '../bundle/verify.js';
 import type { BundleSource, LoadVerdict } from '../sources/source.js';
@@ -29,8 +30,8 @@ export interface ProxyOptions {
   readonly trustPeers?: readonly string[];
   readonly cacheDir: string | null;
   readonly random?: RandomSource;
-  /** Log lines (verdicts, start-up) go here; access-log lines go to writeLog. */
-  readonly log?: (line: string) => void;
+  /** Process events (bundle verdicts) are logged here (default: JSON lines on stderr); access-log lines go to writeLog. */
+  readonly logger?: Logger;
   readonly writeLog?: (line: string) => void;
 }
 
@@ -59,7 +60,7 @@ function listen(server: Server | NetServer, addr: { host: string; port: number }
  * cached last good bundle is used. Listeners serve 503 until a bundle is active.
  */
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const logger = opts.logger ?? jsonLogger();
   const metrics = new ProxyMetrics();
   const pools = new PoolSet();
   const appOrigin = opts.settings.app ? `http://${endpointKey(opts.settings.app)}` : null;
@@ -71,7 +72,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     cacheDir: opts.cacheDir,
     onVerdict: (v: LoadVerdict, origin: string) => {
       if (v.state === 'unchanged') return;
-      log(JSON.stringify({ event: 'bundle', origin, ...v }));
+      if (v.state === 'active') logger.log('info', 'bundle active', { origin, digest: v.digest });
+      else logger.log('warn', 'bundle rejected', { origin, digest: v.digest, code: v.code, reason: v.reason });
     },
   });
   reloader.sourceDescription = opts.source.description;

@@ -18,7 +18,7 @@ import { gunzip } from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
 import type { BundleSink, BundleSource, LoadVerdict } from './source.js';
 import { ControllerError, messageOf } from '../controller/errors.js';
-import { silentLogger, type Logger } from '../controller/log.js';
+import { silentLogger, type Logger } from '../log.js';
 import { MAX_BUNDLE_BYTES } from '../bundle/verify.js';
 import type { TlsClientIdentity } from '../identity/tls-client-identity.js';
 import { controllerDispatcher } from './controller-tls.js';

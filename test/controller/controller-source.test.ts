@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Controller } from '../../runtime/controller/controller.js';
-import { silentLogger } from '../../runtime/controller/log.js';
+import { silentLogger } from '../../runtime/log.js';
 import { ControllerServer } from '../../runtime/controller/server.js';
 import { ControllerSource } from '../../runtime/sources/controller-source.js';
 import type { Bundle } from '../../schemas/bundle.js';

@@ -153,7 +153,7 @@ export async function spawnProxy(args: string[], timeoutMs = 15_000): Promise<Pr
       buf = lines.pop() ?? '';
       for (const l of lines) {
         stderr.push(l);
-        if (l.includes('"event":"listening"')) {
+        if (l.includes('"msg":"listening"')) {
           clearTimeout(timer);
           const info = JSON.parse(l) as { outbound: string; inbound: string | null; admin: string };
           resolve({

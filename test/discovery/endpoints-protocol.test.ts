@@ -9,7 +9,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { Controller } from '../../runtime/controller/controller.js';
 import { ControllerServer } from '../../runtime/controller/server.js';
-import { silentLogger } from '../../runtime/controller/log.js';
+import { silentLogger } from '../../runtime/log.js';
 import type { EndpointsResponse } from '../../runtime/discovery/protocol.js';
 import type { StatusDocument } from '../../runtime/controller/status-document.js';
 import { removeTmp, tmpDir } from '../controller/helpers.js';

@@ -99,3 +99,19 @@ export function exitCode(diagnostics: readonly Diagnostic[], failOn: 'error' | '
   const failing = diagnostics.some((d) => d.severity === 'error' || (failOn === 'warning' && d.severity === 'warning'));
   return failing ? 1 : 0;
 }
+
+/**
+ * throwArgumentErrors enforces the CLI's exit-code rule: a mistake in what was typed exits 2
+ * with one line on stderr, whatever the command; only findings in the policies exit 1. From a
+ * compile's findings, that means a revision that does not resolve (WFT103, blamed on the flag
+ * that named it: --rev, --base or --head) and a DIR that does not exist (WFT102 about the folder
+ * itself, which carries no file). Throws UsageError when there is one; returns otherwise.
+ */
+export function throwArgumentErrors(diagnostics: readonly Diagnostic[], revFlag: string | null, dir: string): void {
+  const lines: string[] = [];
+  for (const d of diagnostics) {
+    if (d.code === 'WFT103') lines.push(`${revFlag ?? '--rev'}: ${d.message}${d.hint ? ` (${d.hint})` : ''}`);
+    else if (d.code === 'WFT102' && d.file === null) lines.push(`DIR ${dir}: ${d.message}`);
+  }
+  if (lines.length > 0) throw new UsageError(lines.join('\n'));
+}

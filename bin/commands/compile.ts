@@ -2,14 +2,13 @@
  * weft compile: compile a policy folder (or a git revision of it) into one bundle, written
  * atomically to --out (a reader never sees half a file) or to stdout.
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { UsageError } from '../cli.js';
+import { UsageError, parseFlags } from '../cli.js';
+import { readSigningKey } from '../signing-keys.js';
 import { compile } from '../../compiler/compile.js';
 import { writeFileAtomic } from '../../runtime/atomic-write.js';
 import { FORMATTERS } from '../../compiler/format/index.js';
-import { exitCode, oneDir, parseBytes, parseFormat, render, sourcesFor } from '../diagnostics-output.js';
+import { exitCode, oneDir, parseBytes, parseFormat, render, sourcesFor, throwArgumentErrors } from '../diagnostics-output.js';
 
 const HELP = `weft compile [DIR] [--rev REV] [--out FILE] [--sign-key PEM] [--format text|json|sarif|github]
              [--max-file-size BYTES]
@@ -45,7 +44,7 @@ export const command: Command = {
   summary: 'compile policy files into one signed, content-addressed bundle',
   help: HELP,
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags('weft compile', {
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -61,19 +60,14 @@ export const command: Command = {
     const format = parseFormat(values.format);
     const maxFileBytes = parseBytes('--max-file-size', values['max-file-size']);
     let signKey: string | undefined;
-    if (values['sign-key'] !== undefined) {
-      try {
-        signKey = readFileSync(values['sign-key'], 'utf8');
-      } catch (err) {
-        throw new UsageError(`cannot read --sign-key ${values['sign-key']}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-      }
-    }
+    if (values['sign-key'] !== undefined) signKey = readSigningKey('--sign-key', values['sign-key']);
     const result = await compile({
       dir,
       ...(values.rev !== undefined ? { rev: values.rev } : {}),
       ...(signKey !== undefined ? { signKey } : {}),
       ...(maxFileBytes !== undefined ? { maxFileBytes } : {}),
     });
+    throwArgumentErrors(result.diagnostics, values.rev !== undefined ? '--rev' : null, dir);
     const toStdout = values.out === undefined;
     const stream = toStdout ? process.stderr : process.stdout;
     // A clean text run prints nothing; machine formats always print a complete document.

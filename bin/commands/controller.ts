@@ -1,11 +1,9 @@
 /** weft controller: watch a repository, compile each new commit, serve bundles to proxies. */
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
-import { createPrivateKey } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { UsageError, durationFlag, addressFlag } from '../cli.js';
+import { UsageError, durationFlag, addressFlag, parseFlags } from '../cli.js';
 import { formatHostPort } from '../../runtime/address.js';
+import { readSigningKey } from '../signing-keys.js';
 import { Controller } from '../../runtime/controller/controller.js';
 import { ControllerError } from '../../runtime/controller/errors.js';
 import { jsonLogger } from '../../runtime/log.js';
@@ -38,7 +36,7 @@ export const command: Command = {
   summary: 'watch a repository, compile each commit, serve bundles to proxies',
   help,
   async run(argv) {
-    const { values } = parseArgs({
+    const { values } = parseFlags('weft controller', {
       args: argv,
       options: {
         repo: { type: 'string' },
@@ -65,20 +63,7 @@ export const command: Command = {
     const maxWaitMs = durationFlag('--max-wait', values['max-wait']);
     const debounceMs = durationFlag('--debounce', values.debounce);
     let signKey: string | undefined;
-    if (values['sign-key']) {
-      try {
-        signKey = readFileSync(values['sign-key'], 'utf8');
-      } catch {
-        throw new UsageError(`--sign-key: cannot read ${values['sign-key']}`);
-      }
-      let type: string | undefined;
-      try {
-        type = createPrivateKey(signKey).asymmetricKeyType;
-      } catch {
-        type = undefined;
-      }
-      if (type !== 'ed25519') throw new UsageError(`--sign-key: ${values['sign-key']} is not an ed25519 private key in PEM form (weft keygen makes one)`);
-    }
+    if (values['sign-key']) signKey = readSigningKey('--sign-key', values['sign-key']);
     const webhookSecret = values['webhook-secret'] ?? process.env.WEFT_WEBHOOK_SECRET;
     const logger = jsonLogger({ debug: values.debug });
     let ctl: Controller;

@@ -9,16 +9,15 @@
  * A base that does not compile is not the change's fault: the report says so and exit stays 0.
  * A base where DIR does not exist (the PR adds it) is compared as an empty mesh.
  */
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { UsageError } from '../cli.js';
+import { UsageError, parseFlags } from '../cli.js';
 import { compile } from '../../compiler/compile.js';
 import type { CompileResult, Diagnostic } from '../../compiler/types.js';
 import { countChanges, diffBundles } from '../../compiler/diff/diff.js';
 import { formatDiffText } from '../../compiler/diff/format-text.js';
 import { DEFAULT_MAX_BYTES, formatDiffMarkdown } from '../../compiler/diff/format-markdown.js';
 import { formatDiffJson } from '../../compiler/diff/format-json.js';
-import { forDisplay, shownPrefix } from '../diagnostics-output.js';
+import { forDisplay, shownPrefix, throwArgumentErrors } from '../diagnostics-output.js';
 
 const FORMATS = ['text', 'markdown', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -42,9 +41,9 @@ Options:
 Exit codes: 0 compared (changes or not); 1 head does not compile, or --exit-code and changes;
 2 usage error, unknown revision, or internal error.`;
 
-/** Findings that mean "the comparison could not be made", not "head is broken". */
-function fatal(r: CompileResult, isHead: boolean): Diagnostic[] {
-  return r.diagnostics.filter((d) => d.code === 'WFT103' || d.code === 'WFT901' || (isHead && d.code === 'WFT102'));
+/** Internal compiler failures: the comparison could not be made (exit 2), not "head is broken". */
+function fatal(r: CompileResult): Diagnostic[] {
+  return r.diagnostics.filter((d) => d.code === 'WFT901');
 }
 
 /** shown rewrites a result's file names (relative to DIR) to be relative to where the command runs. */
@@ -58,7 +57,7 @@ export const command: Command = {
   summary: 'what a change does to traffic: compare two revisions semantically',
   help: HELP,
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags('weft diff', {
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -83,7 +82,11 @@ export const command: Command = {
     // Sequential, not Promise.all: the CUE evaluator keeps global state (one evaluation at a time).
     const base = await compile({ dir, rev: values.base });
     const head = values.head === undefined ? await compile({ dir }) : await compile({ dir, rev: values.head });
-    const broken = [...fatal(base, false), ...fatal(head, true)];
+    // A revision that does not resolve is blamed on the flag that named it; DIR missing at base
+    // is a PR that adds the policies (below), missing at head is a usage error.
+    throwArgumentErrors(base.diagnostics.filter((d) => d.code === 'WFT103'), '--base', dir);
+    throwArgumentErrors(head.diagnostics, '--head', dir);
+    const broken = [...fatal(base), ...fatal(head)];
     if (broken.length) {
       // One line each, like every other error that stops a command before it has a report.
       for (const d of broken) process.stderr.write(`weft: ${d.message}\n`);

@@ -2,14 +2,14 @@
  * weft explain: follow one request through the compiled mesh with the proxy's own router and
  * policies, and say why it goes where it goes (runtime/testing/explain.ts).
  */
-import { parseArgs } from 'node:util';
+import { statSync } from 'node:fs';
 import type { Command } from '../cli.js';
-import { UsageError } from '../cli.js';
+import { UsageError, parseFlags } from '../cli.js';
 import { compile } from '../../compiler/compile.js';
 import { callerId } from '../../compiler/resolve.js';
 import { buildRouter } from '../../runtime/router/index.js';
 import { explainRequest, formatExplainText } from '../../runtime/testing/explain.js';
-import { render, shownPrefix } from '../diagnostics-output.js';
+import { render, shownPrefix, throwArgumentErrors } from '../diagnostics-output.js';
 
 const HELP = `weft explain [DIR] [--from SERVICE] METHOD URL [-H 'Name: value']... [--rev REV] [--format text|json]
 
@@ -34,12 +34,46 @@ Exit codes: 0 explained (whatever the outcome); 1 the policies do not compile; 2
 internal error.`;
 
 const METHOD = /^[A-Za-z]{1,20}$/;
+const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+/** methodLike: a standard method in any case, or an upper-case token (extension methods are written so). */
+const methodLike = (word: string): boolean => STANDARD_METHODS.has(word.toUpperCase()) || /^[A-Z]{1,20}$/.test(word);
+const isDirectory = (p: string): boolean => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+const URL_SHAPE = /^(https?:\/\/|\/)/i;
+const USAGE = 'weft explain [DIR] METHOD URL';
+
+/**
+ * explainArguments reads [DIR] METHOD URL by the shape of each word, so a missing or misplaced
+ * argument is blamed on the one actually missing ("no URL after GET"), not on its neighbour.
+ */
+function explainArguments(positionals: string[]): [dir: string, method: string, url: string] {
+  if (positionals.length > 3) throw new UsageError(`too many arguments (${positionals.length}); usage: ${USAGE}`);
+  const urlAt = positionals.findIndex((p) => URL_SHAPE.test(p));
+  if (urlAt === -1) {
+    const last = positionals[positionals.length - 1];
+    if (last === undefined) throw new UsageError(`explain needs METHOD and URL; usage: ${USAGE}`);
+    if (methodLike(last)) throw new UsageError(`no URL after the method ${last}; usage: ${USAGE} (URL is http://service/path, or /path with -H 'Host: service')`);
+    throw new UsageError(`"${last}" is not a URL: give http://service/path, or /path with -H 'Host: service'; usage: ${USAGE}`);
+  }
+  if (urlAt !== positionals.length - 1) throw new UsageError(`the URL "${positionals[urlAt]}" must come last; usage: ${USAGE}`);
+  const before = positionals.slice(0, urlAt);
+  const method = before[before.length - 1];
+  // `weft explain policies/ http://x/` names a folder where the method goes: say the method is missing.
+  if (method === undefined || (before.length === 1 && !methodLike(method) && isDirectory(method))) throw new UsageError(`no METHOD before the URL; usage: ${USAGE}`);
+  if (!METHOD.test(method)) throw new UsageError(`"${method}" is not an HTTP method (GET, POST, ...); usage: ${USAGE}`);
+  return [before.length === 2 ? before[0]! : '.', method, positionals[urlAt]!];
+}
 
 export const command: Command = {
   summary: 'why a request goes where it goes: route, match, precedence, filters, policies',
   help: HELP,
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags('weft explain', {
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -50,10 +84,7 @@ export const command: Command = {
         format: { type: 'string', default: 'text' },
       },
     });
-    if (positionals.length < 2 || positionals.length > 3) throw new UsageError('explain needs METHOD and URL (and optionally DIR first): weft explain [DIR] METHOD URL');
-    const [dir, method, url] = positionals.length === 3 ? (positionals as [string, string, string]) : (['.', ...positionals] as [string, string, string]);
-    if (!METHOD.test(method)) throw new UsageError(`"${method}" is not an HTTP method`);
-    if (!/^https?:\/\//i.test(url) && !url.startsWith('/')) throw new UsageError(`URL must be absolute (http://service/path) or a path with -H 'Host: service', not "${url}"`);
+    const [dir, method, url] = explainArguments(positionals);
     const format = values.format;
     if (format !== 'text' && format !== 'json') throw new UsageError(`unknown --format "${format}" (text or json)`);
     const headers: Record<string, string> = {};
@@ -66,6 +97,7 @@ export const command: Command = {
     if (url.startsWith('/') && !Object.keys(headers).some((k) => k.toLowerCase() === 'host')) throw new UsageError(`a path URL needs -H 'Host: service'`);
 
     const result = await compile(values.rev === undefined ? { dir } : { dir, rev: values.rev });
+    throwArgumentErrors(result.diagnostics, values.rev !== undefined ? '--rev' : null, dir);
     if (result.diagnostics.some((d) => d.code === 'WFT901')) {
       process.stderr.write(render('text', result.diagnostics.filter((d) => d.code === 'WFT901'), dir, new Map(), false));
       return 2;

@@ -2,9 +2,8 @@
 import path from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { UsageError } from '../cli.js';
+import { UsageError, parseFlags } from '../cli.js';
 import { keyIdOf } from '../../schemas/canonical.js';
 import { writeFileAtomic } from '../../runtime/atomic-write.js';
 
@@ -25,7 +24,7 @@ export const command: Command = {
   summary: 'create an ed25519 key pair for signing bundles',
   help,
   async run(argv) {
-    const { values } = parseArgs({
+    const { values } = parseFlags('weft keygen', {
       args: argv,
       options: {
         'out-dir': { type: 'string', default: '.' },

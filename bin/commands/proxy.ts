@@ -1,10 +1,9 @@
 /** weft proxy: one sidecar (runtime/proxy). Flags are parsed here; the proxy itself lives in runtime/. */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { UsageError, addressFlag } from '../cli.js';
+import { UsageError, addressFlag, parseFlags } from '../cli.js';
 import type { HostPort } from '../../runtime/address.js';
 import { loadTrustKey } from '../../runtime/bundle/verify.js';
+import { readTrustKey } from '../signing-keys.js';
 import { WeftError } from '../../runtime/errors.js';
 import { startProxy } from '../../runtime/proxy/proxy.js';
 import { FileSource } from '../../runtime/sources/file-source.js';
@@ -59,7 +58,7 @@ export const command: Command = {
   summary: 'run a sidecar proxy that routes by the bundle',
   help: HELP,
   async run(argv: string[]): Promise<number> {
-    const { values } = parseArgs({
+    const { values } = parseFlags('weft proxy', {
       args: argv,
       strict: true,
       allowPositionals: false,
@@ -95,13 +94,7 @@ export const command: Command = {
     if (inbound && !app) throw new UsageError('--inbound needs --app URL (where inbound requests go)');
     let trustKey = null;
     if (values['trust-key'] !== undefined) {
-      let pem: string;
-      try {
-        pem = readFileSync(values['trust-key'], 'utf8');
-      } catch (err) {
-        throw new UsageError(`--trust-key: cannot read ${values['trust-key']}: ${(err as Error).message}`);
-      }
-      trustKey = loadTrustKey(pem);
+      trustKey = loadTrustKey(readTrustKey('--trust-key', values['trust-key']).export({ type: 'spki', format: 'pem' }).toString());
     }
     const source = await selectSource(values, { name: values.service, namespace });
     const logger = jsonLogger();

@@ -1,8 +1,7 @@
 /** weft status: what the controller serves, its last compile, and whether every proxy caught up. */
-import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import type { Command } from '../cli.js';
-import { UsageError } from '../cli.js';
+import { UsageError, parseFlags } from '../cli.js';
 import { formatDiagnostic } from '../../runtime/controller/controller.js';
 import type { StatusDocument } from '../../runtime/controller/status-document.js';
 
@@ -24,7 +23,7 @@ export const command: Command = {
   summary: 'show the controller\'s revision, last compile and each proxy\'s digest',
   help,
   async run(argv) {
-    const { values } = parseArgs({
+    const { values } = parseFlags('weft status', {
       args: argv,
       options: {
         controller: { type: 'string' },

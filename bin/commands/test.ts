@@ -3,11 +3,10 @@
  * and policies (runtime/testing). Exit 0 when every case passes, 1 when a case fails or the
  * policies do not compile, 2 for usage or internal errors.
  */
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { UsageError } from '../cli.js';
+import { UsageError, parseFlags } from '../cli.js';
 import { compile } from '../../compiler/compile.js';
-import { render, shownPrefix, sourcesFor } from '../diagnostics-output.js';
+import { render, shownPrefix, sourcesFor, throwArgumentErrors } from '../diagnostics-output.js';
 import { runRouteTests, type TestRun } from '../../runtime/testing/route-tests.js';
 
 const HELP = `weft test [DIR] [--rev REV] [--format text|json]
@@ -42,7 +41,7 @@ export const command: Command = {
   summary: 'run the RouteTest cases against the compiled bundle with the proxy\'s router',
   help: HELP,
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags('weft test', {
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -53,6 +52,7 @@ export const command: Command = {
     if (format !== 'text' && format !== 'json') throw new UsageError(`unknown --format "${format}" (text or json)`);
     const dir = positionals[0] ?? '.';
     const result = await compile(values.rev === undefined ? { dir } : { dir, rev: values.rev });
+    throwArgumentErrors(result.diagnostics, values.rev !== undefined ? '--rev' : null, dir);
     if (result.diagnostics.some((d) => d.code === 'WFT901')) {
       process.stderr.write(render('text', result.diagnostics.filter((d) => d.code === 'WFT901'), dir, new Map(), false));
       return 2;

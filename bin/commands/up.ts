@@ -3,9 +3,8 @@
  * and hands over to runtime/demo/demo.ts.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { UsageError, durationFlag } from '../cli.js';
+import { UsageError, durationFlag, parseFlags } from '../cli.js';
 import { runDemo } from '../../runtime/demo/demo.js';
 import { DemoError } from '../../runtime/demo/errors.js';
 import { examplePolicies } from '../../runtime/demo/package-root.js';
@@ -39,7 +38,7 @@ export const command: Command = {
   summary: 'run the local demo mesh (controller, proxies, apps, traffic, dashboard)',
   help: HELP,
   async run(argv) {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags('weft up', {
       args: argv,
       options: {
         policies: { type: 'string' },

@@ -2,11 +2,10 @@
  * weft validate: compile a policy folder (or a git revision of it) and report every finding,
  * without writing a bundle. What CI runs on each pull request.
  */
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
-import { UsageError } from '../cli.js';
+import { UsageError, parseFlags } from '../cli.js';
 import { compile } from '../../compiler/compile.js';
-import { exitCode, oneDir, parseBytes, parseFormat, render, shownPrefix, sourcesFor } from '../diagnostics-output.js';
+import { exitCode, oneDir, parseBytes, parseFormat, render, shownPrefix, sourcesFor, throwArgumentErrors } from '../diagnostics-output.js';
 import { changedFirst } from '../changed-first.js';
 
 const HELP = `weft validate [DIR] [--rev REV] [--format text|json|sarif|github] [--fail-on error|warning]
@@ -36,7 +35,7 @@ export const command: Command = {
   summary: 'check policy files and report every finding (CI runs this on pull requests)',
   help: HELP,
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseFlags('weft validate', {
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -54,6 +53,7 @@ export const command: Command = {
     if (failOn !== 'error' && failOn !== 'warning') throw new UsageError(`--fail-on must be error or warning, not "${failOn}"`);
     const maxFileBytes = parseBytes('--max-file-size', values['max-file-size']);
     const result = await compile({ dir, ...(values.rev !== undefined ? { rev: values.rev } : {}), ...(maxFileBytes !== undefined ? { maxFileBytes } : {}) });
+    throwArgumentErrors(result.diagnostics, values.rev !== undefined ? '--rev' : null, dir);
     const sources = format === 'text' ? await sourcesFor(result.diagnostics, dir, values.rev) : new Map<string, string | null>();
     const shown = values['changed-from'] === undefined ? result.diagnostics : await changedFirst(result.diagnostics, values['changed-from'], values.rev ?? null, shownPrefix(dir));
     process.stdout.write(render(format, shown, dir, sources, process.stdout.isTTY === true));

@@ -148,7 +148,62 @@ test('validate --rev reads the committed files, excerpts included', async (t) =>
   const r = await weft(['validate', 'mesh', '--rev', 'HEAD'], dir);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /mesh\/bad\.yaml:6:3 error WFT302[^\n]*\n {2}6 \| {3}endpoint: \[\]/);
+  // A revision that does not resolve is a usage error (exit 2) blamed on the flag that named it,
+  // the same in every command (issue 13 item 19).
   const none = await weft(['validate', 'mesh', '--rev', 'nope'], dir);
-  assert.equal(none.code, 1);
-  assert.match(none.stdout, /^weft error WFT103/);
+  assert.equal(none.code, 2);
+  assert.equal(none.stdout, '');
+  assert.match(none.stderr, /^weft: --rev: revision "nope" does not exist[^\n]*\n$/);
+  for (const [args, flag] of [
+    [['compile', 'mesh', '--rev', 'nope'], '--rev'],
+    [['test', 'mesh', '--rev', 'nope'], '--rev'],
+    [['explain', 'mesh', '--rev', 'nope', 'GET', 'http://reviews/'], '--rev'],
+    [['diff', 'mesh', '--base', 'nope'], '--base'],
+    [['diff', 'mesh', '--base', 'HEAD', '--head', 'nope'], '--head'],
+  ] as const) {
+    const r = await weft([...args], dir);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^weft: ${flag}: revision "nope" does not exist`), args.join(' '));
+  }
+  const noDir = await weft(['validate', 'no-such-dir', '--format', 'sarif'], dir);
+  assert.equal(noDir.code, 2);
+  assert.equal(noDir.stdout, '');
+  assert.match(noDir.stderr, /^weft: DIR no-such-dir: /);
+});
+
+test('command-line mistakes: one readable line, a did-you-mean, blamed on the right argument', async (t) => {
+  const dir = tree(t, { 'p/svc.yaml': SERVICE });
+  const cases: [string[], RegExp][] = [
+    [['validate', 'p', '--formt', 'json'], /^weft: unknown option --formt; did you mean --format\? \(weft validate --help lists the options\)\n$/],
+    [['validate', 'p', '--format'], /^weft: --format needs a value \(weft validate --help\)\n$/],
+    [['compile', 'p', '--out', '--rev', 'x'], /^weft: --out needs a value, but is followed by the option --rev/],
+    [['diff', 'p', '--base=HEAD', '--exit-code=yes'], /^weft: --exit-code is a switch and takes no value/],
+    [['status', 'stray'], /^weft: unexpected argument "stray": weft status takes options only/],
+    [['explain', 'p', 'GET'], /^weft: no URL after the method GET; usage: weft explain \[DIR\] METHOD URL/],
+    [['explain', 'p', 'GET', 'reviews'], /^weft: "reviews" is not a URL/],
+    [['explain', 'p', 'http://reviews/'], /^weft: no METHOD before the URL/],
+    [['explain', 'http://reviews/', 'GET'], /^weft: the URL "http:\/\/reviews\/" must come last/],
+  ];
+  for (const [args, expected] of cases) {
+    const r = await weft(args, dir);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.stdout, '', args.join(' '));
+    assert.match(r.stderr, expected, args.join(' '));
+    assert.doesNotMatch(r.stderr, /To specify|positional argument starting/, 'Node\'s parseArgs text never reaches the user');
+  }
+});
+
+test('keys: a public key given as --sign-key (and a private one as --trust-key) is named as such, exit 2', async (t) => {
+  const dir = tree(t, { 'p/svc.yaml': SERVICE });
+  assert.equal((await weft(['keygen', '--out-dir', 'k', '--name', 's'], dir)).code, 0);
+  const pub = await weft(['compile', 'p', '--sign-key', 'k/s.pub'], dir);
+  assert.equal(pub.code, 2);
+  assert.match(pub.stderr, /^weft: --sign-key: k\/s\.pub is a public key; signing needs the private key/);
+  const notKey = await weft(['compile', 'p', '--sign-key', 'p/svc.yaml'], dir);
+  assert.equal(notKey.code, 2);
+  assert.match(notKey.stderr, /^weft: --sign-key: p\/svc\.yaml is not a PEM private key/);
+  assert.doesNotMatch(notKey.stderr, /DECODER|routines/);
+  const priv = await weft(['proxy', '--service', 'reviews', '--bundle', 'b.json', '--trust-key', 'k/s.key'], dir);
+  assert.equal(priv.code, 2);
+  assert.match(priv.stderr, /--trust-key: k\/s\.key is a private key/);
 });

@@ -49,6 +49,8 @@ export const CODES = {
   WFT408: { name: 'duplicate-meshconfig', severity: 'error', meaning: 'More than one MeshConfig exists; there can be one per repository.', fix: 'Merge them into one.' },
   WFT409: { name: 'conflicting-policy', severity: 'error', meaning: 'Two policies of the same kind attach to one target where only one can apply (BackendPolicy).', fix: 'Merge them into one policy.' },
   WFT410: { name: 'unknown-caller', severity: 'error', meaning: 'A RouteTest `from` or an AuthorizationPolicy `from.service` names a Service that does not exist.', fix: 'Correct the name or namespace.' },
+  WFT411: { name: 'egress-not-found', severity: 'error', meaning: 'An egress entry NAMESPACE/NAME names a Service that does not exist, so calls to it would always be refused.', fix: 'Correct the name or namespace (the hint suggests the closest Service), or remove the entry.' },
+  WFT412: { name: 'egress-empty-namespace', severity: 'warning', meaning: 'An egress entry NAMESPACE/* names a namespace that holds no Service: it allows nothing today.', fix: 'Correct the namespace, or remove the entry.' },
   // analyze
   WFT501: { name: 'shadowed-match', severity: 'warning', meaning: 'A match can never be chosen: an identical match of higher precedence, or earlier in order, takes all of its requests.', fix: 'Remove the duplicate match, or make it more specific.' },
   WFT502: { name: 'all-zero-weights', severity: 'warning', meaning: 'Every backendRef of a rule has weight 0; matching requests get 503.', fix: 'Give at least one backend a positive weight, or remove the rule.' },

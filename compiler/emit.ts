@@ -4,7 +4,7 @@
  * digest and revision. The JSON text is exactly what `weft compile` writes: canonicalJson + "\n".
  */
 import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
-import { BUNDLE_API_VERSION, type Bundle } from '../schemas/bundle.js';
+import { BUNDLE_API_VERSION, type Bundle, type BundleSpec, type Revision, type ServiceEntry, type SourceMap } from '../schemas/bundle.js';
 import { canonicalJson, keyIdOf, signingPayload } from '../schemas/canonical.js';
 import { report } from './diagnostics.js';
 import type { LoweredTree, PassContext } from './types.js';
@@ -20,30 +20,74 @@ export interface EmitResult {
  * ed25519 private key in PEM form is reported as WFT601 (an error, so compile() yields no bundle).
  */
 export function emit(input: LoweredTree, ctx: PassContext): EmitResult {
+  let key: KeyObject | null = null;
+  const pem = ctx.options.signKey;
+  if (pem !== undefined) {
+    const k = signingKey(pem);
+    if (typeof k === 'string') {
+      report(ctx, 'WFT601', `the signing key cannot be used: ${k}`, null, { hint: 'pass the PEM text of an ed25519 private key (openssl genpkey -algorithm ed25519)' });
+    } else {
+      key = k;
+    }
+  }
+  return assembleBundle(input.spec, input.sources, ctx.revision, key);
+}
+
+/**
+ * assembleBundle makes a Bundle and its exact bytes from a spec: the digest over the spec's
+ * canonical JSON, signed with `key` when given. emit() and slices (compiler/slice.ts) both end
+ * here, so a slice is a bundle in every respect.
+ */
+export function assembleBundle(spec: BundleSpec, sources: SourceMap, revision: Revision | null, key: KeyObject | null): EmitResult {
   // The spec is serialised once: its bytes give the digest and are spliced into the bundle text.
-  const specJson = canonicalJson(input.spec);
+  const specJson = specJsonOf(spec);
   const bundle: Bundle = {
     apiVersion: BUNDLE_API_VERSION,
     digest: `sha256:${createHash('sha256').update(specJson).digest('hex')}`,
-    revision: ctx.revision,
-    spec: input.spec,
-    sources: input.sources,
+    revision,
+    spec,
+    sources,
   };
-  const pem = ctx.options.signKey;
-  if (pem !== undefined) {
-    const key = privateKey(pem);
-    if (typeof key === 'string') {
-      report(ctx, 'WFT601', `the signing key cannot be used: ${key}`, null, { hint: 'pass the PEM text of an ed25519 private key (openssl genpkey -algorithm ed25519)' });
-    } else {
-      const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
-      bundle.signature = {
-        alg: 'ed25519',
-        keyId: keyIdOf(spki),
-        value: sign(null, signingPayload(bundle), key).toString('base64'),
-      };
-    }
-  }
+  if (key) signBundle(bundle, key);
   return { bundle, json: `${bundleJson(bundle, specJson)}\n` };
+}
+
+/** signBundle sets `bundle.signature`: ed25519 with `key` over signingPayload(bundle). */
+export function signBundle(bundle: Bundle, key: KeyObject): void {
+  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  bundle.signature = {
+    alg: 'ed25519',
+    keyId: keyIdOf(spki),
+    value: sign(null, signingPayload(bundle), key).toString('base64'),
+  };
+}
+
+/**
+ * Canonical JSON of each ServiceEntry, kept by object identity. Lowered entries are never
+ * changed once built, and the incremental compiler and slices hand the same entry objects on
+ * from commit to commit, so an unchanged Service is serialised once, not once per bundle.
+ */
+const entryJson = new WeakMap<ServiceEntry, string>();
+
+/**
+ * specJsonOf is canonicalJson(spec), assembled from per-Service pieces (the members `mesh`,
+ * `services` are in canonical order, and so is each entry's text). Entries must not be mutated
+ * after they are first serialised.
+ */
+export function specJsonOf(spec: BundleSpec): string {
+  // A spec with other members (a later schema) is serialised whole: never drop a field.
+  const keys = Object.keys(spec);
+  if (keys.length !== 2 || keys[0] !== 'mesh' || keys[1] !== 'services') return canonicalJson(spec);
+  const parts: string[] = new Array<string>(spec.services.length);
+  spec.services.forEach((e, i) => {
+    let text = entryJson.get(e);
+    if (text === undefined) {
+      text = canonicalJson(e);
+      entryJson.set(e, text);
+    }
+    parts[i] = text;
+  });
+  return `{"mesh":${canonicalJson(spec.mesh)},"services":[${parts.join(',')}]}`;
 }
 
 /**
@@ -61,8 +105,8 @@ function bundleJson(bundle: Bundle, specJson: string): string {
   return `{${parts.join(',')}}`;
 }
 
-/** privateKey parses an ed25519 private key, or returns why it cannot. */
-function privateKey(pem: string): KeyObject | string {
+/** signingKey parses an ed25519 private key (PEM), or returns why it cannot. */
+export function signingKey(pem: string): KeyObject | string {
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: pem, format: 'pem' });

@@ -35,6 +35,7 @@ import type {
   Timeouts,
   WeightedBackend,
 } from '../schemas/bundle.js';
+import { normalizeEgress } from '../schemas/egress.js';
 import { spanAt } from './diagnostics.js';
 import { parseDuration } from './duration.js';
 import { tablesOf, prefixMatchOf, type MatchEntry, type TableGroup } from './precedence.js';
@@ -127,6 +128,9 @@ function lowerMesh(tree: ResolvedTree): MeshSettings {
   return {
     authorization: { default: spec?.authorization?.default ?? BUILTIN_DEFAULTS.authorization },
     defaults: {
+      // Written only when the MeshConfig sets it: absent means */*, and bundles of repositories
+      // that never mention egress stay byte-identical to those of earlier versions.
+      ...(d?.egress ? { egress: normalizeEgress(d.egress) } : {}),
       retry,
       timeouts: {
         backendRequestMs: ms(d?.timeouts?.backendRequest, BUILTIN_DEFAULTS.backendRequestTimeoutMs),
@@ -161,9 +165,11 @@ function lowerService(svc: Service, id: string, tree: ResolvedTree, mesh: MeshSe
   routing.consumers = sortKeys(routing.consumers);
   // Only PERMISSIVE is written (absent means STRICT), so bundles of meshes that never mention mTLS keep their digest.
   const permissive = (svc.spec.mtls?.mode ?? mesh.mtls?.mode ?? 'STRICT') === 'PERMISSIVE';
+  const egress = svc.spec.egress ?? mesh.defaults.egress;
   return {
     authorization: lowerAuthorization(tree.authorizationPolicies.get(id) ?? []),
     backendPolicy: lowerBackendPolicy(tree.backendPolicies.get(id) ?? null),
+    ...(egress ? { egress: normalizeEgress(egress) } : {}),
     endpoints,
     id,
     ...(permissive ? { mtls: { mode: 'PERMISSIVE' as const } } : {}),

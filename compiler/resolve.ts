@@ -342,6 +342,8 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
     }
   }
 
+  checkEgress(tree, ctx);
+
   for (const t of tree.routeTests) {
     t.spec.cases.forEach((c, ci) => {
       if (c.from === undefined) return;
@@ -360,4 +362,40 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
  */
 export function callerId(from: string, namespace: string): string {
   return from.includes('/') ? from : `${namespace}/${from}`;
+}
+
+/**
+ * checkEgress resolves the egress entries of every Service and of the MeshConfig default: a
+ * `NAMESPACE/NAME` that names no Service is WFT411 (calls to it could never succeed), a
+ * `NAMESPACE/*` over a namespace without Services is WFT412. The schema already refused
+ * malformed entries, with their positions.
+ */
+function checkEgress(tree: ResolvedTree, ctx: PassContext): void {
+  const owners: { r: Service | MeshConfig; entries: string[]; pointer: string }[] = [];
+  if (tree.meshConfig?.spec.defaults?.egress) owners.push({ r: tree.meshConfig, entries: tree.meshConfig.spec.defaults.egress, pointer: '/spec/defaults/egress' });
+  for (const svc of tree.services.values()) if (svc.spec.egress) owners.push({ r: svc, entries: svc.spec.egress, pointer: '/spec/egress' });
+  if (owners.length === 0) return;
+  const namespaces = new Set<string>();
+  const ids: string[] = [];
+  for (const id of tree.services.keys()) {
+    namespaces.add(id.slice(0, id.indexOf('/')));
+    ids.push(id);
+  }
+  for (const { r, entries, pointer } of owners) {
+    entries.forEach((e, i) => {
+      if (e === '*/*') return;
+      const place = { origin: r.origin, pointer: `${pointer}/${i}`, resource: r };
+      if (e.endsWith('/*')) {
+        const ns = e.slice(0, -2);
+        if (namespaces.has(ns)) return;
+        const guess = didYouMean(ns, [...namespaces]);
+        report(ctx, 'WFT412', `egress entry ${e}: no Service is in namespace ${ns}, so it allows nothing`, place, guess ? { hint: `did you mean "${guess}/*"?` } : {});
+        return;
+      }
+      if (tree.services.has(e)) return;
+      // A typo is most often in the name, sometimes in the namespace: search the whole mesh.
+      const guess = didYouMean(e, ids);
+      report(ctx, 'WFT411', `egress entry ${e}: Service ${e} does not exist`, place, guess ? { hint: `did you mean "${guess}"?` } : {});
+    });
+  }
 }

@@ -164,6 +164,8 @@ export interface ServiceSpec {
   endpoints?: { address: string; port?: number; labels?: Record<string, string>; meshed?: boolean }[];
   /** Overrides MeshConfig spec.mtls for this Service's inbound listeners. */
   mtls?: { mode: MtlsMode };
+  /** What this Service's instances may call: `NAMESPACE/NAME`, `NAMESPACE/*`, `*\/*` [MeshConfig default, else `*\/*`]. */
+  egress?: string[];
 }
 
 /** MtlsMode: STRICT inbound listeners take only mTLS; PERMISSIVE also plaintext (no identity). */
@@ -227,6 +229,8 @@ export interface MeshConfigSpec {
   defaults?: {
     timeouts?: { request?: string; backendRequest?: string };
     retry?: { attempts?: number; codes?: number[]; backoff?: string };
+    /** Egress scope of every Service that sets none (entries as in ServiceSpec.egress). */
+    egress?: string[];
   };
   authorization?: { default?: 'allow' | 'deny' };
   telemetry?: { accessLog?: boolean; tracing?: boolean };

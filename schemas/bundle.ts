@@ -69,6 +69,8 @@ export interface MeshSettings {
     timeouts: Timeouts;
     /** null: no retries unless a route asks. */
     retry: RetryPolicy | null;
+    /** Egress scope of a caller whose Service is not in the bundle; absent: `*\/*`. */
+    egress?: EgressScope;
   };
   authorization: { default: 'allow' | 'deny' };
   telemetry: { accessLog: boolean; tracing: boolean };
@@ -111,7 +113,15 @@ export interface ServiceEntry {
   routing: Routing;
   /** Effective inbound mTLS mode (Service override, else MeshConfig); present only when PERMISSIVE (absent: STRICT). */
   mtls?: { mode: 'PERMISSIVE' };
+  /** What this Service's instances may call (MeshConfig default filled in); absent: `*\/*`. */
+  egress?: EgressScope;
 }
+
+/**
+ * EgressScope lists what a caller may reach: `NAMESPACE/NAME`, `NAMESPACE/*` or `*\/*`, sorted,
+ * without repeats. A host outside it is unknown to that caller (404 WEFT_UNKNOWN_HOST).
+ */
+export type EgressScope = string[];
 
 export interface ServicePort {
   name: string;

@@ -7,11 +7,14 @@ import { UsageError, parseFlags } from '../cli.js';
 import { readSigningKey } from '../signing-keys.js';
 import { compile } from '../../compiler/compile.js';
 import { writeFileAtomic } from '../../runtime/atomic-write.js';
+import { signingKey } from '../../compiler/emit.js';
+import { callerId } from '../../compiler/resolve.js';
+import { sliceBundle } from '../../compiler/slice.js';
 import { FORMATTERS } from '../../compiler/format/index.js';
 import { exitCode, oneDir, parseBytes, parseFormat, render, sourcesFor, throwArgumentErrors } from '../diagnostics-output.js';
 
 const HELP = `weft compile [DIR] [--rev REV] [--out FILE] [--sign-key PEM] [--format text|json|sarif|github]
-             [--max-file-size BYTES]
+             [--max-file-size BYTES] [--slice SERVICE]
 
 Compiles the policy files under DIR (default .) into one bundle: canonical JSON whose digest
 (sha256) covers the compiled routing content only, so a commit that changes no routing keeps
@@ -26,6 +29,9 @@ Options:
                          (weft keygen makes one)
   --format F             how findings are printed: text (default), json, sarif, github
   --max-file-size BYTES  largest policy file read (default 1048576)
+  --slice SERVICE        write only the slice for SERVICE (name in namespace default, or
+                         namespace/name): the bundle cut to that Service's inbound policies and
+                         its egress scope, for a proxy fed with --bundle (docs/scale.md)
 
 Findings go to stdout with --out, else to stderr (stdout then holds only the bundle).
 Exit codes: 0 bundle written (warnings allowed); 1 errors, no bundle; 2 usage or internal error.`;
@@ -54,6 +60,7 @@ export const command: Command = {
         'sign-key': { type: 'string' },
         format: { type: 'string' },
         'max-file-size': { type: 'string' },
+        slice: { type: 'string' },
       },
     });
     const dir = oneDir(positionals);
@@ -77,11 +84,19 @@ export const command: Command = {
     }
     const code = exitCode(result.diagnostics, 'error');
     if (code !== 0 || result.bundleJson === null || result.bundle === null) return code === 0 ? 2 : code;
+    let out = { bundle: result.bundle, json: result.bundleJson };
+    if (values.slice !== undefined) {
+      const service = callerId(values.slice, 'default');
+      if (!result.bundle.spec.services.some((s) => s.id === service)) throw new UsageError(`--slice: no Service ${service} in the compiled policies`);
+      // compile() already refused a bad key (WFT601), so this parse succeeds.
+      const key = signKey !== undefined ? signingKey(signKey) : null;
+      out = sliceBundle(result.bundle, service, typeof key === 'string' ? null : key);
+    }
     if (toStdout) {
-      process.stdout.write(result.bundleJson + (process.stdout.isTTY ? '\n' : ''));
+      process.stdout.write(out.json + (process.stdout.isTTY ? '\n' : ''));
     } else {
-      await writeOut(values.out as string, result.bundleJson);
-      if (!FORMATTERS[format].machine) process.stdout.write(`wrote ${values.out} (${result.bundle.digest})\n`);
+      await writeOut(values.out as string, out.json);
+      if (!FORMATTERS[format].machine) process.stdout.write(`wrote ${values.out} (${out.bundle.digest})\n`);
     }
     return 0;
   },

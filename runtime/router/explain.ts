@@ -1,6 +1,6 @@
 import { resolveHost } from './hosts.js';
 import type { RouteRequest } from './request.js';
-import { route, tableFor, type RouteDecision, type Router, type TableKind } from './router.js';
+import { hostsFor, route, tableFor, type RouteDecision, type Router, type TableKind } from './router.js';
 import { mismatch, RequestView, type MismatchReason } from './table.js';
 
 /**
@@ -31,10 +31,10 @@ export interface RouteExplanation {
   readonly decision: RouteDecision;
 }
 
-/** explainRoute explains `route(router, host, callerNamespace, req)`. */
-export function explainRoute(router: Router, host: string, callerNamespace: string | null, req: RouteRequest): RouteExplanation {
-  const decision = route(router, host, callerNamespace, req);
-  const target = resolveHost(router.hosts, host, callerNamespace);
+/** explainRoute explains `route(router, host, callerNamespace, req, caller)`. */
+export function explainRoute(router: Router, host: string, callerNamespace: string | null, req: RouteRequest, caller: string | null = null): RouteExplanation {
+  const decision = route(router, host, callerNamespace, req, caller);
+  const target = resolveHost(hostsFor(router, caller), host, callerNamespace);
   const service = target ? router.services.get(target.service.id) : undefined;
   if (!target || !service) return { host, service: null, tableKind: null, considered: [], decision };
   const { kind, table } = tableFor(service, callerNamespace);

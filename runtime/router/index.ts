@@ -2,7 +2,7 @@
  * runtime/router: the route table as a pure function of a bundle (imports only schemas/ and re2js).
  * Used by the proxy and by `weft test` / `weft explain`, so both run the very same code.
  */
-export { buildRouter, route, routeService, tableFor } from './router.js';
+export { buildRouter, hostsFor, route, routeService, tableFor } from './router.js';
 export type { CompiledService, RouteDecision, Router, TableKind } from './router.js';
 export { chooseBackend, backendShares } from './backend.js';
 export type { BackendChoice, RandomSource } from './backend.js';

@@ -1,4 +1,5 @@
 import type { BundleSpec, MeshSettings, Rule, ServiceEntry } from '../../schemas/bundle.js';
+import { egressMatcher } from '../../schemas/egress.js';
 import { buildHostIndex, resolveHost, type HostIndex } from './hosts.js';
 import type { RouteRequest } from './request.js';
 import { compileTable, lookup, RequestView, type CompiledMatch, type CompiledTable } from './table.js';
@@ -52,6 +53,12 @@ export type RouteDecision =
       readonly reason: 'unknown-host' | 'no-route';
       readonly service: CompiledService | null;
       readonly message: string;
+      /**
+       * Set when the host names a Service of this bundle that is outside the caller's egress
+       * scope (its id). A slice does not hold such Services at all, so only the reason
+       * (`unknown-host`) is the same with the whole bundle and with the caller's slice.
+       */
+      readonly outOfScope?: string;
     };
 
 /** buildRouter compiles a bundle's spec. Throws (RegexCompileError, RangeError) on a malformed spec. */
@@ -99,14 +106,57 @@ export function tableFor(service: CompiledService, callerNamespace: string | nul
 /**
  * route resolves `host` (Host header or absolute-form authority) for a caller in
  * `callerNamespace` (null: unknown caller) and picks the first matching RouteMatch.
+ *
+ * `caller` is the calling Service's id (`namespace/name`; null: no mesh identity, the whole
+ * mesh is visible). Host names then resolve only among the Services in the caller's egress
+ * scope (its ServiceEntry's `egress`, else the mesh default, else `*\/*`): a Service outside
+ * it is an unknown host, and a bare NAME is unique when one Service *in scope* has it. Because
+ * of that rule, a slice holding the scope gives the very same answers as the whole bundle.
  */
-export function route(router: Router, host: string, callerNamespace: string | null, req: RouteRequest): RouteDecision {
-  const target = resolveHost(router.hosts, host, callerNamespace);
+export function route(router: Router, host: string, callerNamespace: string | null, req: RouteRequest, caller: string | null = null): RouteDecision {
+  const hosts = hostsFor(router, caller);
+  const target = resolveHost(hosts, host, callerNamespace);
   const service = target ? router.services.get(target.service.id) : undefined;
   if (!target || !service) {
+    const hidden = hosts !== router.hosts ? resolveHost(router.hosts, host, callerNamespace) : null;
+    if (hidden) {
+      return {
+        kind: 'not-found',
+        reason: 'unknown-host',
+        service: null,
+        message: `host "${host}" is Service ${hidden.service.id}, outside the egress scope of ${caller ?? '?'}`,
+        outOfScope: hidden.service.id,
+      };
+    }
     return { kind: 'not-found', reason: 'unknown-host', service: null, message: `no mesh service answers to host "${host}"` };
   }
   return routeService(service, target.port, callerNamespace, req);
+}
+
+/** Host indexes cut to one caller's egress scope, built on first use per router and caller. */
+const scoped = new WeakMap<Router, Map<string, HostIndex>>();
+
+/**
+ * hostsFor is the host index a caller resolves names in: the router's own when the caller has
+ * no scope or `*\/*`, else the index of the Services its scope allows (built once, then kept
+ * with the router: a proxy has one caller, so one extra index per bundle).
+ */
+export function hostsFor(router: Router, caller: string | null): HostIndex {
+  if (caller === null) return router.hosts;
+  let perCaller = scoped.get(router);
+  const hit = perCaller?.get(caller);
+  if (hit) return hit;
+  const scope = router.services.get(caller)?.entry.egress ?? router.mesh.defaults.egress;
+  const matcher = egressMatcher(scope);
+  let index = router.hosts;
+  if (!matcher.wholeMesh) {
+    const allowed: ServiceEntry[] = [];
+    for (const s of router.services.values()) if (matcher.allows(s.entry.id)) allowed.push(s.entry);
+    index = buildHostIndex(allowed);
+  }
+  if (!perCaller) scoped.set(router, (perCaller = new Map()));
+  perCaller.set(caller, index);
+  return index;
 }
 
 /** routeService is `route` once the Service is known (the inbound side knows it: it is itself). */

@@ -13,7 +13,7 @@
  */
 import type { Rule, ServiceEntry } from '../../schemas/bundle.js';
 import { identityOf, type CallerIdentity } from '../identity.js';
-import { backendShares, explainRoute, splitTarget, type RouteExplanation, type Router } from '../router/index.js';
+import { backendShares, explainRoute, hostsFor, splitTarget, type RouteExplanation, type Router } from '../router/index.js';
 import { mismatch, RequestView, type CompiledMatch } from '../router/table.js';
 import { resolveHost } from '../router/hosts.js';
 import { authorize, describeDenial, type AuthorizationDecision } from '../policy/authorization.js';
@@ -255,7 +255,8 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
 
   // The router sees the request as the outbound listener receives it.
   const routeReq = { method, path: rawPath, query, headers: flatHeaders(sent) };
-  const explanation = explainRoute(router, host, caller?.namespace ?? null, routeReq);
+  const callerId = caller ? `${caller.namespace}/${caller.service}` : null;
+  const explanation = explainRoute(router, host, caller?.namespace ?? null, routeReq, callerId);
   base.explanation = explanation;
   const decision = explanation.decision;
   if (decision.kind === 'not-found') return local(404, decision.message);
@@ -263,7 +264,7 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   base.rule = rule;
 
   if (decision.match && decision.table) {
-    const target = resolveHost(router.hosts, host, caller?.namespace ?? null);
+    const target = resolveHost(hostsFor(router, callerId), host, caller?.namespace ?? null);
     const view = new RequestView(routeReq, target?.port ?? null);
     for (const m of decision.table.matches.slice(decision.match.index + 1)) {
       if (mismatch(m, view) === null) base.runnersUp.push({ match: m.source.id, rule: m.rule.id, decidedBy: precedenceStep(decision.match, m) });

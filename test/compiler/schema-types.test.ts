@@ -69,7 +69,7 @@ const SHAPES: Record<Kind, [string, Shape][]> = {
     ['spec.rules.backendRefs.filters', keysOf<Filter>()({ type: 'required', requestHeaderModifier: 'optional', responseHeaderModifier: 'optional', requestRedirect: 'optional', urlRewrite: 'optional', requestMirror: 'optional', extensionRef: 'optional' })],
   ],
   Service: [
-    ['spec', keysOf<R.ServiceSpec>()({ ports: 'required', endpoints: 'optional', mtls: 'optional' })],
+    ['spec', keysOf<R.ServiceSpec>()({ ports: 'required', endpoints: 'optional', mtls: 'optional', egress: 'optional' })],
     ['spec.mtls', keysOf<Of<R.ServiceSpec['mtls']>>()({ mode: 'required' })],
     ['spec.ports', keysOf<Item<R.ServiceSpec['ports']>>()({ name: 'required', port: 'required', appProtocol: 'optional' })],
     ['spec.endpoints', keysOf<Item<R.ServiceSpec['endpoints']>>()({ address: 'required', port: 'optional', labels: 'optional', meshed: 'optional' })],
@@ -103,7 +103,7 @@ const SHAPES: Record<Kind, [string, Shape][]> = {
   MeshConfig: [
     ['spec', keysOf<R.MeshConfigSpec>()({ defaults: 'optional', authorization: 'optional', telemetry: 'optional', mtls: 'optional' })],
     ['spec.mtls', keysOf<Of<R.MeshConfigSpec['mtls']>>()({ mode: 'required' })],
-    ['spec.defaults', keysOf<Of<R.MeshConfigSpec['defaults']>>()({ timeouts: 'optional', retry: 'optional' })],
+    ['spec.defaults', keysOf<Of<R.MeshConfigSpec['defaults']>>()({ timeouts: 'optional', retry: 'optional', egress: 'optional' })],
     ['spec.defaults.timeouts', keysOf<Of<Of<R.MeshConfigSpec['defaults']>['timeouts']>>()({ request: 'optional', backendRequest: 'optional' })],
     ['spec.defaults.retry', keysOf<Of<Of<R.MeshConfigSpec['defaults']>['retry']>>()({ attempts: 'optional', codes: 'optional', backoff: 'optional' })],
     ['spec.authorization', keysOf<Of<R.MeshConfigSpec['authorization']>>()({ default: 'optional' })],

@@ -10,12 +10,14 @@ import { errorReply, type Step } from '../pipeline.js';
  */
 export function route(ctx: ProxyContext): Step {
   const ns = ctx.settings.namespace;
+  // The caller's egress scope decides which hosts exist for it (out of scope: 404 unknown host).
+  const self = `${ns}/${ctx.settings.service}`;
   return {
     name: 'route',
     needs: ['normalized-path', 'caller', 'forwarded-headers'],
     provides: ['route'],
     wrap: (next) => (ex) => {
-      const d = routeRequest(ex.router, ex.authority, ns, ex);
+      const d = routeRequest(ex.router, ex.authority, ns, ex, self);
       if (d.kind === 'not-found') {
         ex.service = d.service?.entry ?? null;
         return Promise.resolve(errorReply(d.reason === 'unknown-host' ? new UnknownHostError(ex.authority) : new NoRouteError(d.service?.entry.id ?? '?')));

@@ -1,0 +1,147 @@
+/**
+ * Slices: a bundle cut to what one Service's proxies need. A slice is an ordinary bundle (same
+ * schema, its own digest over its own spec, signed like any bundle), so a proxy cannot tell a
+ * slice from a whole bundle and needs no code for it.
+ *
+ * What a proxy of Service S uses from a bundle, and so what its slice keeps:
+ *  - the mesh settings, whole;
+ *  - S's own entry: its inbound policies (authorization, rate limits) and its egress scope;
+ *  - every Service in S's egress scope, with the routing S's callers see: the producer table
+ *    and the consumer table of S's namespace (other namespaces' consumer tables are never
+ *    consulted by a caller in S's namespace);
+ *  - every Service those tables send to (backendRefs, mirrors), with the caller-side settings
+ *    a forward needs (ports, endpoints, backend policy). A backend's own routes apply only when
+ *    it is called by name, which needs it in scope, where it already is; so the closure ends
+ *    one hop after the scope.
+ * Inbound policies of other Services are enforced by their own proxies and left out, as are
+ * Services nobody in the slice reaches.
+ *
+ * The router resolves names only among the Services in the caller's scope (runtime/router), so
+ * the slice answers every request S can send exactly as the whole bundle does; the property
+ * test in test/compiler/slice-property.test.ts checks it.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Bundle, BundleSpec, Filter, RouteTable, Routing, ServiceEntry, SourceMap } from '../schemas/bundle.js';
+import { egressMatcher } from '../schemas/egress.js';
+import { assembleBundle, type EmitResult } from './emit.js';
+
+const NO_ROUTING: Routing = Object.freeze({ consumers: Object.freeze({}) as Routing['consumers'], producer: null });
+const NO_AUTHORIZATION: ServiceEntry['authorization'] = Object.freeze({ allow: [], deny: [] });
+
+/**
+ * Trimmed entries are cached per (source entry, caller namespace) by identity, so two slices of
+ * one bundle, or of two commits that share entries, share the trimmed objects (and emit's
+ * per-entry JSON cache then serialises each once).
+ */
+const trimmedCache = new WeakMap<ServiceEntry, Map<string, ServiceEntry>>();
+
+function cached(entry: ServiceEntry, key: string, make: () => ServiceEntry): ServiceEntry {
+  let m = trimmedCache.get(entry);
+  if (!m) trimmedCache.set(entry, (m = new Map()));
+  let out = m.get(key);
+  if (!out) m.set(key, (out = make()));
+  return out;
+}
+
+/** asCallee is an in-scope Service as callers in `callerNs` see it (spread keeps key order). */
+function asCallee(entry: ServiceEntry, callerNs: string): ServiceEntry {
+  return cached(entry, `callee:${callerNs}`, () => {
+    const own = entry.routing.consumers[callerNs];
+    const routing: Routing = { consumers: own ? { [callerNs]: own } : {}, producer: entry.routing.producer };
+    return { ...entry, authorization: NO_AUTHORIZATION, rateLimits: [], routing };
+  });
+}
+
+/** asBackend is a Service only forwarded to: its routing and inbound policies are not needed. */
+function asBackend(entry: ServiceEntry): ServiceEntry {
+  return cached(entry, 'backend', () => ({ ...entry, authorization: NO_AUTHORIZATION, rateLimits: [], routing: NO_ROUTING }));
+}
+
+/** asSelf is the slice's own Service when it is not in its own scope: inbound policies only. */
+function asSelf(entry: ServiceEntry): ServiceEntry {
+  return cached(entry, 'self', () => ({ ...entry, routing: NO_ROUTING }));
+}
+
+function tablesOf(routing: Routing): RouteTable[] {
+  const out: RouteTable[] = [];
+  if (routing.producer) out.push(routing.producer);
+  for (const t of Object.values(routing.consumers)) out.push(t);
+  return out;
+}
+
+function filterTargets(filters: readonly Filter[], into: Set<string>): void {
+  for (const f of filters) if (f.type === 'RequestMirror') into.add(f.mirror.service);
+}
+
+/**
+ * sliceSpec cuts `spec` to what the proxies of Service `service` (`namespace/name`) need; see
+ * the file comment. Pure; entries are shared with `spec` where nothing is cut. A Service that is
+ * not in the bundle gets the mesh default scope and no inbound policies.
+ */
+export function sliceSpec(spec: BundleSpec, service: string): BundleSpec {
+  const byId = new Map<string, ServiceEntry>();
+  for (const e of spec.services) byId.set(e.id, e);
+  const self = byId.get(service);
+  const callerNs = service.slice(0, service.indexOf('/'));
+  const scope = egressMatcher(self ? (self.egress ?? spec.mesh.defaults.egress) : spec.mesh.defaults.egress);
+  const kept = new Map<string, ServiceEntry>();
+  const reached = new Set<string>();
+  for (const e of spec.services) {
+    if (!scope.allows(e.id)) continue;
+    const callee = asCallee(e, callerNs);
+    kept.set(e.id, e.id === service ? cached(e, 'self-in-scope', () => ({ ...callee, authorization: e.authorization, rateLimits: e.rateLimits })) : callee);
+    for (const t of tablesOf(callee.routing)) {
+      for (const r of t.rules) {
+        filterTargets(r.filters, reached);
+        for (const b of r.backends) {
+          reached.add(b.service);
+          filterTargets(b.filters, reached);
+        }
+      }
+    }
+  }
+  if (self && !kept.has(service)) kept.set(service, asSelf(self));
+  for (const id of reached) {
+    if (kept.has(id)) continue;
+    const e = byId.get(id);
+    if (e) kept.set(id, asBackend(e));
+  }
+  // The whole bundle's order (sorted by id), so the slice is canonical as well.
+  const services = spec.services.filter((e) => kept.has(e.id)).map((e) => kept.get(e.id)!);
+  return { mesh: spec.mesh, services };
+}
+
+/**
+ * sliceSources keeps the source locations of what a slice holds: its Services and their
+ * policies, and every route, rule and match of its tables. Not covered by the digest.
+ */
+export function sliceSources(sources: SourceMap, spec: BundleSpec): SourceMap {
+  const want = new Set<string>();
+  for (const e of spec.services) {
+    want.add(`Service/${e.id}`);
+    if (e.backendPolicy.policy !== null) want.add(`BackendPolicy/${e.namespace}/${e.backendPolicy.policy}`);
+    for (const p of [...e.authorization.allow, ...e.authorization.deny]) want.add(`AuthorizationPolicy/${p.policy}`);
+    for (const l of e.rateLimits) want.add(`RateLimitPolicy/${l.policy}`);
+    for (const t of tablesOf(e.routing)) {
+      for (const m of t.matches) want.add(m.id);
+      for (const r of t.rules) {
+        want.add(r.id);
+        want.add(`HTTPRoute/${r.route.namespace}/${r.route.name}`);
+        for (const l of r.rateLimits) want.add(`RateLimitPolicy/${l.policy}`);
+        for (const f of [...r.filters, ...r.backends.flatMap((b) => b.filters)]) if (f.type === 'Fault') want.add(`Fault/${r.route.namespace}/${f.name}`);
+      }
+    }
+  }
+  const out: SourceMap = {};
+  for (const [id, loc] of Object.entries(sources)) if (want.has(id) || id.startsWith('MeshConfig/')) out[id] = loc;
+  return out;
+}
+
+/**
+ * sliceBundle is the slice of `bundle` for `service`, as a complete bundle: same revision, its
+ * own digest, signed with `key` when given.
+ */
+export function sliceBundle(bundle: Bundle, service: string, key: KeyObject | null = null): EmitResult {
+  const spec = sliceSpec(bundle.spec, service);
+  return assembleBundle(spec, sliceSources(bundle.sources, spec), bundle.revision, key);
+}

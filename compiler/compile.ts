@@ -3,9 +3,10 @@
  * It never throws on bad input: a failure inside a pass becomes a WFT901 diagnostic, so callers
  * get findings or a bundle.
  */
-import { BUILD, CHECK, PASS_FAILED, type Pass, type PassRunner } from './passes.js';
+import { BUILD, CHECK, PASS_FAILED, READ, type Pass, type PassRunner } from './passes.js';
 import { compareDiagnostics, hasErrors, makeDiagnostic } from './diagnostics.js';
-import type { CompileOptions, CompileResult, PassContext } from './types.js';
+import type { CompileOptions, CompileResult, Diagnostic, PassContext } from './types.js';
+import type { Resource } from './resources.js';
 
 /**
  * PassObserver is told when each pass starts and ends (benchmarks measure CPU time with it);
@@ -18,9 +19,40 @@ export interface PassObserver {
 
 /** compile: see the file comment. `observer` is optional and sees every pass that runs. */
 export async function compile(options: CompileOptions, observer: PassObserver = {}): Promise<CompileResult> {
-  const ctx: PassContext = { options: Object.freeze({ ...options }), diagnostics: [], revision: null };
+  const ctx = contextFor(options);
   const timings: Record<string, number> = {};
-  const runner: PassRunner = async <I, O>(p: Pass<I, O>, input: I, c: PassContext): Promise<O | typeof PASS_FAILED> => {
+  const runner = passRunner(timings, observer);
+  const checked = await CHECK.run(options, ctx, runner);
+  const built = checked !== PASS_FAILED && !hasErrors(ctx.diagnostics) ? await BUILD.run(checked, ctx, runner) : PASS_FAILED;
+  const diagnostics = [...ctx.diagnostics].sort(compareDiagnostics);
+  const emitted = built !== PASS_FAILED && !hasErrors(diagnostics) ? built : null;
+  return {
+    bundle: emitted?.bundle ?? null,
+    bundleJson: emitted?.json ?? null,
+    diagnostics,
+    resources: checked !== PASS_FAILED ? checked.resources : [],
+    timings,
+  };
+}
+
+/**
+ * readResources runs only READ (load, parse, validate): every resource that passed its schema,
+ * written in YAML or CUE, and the findings so far (sorted). For tools that need the declared
+ * resources before, or without, a bundle (the demo reads Service endpoints with it).
+ */
+export async function readResources(options: CompileOptions): Promise<{ resources: Resource[]; diagnostics: Diagnostic[] }> {
+  const ctx = contextFor(options);
+  const read = await READ.run(options, ctx, passRunner({}, {}));
+  return { resources: read !== PASS_FAILED ? read.resources : [], diagnostics: [...ctx.diagnostics].sort(compareDiagnostics) };
+}
+
+function contextFor(options: CompileOptions): PassContext {
+  return { options: Object.freeze({ ...options }), diagnostics: [], revision: null };
+}
+
+/** passRunner times each pass into `timings` and turns a throw into WFT901 (the chain stops). */
+function passRunner(timings: Record<string, number>, observer: PassObserver): PassRunner {
+  return async <I, O>(p: Pass<I, O>, input: I, c: PassContext): Promise<O | typeof PASS_FAILED> => {
     observer.started?.(p.name);
     const started = performance.now();
     try {
@@ -33,16 +65,5 @@ export async function compile(options: CompileOptions, observer: PassObserver = 
       timings[p.name] = performance.now() - started;
       observer.ended?.(p.name);
     }
-  };
-  const checked = await CHECK.run(options, ctx, runner);
-  const built = checked !== PASS_FAILED && !hasErrors(ctx.diagnostics) ? await BUILD.run(checked, ctx, runner) : PASS_FAILED;
-  const diagnostics = [...ctx.diagnostics].sort(compareDiagnostics);
-  const emitted = built !== PASS_FAILED && !hasErrors(diagnostics) ? built : null;
-  return {
-    bundle: emitted?.bundle ?? null,
-    bundleJson: emitted?.json ?? null,
-    diagnostics,
-    resources: checked !== PASS_FAILED ? checked.resources : [],
-    timings,
   };
 }

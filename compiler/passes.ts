@@ -71,12 +71,13 @@ function pass<I, O>(name: string, run: (input: I, ctx: PassContext) => O | Promi
   return Object.freeze({ name, run });
 }
 
-/** CHECK: options → resolved, analysed resources. Runs even when a pass reported errors. */
-export const CHECK = PassChain.of(pass('load', load))
+/** READ: options → the resources that passed their schema (readers that need no references). */
+export const READ = PassChain.of(pass('load', load))
   .then(pass('parse', parse))
-  .then(pass('validate', validate))
-  .then(pass('resolve', resolve))
-  .then(pass('analyze', analyze));
+  .then(pass('validate', validate));
+
+/** CHECK: options → resolved, analysed resources. Runs even when a pass reported errors. */
+export const CHECK = READ.then(pass('resolve', resolve)).then(pass('analyze', analyze));
 
 /** BUILD: an error-free resolved tree → the bundle and its bytes. */
 export const BUILD = PassChain.of(pass('lower', lower)).then(pass('emit', emit));

@@ -1,80 +1,54 @@
 /**
- * Reads the endpoint ports the policies declare, straight from the YAML files: the demo needs
- * them before any bundle exists (to pick ports and start the sidecars' inbound listeners).
+ * The endpoint ports the demo's policies declare, read through the compiler (load, parse,
+ * validate: YAML and CUE alike): the demo needs them before any bundle exists, to pick ports and
+ * start the sidecars' inbound listeners.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as yaml from 'js-yaml';
+import { readdir } from 'node:fs/promises';
+import { readResources } from '../../compiler/compile.js';
+import { isPolicyFile } from '../../compiler/load.js';
+import type { Service } from '../../compiler/resources.js';
 
 /** DeclaredEndpoint is one `spec.endpoints` entry of a Service, with the file it is written in. */
 export interface DeclaredEndpoint {
   service: string;
   address: string;
   port: number;
+  /** Relative to the policy folder, `/`-separated. */
   file: string;
 }
 
-/** policyFiles lists the YAML files under `dir` (any depth, dot-folders such as .git skipped). */
+/** policyFiles lists the policy files under `dir` that the compiler reads (any depth; dot-folders and node_modules skipped, as load does), as absolute paths. */
 export async function policyFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
-    const entries = await readdir(d, { withFileTypes: true });
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
+    for (const e of await readdir(d, { withFileTypes: true })) {
       const full = path.join(d, e.name);
-      if (e.isDirectory()) await walk(full);
-      else if (e.isFile() && /\.ya?ml$/.test(e.name)) out.push(full);
+      if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules') await walk(full);
+      else if (e.isFile() && isPolicyFile(e.name)) out.push(full);
     }
   };
   await walk(dir);
   return out.sort();
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/**
+ * declaredServices returns the Services written in `dir` that pass their schema. Files with
+ * errors are skipped: the controller reports them with positions, the better place for it.
+ */
+async function declaredServices(dir: string): Promise<Service[]> {
+  const { resources } = await readResources({ dir });
+  return resources.filter((r): r is Service => r.kind === 'Service');
 }
 
-/**
- * declaredEndpoints returns every Service endpoint written in `dir`. Files that do not parse are
- * skipped: the controller reports them with positions, which is the better place for it.
- */
+/** declaredEndpoints returns every Service endpoint written in `dir` with an explicit port. */
 export async function declaredEndpoints(dir: string): Promise<DeclaredEndpoint[]> {
-  const out: DeclaredEndpoint[] = [];
-  for (const file of await policyFiles(dir)) {
-    let docs: unknown[];
-    try {
-      docs = yaml.loadAll(await readFile(file, 'utf8'));
-    } catch {
-      continue;
-    }
-    for (const doc of docs) {
-      if (!isRecord(doc) || doc.kind !== 'Service' || !isRecord(doc.metadata) || !isRecord(doc.spec)) continue;
-      const name = doc.metadata.name;
-      const endpoints = doc.spec.endpoints;
-      if (typeof name !== 'string' || !Array.isArray(endpoints)) continue;
-      for (const ep of endpoints) {
-        if (!isRecord(ep) || typeof ep.port !== 'number') continue;
-        out.push({ service: name, address: typeof ep.address === 'string' ? ep.address : '127.0.0.1', port: ep.port, file: path.relative(dir, file) });
-      }
-    }
-  }
-  return out;
+  return (await declaredServices(dir)).flatMap((s) =>
+    (s.spec.endpoints ?? []).flatMap((ep) => (ep.port === undefined ? [] : [{ service: s.metadata.name, address: ep.address, port: ep.port, file: s.origin.file }])),
+  );
 }
 
 /** declaredServicePorts returns the `spec.ports[].port` numbers of every Service in `dir`. */
 export async function declaredServicePorts(dir: string): Promise<Set<number>> {
-  const out = new Set<number>();
-  for (const file of await policyFiles(dir)) {
-    let docs: unknown[];
-    try {
-      docs = yaml.loadAll(await readFile(file, 'utf8'));
-    } catch {
-      continue;
-    }
-    for (const doc of docs) {
-      if (!isRecord(doc) || doc.kind !== 'Service' || !isRecord(doc.spec) || !Array.isArray(doc.spec.ports)) continue;
-      for (const p of doc.spec.ports) if (isRecord(p) && typeof p.port === 'number') out.add(p.port);
-    }
-  }
-  return out;
+  return new Set((await declaredServices(dir)).flatMap((s) => s.spec.ports.map((p) => p.port)));
 }

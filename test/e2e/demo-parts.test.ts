@@ -58,7 +58,19 @@ test('seed: copies the policies, moves every endpoint with pickPorts, commits, t
   }
 });
 
-test('seed: only busy endpoint ports move; a non-repository directory is refused', async () => {
+const CUE_SERVICE = (name: string, port: number): string => `// ${name}, written in CUE
+resources: [{
+	apiVersion: "weft.dev/v1alpha1"
+	kind:       "Service"
+	metadata: name: "${name}"
+	spec: {
+		ports: [{name: "http", port: 9080}]
+		endpoints: [{address: "127.0.0.1", port: ${port}}]
+	}
+}]
+`;
+
+test('seed: only busy endpoint ports move, CUE Services too; a non-repository directory is refused', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'weft-seed-'));
   const busy = net.createServer();
   try {
@@ -69,12 +81,14 @@ test('seed: only busy endpoint ports move; a non-repository directory is refused
     await mkdir(policies);
     await writeFile(path.join(policies, 'a.yaml'), SERVICE('a', busyPort));
     await writeFile(path.join(policies, 'b.yaml'), SERVICE('b', freeOne));
+    await writeFile(path.join(policies, 'c.cue'), CUE_SERVICE('c', busyPort));
     const res = await seedRepository({ policies, repo: path.join(dir, 'demo') });
     assert.equal(res.moved.length, 1);
     assert.equal(res.moved[0]?.from, busyPort);
     const eps = await declaredEndpoints(path.join(dir, 'demo'));
     assert.equal(eps.find((e) => e.service === 'b')?.port, freeOne, 'a free port stays');
     assert.equal(eps.find((e) => e.service === 'a')?.port, res.moved[0]?.to);
+    assert.deepEqual(eps.find((e) => e.service === 'c'), { service: 'c', address: '127.0.0.1', port: res.moved[0]?.to, file: 'c.cue' }, 'the CUE Service is read and moved too');
     assert.match(await readFile(path.join(dir, 'demo', 'a.yaml'), 'utf8'), /^# a: a comment that must survive/);
 
     await mkdir(path.join(dir, 'occupied'));

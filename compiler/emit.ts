@@ -1,7 +1,7 @@
 /**
  * emit: the lowered spec becomes the bundle: canonical JSON, `digest` over the spec only (so file
  * names, positions and the revision never change it), and an optional ed25519 signature over
- * digest and revision. The JSON text is exactly what `weft compile` writes: canonicalJson + "\n".
+ * digest, revision and issue time. The JSON text is exactly what `weft compile` writes: canonicalJson + "\n".
  */
 import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { BUNDLE_API_VERSION, type Bundle, type BundleSpec, type Revision, type ServiceEntry, type SourceMap } from '../schemas/bundle.js';
@@ -30,15 +30,16 @@ export function emit(input: LoweredTree, ctx: PassContext): EmitResult {
       key = k;
     }
   }
-  return assembleBundle(input.spec, input.sources, ctx.revision, key);
+  return assembleBundle(input.spec, input.sources, ctx.revision, key, ctx.options.issuedAt);
 }
 
 /**
  * assembleBundle makes a Bundle and its exact bytes from a spec: the digest over the spec's
- * canonical JSON, signed with `key` when given. emit() and slices (compiler/slice.ts) both end
- * here, so a slice is a bundle in every respect.
+ * canonical JSON, signed with `key` when given, as issued at `issuedAt` (RFC 3339; default now:
+ * the signing time is the one clock reading in a bundle, and only in a signed one). emit() and
+ * slices (compiler/slice.ts) both end here, so a slice is a bundle in every respect.
  */
-export function assembleBundle(spec: BundleSpec, sources: SourceMap, revision: Revision | null, key: KeyObject | null): EmitResult {
+export function assembleBundle(spec: BundleSpec, sources: SourceMap, revision: Revision | null, key: KeyObject | null, issuedAt?: string): EmitResult {
   // The spec is serialised once: its bytes give the digest and are spliced into the bundle text.
   const specJson = specJsonOf(spec);
   const bundle: Bundle = {
@@ -48,17 +49,18 @@ export function assembleBundle(spec: BundleSpec, sources: SourceMap, revision: R
     spec,
     sources,
   };
-  if (key) signBundle(bundle, key);
+  if (key) signBundle(bundle, key, issuedAt ?? new Date().toISOString());
   return { bundle, json: `${bundleJson(bundle, specJson)}\n` };
 }
 
-/** signBundle sets `bundle.signature`: ed25519 with `key` over signingPayload(bundle). */
-export function signBundle(bundle: Bundle, key: KeyObject): void {
+/** signBundle sets `bundle.signature`: ed25519 with `key` over signingPayload(bundle, issuedAt). */
+export function signBundle(bundle: Bundle, key: KeyObject, issuedAt: string): void {
   const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
   bundle.signature = {
     alg: 'ed25519',
+    issuedAt,
     keyId: keyIdOf(spki),
-    value: sign(null, signingPayload(bundle), key).toString('base64'),
+    value: sign(null, signingPayload(bundle, issuedAt), key).toString('base64'),
   };
 }
 

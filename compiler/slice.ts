@@ -139,9 +139,10 @@ export function sliceSources(sources: SourceMap, spec: BundleSpec): SourceMap {
 
 /**
  * sliceBundle is the slice of `bundle` for `service`, as a complete bundle: same revision, its
- * own digest, signed with `key` when given.
+ * own digest, signed with `key` when given (with the bundle's issuedAt, when it has one).
  */
 export function sliceBundle(bundle: Bundle, service: string, key: KeyObject | null = null): EmitResult {
   const spec = sliceSpec(bundle.spec, service);
-  return assembleBundle(spec, sliceSources(bundle.sources, spec), bundle.revision, key);
+  // A slice is issued when its bundle was: proxies order slices and bundles by one clock.
+  return assembleBundle(spec, sliceSources(bundle.sources, spec), bundle.revision, key, bundle.signature?.issuedAt);
 }

@@ -38,6 +38,12 @@ export interface CompileOptions {
   rev?: string;
   /** PEM text of an ed25519 private key: the bundle is signed. */
   signKey?: string;
+  /**
+   * When the signature is made (RFC 3339, UTC; default: now). The signing time is the one
+   * clock reading in a bundle, and only in a signed one: the digest, and every unsigned bundle,
+   * stay byte-identical across machines; pass it to make signed output reproducible too.
+   */
+  issuedAt?: string;
   /** Largest policy file read, in bytes (default 1 MiB). */
   maxFileBytes?: number;
 }

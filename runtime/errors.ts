@@ -128,6 +128,7 @@ export class BundleRejectedError extends WeftError {
       | 'WEFT_BUNDLE_DIGEST'
       | 'WEFT_BUNDLE_UNSIGNED'
       | 'WEFT_BUNDLE_SIGNATURE'
+      | 'WEFT_BUNDLE_ROLLBACK'
       | 'WEFT_BUNDLE_BUILD',
     message: string,
     /** The digest the bundle claimed, when it could be read. */

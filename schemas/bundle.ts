@@ -41,7 +41,9 @@ export interface BundleSignature {
   alg: 'ed25519';
   /** First 16 hex chars of sha256 over the public key's SPKI DER. */
   keyId: string;
-  /** base64 signature over canonicalJson({digest, revision}). */
+  /** When it was signed (RFC 3339, UTC): a proxy refuses a bundle issued before its active one. */
+  issuedAt: string;
+  /** base64 signature over canonicalJson({digest, issuedAt, revision}). */
   value: string;
 }
 

@@ -77,10 +77,11 @@ export function digestOf(value: unknown): string {
 
 /**
  * signingPayload is the exact bytes an ed25519 bundle signature covers: the digest (hence the
- * content) and the revision, so a signed bundle cannot be replayed as another commit.
+ * content), the revision (a signed bundle cannot be replayed as another commit) and the time it
+ * was issued (a proxy refuses one issued before its active bundle: no rollback by replay).
  */
-export function signingPayload(bundle: { digest: string; revision: unknown }): Buffer {
-  return Buffer.from(canonicalJson({ digest: bundle.digest, revision: bundle.revision ?? null }), 'utf8');
+export function signingPayload(bundle: { digest: string; revision: unknown }, issuedAt: string): Buffer {
+  return Buffer.from(canonicalJson({ digest: bundle.digest, issuedAt, revision: bundle.revision ?? null }), 'utf8');
 }
 
 /** keyIdOf is the first 16 hex chars of sha256 over a public key's SPKI DER encoding. */

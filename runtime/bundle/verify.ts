@@ -84,7 +84,7 @@ export function verifyBundle(text: string, opts: VerifyOptions): Bundle {
     }
     let ok = false;
     try {
-      ok = verifySignature(null, signingPayload(bundle), opts.trustKey.key, Buffer.from(sig.value, 'base64'));
+      ok = verifySignature(null, signingPayload(bundle, sig.issuedAt), opts.trustKey.key, Buffer.from(sig.value, 'base64'));
     } catch {
       ok = false;
     }

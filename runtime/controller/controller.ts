@@ -224,7 +224,12 @@ export class Controller {
     const t0 = performance.now();
     let result: CompileResult;
     try {
-      result = await this.compileFn({ dir: this.repo.compileDir, rev: commit, ...(this.options.signKey ? { signKey: this.options.signKey } : {}) });
+      result = await this.compileFn({
+        dir: this.repo.compileDir,
+        rev: commit,
+        // The controller's clock sets issuedAt: proxies refuse a bundle issued before their active one.
+        ...(this.options.signKey ? { signKey: this.options.signKey, issuedAt: new Date().toISOString() } : {}),
+      });
     } catch (err) {
       // compile() promises never to throw; if it does, the commit fails like a bad one.
       result = { bundle: null, bundleJson: null, diagnostics: [internalDiagnostic(err)], resources: [], timings: {} };

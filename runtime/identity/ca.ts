@@ -1,7 +1,7 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomic } from '../atomic-write.js';
 import { IdentityError } from './errors.js';
 import { ECDSA_SHA256, generateKeyPair, loadKeyPair, type KeyPair } from './keys.js';
 import { checkTrustDomain, parseSpiffeId } from './spiffe-id.js';
@@ -122,7 +122,7 @@ export async function writeCaDir(dir: string, ca: MeshCa, force = false): Promis
       if (exists) throw new IdentityError('WEFT_ID_CA', `${f} exists; a new CA would orphan every certificate issued by it (use --force to replace it)`, 500);
     }
   }
-  await writeFileAtomic(keyFile, ca.key.privateKeyPem, { mode: 0o600 });
-  await writeFileAtomic(certFile, ca.certPem, { mode: 0o644 });
+  await writeFileAtomic(keyFile, ca.key.privateKeyPem, 0o600);
+  await writeFileAtomic(certFile, ca.certPem, 0o644);
   return { certFile, keyFile };
 }

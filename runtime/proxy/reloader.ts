@@ -39,6 +39,12 @@ export interface ReloaderOptions {
  * arrival. The same digest is a no-op; a rejected bundle changes nothing and is recorded. After a
  * swap, pools of endpoints that disappeared are drained and closed, and the bundle is written to
  * the cache directory (runtime/atomic-write.ts: file and directory fsynced) so a restart can begin from it.
+ *
+ * No rollback: a signed bundle issued (signature.issuedAt) before the newest one this proxy has
+ * activated is refused (WEFT_BUNDLE_ROLLBACK), so yesterday's signed bundle replayed from a file
+ * or a fake controller cannot undo today's policy. The newest issue time is kept in the cache
+ * directory (`issued-at.json`) and read before the first offer, so a restart does not reset it.
+ * A revert in git is a new bundle with a new issue time, and is accepted.
  */
 export class Reloader implements BundleSink {
   private chain: Promise<unknown> = Promise.resolve();
@@ -50,7 +56,35 @@ export class Reloader implements BundleSink {
   /** Description of the configured source, for /config. */
   sourceDescription = '';
 
-  constructor(private readonly opts: ReloaderOptions) {}
+  /** The newest issue time activated (ms since epoch), or null; see the class comment. */
+  private issuedFloor: number | null = null;
+  private readonly floorRead: Promise<void>;
+
+  constructor(private readonly opts: ReloaderOptions) {
+    this.floorRead = this.readFloor();
+  }
+
+  /** floorPath is where the newest activated issue time is kept, or null. */
+  get floorPath(): string | null {
+    return this.opts.cacheDir ? path.join(this.opts.cacheDir, 'issued-at.json') : null;
+  }
+
+  /** issuedAtFloor is the newest issue time activated (ISO 8601), or null: older signed bundles are refused. */
+  get issuedAtFloor(): string | null {
+    return this.issuedFloor === null ? null : new Date(this.issuedFloor).toISOString();
+  }
+
+  private async readFloor(): Promise<void> {
+    const p = this.floorPath;
+    if (!p) return;
+    try {
+      const v = JSON.parse(await readFile(p, 'utf8')) as { issuedAt?: unknown };
+      const t = typeof v.issuedAt === 'string' ? Date.parse(v.issuedAt) : NaN;
+      if (Number.isFinite(t)) this.issuedFloor = t;
+    } catch {
+      // No floor yet (first start, or no signed bundle ever activated).
+    }
+  }
 
   /** current is the active bundle, or null before the first; read once per request. */
   current(): ActiveBundle | null {
@@ -87,14 +121,24 @@ export class Reloader implements BundleSink {
   }
 
   private async load(text: string, origin: string): Promise<LoadVerdict> {
+    await this.floorRead;
     const m = this.opts.metrics;
     let bundle: Bundle;
     let router: ActiveBundle['router'];
+    let issuedAt: number | null;
     try {
       bundle = verifyBundle(text, this.opts.verify);
       if (this.active && this.active.bundle.digest === bundle.digest) {
         m.reloads.inc({ result: 'unchanged' });
         return this.report({ state: 'unchanged', digest: bundle.digest }, origin);
+      }
+      issuedAt = bundle.signature ? Date.parse(bundle.signature.issuedAt) : null;
+      if (issuedAt !== null && this.issuedFloor !== null && issuedAt < this.issuedFloor) {
+        throw new BundleRejectedError(
+          'WEFT_BUNDLE_ROLLBACK',
+          `bundle was issued at ${bundle.signature!.issuedAt}, before the active one (${new Date(this.issuedFloor).toISOString()}): an older signed bundle is never reinstated`,
+          bundle.digest,
+        );
       }
       try {
         router = buildRouter(bundle.spec);
@@ -118,6 +162,10 @@ export class Reloader implements BundleSink {
     m.bundleInfo.reset();
     m.bundleInfo.set({ digest: bundle.digest, revision: bundle.revision?.commit ?? '' }, 1);
     m.loadedAt.set(next.loadedAt.getTime() / 1000);
+    if (issuedAt !== null && (this.issuedFloor === null || issuedAt > this.issuedFloor)) {
+      this.issuedFloor = issuedAt;
+      await this.persistFloor().catch(() => {});
+    }
     if (!origin.startsWith('cache:')) await this.persist(text).catch(() => {});
     return this.report({ state: 'active', digest: bundle.digest }, origin);
   }
@@ -125,6 +173,13 @@ export class Reloader implements BundleSink {
   private report(v: LoadVerdict, origin: string): LoadVerdict {
     this.opts.onVerdict?.(v, origin);
     return v;
+  }
+
+  private async persistFloor(): Promise<void> {
+    const p = this.floorPath;
+    if (!p || this.issuedFloor === null) return;
+    await mkdir(path.dirname(p), { recursive: true });
+    await writeFileAtomic(p, JSON.stringify({ issuedAt: new Date(this.issuedFloor).toISOString() }) + '\n');
   }
 
   private async persist(text: string): Promise<void> {

@@ -109,7 +109,7 @@ test('signing: ed25519 over digest and revision, keyId from the SPKI DER', async
   const { signature } = r.bundle;
   assert.equal(signature.alg, 'ed25519');
   assert.equal(signature.keyId, keyIdOf(publicKey.export({ type: 'spki', format: 'der' })));
-  assert.ok(verify(null, signingPayload(r.bundle), publicKey, Buffer.from(signature.value, 'base64')));
+  assert.ok(verify(null, signingPayload(r.bundle, signature.issuedAt), publicKey, Buffer.from(signature.value, 'base64')));
   const unsigned = await compileYaml(FILES);
   assert.equal(unsigned.bundle?.digest, r.bundle.digest);
   assert.equal(unsigned.bundle?.signature, undefined);

@@ -242,7 +242,7 @@ describe('signing, keygen and usage errors', { timeout: 120_000 }, () => {
     const bundle = (await (await request(`${ctl.url}/v1/bundle?service=x&proxy=y`)).body.json()) as Bundle;
     assert.equal(bundle.signature?.keyId, keyId);
     const pub = createPublicKey(await readFile(path.join(dir, 'keys', 'weft-signing.pub'), 'utf8'));
-    assert.ok(verify(null, signingPayload(bundle), pub, Buffer.from(bundle.signature!.value, 'base64')));
+    assert.ok(verify(null, signingPayload(bundle, bundle.signature!.issuedAt), pub, Buffer.from(bundle.signature!.value, 'base64')));
     await ctl.kill();
   });
 

@@ -149,11 +149,12 @@ export function spec(services: ServiceEntry[], mesh: Partial<MeshSettings> = {})
 }
 
 /** bundle wraps a spec with its digest; signs it when a private key is given. */
-export function bundle(s: BundleSpec, opts: { revision?: Bundle['revision']; key?: KeyObject; publicKey?: KeyObject } = {}): Bundle {
+export function bundle(s: BundleSpec, opts: { revision?: Bundle['revision']; key?: KeyObject; publicKey?: KeyObject; issuedAt?: string } = {}): Bundle {
   const b: Bundle = { apiVersion: BUNDLE_API_VERSION, digest: digestOf(s), revision: opts.revision ?? null, spec: s, sources: {} };
   if (opts.key && opts.publicKey) {
     const keyId = keyIdOf(opts.publicKey.export({ type: 'spki', format: 'der' }));
-    b.signature = { alg: 'ed25519', keyId, value: sign(null, signingPayload(b), opts.key).toString('base64') };
+    const issuedAt = opts.issuedAt ?? new Date().toISOString();
+    b.signature = { alg: 'ed25519', issuedAt, keyId, value: sign(null, signingPayload(b, issuedAt), opts.key).toString('base64') };
   }
   return b;
 }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle } from '../../schemas/bundle.js';
@@ -94,6 +94,8 @@ describe('no rollback by replaying an older signed bundle', () => {
     writeAtomic(file, JSON.stringify(revert));
     await waitForDigest(p.admin, revert.digest);
     assert.equal((await call(p.outbound, 'web', '/x')).headers['x-gen'], 'old');
+    // The cache is written just after the swap; stop only once it holds the revert.
+    await waitFor(() => readFileSync(path.join(cache, 'bundle.json'), 'utf8').includes(revert.digest), 10_000, 'the cache');
     await p.stop();
 
     // Restart with the same cache: a replay of `today` (now older than the revert) is refused
@@ -101,6 +103,7 @@ describe('no rollback by replaying an older signed bundle', () => {
     writeAtomic(file, JSON.stringify(today));
     const q = await spawnProxy(args);
     procs.push(q);
+    await waitForDigest(q.admin, revert.digest);
     const after = await getJson<Config>(q.admin, '/config');
     assert.equal(after.lastRejection?.code, 'WEFT_BUNDLE_ROLLBACK');
     assert.equal(after.active?.digest, revert.digest);

@@ -19,6 +19,7 @@ import { RemoteRepository } from './remote-repository.js';
 import { isRemoteRepo, normaliseSubPath, type Repository } from './repository.js';
 import type { StatusDocument } from './status-document.js';
 import { BundleStore, type StoredBundle } from './store.js';
+import { TrafficStore } from './dashboard/traffic-store.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -82,6 +83,8 @@ export class Controller {
   readonly repo: Repository;
   readonly store: BundleStore;
   readonly maxWaitMs: number;
+  /** Traffic samples the demo's load generator posts for the dashboard (`/v1/traffic`). */
+  readonly traffic = new TrafficStore();
   /** The bundle being served; null until the store or the first compile gives one. */
   current: StoredBundle | null = null;
   lastCompile: CompileRecord | null = null;

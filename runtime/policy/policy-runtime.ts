@@ -1,10 +1,11 @@
 import type { Registry } from 'prom-client';
-import type { Rule, ServiceEntry } from '../../schemas/bundle.js';
+import type { Endpoint, Rule, ServiceEntry } from '../../schemas/bundle.js';
 import type { Router } from '../router/index.js';
 import { endpointKey } from './endpoint-key.js';
+import type { Headers } from './headers.js';
 import { monotonicClock, type Clock } from './clock.js';
 import { ConnectionPools } from './connection-pool.js';
-import type { HashOn } from './consistent-hash.js';
+import { hashKeyFor, type HashOn } from './consistent-hash.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { OutlierDetector, type EndpointHealth } from './outlier-detector.js';
 import { PolicyMetrics } from './policy-metrics.js';
@@ -63,6 +64,12 @@ export interface CompiledBackend {
   readonly hashOn: HashOn | null;
 }
 
+/** PickRequest is what a request contributes to an endpoint choice (ConsistentHash keys). */
+export interface PickRequest {
+  readonly headers: Readonly<Headers>;
+  readonly clientAddress: string;
+}
+
 /**
  * RouterPolicies is the policy view of one route table (one bundle), built on first use and
  * never changed: rate limiters per Service (inbound) and per rule (outbound), and backends
@@ -80,6 +87,23 @@ export class RouterPolicies {
     /** key: rule id. */
     readonly ruleLimits: ReadonlyMap<string, RateLimiter>,
   ) {}
+
+  /**
+   * pickEndpoint applies `entry`'s BackendPolicy to one request: its load-balancing algorithm
+   * (ConsistentHash hashes the request's header or client address) over the endpoints outlier
+   * detection has not ejected. When every endpoint is ejected (only possible with
+   * maxEjectionPercent 100) it ignores ejections rather than fail: a degraded endpoint beats none
+   * (Envoy's panic mode). Null when the Service has no endpoints. Attempts and mirrored requests
+   * both pick here, so both follow the policy.
+   */
+  pickEndpoint(entry: ServiceEntry, request: PickRequest): Endpoint | null {
+    if (entry.endpoints.length === 0) return null;
+    const b = this.backend(entry);
+    const hashKey = b.hashOn === null ? null : hashKeyFor(b.hashOn, request.headers, request.clientAddress);
+    let i = b.balancer.pick({ eligible: b.eligible, hashKey });
+    if (i < 0) i = b.balancer.pick({ hashKey });
+    return entry.endpoints[i] ?? null;
+  }
 
   /** backend returns the compiled backend for a Service of this table. */
   backend(entry: ServiceEntry): CompiledBackend {

@@ -2,7 +2,6 @@ import type { Bundle, Endpoint } from '../../schemas/bundle.js';
 import type { CallerIdentity, IdentityProvider } from '../identity.js';
 import type { RandomSource, Router } from '../router/index.js';
 import type { PolicyRuntime } from '../policy/policy-runtime.js';
-import type { EndpointPicker } from './balancer.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { PoolSet } from './pools.js';
 
@@ -43,8 +42,6 @@ export interface ProxyContext {
   readonly settings: ProxySettings;
   readonly metrics: ProxyMetrics;
   readonly pools: PoolSet;
-  /** The default picker (round-robin); `ex.picker` starts as this. */
-  readonly picker: EndpointPicker;
   readonly identity: IdentityProvider<PeerInfo>;
   /** This proxy's own identity, stamped on outbound requests. */
   readonly selfIdentity: CallerIdentity;

@@ -142,7 +142,6 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
     protocol: h2 ? 'HTTP/2' : 'HTTP/1.1',
     headers: copyHeaders(req),
     body,
-    picker: ctx.picker,
   });
   let code: string | null = null;
   res.on('close', () => {

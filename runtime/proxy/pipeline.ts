@@ -5,7 +5,6 @@ import type { Endpoint, Rule, ServiceEntry, WeightedBackend } from '../../schema
 import type { CallerIdentity } from '../identity.js';
 import { errorReplyBody, WeftError } from '../errors.js';
 import type { RouteDecision, Router } from '../router/index.js';
-import type { EndpointPicker } from './balancer.js';
 import type { Headers } from '../policy/headers.js';
 import type { RequestBody } from './body.js';
 
@@ -40,7 +39,6 @@ export interface ExchangeInit {
   readonly authority: string;
   readonly headers: Headers;
   readonly body: RequestBody;
-  readonly picker: EndpointPicker;
 }
 
 /**
@@ -98,10 +96,8 @@ export class Exchange {
   rule: Rule | null = null;
   /** Chosen weighted backend (outbound), set by backend.ts. */
   backend: WeightedBackend | null = null;
-  /** The backend's ServiceEntry, whose endpoints the picker chooses from. */
+  /** The backend's ServiceEntry, whose endpoints its BackendPolicy chooses from. */
   backendService: ServiceEntry | null = null;
-  /** Chooses endpoints for this request; a policy step may replace it (load balancing). */
-  picker: EndpointPicker;
   /** Endpoint of the current attempt, set by endpoint.ts (inbound: the local app). */
   endpoint: Endpoint | null = null;
   /** 1 for the first attempt; retry.ts increments it. 0 before any attempt. */
@@ -137,7 +133,6 @@ export class Exchange {
     this.authority = init.authority;
     this.headers = init.headers;
     this.body = init.body;
-    this.picker = init.picker;
   }
 
   /** aborted is the reason the whole exchange was aborted, or null. Cheap: no signal created. */
@@ -250,8 +245,6 @@ export type Fact =
   | 'backend'
   /** The backend's retry budget counted the request and gates its retries. */
   | 'retry-budget'
-  /** `ex.picker` applies the backend's BackendPolicy (balancing, ejections). */
-  | 'balancer'
   /** Inside one attempt: inner steps run once per attempt (a retry runs them again). */
   | 'attempt'
   /** `ex.attemptSignal` is this attempt's (backendRequest timeout). */
@@ -269,6 +262,8 @@ export interface Step {
   readonly needs: readonly Fact[];
   /** Facts this step establishes before it calls `next`. */
   readonly provides: readonly Fact[];
+  /** The one pipeline this step belongs in; absent: both. compose() refuses it in the other. */
+  readonly direction?: Direction;
   wrap(next: Handler): Handler;
 }
 
@@ -286,11 +281,12 @@ export interface Terminal {
 
 /**
  * checkSteps verifies a step list, outermost first, ending in `terminal`: every step has a name
- * and a wrap function, names are unique, and each step's (and the terminal's) needs are provided
+ * and a wrap function, names are unique, every step belongs in the `direction` pipeline, and
+ * each step's (and the terminal's) needs are provided
  * by an earlier step. Throws PipelineError naming the step, the missing fact and the steps that
  * could provide it.
  */
-export function checkSteps(steps: readonly Step[], terminal: Terminal): void {
+export function checkSteps(steps: readonly Step[], terminal: Terminal, direction: Direction): void {
   const seen = new Set<string>();
   const have = new Set<Fact>();
   const providers = (fact: Fact): string => {
@@ -302,6 +298,7 @@ export function checkSteps(steps: readonly Step[], terminal: Terminal): void {
       throw new PipelineError('every step needs a name, needs, provides and a wrap function');
     }
     if (seen.has(s.name)) throw new PipelineError(`step "${s.name}" appears twice`);
+    if (s.direction !== undefined && s.direction !== direction) throw new PipelineError(`step "${s.name}" belongs in the ${s.direction} pipeline, not the ${direction} one`);
     seen.add(s.name);
     for (const f of s.needs) if (!have.has(f)) throw new PipelineError(`step "${s.name}" needs "${f}", which no earlier step provides: ${providers(f)}`);
     for (const f of s.provides) have.add(f);
@@ -313,8 +310,8 @@ export function checkSteps(steps: readonly Step[], terminal: Terminal): void {
  * compose builds the handler for a list of steps, outermost first, around `terminal`. It checks
  * once, at start-up (checkSteps), that the order is sound and that every step returns a function.
  */
-export function compose(steps: readonly Step[], terminal: Terminal): Handler {
-  checkSteps(steps, terminal);
+export function compose(steps: readonly Step[], terminal: Terminal, direction: Direction): Handler {
+  checkSteps(steps, terminal, direction);
   let handler = terminal.handler;
   for (let i = steps.length - 1; i >= 0; i--) {
     const step = steps[i]!;
@@ -323,6 +320,15 @@ export function compose(steps: readonly Step[], terminal: Terminal): Handler {
     handler = next;
   }
   return handler;
+}
+
+/**
+ * missingFact reports a step that found a fact it needs unset at run time. compose() makes this
+ * impossible for a checked list, so it is a bug, answered 500 (WEFT_INTERNAL) rather than passed
+ * over: a policy is never skipped silently.
+ */
+export function missingFact(step: string, fact: Fact): never {
+  throw new WeftError('WEFT_INTERNAL', `step "${step}" ran without "${fact}"`, 500);
 }
 
 /** localReply is a reply the proxy makes itself. */

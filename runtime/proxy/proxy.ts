@@ -6,7 +6,6 @@ import type { RandomSource } from '../router/index.js';
 import type { TrustKey } from '../bundle/verify.js';
 import type { BundleSource, LoadVerdict } from '../sources/source.js';
 import { createAdmin } from './admin.js';
-import { RoundRobinPicker } from './balancer.js';
 import { endpointKey } from '../policy/endpoint-key.js';
 import { DEFAULT_TRUSTED_PEERS, HeaderIdentityProvider } from './caller-identity.js';
 import type { ProxyContext, ProxySettings } from './context.js';
@@ -83,7 +82,6 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     settings: opts.settings,
     metrics,
     pools,
-    picker: new RoundRobinPicker(),
     identity: new HeaderIdentityProvider(opts.trustPeers ?? DEFAULT_TRUSTED_PEERS),
     selfIdentity: identityOf(opts.settings.service, opts.settings.namespace, 'header'),
     random,
@@ -96,8 +94,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const out = outboundSteps(ctx);
   const inb = inboundSteps(ctx);
   const last = terminal(ctx);
-  const outbound = opts.outbound ? createListener(ctx, 'outbound', compose(out, last)) : null;
-  const inbound = opts.inbound ? createListener(ctx, 'inbound', compose(inb, last)) : null;
+  const outbound = opts.outbound ? createListener(ctx, 'outbound', compose(out, last, 'outbound')) : null;
+  const inbound = opts.inbound ? createListener(ctx, 'inbound', compose(inb, last, 'inbound')) : null;
   const addresses = { outbound: null as string | null, inbound: null as string | null, admin: null as string | null };
   const admin = opts.admin
     ? createAdmin(metrics, reloader, {

@@ -23,6 +23,7 @@ function svc(name: string, policy: Partial<BackendPolicySettings>, producer?: Ru
 }
 
 const slowFault: Filter = { type: 'Fault', name: 'flaky', fault: { delay: { ms: 100, percent: 50 }, abort: { status: 503, percent: 20 } } };
+const mirrorTo = (service: string): Filter => ({ type: 'RequestMirror', mirror: { service, port: 80, percent: 100 } });
 const perUser: RateLimit = { policy: 'default/per-user', key: 'header:x-user', requests: 1, perMs: 2000, burst: 3 };
 
 before(async () => {
@@ -37,6 +38,9 @@ before(async () => {
     ['failing', 1],
     ['faulty', 1],
     ['limited', 1],
+    ['mirrored', 1],
+    ['shadow-hash', 3],
+    ['shadow-outlier', 2],
   ];
   for (const [name, n] of names) apps[name] = await Promise.all(Array.from({ length: n }, (_, i) => startApp(`${name}-${i}`)));
   apps['least']![0]!.delayMs = 300;
@@ -44,6 +48,7 @@ before(async () => {
   apps['queued']![0]!.delayMs = 600;
   apps['outlier']![1]!.status = 500;
   apps['failing']![0]!.status = 503;
+  apps['shadow-outlier']![1]!.status = 500;
 
   const limited = svc('limited', {}, [{ backends: [{ service: 'limited' }] }]);
   limited.routing.producer!.rules[0]!.rateLimits = [perUser];
@@ -59,6 +64,12 @@ before(async () => {
     svc('failing', { retryBudget: { percent: 20, minRetriesPerSecond: 1, intervalMs: 10_000 } }, [{ backends: [{ service: 'failing' }], retry: { attempts: 3, codes: [503], backoffMs: 1 } }]),
     svc('faulty', {}, [{ backends: [{ service: 'faulty' }], filters: [slowFault] }]),
     limited,
+    svc('mirrored', {}, [
+      { route: 'to-hash', matches: [{ path: { type: 'PathPrefix', value: '/hash' } }], filters: [mirrorTo('default/shadow-hash')], backends: [{ service: 'mirrored' }] },
+      { route: 'to-outlier', matches: [{ path: { type: 'PathPrefix', value: '/outlier' } }], filters: [mirrorTo('default/shadow-outlier')], backends: [{ service: 'mirrored' }] },
+    ]),
+    svc('shadow-hash', { loadBalancer: { type: 'ConsistentHash', hashOn: { header: 'x-user' } } }),
+    svc('shadow-outlier', { outlierDetection: { consecutiveErrors: 3, intervalMs: 10_000, baseEjectionTimeMs: 60_000, maxEjectionPercent: 50 } }),
   ]);
   const t = await tempDir();
   cleanup = t.cleanup;
@@ -188,6 +199,44 @@ describe('outlier detection', () => {
     const back = await sendMany(20, 1, () => out('outlier'));
     assert.ok(back.every((r) => r.status === 200));
     assert.ok(bad.seen.length - badBefore >= 8, `returned endpoint got ${bad.seen.length - badBefore} of 20`);
+  });
+});
+
+describe('mirrored requests follow the mirror Service\'s BackendPolicy', () => {
+  const seenBy = (name: string): number => countsOf(name).reduce((a, b) => a + b, 0);
+  const mirrorsArrive = async (name: string, n: number): Promise<void> => {
+    for (let i = 0; i < 250 && seenBy(name) < n; i++) await sleep(20);
+    assert.equal(seenBy(name), n, `${name} saw ${countsOf(name).join(',')}`);
+  };
+
+  it('ConsistentHash: every mirror of one user reaches the same endpoint', async () => {
+    let expected = 0;
+    for (let u = 0; u < 12; u++) {
+      for (let k = 0; k < 3; k++) {
+        assert.equal((await out('mirrored', '/hash', { 'x-user': `user-${u}` })).status, 200);
+        expected++;
+        await mirrorsArrive('shadow-hash', expected);
+      }
+    }
+    const homes = new Map<string, Set<string>>();
+    for (const a of apps['shadow-hash']!) {
+      for (const r of a.seen) {
+        const user = String(r.headers['x-user']);
+        homes.set(user, (homes.get(user) ?? new Set<string>()).add(a.name));
+      }
+    }
+    assert.equal(homes.size, 12);
+    for (const [u, set] of homes) assert.equal(set.size, 1, `${u}'s mirrors went to ${[...set].join(', ')}`);
+  });
+
+  it('outlier detection: mirror failures eject the endpoint, later mirrors avoid it', async () => {
+    const [good, bad] = apps['shadow-outlier'] as [App, App];
+    for (let i = 1; i <= 16; i++) {
+      assert.equal((await out('mirrored', '/outlier')).status, 200);
+      await mirrorsArrive('shadow-outlier', i);
+    }
+    assert.equal(bad.seen.length, 3, 'three consecutive errors, then ejected');
+    assert.equal(good.seen.length, 13);
   });
 });
 

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { identityOf } from '../../runtime/identity.js';
 import { PolicyRuntime } from '../../runtime/policy/policy-runtime.js';
-import { RoundRobinPicker } from '../../runtime/proxy/balancer.js';
 import { DEFAULT_TRUSTED_PEERS, HeaderIdentityProvider } from '../../runtime/proxy/caller-identity.js';
 import type { ProxyContext } from '../../runtime/proxy/context.js';
 import { ProxyMetrics } from '../../runtime/proxy/metrics.js';
@@ -21,7 +20,6 @@ function context(): ProxyContext {
     settings: { service: 'me', namespace: 'default', app: { address: '127.0.0.1', port: 9, labels: {} }, accessLog: false, bodyBufferLimit: 65536, mirrorConcurrency: 8 },
     metrics,
     pools: new PoolSet(),
-    picker: new RoundRobinPicker(),
     identity: new HeaderIdentityProvider(DEFAULT_TRUSTED_PEERS),
     selfIdentity: identityOf('me', 'default', 'header'),
     random: Math.random,
@@ -67,7 +65,6 @@ describe('pipelines', () => {
         'request-timeout',
         'backend',
         'retry-budget',
-        'load-balancing',
         'retry',
         'backend-timeout',
         'endpoint',
@@ -85,8 +82,8 @@ describe('pipelines', () => {
   });
 
   it('both pipelines compose and pass the order check', () => {
-    assert.equal(typeof compose(outboundSteps(ctx), terminal(ctx)), 'function');
-    assert.equal(typeof compose(inboundSteps(ctx), terminal(ctx)), 'function');
+    assert.equal(typeof compose(outboundSteps(ctx), terminal(ctx), 'outbound'), 'function');
+    assert.equal(typeof compose(inboundSteps(ctx), terminal(ctx), 'inbound'), 'function');
   });
 
   // The three steps that used to pass a request on when their prerequisite was missing.
@@ -98,34 +95,43 @@ describe('pipelines', () => {
     it(`${step} placed before ${before} is refused at compose time, naming what it needs`, () => {
       const steps = outboundSteps(ctx);
       const bad = moved(steps, step, indexOf(steps, before) - 1);
-      assert.throws(() => compose(bad, terminal(ctx)), (e: unknown) => e instanceof PipelineError && e.message.includes(`"${step}" needs "${need}"`) && e.message.includes(`after "${before}"`));
+      assert.throws(() => compose(bad, terminal(ctx), 'outbound'), (e: unknown) => e instanceof PipelineError && e.message.includes(`"${step}" needs "${need}"`) && e.message.includes(`after "${before}"`));
     });
   }
 
-  it('retry before retry-budget, endpoint before load-balancing, route before path-normalization: all refused', () => {
+  it('retry before retry-budget, endpoint before retry, route before path-normalization: all refused', () => {
     const steps = outboundSteps(ctx);
-    assert.throws(() => checkSteps(moved(steps, 'retry-budget', indexOf(steps, 'retry')), terminal(ctx)), /"retry" needs "retry-budget"/);
-    assert.throws(() => checkSteps(moved(steps, 'load-balancing', indexOf(steps, 'endpoint')), terminal(ctx)), /"endpoint" needs "balancer"/);
-    assert.throws(() => checkSteps(moved(steps, 'path-normalization', indexOf(steps, 'route')), terminal(ctx)), /"route" needs "normalized-path"/);
+    assert.throws(() => checkSteps(moved(steps, 'retry-budget', indexOf(steps, 'retry')), terminal(ctx), 'outbound'), /"retry" needs "retry-budget"/);
+    assert.throws(() => checkSteps(moved(steps, 'endpoint', indexOf(steps, 'retry')), terminal(ctx), 'outbound'), /"endpoint" needs "attempt"/);
+    assert.throws(() => checkSteps(moved(steps, 'path-normalization', indexOf(steps, 'route')), terminal(ctx), 'outbound'), /"route" needs "normalized-path"/);
     const inbound = inboundSteps(ctx);
-    assert.throws(() => checkSteps(moved(inbound, 'authorization', indexOf(inbound, 'path-normalization')), terminal(ctx)), /"authorization" needs "normalized-path"/);
-    assert.throws(() => checkSteps(moved(inbound, 'caller-identity', 0), terminal(ctx)), /"caller-identity" needs "hop-by-hop-removed"/);
+    assert.throws(() => checkSteps(moved(inbound, 'authorization', indexOf(inbound, 'path-normalization')), terminal(ctx), 'inbound'), /"authorization" needs "normalized-path"/);
+    assert.throws(() => checkSteps(moved(inbound, 'caller-identity', 0), terminal(ctx), 'inbound'), /"caller-identity" needs "hop-by-hop-removed"/);
+  });
+
+  it('a step that belongs in one direction is refused in the other', () => {
+    const outbound = outboundSteps(ctx);
+    const inbound = inboundSteps(ctx);
+    const authorization = inbound.find((s) => s.name === 'authorization')!;
+    const withAuthz = [...outbound.slice(0, indexOf(outbound, 'rate-limit')), authorization, ...outbound.slice(indexOf(outbound, 'rate-limit'))];
+    assert.throws(() => checkSteps(withAuthz, terminal(ctx), 'outbound'), /"authorization" belongs in the inbound pipeline/);
+    assert.throws(() => checkSteps(outbound, terminal(ctx), 'inbound'), /belongs in the outbound pipeline/);
   });
 
   it('every step that needs something is refused when moved to the front; the terminal needs an endpoint', () => {
-    for (const steps of [outboundSteps(ctx), inboundSteps(ctx)]) {
+    for (const [direction, steps] of [['outbound', outboundSteps(ctx)], ['inbound', inboundSteps(ctx)]] as const) {
       for (const s of steps) {
         const front = moved(steps, s.name, 0);
-        if (s.needs.length === 0) assert.doesNotThrow(() => checkSteps(front, terminal(ctx)), s.name);
-        else assert.throws(() => checkSteps(front, terminal(ctx)), PipelineError, s.name);
+        if (s.needs.length === 0) assert.doesNotThrow(() => checkSteps(front, terminal(ctx), direction), s.name);
+        else assert.throws(() => checkSteps(front, terminal(ctx), direction), PipelineError, s.name);
       }
-      assert.throws(() => checkSteps(steps.filter((s) => s.name !== 'endpoint' && !s.needs.includes('endpoint')), terminal(ctx)), /"forward" needs "endpoint"/);
+      assert.throws(() => checkSteps(steps.filter((s) => s.name !== 'endpoint' && !s.needs.includes('endpoint')), terminal(ctx), direction), /"forward" needs "endpoint"/);
     }
   });
 
   it('a name used twice or a malformed step is refused', () => {
     const steps = outboundSteps(ctx);
-    assert.throws(() => checkSteps([...steps, steps[0]!], terminal(ctx)), /"observe" appears twice/);
-    assert.throws(() => checkSteps([{ name: 'x', wrap: () => async () => Promise.reject(new Error()) } as unknown as Step], terminal(ctx)), PipelineError);
+    assert.throws(() => checkSteps([...steps, steps[0]!], terminal(ctx), 'outbound'), /"observe" appears twice/);
+    assert.throws(() => checkSteps([{ name: 'x', wrap: () => async () => Promise.reject(new Error()) } as unknown as Step], terminal(ctx), 'outbound'), PipelineError);
   });
 });

@@ -13,23 +13,10 @@ import type { Controller } from '../controller.js';
 import { ControllerError, messageOf } from '../errors.js';
 import { readBody, sendError, sendJson } from '../http.js';
 import type { Handler } from '../routes.js';
-import { parseTrafficPost, TrafficStore } from './traffic-store.js';
+import { parseTrafficPost } from './traffic-store.js';
 
 /** TRAFFIC_BODY_LIMIT bounds `POST /v1/traffic`. */
 export const TRAFFIC_BODY_LIMIT = 64 * 1024;
-
-// One store per controller (tests run several controllers in one process).
-const stores = new WeakMap<Controller, TrafficStore>();
-
-/** trafficStoreOf is the TrafficStore of `ctl`, created on first use. */
-export function trafficStoreOf(ctl: Controller): TrafficStore {
-  let s = stores.get(ctl);
-  if (!s) {
-    s = new TrafficStore();
-    stores.set(ctl, s);
-  }
-  return s;
-}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /**
@@ -88,7 +75,7 @@ async function postTraffic(ctl: Controller, req: IncomingMessage, res: ServerRes
     sendError(res, 400, 'WEFT_CTL_BAD_REQUEST', 'expected {source, samples: [{t, requests, errors, backends: {name: count}}]}');
     return;
   }
-  trafficStoreOf(ctl).add(parsed.source, parsed.samples);
+  ctl.traffic.add(parsed.source, parsed.samples);
   res.writeHead(204);
   res.end();
 }
@@ -97,6 +84,6 @@ async function postTraffic(ctl: Controller, req: IncomingMessage, res: ServerRes
 export const DASHBOARD_ROUTES: ReadonlyArray<readonly [string, Handler]> = [
   ['GET /', getPage],
   ['GET /index.html', getPage],
-  ['GET /v1/traffic', (ctl, _req, res) => sendJson(res, 200, trafficStoreOf(ctl).document())],
+  ['GET /v1/traffic', (ctl, _req, res) => sendJson(res, 200, ctl.traffic.document())],
   ['POST /v1/traffic', postTraffic],
 ];

@@ -18,8 +18,8 @@ export function authorization(ctx: ProxyContext): Step {
     name: 'authorization',
     needs: ['route', 'caller', 'normalized-path'],
     provides: ['authorized'],
+    direction: 'inbound',
     wrap: (next) => (ex) => {
-      if (ex.direction !== 'inbound') return next(ex);
       const svc = ex.service;
       const d = authorize(svc?.authorization ?? NONE, ex.router.mesh.authorization.default, { caller: ex.caller, method: ex.method, path: ex.path, headers: ex.headers });
       if (d.allowed) return next(ex);

@@ -11,6 +11,7 @@ export function backendTimeout(ctx: ProxyContext): Step {
     name: 'backend-timeout',
     needs: ['attempt'],
     provides: ['attempt-deadline'],
+    direction: 'outbound',
     wrap: (next) => async (ex) => {
       ex.resetAttempt();
       const ms = ex.rule?.timeouts.backendRequestMs ?? 0;

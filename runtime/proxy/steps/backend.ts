@@ -2,7 +2,7 @@ import { DirectResponseError, InvalidBackendError } from '../../errors.js';
 import { chooseBackend } from '../../router/index.js';
 import type { ProxyContext } from '../context.js';
 import { applyEdits, runFilters, type ResponseEdits } from './filters.js';
-import { errorReply, type Step } from '../pipeline.js';
+import { errorReply, missingFact, type Step } from '../pipeline.js';
 
 /**
  * backend (outbound) makes the weighted choice once per request (retries go to the same backend
@@ -14,9 +14,9 @@ export function backend(ctx: ProxyContext): Step {
     name: 'backend',
     needs: ['route'],
     provides: ['backend'],
+    direction: 'outbound',
     wrap: (next) => async (ex) => {
-      const rule = ex.rule;
-      if (!rule) return next(ex);
+      const rule = ex.rule ?? missingFact('backend', 'route');
       const choice = chooseBackend(rule, ctx.random);
       if (choice.kind === 'direct') return errorReply(new DirectResponseError(choice.status, choice.reason));
       if (choice.kind === 'invalid') return errorReply(new InvalidBackendError(rule.id));

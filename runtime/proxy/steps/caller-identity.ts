@@ -11,6 +11,7 @@ export function callerIdentity(ctx: ProxyContext): Step {
     name: 'caller-identity',
     needs: ['hop-by-hop-removed'],
     provides: ['caller'],
+    direction: 'inbound',
     wrap: (next) => (ex) => {
       ex.caller = ctx.identity.identify({ headers: ex.headers, remoteAddress: ex.clientAddress });
       if (ex.caller === null) delete ex.headers[SOURCE_HEADER];
@@ -27,6 +28,7 @@ export function sourceStamp(ctx: ProxyContext): Step {
     name: 'source-stamp',
     needs: ['hop-by-hop-removed'],
     provides: ['caller'],
+    direction: 'outbound',
     wrap: (next) => (ex) => {
       ex.caller = ctx.selfIdentity;
       ex.headers[SOURCE_HEADER] = value;

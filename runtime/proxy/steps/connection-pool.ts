@@ -1,7 +1,7 @@
 import { PoolOverflowError, WeftError } from '../../errors.js';
 import { endpointKey } from '../../policy/endpoint-key.js';
 import type { ProxyContext } from '../context.js';
-import { errorReply, type Step } from '../pipeline.js';
+import { errorReply, missingFact, type Step } from '../pipeline.js';
 import { onReplyDone } from '../reply-done.js';
 
 /**
@@ -17,10 +17,10 @@ export function connectionPool(ctx: ProxyContext): Step {
     name: 'connection-pool',
     needs: ['endpoint', 'attempt-deadline'],
     provides: ['pool-slot'],
+    direction: 'outbound',
     wrap: (next) => async (ex) => {
-      const svc = ex.backendService;
-      const ep = ex.endpoint;
-      if (ex.direction !== 'outbound' || svc === null || ep === null) return next(ex);
+      const svc = ex.backendService ?? missingFact('connection-pool', 'backend');
+      const ep = ex.endpoint ?? missingFact('connection-pool', 'endpoint');
       const key = endpointKey(ep);
       const limiter = rt.forRouter(ex.router).backend(svc).state.pools.limiter(key);
       const fast = limiter.tryAcquire();

@@ -1,34 +1,26 @@
 import { NoEndpointsError } from '../../errors.js';
 import type { ProxyContext } from '../context.js';
-import { errorReply, type Step } from '../pipeline.js';
+import { errorReply, missingFact, type Step } from '../pipeline.js';
 
 /**
  * endpoint (outbound, once per attempt) chooses the attempt's endpoint of `ex.backendService`
- * with `ex.picker` (the BackendPolicy's balancer) and tells the picker how the attempt ended
- * (status; 0 for a failure before any response). Per-endpoint policies (connection pool, outlier
- * detection) go after this step and see `ex.endpoint`.
+ * by its BackendPolicy (load-balancing algorithm over the endpoints outlier detection has not
+ * ejected: RouterPolicies.pickEndpoint), so a retry may go to another endpoint. No endpoint:
+ * 503. Per-endpoint policies (connection pool, outlier detection) go after this step.
  */
-export function endpoint(_ctx: ProxyContext): Step {
+export function endpoint(ctx: ProxyContext): Step {
+  const policies = ctx.policies;
   return {
     name: 'endpoint',
-    needs: ['backend', 'balancer', 'attempt'],
+    needs: ['backend', 'attempt'],
     provides: ['endpoint'],
-    wrap: (next) => async (ex) => {
-      const svc = ex.backendService;
-      if (!svc) return next(ex);
-      const picker = ex.picker;
-      const e = picker.pick(ex, svc);
-      if (!e) return errorReply(new NoEndpointsError(svc.id));
+    direction: 'outbound',
+    wrap: (next) => (ex) => {
+      const svc = ex.backendService ?? missingFact('endpoint', 'backend');
+      const e = policies.forRouter(ex.router).pickEndpoint(svc, ex);
+      if (!e) return Promise.resolve(errorReply(new NoEndpointsError(svc.id)));
       ex.endpoint = e;
-      if (!picker.release) return next(ex);
-      let status = 0;
-      try {
-        const reply = await next(ex);
-        status = reply.origin === 'upstream' ? reply.status : 0;
-        return reply;
-      } finally {
-        picker.release(ex, e, status);
-      }
+      return next(ex);
     },
   };
 }
@@ -40,6 +32,7 @@ export function appEndpoint(ctx: ProxyContext): Step {
     name: 'endpoint',
     needs: [],
     provides: ['endpoint'],
+    direction: 'inbound',
     wrap: (next) => (ex) => {
       ex.endpoint = app;
       return next(ex);

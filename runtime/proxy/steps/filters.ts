@@ -59,6 +59,7 @@ export function filters(ctx: ProxyContext): Step {
     name: 'filters',
     needs: ['route'],
     provides: [],
+    direction: 'outbound',
     wrap: (next) => async (ex) => {
       const list = ex.rule?.filters;
       if (!list || list.length === 0) return next(ex);

@@ -16,7 +16,6 @@ import { requestTimeout } from './request-timeout.js';
 import { tracing } from './tracing.js';
 import { authorization } from './authorization.js';
 import { connectionPool } from './connection-pool.js';
-import { loadBalancing } from './load-balancing.js';
 import { outlierDetection } from './outlier-detection.js';
 import { pathNormalization } from './path-normalization.js';
 import { rateLimit } from './rate-limit.js';
@@ -49,7 +48,6 @@ export function outboundSteps(ctx: ProxyContext): Step[] {
     requestTimeout(ctx),
     backend(ctx),
     retryBudget(ctx), // counts the request; gates the retries below
-    loadBalancing(ctx), // installs the BackendPolicy picker for `endpoint`
     retry(ctx),
     backendTimeout(ctx),
     endpoint(ctx),

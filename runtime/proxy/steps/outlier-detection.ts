@@ -1,6 +1,6 @@
 import type { ProxyContext } from '../context.js';
 import { endpointKey } from '../../policy/endpoint-key.js';
-import type { Reply, Step } from '../pipeline.js';
+import { missingFact, type Reply, type Step } from '../pipeline.js';
 
 /**
  * outlierDetection (outbound, after the connection-pool step, once per attempt) reports each
@@ -14,10 +14,11 @@ export function outlierDetection(ctx: ProxyContext): Step {
     name: 'outlier-detection',
     needs: ['endpoint', 'backend'],
     provides: [],
+    direction: 'outbound',
     wrap: (next) => async (ex) => {
-      const svc = ex.backendService;
-      const ep = ex.endpoint;
-      if (ex.direction !== 'outbound' || svc === null || ep === null || svc.backendPolicy.outlierDetection === null) return next(ex);
+      const svc = ex.backendService ?? missingFact('outlier-detection', 'backend');
+      if (svc.backendPolicy.outlierDetection === null) return next(ex);
+      const ep = ex.endpoint ?? missingFact('outlier-detection', 'endpoint');
       const detector = rt.forRouter(ex.router).backend(svc).state.outlier;
       if (detector === null) return next(ex);
       const key = endpointKey(ep);

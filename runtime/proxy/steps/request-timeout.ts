@@ -13,6 +13,7 @@ export function requestTimeout(ctx: ProxyContext): Step {
     name: 'request-timeout',
     needs: ['route'],
     provides: [],
+    direction: 'outbound',
     wrap: (next) => (ex) => {
       const ms = ex.rule?.timeouts.requestMs ?? 0;
       if (ms <= 0) return next(ex);

@@ -1,5 +1,5 @@
 import type { ProxyContext } from '../context.js';
-import type { Step } from '../pipeline.js';
+import { missingFact, type Step } from '../pipeline.js';
 
 /**
  * retryBudget (outbound, after the backend step and before the retry step) counts the request
@@ -13,9 +13,9 @@ export function retryBudget(ctx: ProxyContext): Step {
     name: 'retry-budget',
     needs: ['backend'],
     provides: ['retry-budget'],
+    direction: 'outbound',
     wrap: (next) => (ex) => {
-      const svc = ex.backendService;
-      if (ex.direction !== 'outbound' || svc === null) return next(ex);
+      const svc = ex.backendService ?? missingFact('retry-budget', 'backend');
       const budget = rt.forRouter(ex.router).backend(svc).state.budget;
       budget.recordRequest();
       ex.retryGates.push(() => {

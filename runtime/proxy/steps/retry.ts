@@ -28,6 +28,7 @@ export function retry(ctx: ProxyContext): Step {
     name: 'retry',
     needs: ['route', 'retry-budget'],
     provides: ['attempt'],
+    direction: 'outbound',
     wrap: (next) => async (ex) => {
       const policy = ex.rule?.retry ?? null;
       for (;;) {

@@ -16,6 +16,7 @@ export function route(ctx: ProxyContext): Step {
     name: 'route',
     needs: ['normalized-path', 'caller', 'forwarded-headers'],
     provides: ['route'],
+    direction: 'outbound',
     wrap: (next) => (ex) => {
       const d = routeRequest(ex.router, ex.authority, ns, ex, self);
       if (d.kind === 'not-found') {
@@ -41,6 +42,7 @@ export function inboundRoute(ctx: ProxyContext): Step {
     name: 'inbound-route',
     needs: [],
     provides: ['route'],
+    direction: 'inbound',
     wrap: (next) => (ex) => {
       ex.service = ex.router.services.get(id)?.entry ?? null;
       return next(ex);

@@ -89,7 +89,7 @@ function checkRoute(r: HTTPRoute, tree: ResolvedTree, ctx: PassContext): void {
     const redirects = filters.some((f) => f.type === 'RequestRedirect');
 
     if (backends.length > 0 && backends.every((b) => (b.weight ?? 1) === 0)) {
-      report(ctx, 'WFT502', 'every backendRef of this rule has weight 0; matching requests get 503', place(`${rp}/backendRefs`));
+      report(ctx, 'WFT502', 'every backendRef of this rule has weight 0; matching requests get 500 (Gateway API HTTPRouteAllBackendsWeightZero)', place(`${rp}/backendRefs`));
     }
     if (redirects && backends.length > 0) {
       report(ctx, 'WFT505', 'this rule redirects every request, so its backendRefs are never used', place(`${rp}/backendRefs`));

@@ -53,7 +53,7 @@ export const CODES = {
   WFT412: { name: 'egress-empty-namespace', severity: 'warning', meaning: 'An egress entry NAMESPACE/* names a namespace that holds no Service: it allows nothing today.', fix: 'Correct the namespace, or remove the entry.' },
   // analyze
   WFT501: { name: 'shadowed-match', severity: 'warning', meaning: 'A match can never be chosen: an identical match of higher precedence, or earlier in order, takes all of its requests.', fix: 'Remove the duplicate match, or make it more specific.' },
-  WFT502: { name: 'all-zero-weights', severity: 'warning', meaning: 'Every backendRef of a rule has weight 0; matching requests get 503.', fix: 'Give at least one backend a positive weight, or remove the rule.' },
+  WFT502: { name: 'all-zero-weights', severity: 'warning', meaning: 'Every backendRef of a rule has weight 0; matching requests get 500 (Gateway API HTTPRouteAllBackendsWeightZero).', fix: 'Give at least one backend a positive weight, or remove the rule.' },
   WFT503: { name: 'backend-timeout-exceeds-request', severity: 'error', meaning: 'timeouts.backendRequest is longer than timeouts.request, which the spec forbids.', fix: 'Make backendRequest at most request, or set request to 0s.' },
   WFT504: { name: 'retry-code-out-of-range', severity: 'error', meaning: 'A retry code is outside 400–599.', fix: 'Use HTTP error codes 400–599 (500, 502, 503 and 504 are always supported).' },
   WFT505: { name: 'redirect-with-backends', severity: 'error', meaning: 'A rule both redirects and names backends; the redirect answers every request, so the backends are dead.', fix: 'Remove the backendRefs, or the RequestRedirect filter.' },

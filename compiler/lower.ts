@@ -237,7 +237,7 @@ function lowerRule(e: MatchEntry, tree: ResolvedTree, mesh: MeshSettings, source
   const redirects = filters.some((f) => f.type === 'RequestRedirect');
   let direct: Rule['direct'] = null;
   if (refs.length === 0 && !redirects) direct = { reason: 'rule has no backendRefs', status: 500 };
-  else if (!redirects && backends.length === 0) direct = { reason: 'every backendRef has weight 0', status: 503 };
+  else if (!redirects && backends.length === 0) direct = { reason: 'every backendRef has weight 0', status: 500 }; // Gateway API conformance: HTTPRouteAllBackendsWeightZero
   const timeouts: Timeouts = {
     backendRequestMs: ms(rule.timeouts?.backendRequest, mesh.defaults.timeouts.backendRequestMs),
     requestMs: ms(rule.timeouts?.request, mesh.defaults.timeouts.requestMs),

@@ -35,11 +35,15 @@ export class NoRouteError extends WeftError {
   }
 }
 
-/** DirectResponseError: the rule answers without forwarding (no backends 500, all weights zero 503). */
+/**
+ * DirectResponseError: the rule has nothing to forward to (no backendRefs, or every weight 0) and
+ * answers the status the bundle carries: 500, as the Gateway API conformance test
+ * HTTPRouteAllBackendsWeightZero expects.
+ */
 export class DirectResponseError extends WeftError {
   override name = 'DirectResponseError';
   constructor(status: number, reason: string) {
-    super(status === 503 ? 'WEFT_NO_BACKEND_WEIGHT' : 'WEFT_NO_BACKEND', reason, status);
+    super('WEFT_NO_BACKEND', reason, status);
   }
 }
 
@@ -107,6 +111,60 @@ export class BadRequestError extends WeftError {
   }
 }
 
+/** DuplicateHostError: a request with more than one Host header (RFC 9112 §3.2: 400). */
+export class DuplicateHostError extends WeftError {
+  override name = 'DuplicateHostError';
+  constructor() {
+    super('WEFT_DUPLICATE_HOST', 'the request has more than one Host header (RFC 9112 §3.2)', 400);
+  }
+}
+
+/**
+ * HeadersTooLargeError: the request headers are over a listener limit, by bytes
+ * (`maxRequestHeadersBytes`) or by count: 431, never a silently truncated request.
+ */
+export class HeadersTooLargeError extends WeftError {
+  override name = 'HeadersTooLargeError';
+  constructor(detail: string) {
+    super('WEFT_HEADERS_TOO_LARGE', detail, 431);
+  }
+}
+
+/** RequestHeadersTimeoutError: the request headers did not all arrive within `requestHeadersTimeout` (408). */
+export class RequestHeadersTimeoutError extends WeftError {
+  override name = 'RequestHeadersTimeoutError';
+  constructor(ms: number) {
+    super('WEFT_REQUEST_HEADERS_TIMEOUT', `request headers did not arrive within requestHeadersTimeout ${ms}ms`, 408);
+  }
+}
+
+/** StreamIdleTimeoutError: the client sent nothing and was sent nothing for `streamIdleTimeout` while its request was unfinished (408). */
+export class StreamIdleTimeoutError extends WeftError {
+  override name = 'StreamIdleTimeoutError';
+  constructor(ms: number) {
+    super('WEFT_STREAM_IDLE_TIMEOUT', `no bytes from the client in either direction for streamIdleTimeout ${ms}ms while its request body was unfinished`, 408);
+  }
+}
+
+/** UpstreamIdleTimeoutError: the whole request was sent and the upstream said nothing for `streamIdleTimeout` (504). */
+export class UpstreamIdleTimeoutError extends WeftError {
+  override name = 'UpstreamIdleTimeoutError';
+  constructor(ms: number) {
+    super('WEFT_UPSTREAM_IDLE_TIMEOUT', `the upstream sent nothing for streamIdleTimeout ${ms}ms`, 504);
+  }
+}
+
+/**
+ * UpstreamHeadersTooLargeError: the upstream's response headers are over `maxResponseHeadersBytes`
+ * (502): the upstream reset nothing, its answer is too large for this proxy.
+ */
+export class UpstreamHeadersTooLargeError extends WeftError {
+  override name = 'UpstreamHeadersTooLargeError';
+  constructor(endpoint: string, limit: number) {
+    super('WEFT_UPSTREAM_HEADERS_TOO_LARGE', `upstream ${endpoint} sent response headers larger than maxResponseHeadersBytes ${limit}`, 502);
+  }
+}
+
 /** NotReadyError: no bundle is active yet (503). */
 export class NotReadyError extends WeftError {
   override name = 'NotReadyError';
@@ -123,6 +181,7 @@ export class BundleRejectedError extends WeftError {
   constructor(
     code:
       | 'WEFT_BUNDLE_TOO_LARGE'
+      | 'WEFT_BUNDLE_UNREADABLE'
       | 'WEFT_BUNDLE_PARSE'
       | 'WEFT_BUNDLE_SCHEMA'
       | 'WEFT_BUNDLE_DIGEST'
@@ -135,6 +194,36 @@ export class BundleRejectedError extends WeftError {
     readonly digest: string | null = null,
   ) {
     super(code, message, 0);
+  }
+}
+
+/**
+ * SourceProblemCode: why a bundle source has nothing to offer (shown in /config and logged once
+ * per change): the `--bundle` file is missing, unreadable or over the size limit; the controller
+ * is unreachable or answers badly, or its bundle is over the limit.
+ */
+export type SourceProblemCode = 'WEFT_SRC_NOT_FOUND' | 'WEFT_SRC_UNREADABLE' | 'WEFT_SRC_TOO_LARGE' | 'WEFT_SRC_UNREACHABLE' | 'WEFT_SRC_HTTP';
+
+/**
+ * ReadLimitError: a file or body is larger than its limit; it was refused before being read
+ * whole (runtime/bounded-read.ts). The message names the limit, never the content.
+ */
+export class ReadLimitError extends WeftError {
+  override name = 'ReadLimitError';
+  constructor(
+    what: string,
+    readonly limit: number,
+    readonly size: number | null,
+  ) {
+    super('WEFT_READ_TOO_LARGE', `${what} is larger than the ${limit}-byte limit${size !== null ? ` (${size} bytes)` : ''}; it was not read`, 0);
+  }
+}
+
+/** StartupError: the proxy could not start (a listener failed to bind...): everything it opened is closed (exit 2). */
+export class StartupError extends WeftError {
+  override name = 'StartupError';
+  constructor(message: string) {
+    super('WEFT_STARTUP', message, 0);
   }
 }
 

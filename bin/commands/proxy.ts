@@ -112,12 +112,12 @@ export const command: Command = {
         logger,
       });
     } catch (err) {
-      if (err instanceof WeftError || (err as { code?: string }).code === 'EADDRINUSE' || (err as { code?: string }).code === 'EACCES') {
-        throw new UsageError((err as Error).message);
-      }
+      // startProxy has closed everything it opened: the process exits 2 with one line.
+      if (err instanceof WeftError) throw new UsageError(`${err.code}: ${err.message}`);
       throw err;
     }
-    logger.log('info', 'listening', { service: `${values.service}.${namespace}`, ...proxy.addresses, source: source.description, ready: proxy.reloader.current() !== null });
+    const waiting = proxy.reloader.current() === null ? proxy.reloader.sourceProblem : null;
+    logger.log('info', 'listening', { service: `${values.service}.${namespace}`, ...proxy.addresses, source: source.description, ready: proxy.reloader.current() !== null, ...(waiting ? { waiting: `${waiting.code}: ${waiting.reason}` } : {}) });
     const running = proxy;
     return new Promise<number>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {

@@ -17,8 +17,9 @@ export interface AdminInfo {
 /**
  * createAdmin serves `/metrics` (Prometheus text), `/ready` (200 once a bundle is active, else
  * 503), `/healthz` (200 while the process runs) and `/config` (JSON: active digest, revision,
- * loaded time, where it came from, the last rejection and why, listeners, pipeline steps and
- * the upstream origins that have a connection pool).
+ * loaded time, where it came from, the last rejection and why, the source's current problem
+ * (file missing, controller unreachable...), listeners, pipeline steps and the upstream origins
+ * that have a connection pool). Nothing here quotes a rejected file's content.
  */
 export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: AdminInfo): Server {
   return createServer((req, res) => {
@@ -41,7 +42,8 @@ export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: Adm
     if (url === '/healthz') return json(200, { ok: true });
     if (url === '/ready') {
       const a = reloader.current();
-      return json(a ? 200 : 503, a ? { ready: true, digest: a.bundle.digest } : { ready: false, reason: 'no bundle is active yet' });
+      const why = reloader.sourceProblem;
+      return json(a ? 200 : 503, a ? { ready: true, digest: a.bundle.digest } : { ready: false, reason: why ? `no bundle is active yet: ${why.code}: ${why.reason}` : 'no bundle is active yet' });
     }
     if (url === '/config') {
       const a = reloader.current();
@@ -57,6 +59,7 @@ export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: Adm
         // Signed bundles issued before this are refused (WEFT_BUNDLE_ROLLBACK); kept across restarts.
         issuedAtFloor: reloader.issuedAtFloor,
         lastRejection: reloader.lastRejection ? { ...reloader.lastRejection, at: reloader.lastRejection.at.toISOString() } : null,
+        sourceProblem: reloader.sourceProblem ? { code: reloader.sourceProblem.code, reason: reloader.sourceProblem.reason, since: reloader.sourceProblem.since.toISOString() } : null,
         listeners: info.listeners(),
         steps: info.steps,
         pools: info.pools(),

@@ -4,6 +4,7 @@ import { identityOf } from '../identity.js';
 import { jsonLogger, type Logger } from '../log.js';
 import type { RandomSource } from '../router/index.js';
 import type { TrustKey } from '../bundle/verify.js';
+import { StartupError, WeftError } from '../errors.js';
 import type { BundleSource, LoadVerdict } from '../sources/source.js';
 import { createAdmin } from './admin.js';
 import { endpointKey } from '../policy/endpoint-key.js';
@@ -42,11 +43,16 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-function listen(server: Server | NetServer, addr: { host: string; port: number }): Promise<string> {
+/** listen binds one listener; a bind failure is a StartupError naming the listener and the address. */
+function listen(server: Server | NetServer, addr: { host: string; port: number }, name: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const hint = err.code === 'EADDRINUSE' ? ' (another process is using it; give another address with --' + name + ')' : '';
+      reject(new StartupError(`${name} listener cannot listen on ${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}: ${err.code ?? err.message}${hint}`));
+    };
+    server.once('error', onError);
     server.listen(addr.port, addr.host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       const a = server.address() as AddressInfo;
       resolve(a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
     });
@@ -74,6 +80,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       if (v.state === 'active') logger.log('info', 'bundle active', { origin, digest: v.digest });
       else logger.log('warn', 'bundle rejected', { origin, digest: v.digest, code: v.code, reason: v.reason });
     },
+    onProblem: (p, origin) => (p ? logger.log('warn', 'bundle source problem', { origin, code: p.code, reason: p.reason }) : logger.log('info', 'bundle source ok', { origin })),
   });
   reloader.sourceDescription = opts.source.description;
   const random = opts.random ?? Math.random;
@@ -108,33 +115,37 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       })
     : null;
 
-  await opts.source.start(reloader);
-  await reloader.idle();
-  if (!reloader.current()) await reloader.loadCache();
-
-  if (admin && opts.admin) addresses.admin = await listen(admin, opts.admin);
-  if (outbound && opts.outbound) addresses.outbound = await listen(outbound.dispatcher.server, opts.outbound);
-  if (inbound && opts.inbound) addresses.inbound = await listen(inbound.dispatcher.server, opts.inbound);
-
   const listeners = [outbound, inbound].filter((l): l is Listener => l !== null);
-  return {
-    addresses,
-    reloader,
-    context: ctx,
-    async close() {
-      await opts.source.stop();
-      await Promise.all([
-        ...listeners.map((l) => l.close()),
-        ...(admin
-          ? [
-              new Promise<void>((resolve) => {
-                admin.close(() => resolve());
-                admin.closeIdleConnections();
-              }),
-            ]
-          : []),
-      ]);
-      await pools.close();
-    },
+  const close = async (): Promise<void> => {
+    await opts.source.stop();
+    await Promise.all([
+      ...listeners.map((l) => (l.dispatcher.server.listening ? l.close() : Promise.resolve())),
+      ...(admin && admin.listening
+        ? [
+            new Promise<void>((resolve) => {
+              admin.close(() => resolve());
+              admin.closeIdleConnections();
+            }),
+          ]
+        : []),
+    ]);
+    await pools.close();
   };
+
+  // Any start-up failure (a listener that cannot bind, a source that cannot start) closes
+  // everything already opened, so the process can exit instead of living half-started with an
+  // admin listener that says ready.
+  try {
+    await opts.source.start(reloader);
+    await reloader.idle();
+    if (!reloader.current()) await reloader.loadCache();
+    if (admin && opts.admin) addresses.admin = await listen(admin, opts.admin, 'admin');
+    if (outbound && opts.outbound) addresses.outbound = await listen(outbound.dispatcher.server, opts.outbound, 'outbound');
+    if (inbound && opts.inbound) addresses.inbound = await listen(inbound.dispatcher.server, opts.inbound, 'inbound');
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err instanceof WeftError ? err : new StartupError(`cannot start: ${(err as Error).message ?? String(err)}`);
+  }
+
+  return { addresses, reloader, context: ctx, close };
 }

@@ -1,11 +1,12 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle } from '../../schemas/bundle.js';
 import { writeFileAtomic } from '../atomic-write.js';
-import { verifyBundle, type VerifyOptions } from '../bundle/verify.js';
+import { MAX_BUNDLE_BYTES, verifyBundle, type VerifyOptions } from '../bundle/verify.js';
+import { readFileBounded } from '../bounded-read.js';
 import { BundleRejectedError } from '../errors.js';
 import { buildRouter } from '../router/index.js';
-import type { BundleSink, LoadVerdict } from '../sources/source.js';
+import type { BundleSink, LoadVerdict, SourceProblem } from '../sources/source.js';
 import { endpointKey } from '../policy/endpoint-key.js';
 import type { ActiveBundle } from './context.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -30,6 +31,13 @@ export interface ReloaderOptions {
   readonly cacheDir: string | null;
   /** Called after each verdict (logging). */
   readonly onVerdict?: (v: LoadVerdict, origin: string) => void;
+  /** Called when the source's problem changes (a new code or reason, or recovery: null). */
+  readonly onProblem?: (p: SourceProblem | null, origin: string) => void;
+}
+
+/** SourceProblemState is the source's current problem and since when (shown in /config). */
+export interface SourceProblemState extends SourceProblem {
+  readonly since: Date;
 }
 
 /**
@@ -55,6 +63,8 @@ export class Reloader implements BundleSink {
   activeOrigin: string | null = null;
   /** Description of the configured source, for /config. */
   sourceDescription = '';
+  /** Why the source has nothing to offer right now (file missing...), or null. */
+  sourceProblem: SourceProblemState | null = null;
 
   /** The newest issue time activated (ms since epoch), or null; see the class comment. */
   private issuedFloor: number | null = null;
@@ -102,20 +112,40 @@ export class Reloader implements BundleSink {
     return p;
   }
 
+  /** problem records the source's problem; a change (not a repeat) is reported through onProblem. */
+  problem(p: SourceProblem | null): void {
+    const cur = this.sourceProblem;
+    if (p === null) {
+      if (cur === null) return;
+      this.sourceProblem = null;
+    } else {
+      if (cur && cur.code === p.code && cur.reason === p.reason) return;
+      this.sourceProblem = { code: p.code, reason: p.reason, since: new Date() };
+    }
+    this.opts.onProblem?.(p, this.sourceDescription);
+  }
+
   /** cachePath is where the last good bundle is kept, or null. */
   get cachePath(): string | null {
     return this.opts.cacheDir ? path.join(this.opts.cacheDir, 'bundle.json') : null;
   }
 
-  /** loadCache offers the cached bundle; null when there is none. */
+  /**
+   * loadCache offers the cached bundle; null when there is none. The size is checked before the
+   * file is read (a cache file grown or replaced past the limit is refused, not read whole).
+   */
   async loadCache(): Promise<LoadVerdict | null> {
     const p = this.cachePath;
     if (!p) return null;
     let text: string;
     try {
-      text = await readFile(p, 'utf8');
-    } catch {
-      return null;
+      text = (await readFileBounded(p, this.opts.verify.maxBytes ?? MAX_BUNDLE_BYTES)).toString('utf8');
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ENOENT') return null;
+      const rejected: LoadVerdict = { state: 'rejected', digest: null, code: code === 'WEFT_READ_TOO_LARGE' ? 'WEFT_BUNDLE_TOO_LARGE' : 'WEFT_BUNDLE_UNREADABLE', reason: `cache file ${p} not loaded: ${code === 'WEFT_READ_TOO_LARGE' ? (err as Error).message : (code ?? 'error')}` };
+      this.lastRejection = { at: new Date(), digest: null, code: rejected.code, reason: rejected.reason };
+      return this.report(rejected, `cache:${p}`);
     }
     return this.offerFrom(text, `cache:${p}`);
   }

@@ -5,7 +5,7 @@ export type RandomSource = () => number;
 
 /**
  * BackendChoice is the outcome of the weighted choice: a backend, a direct response the rule
- * carries (no backends: 500; all weights zero: 503), or the share of an invalid backend (500).
+ * carries (no backends, or all weights zero: 500, Gateway API HTTPRouteAllBackendsWeightZero), or the share of an invalid backend (500).
  */
 export type BackendChoice =
   | { readonly kind: 'backend'; readonly backend: WeightedBackend }
@@ -26,7 +26,7 @@ export function chooseBackend(rule: Rule, random: RandomSource = Math.random): B
   let valid = 0;
   for (const b of backends) if (b.weight > 0) valid += b.weight;
   const total = Math.max(rule.totalWeight, valid);
-  if (total <= 0) return { kind: 'direct', status: 503, reason: `rule ${rule.id}: every backend has weight 0` };
+  if (total <= 0) return { kind: 'direct', status: 500, reason: `rule ${rule.id}: every backend has weight 0` };
   let r = random() * total;
   for (const b of backends) {
     if (b.weight <= 0) continue;

@@ -132,6 +132,7 @@ export class ControllerSource implements BundleSource {
         this.failures++;
         this.reportDue = true;
         const code = err instanceof ControllerError ? err.code : 'WEFT_SRC_UNREACHABLE';
+        sink.problem?.({ code: code === 'WEFT_SRC_HTTP' ? 'WEFT_SRC_HTTP' : 'WEFT_SRC_UNREACHABLE', reason: `${this.base.origin}: ${messageOf(err)}` });
         this.log.log(this.failures === 1 ? 'warn' : 'debug', 'controller unreachable', { controller: this.base.origin, code, error: messageOf(err), failures: this.failures });
       }
       firstDone();
@@ -185,6 +186,7 @@ export class ControllerSource implements BundleSource {
     });
     if (res.statusCode === 304) {
       await res.body.dump();
+      sink.problem?.(null);
       return;
     }
     if (res.statusCode !== 200) {
@@ -197,7 +199,9 @@ export class ControllerSource implements BundleSource {
     let verdict: LoadVerdict;
     if (text === null) {
       verdict = { state: 'rejected', digest: etag, code: 'WEFT_SRC_TOO_LARGE', reason: `bundle larger than ${this.maxBytes} bytes` };
+      sink.problem?.({ code: 'WEFT_SRC_TOO_LARGE', reason: `${this.base.origin}: bundle larger than the ${this.maxBytes}-byte limit; not read` });
     } else {
+      sink.problem?.(null);
       verdict = await sink.offer(text);
     }
     this.etag = etag ?? verdict.digest;

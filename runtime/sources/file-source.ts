@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import type { BundleSink, BundleSource } from './source.js';
+import { MAX_BUNDLE_BYTES } from '../bundle/verify.js';
+import { readFileBounded } from '../bounded-read.js';
+import { ReadLimitError } from '../errors.js';
+import type { BundleSink, BundleSource, SourceProblem } from './source.js';
 
 /** FileSourceOptions tune the file source (defaults suit production; tests shorten them). */
 export interface FileSourceOptions {
@@ -11,6 +13,8 @@ export interface FileSourceOptions {
   readonly pollMs?: number;
   /** Re-read on SIGHUP. Default true. */
   readonly sighup?: boolean;
+  /** Largest file read, in bytes; a larger one is refused before it is read (default MAX_BUNDLE_BYTES). */
+  readonly maxBytes?: number;
 }
 
 /**
@@ -20,6 +24,10 @@ export interface FileSourceOptions {
  * file's target changes without any event on the file's own path. Any event in the directory
  * triggers a re-read through the path (following symlinks); unchanged content is not offered
  * again. SIGHUP forces a re-read and an offer. Reads are serialised; so are offers (the sink's).
+ *
+ * A file that cannot be read is reported to the sink's `problem` (missing: WEFT_SRC_NOT_FOUND,
+ * permissions or not a file: WEFT_SRC_UNREADABLE, over `maxBytes`: WEFT_SRC_TOO_LARGE, checked on
+ * the open descriptor before reading), so a proxy waiting for a file that is not there says why.
  */
 export class FileSource implements BundleSource {
   readonly description: string;
@@ -87,12 +95,25 @@ export class FileSource implements BundleSource {
     if (this.stopped || !this.sink) return;
     let text: string;
     try {
-      text = await readFile(this.file, 'utf8');
-    } catch {
-      return; // absent (between unlink and rename, or not yet created): wait for the next event
+      text = (await readFileBounded(this.file, this.options.maxBytes ?? MAX_BUNDLE_BYTES)).toString('utf8');
+    } catch (err) {
+      // Absent (not yet created, or between unlink and rename): say so, and wait for the next event.
+      this.sink.problem?.(fileProblem(this.file, err));
+      return;
     }
+    this.sink.problem?.(null);
     if (this.stopped || (!force && text === this.lastText)) return;
     this.lastText = text;
     await this.sink.offer(text);
   }
+}
+
+/** fileProblem names why a bundle file could not be read (the errno or the limit; never content). */
+function fileProblem(file: string, err: unknown): SourceProblem {
+  if (err instanceof ReadLimitError) return { code: 'WEFT_SRC_TOO_LARGE', reason: `${file}: bundle file is ${err.size ?? 'more than ' + err.limit} bytes, over the ${err.limit}-byte limit; not read` };
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  if (code === 'ENOENT') return { code: 'WEFT_SRC_NOT_FOUND', reason: `${file} does not exist (waiting for it to appear)` };
+  if (code === 'ENOTDIR') return { code: 'WEFT_SRC_NOT_FOUND', reason: `${file}: a parent is not a directory (waiting for it to appear)` };
+  if (code === 'ENOTREGULAR') return { code: 'WEFT_SRC_UNREADABLE', reason: `${file} is not a regular file` };
+  return { code: 'WEFT_SRC_UNREADABLE', reason: `${file} cannot be read: ${code}` };
 }

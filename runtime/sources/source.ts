@@ -1,3 +1,5 @@
+import type { SourceProblemCode } from '../errors.js';
+
 /**
  * BundleSource is where a proxy gets bundles from: a file (runtime/sources/file-source.ts) or a
  * controller (runtime/sources/controller-source.ts). Every implementation passes the same
@@ -18,6 +20,18 @@ export interface BundleSource {
 /** BundleSink receives candidate bundles. Offers are serialised by the sink. */
 export interface BundleSink {
   offer(text: string): Promise<LoadVerdict>;
+  /**
+   * problem says why the source has nothing (new) to offer: the file is missing, unreadable or
+   * over the size limit, the controller is unreachable... `null` once it can read again. Sources
+   * call it on every attempt; the sink logs only changes. The reason never quotes the content.
+   */
+  problem?(p: SourceProblem | null): void;
+}
+
+/** SourceProblem is why a source cannot deliver: a stable code and one line (never the content). */
+export interface SourceProblem {
+  readonly code: SourceProblemCode;
+  readonly reason: string;
 }
 
 /** LoadVerdict is what happened to an offered bundle. */

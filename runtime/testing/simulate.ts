@@ -356,6 +356,6 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
     }
     branches.push({ backend: b.service, port: b.port, share: shares.get(b.service) ?? 0, steps, request, authorization, rateLimits, status, reason });
   }
-  if (branches.length === 0) return local(503, `rule ${rule.id}: no backend has a positive weight`);
+  if (branches.length === 0) return local(500, `rule ${rule.id}: no backend has a positive weight`);
   return { ...base, outcome: { kind: 'forwarded', branches } };
 }

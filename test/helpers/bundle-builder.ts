@@ -68,7 +68,7 @@ export function table(namespace: string, rules: RuleInput[]): RouteTable {
     const hasRedirect = (r.filters ?? []).some((f) => f.type === 'RequestRedirect');
     let direct = r.direct ?? null;
     if (direct === null && valid.length === 0 && !hasRedirect && (r.invalidWeight ?? 0) === 0) {
-      direct = backends.length > 0 ? { status: 503, reason: 'all backend weights are 0' } : { status: 500, reason: 'rule has no backends' };
+      direct = backends.length > 0 ? { status: 500, reason: 'all backend weights are 0' } : { status: 500, reason: 'rule has no backends' };
     }
     const ruleIndex = outRules.length;
     outRules.push({

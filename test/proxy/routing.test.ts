@@ -141,9 +141,9 @@ describe('filters, weights and backends', () => {
   });
 
   it('the path is normalised before routing: dot segments and encoded letters cannot dodge a route', async () => {
-    // /zero answers 503 itself; the same path spelled with `..` or %7a must reach the same rule.
-    assert.equal((await call(p.outbound, 'app', '/hdr/../zero/x')).status, 503);
-    assert.equal((await call(p.outbound, 'app', '/%7aero')).status, 503);
+    // /zero answers 500 itself (all weights 0); the same path spelled with `..` or %7a must reach the same rule.
+    assert.equal((await call(p.outbound, 'app', '/hdr/../zero/x')).status, 500);
+    assert.equal((await call(p.outbound, 'app', '/%7aero')).status, 500);
     const e = (await call(p.outbound, 'app', '/x/./../rw//items?q=1')).json();
     assert.equal(e.url, '/api/items?q=1', 'the normalised, rewritten path is forwarded');
     assert.equal((await call(p.outbound, 'app', '/rw/a%2Fb')).status, 400, 'an encoded slash is refused, never routed');
@@ -186,8 +186,8 @@ describe('filters, weights and backends', () => {
     assert.equal(r.json().headers['x-backend'], 'v2');
   });
 
-  it('all weights zero → 503; no backends → 500; no endpoints → 503; invalid share → 500', async () => {
-    assert.equal((await call(p.outbound, 'app', '/zero')).status, 503);
+  it('all weights zero → 500 (Gateway API HTTPRouteAllBackendsWeightZero); no backends → 500; no endpoints → 503; invalid share → 500', async () => {
+    assert.equal((await call(p.outbound, 'app', '/zero')).status, 500);
     assert.equal((await call(p.outbound, 'app', '/none')).status, 500);
     const e = await call(p.outbound, 'app', '/empty');
     assert.equal(e.status, 503);

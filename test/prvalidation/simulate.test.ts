@@ -59,7 +59,7 @@ test('method precedence is named; direct responses and a 100% fault answer local
     const o = simulate(router, { method: 'GET', url, headers: {}, from: null }).outcome;
     return o.kind === 'local' ? o.status : null;
   };
-  assert.equal(status('http://api/zero'), 503);
+  assert.equal(status('http://api/zero'), 500);
   assert.equal(status('http://api/none'), 500);
   assert.equal(status('http://api/elsewhere'), 404);
   assert.equal(status('http://nosuch/'), 404);

@@ -7,7 +7,7 @@ import { errorReply, missingFact, type Step } from '../pipeline.js';
 /**
  * backend (outbound) makes the weighted choice once per request (retries go to the same backend
  * Service, another endpoint maybe) and runs that backend's own filters. A rule with a direct
- * response answers it (no backends: 500; every weight 0: 503); an invalid backend's share: 500.
+ * response answers it (no backends, or every weight 0: 500); an invalid backend's share: 500.
  */
 export function backend(ctx: ProxyContext): Step {
   return {

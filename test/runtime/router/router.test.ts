@@ -88,7 +88,7 @@ describe('weighted backends', () => {
 
   it('answers the direct response when every weight is zero', () => {
     const z = spec([service('a', { producer: [{ backends: [{ service: 'b', weight: 0 }] }] })]).services[0]!.routing.producer!.rules[0]!;
-    assert.deepEqual(chooseBackend(z), { kind: 'direct', status: 503, reason: 'all backend weights are 0' });
+    assert.deepEqual(chooseBackend(z), { kind: 'direct', status: 500, reason: 'all backend weights are 0' });
   });
 
   it('gives the invalid share 500', () => {

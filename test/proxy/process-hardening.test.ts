@@ -1,0 +1,200 @@
+/**
+ * The proxy process under hostile or careless start-up conditions (issue 13 items 10-13), with
+ * real `weft proxy` processes: a listener that cannot bind closes everything and exits 2; a
+ * missing `--bundle` file is named in the log and /config; a 200 MB bundle or cache file is
+ * refused without being read; a bundle path swapped to a file that is not a bundle is never quoted.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { bundle, service, spec } from '../helpers/bundle-builder.js';
+import { agent, getJson, spawnProxy, tempDir, waitFor, WEFT_BIN, writeBundle } from '../helpers/proxy-harness.js';
+
+interface Config {
+  active: { digest: string } | null;
+  lastRejection: { code: string; reason: string } | null;
+  sourceProblem: { code: string; reason: string } | null;
+}
+
+/** freePort binds port 0 and releases it, returning the number (for flags that need a fixed port). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** runToExit runs `weft proxy ARGS` and resolves with its exit code and stderr once it exits. */
+function runToExit(args: string[], boundMs = 20_000): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [WEFT_BIN, 'proxy', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), boundMs);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+/** peakRssMiB is the child's peak resident set (VmHWM) in MiB, from /proc. */
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await agent.close();
+});
+
+describe('proxy start-up failure (issue 13 item 10)', () => {
+  it('a listener that cannot bind (EADDRINUSE) closes the admin listener and exits 2', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const busy = (taken.address() as { port: number }).port;
+    const adminPort = await freePort();
+    const dir = tempDir();
+    dirs.push(dir);
+    writeBundle(path.join(dir, 'b.json'), bundle(spec([service('me', { endpoints: [] })])));
+    try {
+      // The issue's case: an inbound-only proxy whose default outbound address is taken.
+      const r = await runToExit(['--service', 'me', '--bundle', path.join(dir, 'b.json'), '--admin', `127.0.0.1:${adminPort}`, '--outbound', `127.0.0.1:${busy}`, '--inbound', '127.0.0.1:0', '--app', 'http://127.0.0.1:1']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /WEFT_STARTUP: outbound listener cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+      assert.doesNotMatch(r.stderr, /"msg":"listening"/);
+      // Nothing is left listening: the admin port can be bound again.
+      const again = createServer();
+      await new Promise<void>((resolve, reject) => {
+        again.once('error', reject);
+        again.listen(adminPort, '127.0.0.1', () => resolve());
+      });
+      await new Promise<void>((r2) => again.close(() => r2()));
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+    }
+  });
+});
+
+describe('bundle source problems are named (issue 13 items 11, 12)', () => {
+  it('a --bundle path that does not exist: the log, /ready and /config say why; the file appearing fixes it', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = path.join(dir, 'missing.json');
+    const p = await spawnProxy(['--service', 'me', '--bundle', file]);
+    try {
+      const listening = p.stderr.find((l) => l.includes('"msg":"listening"'))!;
+      assert.match(listening, /"ready":false/);
+      assert.match(listening, /"waiting":"WEFT_SRC_NOT_FOUND: [^"]*missing\.json does not exist/);
+      assert.ok(p.stderr.some((l) => l.includes('"msg":"bundle source problem"') && l.includes('WEFT_SRC_NOT_FOUND')), p.stderr.join('\n'));
+      const cfg = await getJson<Config>(p.admin, '/config');
+      assert.equal(cfg.sourceProblem?.code, 'WEFT_SRC_NOT_FOUND');
+      assert.match(cfg.sourceProblem.reason, /missing\.json does not exist/);
+      const ready = await getJson<{ ready: boolean; reason: string }>(p.admin, '/ready');
+      assert.equal(ready.ready, false);
+      assert.match(ready.reason, /WEFT_SRC_NOT_FOUND/);
+      const b = bundle(spec([service('me', { endpoints: [] })]));
+      writeBundle(file, b);
+      await waitFor(async () => (await getJson<Config>(p.admin, '/config')).active?.digest === b.digest, 10_000, 'bundle loaded');
+      assert.equal((await getJson<Config>(p.admin, '/config')).sourceProblem, null);
+      // Logged once per change, not once per poll.
+      assert.equal(p.stderr.filter((l) => l.includes('WEFT_SRC_NOT_FOUND') && l.includes('"msg":"bundle source problem"')).length, 1);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('a 200 MB bundle file and a 200 MB cache file are refused before being read (peak RSS stays small)', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = path.join(dir, 'huge.json');
+    writeFileSync(file, '');
+    truncateSync(file, 200 * 1024 * 1024); // sparse: the disk holds nothing, a read would hold 200 MB
+    const cacheDir = path.join(dir, 'cache');
+    mkdirSync(cacheDir);
+    writeFileSync(path.join(cacheDir, 'bundle.json'), '');
+    truncateSync(path.join(cacheDir, 'bundle.json'), 200 * 1024 * 1024);
+    const p = await spawnProxy(['--service', 'me', '--bundle', file, '--cache-dir', cacheDir]);
+    try {
+      const cfg = await getJson<Config>(p.admin, '/config');
+      assert.equal(cfg.sourceProblem?.code, 'WEFT_SRC_TOO_LARGE');
+      assert.match(cfg.sourceProblem.reason, /209715200 bytes, over the 67108864-byte limit; not read/);
+      assert.equal(cfg.lastRejection?.code, 'WEFT_BUNDLE_TOO_LARGE', 'the cache file is refused too');
+      assert.equal(cfg.active, null);
+      const peak = peakRssMiB(p.child.pid!);
+      assert.ok(peak < 180, `peak RSS ${peak.toFixed(0)} MiB: a 200 MB file was read`);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('a --bundle path that is a FIFO or a device is refused without hanging the source', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const link = path.join(dir, 'bundle.json');
+    symlinkSync('/dev/zero', link);
+    const p = await spawnProxy(['--service', 'me', '--bundle', link]);
+    try {
+      const cfg = await getJson<Config>(p.admin, '/config');
+      assert.equal(cfg.sourceProblem?.code, 'WEFT_SRC_UNREADABLE');
+      assert.match(cfg.sourceProblem.reason, /not a regular file/);
+      // The source still works: swapping the link to a real bundle activates it.
+      const real = path.join(dir, 'real.json');
+      const b = bundle(spec([service('me', { endpoints: [] })]));
+      writeBundle(real, b);
+      rmSync(link);
+      symlinkSync(real, link);
+      await waitFor(async () => (await getJson<Config>(p.admin, '/config')).active?.digest === b.digest, 10_000, 'bundle loaded');
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('an unreachable controller is named in /config', async () => {
+    const port = await freePort();
+    const p = await spawnProxy(['--service', 'me', '--controller', `http://127.0.0.1:${port}`]);
+    try {
+      await waitFor(async () => (await getJson<Config>(p.admin, '/config')).sourceProblem?.code === 'WEFT_SRC_UNREACHABLE', 10_000, 'source problem');
+    } finally {
+      await p.stop();
+    }
+  });
+});
+
+describe('a rejected file is never echoed (issue 13 item 13)', () => {
+  it('a bundle path swapped to a symlink to a non-bundle file: /config and the log quote none of it', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const link = path.join(dir, 'bundle.json');
+    const good = bundle(spec([service('me', { endpoints: [] })]));
+    writeBundle(path.join(dir, 'good.json'), good);
+    symlinkSync(path.join(dir, 'good.json'), link);
+    const p = await spawnProxy(['--service', 'me', '--bundle', link]);
+    try {
+      const cases: [string, string][] = [
+        ['passwd', 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n'],
+        ['json secret key', JSON.stringify({ ...good, sources: { 'AKIA-TOPSECRET-KEY': 'not-a-location' } })],
+        ['json secret digest', JSON.stringify({ ...good, digest: 'TOPSECRET-digest-value' })],
+      ];
+      for (const [i, [name, content]] of cases.entries()) {
+        const target = path.join(dir, `${name.replace(/ /g, '-')}.txt`);
+        writeFileSync(target, content);
+        rmSync(link);
+        symlinkSync(target, link);
+        await waitFor(() => p.stderr.filter((l) => l.includes('"msg":"bundle rejected"')).length >= i + 1, 10_000, `${name} rejected`);
+        const cfg = await getJson<Config>(p.admin, '/config');
+        const shown = JSON.stringify(cfg) + p.stderr.join('\n');
+        for (const secret of ['root:x', 'daemon', 'TOPSECRET', 'AKIA', '/bin/bash']) assert.ok(!shown.includes(secret), `${name}: "${secret}" was echoed: ${shown}`);
+        assert.equal(cfg.active?.digest, good.digest, 'the good bundle stays active');
+      }
+    } finally {
+      await p.stop();
+    }
+  });
+});

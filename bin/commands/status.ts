@@ -4,6 +4,7 @@ import type { Command } from '../cli.js';
 import { UsageError, parseFlags } from '../cli.js';
 import { formatDiagnostic } from '../../runtime/controller/controller.js';
 import type { StatusDocument } from '../../runtime/controller/status-document.js';
+import { readStreamBounded, safeJsonError } from '../../runtime/bounded-read.js';
 
 const help = `weft status: ask a controller what it serves and whether every proxy has it.
 
@@ -18,6 +19,9 @@ Proxies not heard from for a while are listed as lost and do not count.
 
 Exit codes: 0 every proxy is on the current digest, 1 some proxy is behind or rejected it,
 2 usage error or the controller cannot be reached.`;
+
+/** STATUS_MAX_BYTES bounds the status document read from the network (thousands of proxies fit). */
+const STATUS_MAX_BYTES = 16 * 1024 * 1024;
 
 export const command: Command = {
   summary: 'show the controller\'s revision, last compile and each proxy\'s digest',
@@ -47,9 +51,12 @@ export const command: Command = {
         await res.body.dump();
         throw new Error(`HTTP ${res.statusCode}`);
       }
-      doc = (await res.body.json()) as StatusDocument;
+      // Bounded: whatever answers at that URL, at most STATUS_MAX_BYTES is read.
+      doc = JSON.parse((await readStreamBounded(res.body, STATUS_MAX_BYTES, 'the status document', res.headers['content-length'])).toString('utf8')) as StatusDocument;
     } catch (err) {
-      throw new UsageError(`cannot read ${url.href}: ${err instanceof Error ? err.message : String(err)}`);
+      // A JSON syntax error would quote what the server sent: say what it is instead.
+      const why = err instanceof SyntaxError ? `the answer is not JSON (${safeJsonError(err)}); is this a Weft controller?` : err instanceof Error ? err.message : String(err);
+      throw new UsageError(`cannot read ${url.href}: ${why}`);
     }
     const failing = doc.proxies.filter((p) => !p.lost && p.behind);
     if (values.format === 'json') process.stdout.write(JSON.stringify(doc, null, 2) + '\n');

@@ -1,6 +1,7 @@
 import nodePath from 'node:path';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { readFileBounded } from '../bounded-read.js';
 import type { SimpleGit } from 'simple-git';
 import { ControllerError, messageOf } from './errors.js';
 import { commitInfo, gitAt, redactUrl, resolveCommit, type CommitInfo } from './git.js';
@@ -62,7 +63,7 @@ export class RemoteRepository implements Repository {
   private async isOurClone(): Promise<boolean> {
     try {
       await stat(pathJoin(this.dir, '.git'));
-      const config = await readFile(pathJoin(this.dir, '.git', 'config'), 'utf8');
+      const config = (await readFileBounded(pathJoin(this.dir, '.git', 'config'), 1024 * 1024)).toString('utf8');
       return config.includes(this.url);
     } catch {
       return false;

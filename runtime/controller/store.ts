@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { MAX_BUNDLE_BYTES } from '../bundle/verify.js';
+import { readFileBounded } from '../bounded-read.js';
 import type { Bundle } from '../../schemas/bundle.js';
 import { digestOf } from '../../schemas/canonical.js';
 import { writeFileAtomic } from '../atomic-write.js';
@@ -77,7 +79,8 @@ export class BundleStore {
   async current(): Promise<StoredBundle | null> {
     let raw: Buffer;
     try {
-      raw = await readFile(this.currentFile);
+      // Bounded: a store file grown past any real bundle is refused, not read whole.
+      raw = await readFileBounded(this.currentFile, MAX_BUNDLE_BYTES + 64 * 1024);
     } catch {
       return null;
     }

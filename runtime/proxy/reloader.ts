@@ -88,7 +88,7 @@ export class Reloader implements BundleSink {
     const p = this.floorPath;
     if (!p) return;
     try {
-      const v = JSON.parse(await readFile(p, 'utf8')) as { issuedAt?: unknown };
+      const v = JSON.parse((await readFileBounded(p, 4096)).toString('utf8')) as { issuedAt?: unknown }; // a timestamp: bounded like every read
       const t = typeof v.issuedAt === 'string' ? Date.parse(v.issuedAt) : NaN;
       if (Number.isFinite(t)) this.issuedFloor = t;
     } catch {

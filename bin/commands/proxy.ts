@@ -49,7 +49,9 @@ export async function selectSource(values: { bundle?: string | undefined; contro
   if (values.bundle !== undefined) return new FileSource(values.bundle);
   if (values.controller !== undefined) {
     if (!URL.canParse(values.controller)) throw new UsageError(`--controller: "${values.controller}" is not a URL`);
-    return new ControllerSource({ url: values.controller, service: _service.name, logger: jsonLogger() });
+    // The controller serves each Service its slice; a bare name means namespace default there.
+    const service = _service.namespace === 'default' ? _service.name : `${_service.namespace}/${_service.name}`;
+    return new ControllerSource({ url: values.controller, service, logger: jsonLogger() });
   }
   throw new UsageError('one of --bundle FILE or --controller URL is required');
 }

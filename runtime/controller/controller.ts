@@ -7,6 +7,8 @@ import type { CompileOptions, CompileResult, Diagnostic } from '../../compiler/t
 import { writeFileAtomic } from '../atomic-write.js';
 import { ControllerError, messageOf } from './errors.js';
 import { Fleet } from './fleet.js';
+import { serviceId, SliceCache, type ServedBundle } from './slices.js';
+import { signingKey } from '../../compiler/emit.js';
 import type { CommitInfo } from './git.js';
 import type { IncomingMessage } from 'node:http';
 import { Discovery } from '../discovery/discovery.js';
@@ -57,7 +59,10 @@ export interface ControllerOptions {
 /** Waiting is what a held long-poll request carries. */
 export interface Waiting {
   proxy: string;
+  /** As the proxy named it (`namespace/name`, a bare name, or '' for the whole bundle). */
   service: string;
+  /** The digests the proxy said it has (If-None-Match): it is woken only for another one. */
+  etags: readonly string[];
 }
 
 /** CompileRecord is the last compile, as /v1/status shows it. */
@@ -85,6 +90,8 @@ export class Controller {
   readonly maxWaitMs: number;
   /** Traffic samples the demo's load generator posts for the dashboard (`/v1/traffic`). */
   readonly traffic = new TrafficStore();
+  /** Per-Service slices of `current` (docs/scale.md): what GET /v1/bundle?service=S answers. */
+  readonly slices: SliceCache;
   /** The bundle being served; null until the store or the first compile gives one. */
   current: StoredBundle | null = null;
   lastCompile: CompileRecord | null = null;
@@ -107,6 +114,9 @@ export class Controller {
     this.log = options.logger;
     this.compileFn = options.compile ?? realCompile;
     this.maxWaitMs = options.maxWaitMs ?? 60_000;
+    // compile() refuses a key that does not parse (WFT601), so no bundle is ever served unsigned by mistake.
+    const key = options.signKey !== undefined ? signingKey(options.signKey) : null;
+    this.slices = new SliceCache(typeof key === 'string' ? null : key);
     this.peerIdentity = options.peerIdentity;
     this.discovery = new Discovery({
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
@@ -313,11 +323,38 @@ export class Controller {
   serve(entry: StoredBundle, detectedAt = Date.now()): void {
     const changed = this.current?.digest !== entry.digest;
     this.current = entry;
+    this.slices.use(entry.bundle);
     this.metrics.setBundle(entry.digest, entry.commit?.commit ?? '');
     if (!changed) return;
-    const woken = this.hub.wake();
-    this.fleet.published(entry.digest, detectedAt);
-    this.log.log('info', 'bundle published', { digest: entry.digest, commit: entry.commit?.commit ?? null, woken });
+    // Only proxies whose own slice changed are woken; the others keep waiting on a digest that
+    // is still current, so they neither download nor reload anything.
+    const woken = this.hub.wake((w) => {
+      const served = this.servedFor(w.service);
+      return served !== null && !w.etags.includes(served.digest);
+    });
+    this.fleet.published(entry.digest, detectedAt, (service) => this.servedFor(service)?.digest ?? null);
+    this.log.log('info', 'bundle published', { digest: entry.digest, commit: entry.commit?.commit ?? null, woken, slices: this.slices.distinct });
+  }
+
+  /**
+   * servedFor is what GET /v1/bundle answers a proxy of `service` (`namespace/name` or a bare
+   * name in namespace default): that Service's slice of the current bundle, or the whole bundle
+   * when no Service is named. Null before the first bundle. The caller decides where `service`
+   * comes from (the query string, or the client certificate's identity).
+   */
+  servedFor(service: string): ServedBundle | null {
+    const cur = this.current;
+    if (!cur) return null;
+    const id = serviceId(service, null);
+    if (id === null) return cur;
+    this.slices.use(cur.bundle);
+    try {
+      return this.slices.sliceFor(id);
+    } catch {
+      // Only a bundle that did not come from the compiler (an embedder's, a test's) cannot be
+      // cut; its proxies get it whole and judge it themselves.
+      return cur;
+    }
   }
 
   private noteRepoError(err: unknown): void {
@@ -345,7 +382,7 @@ export class Controller {
         state: p.state,
         error: p.error,
         lastContact: new Date(p.lastContact).toISOString(),
-        behind: p.state === 'rejected' || (cur !== null && p.digest !== cur.digest),
+        behind: p.state === 'rejected' || (cur !== null && p.digest !== this.servedFor(p.service)?.digest),
         lost: this.fleet.isLost(p, now),
       })),
     };

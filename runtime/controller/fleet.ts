@@ -34,7 +34,7 @@ export interface PropagationDone {
  */
 export class Fleet {
   private readonly proxies = new Map<string, ProxyRecord>();
-  private pending: { digest: string; since: number } | null = null;
+  private pending: { digest: string; since: number; expected: ((service: string) => string | null) | null } | null = null;
 
   /**
    * @param lostAfterMs a proxy not heard of for this long is `lost`: shown, but it no longer
@@ -72,10 +72,14 @@ export class Fleet {
     this.checkPropagation(now);
   }
 
-  /** published starts timing propagation of `digest` (replacing any digest still in flight). */
-  published(digest: string, since: number): void {
+  /**
+   * published starts timing propagation of `digest` (replacing any digest still in flight).
+   * `expected` gives the digest a proxy of a Service should end up with (its slice); without
+   * it, every proxy should have `digest` itself.
+   */
+  published(digest: string, since: number, expected: ((service: string) => string | null) | null = null): void {
     // With nobody listening there is nothing to time; a proxy that joins later is not "propagation".
-    this.pending = this.live() > 0 ? { digest, since } : null;
+    this.pending = this.live() > 0 ? { digest, since, expected } : null;
     this.checkPropagation(Date.now());
   }
 
@@ -102,7 +106,8 @@ export class Fleet {
     let n = 0;
     for (const rec of this.proxies.values()) {
       if (this.isLost(rec, now)) continue;
-      if (rec.digest !== p.digest || rec.state !== 'active') return;
+      const want = p.expected ? (p.expected(rec.service) ?? p.digest) : p.digest;
+      if (rec.digest !== want || rec.state !== 'active') return;
       n++;
     }
     if (n === 0) return;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
 import type { Controller } from './controller.js';
 import { ControllerError, messageOf } from './errors.js';
+import { SliceCache } from './slices.js';
 import { parseEtags, parsePreferWait, readBody, sendError, sendJson } from './http.js';
 import { parsePushEvent, verifyHubSignature } from './webhook.js';
 import { DASHBOARD_ROUTES } from './dashboard/routes.js';
@@ -36,71 +36,81 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 }
 
 /**
- * sendBundle answers the current bundle. A client that accepts gzip gets it compressed (once
- * per bundle, then cached): bundles are repetitive JSON, so a wake-up of a large fleet moves a
- * small fraction of the bytes. The ETag is the bundle digest whatever the encoding.
+ * sendBundle answers what `service`'s proxies are served (its slice; the whole bundle when no
+ * Service is named). A client that accepts gzip gets it compressed (once per distinct bundle,
+ * then cached): bundles are repetitive JSON, so a wake-up of a large fleet moves a small
+ * fraction of the bytes. The ETag is that bundle's digest whatever the encoding.
  */
-function sendBundle(ctl: Controller, req: IncomingMessage, res: ServerResponse): void {
-  const cur = ctl.current;
-  if (!cur) {
+function sendBundle(ctl: Controller, req: IncomingMessage, res: ServerResponse, service: string): void {
+  const served = ctl.servedFor(service);
+  if (!served) {
     sendError(res, 503, 'WEFT_CTL_NOT_READY', 'no bundle yet', { 'retry-after': '1' });
     return;
   }
-  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) ? (cur.gzip ??= gzipSync(cur.bytes)) : null;
-  const body = gzip ?? cur.bytes;
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) ? SliceCache.gzipOf(served) : null;
+  const body = gzip ?? served.bytes;
   res.writeHead(200, {
     'content-type': 'application/json',
     'content-length': body.length,
     ...(gzip ? { 'content-encoding': 'gzip' } : {}),
     vary: 'accept-encoding',
-    etag: `"${cur.digest}"`,
+    etag: `"${served.digest}"`,
     'cache-control': 'no-cache',
-    'x-weft-revision': cur.commit?.commit ?? '',
+    'x-weft-revision': ctl.current?.commit?.commit ?? '',
   });
   res.end(body);
 }
 
-function sendNotModified(ctl: Controller, req: IncomingMessage, res: ServerResponse, hadEtag: boolean): void {
-  const cur = ctl.current;
-  if (!cur || !hadEtag) {
-    sendBundle(ctl, req, res);
+function sendNotModified(ctl: Controller, req: IncomingMessage, res: ServerResponse, hadEtag: boolean, service: string): void {
+  const served = ctl.servedFor(service);
+  if (!served || !hadEtag) {
+    sendBundle(ctl, req, res, service);
     return;
   }
-  res.writeHead(304, { etag: `"${cur.digest}"`, 'cache-control': 'no-cache' });
+  res.writeHead(304, { etag: `"${served.digest}"`, 'cache-control': 'no-cache' });
   res.end();
 }
 
 /**
- * GET /v1/bundle?service=S&proxy=ID: the current bundle (200, ETag "<digest>"), or, when the
- * client already has it (If-None-Match) and asks `Prefer: wait=N`, held until a newer bundle
- * exists (200) or N seconds pass (304). Before any bundle exists a waiting request is held too.
+ * bundleService is the Service a bundle request is for: `service=NAMESPACE/NAME`, or a bare
+ * `service=NAME` (namespace default). '' (none named) asks for the whole bundle.
+ */
+function bundleService(url: URL): string {
+  return (url.searchParams.get('service') ?? '').slice(0, 256);
+}
+
+/**
+ * GET /v1/bundle?service=S&proxy=ID: S's slice of the current bundle (200, ETag "<digest of
+ * the slice>"), or, when the client already has it (If-None-Match) and asks `Prefer: wait=N`,
+ * held until S's slice changes (200) or N seconds pass (304): a commit that leaves S's slice
+ * alone does not wake S's proxies. Before any bundle exists a waiting request is held too.
  */
 function getBundle(ctl: Controller, req: IncomingMessage, res: ServerResponse, url: URL): void {
   const proxy = (url.searchParams.get('proxy') ?? '').slice(0, 256);
-  const service = (url.searchParams.get('service') ?? '').slice(0, 256);
+  const service = bundleService(url);
   const inm = req.headers['if-none-match'];
   const etags = parseEtags(Array.isArray(inm) ? inm.join(',') : inm);
   const waitS = Math.min(parsePreferWait(String(req.headers.prefer ?? '')), Math.floor(ctl.maxWaitMs / 1000));
   if (proxy) ctl.fleet.seen(proxy, service, etags[0] ?? null);
-  const cur = ctl.current;
-  const hasCurrent = cur !== null && (etags.includes(cur.digest) || etags.includes('*'));
-  if (cur && !hasCurrent) {
-    sendBundle(ctl, req, res);
+  const served = ctl.servedFor(service);
+  const hasCurrent = served !== null && (etags.includes(served.digest) || etags.includes('*'));
+  if (served && !hasCurrent) {
+    sendBundle(ctl, req, res, service);
     return;
   }
   if (waitS <= 0) {
-    sendNotModified(ctl, req, res, etags.length > 0);
+    sendNotModified(ctl, req, res, etags.length > 0, service);
     return;
   }
   const drop = ctl.hub.hold(
     {
-      value: { proxy, service },
+      value: { proxy, service, etags },
       settle: (how) => {
         if (proxy) ctl.fleet.seen(proxy, service, etags[0] ?? null);
         if (how === 'closed' || res.writableEnded) return;
-        const now = ctl.current;
-        if (how === 'woken' && now && !etags.includes(now.digest)) sendBundle(ctl, req, res);
-        else sendNotModified(ctl, req, res, etags.length > 0);
+        const now = ctl.servedFor(service);
+        if (how === 'woken' && now && !etags.includes(now.digest)) sendBundle(ctl, req, res, service);
+        else sendNotModified(ctl, req, res, etags.length > 0, service);
       },
     },
     waitS * 1000,

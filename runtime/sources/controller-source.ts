@@ -27,7 +27,7 @@ import { controllerDispatcher } from './controller-tls.js';
 export interface ControllerSourceOptions {
   /** Base URL of the controller, e.g. `http://127.0.0.1:15010`. */
   url: string;
-  /** The Service this proxy serves (reported to the controller). */
+  /** The Service this proxy serves (reported to the controller): `name` or `namespace/name`. */
   service: string;
   /** Stable id of this proxy (default `<service>@<hostname>:<pid>`). */
   proxyId?: string;

@@ -24,6 +24,7 @@ export const CODES = {
   WFT102: { name: 'path-not-found', severity: 'error', meaning: 'The directory to compile does not exist or cannot be read.', fix: 'Check the path; with --rev, check that the path exists at that revision.' },
   WFT103: { name: 'bad-revision', severity: 'error', meaning: 'The git revision does not exist, or the directory is not inside a git repository.', fix: 'Use a branch, tag, SHA or expression such as HEAD~1 that `git rev-parse` accepts.' },
   WFT104: { name: 'no-policy-files', severity: 'warning', meaning: 'No *.yaml, *.yml or *.cue file was found.', fix: 'Point the command at the folder that holds the policies.' },
+  WFT105: { name: 'symlink-outside', severity: 'error', meaning: 'A policy file is a symlink whose target is outside the folder being compiled; it was not read.', fix: 'Copy the file into the folder, or compile a folder that contains the target.' },
   // parse
   WFT201: { name: 'yaml-syntax', severity: 'error', meaning: 'The file is not valid YAML.', fix: 'Fix the syntax at the position shown (indentation, quoting, a missing colon).' },
   WFT202: { name: 'duplicate-key', severity: 'error', meaning: 'A mapping has the same key twice; YAML would silently keep only one.', fix: 'Remove or merge the repeated key.' },

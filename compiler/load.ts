@@ -4,7 +4,7 @@
  * and never touches the working tree or the index: it uses `rev-parse`, `ls-tree` and `show` of
  * blob objects only.
  */
-import { promises as fs, realpathSync, statSync } from 'node:fs';
+import { constants as fsConstants, promises as fs, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { report } from './diagnostics.js';
@@ -82,16 +82,17 @@ async function loadFromDisk(dir: string, maxBytes: number, ctx: PassContext): Pr
     report(ctx, 'WFT102', `${dir} is not a directory`, null, { hint: 'pass the folder that holds the policy files' });
     return null;
   }
-  const found: { rel: string; abs: string; size: number }[] = [];
-  await walk(dir, '', found, ctx);
+  const found: Found[] = [];
+  await walk(dir, '', found, ctx, await fs.realpath(dir));
   const out: SourceFile[] = [];
-  const read = async (f: { rel: string; abs: string; size: number }): Promise<void> => {
+  const read = async (f: Found): Promise<void> => {
     if (f.size > maxBytes) {
       out.push(tooLarge(ctx, f.rel, f.size, maxBytes));
       return;
     }
     try {
-      out.push(decode(ctx, f.rel, await fs.readFile(f.abs)));
+      const bytes = await readAtMost(f.abs, maxBytes, f.followed);
+      out.push(bytes === null ? tooLarge(ctx, f.rel, maxBytes + 1, maxBytes) : decode(ctx, f.rel, bytes));
     } catch (err) {
       report(ctx, 'WFT102', `${f.rel} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file: f.rel, span: FILE_START });
     }
@@ -102,7 +103,46 @@ async function loadFromDisk(dir: string, maxBytes: number, ctx: PassContext): Pr
   return out;
 }
 
-async function walk(abs: string, rel: string, out: { rel: string; abs: string; size: number }[], ctx: PassContext): Promise<void> {
+/** Found is a policy file to read: `abs` is the verified target when `followed` (a symlink). */
+interface Found {
+  rel: string;
+  abs: string;
+  size: number;
+  followed: boolean;
+}
+
+/**
+ * readAtMost reads a file of at most `maxBytes`, or returns null when it is longer. The stat
+ * size was checked before; this bound holds for files that grow or report no size (/proc). A
+ * file that was not a symlink when walked is opened with O_NOFOLLOW, so swapping it for a
+ * symlink between the walk and the read cannot make the compiler read outside the folder.
+ */
+async function readAtMost(abs: string, maxBytes: number, followed: boolean): Promise<Uint8Array | null> {
+  const handle = await fs.open(abs, followed ? 'r' : fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.alloc(Math.min(64 * 1024, maxBytes + 1 - total));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) return null;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** inside is true when `target` is `root` or below it (both real paths). */
+function inside(root: string, target: string): boolean {
+  const rel = path.relative(root, target);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+async function walk(abs: string, rel: string, out: Found[], ctx: PassContext, realRoot: string): Promise<void> {
   let entries;
   try {
     entries = await fs.readdir(abs, { withFileTypes: true });
@@ -115,15 +155,24 @@ async function walk(abs: string, rel: string, out: { rel: string; abs: string; s
     const childAbs = path.join(abs, e.name);
     const childRel = rel === '' ? e.name : `${rel}/${e.name}`;
     if (e.isDirectory()) {
-      if (!skipDir(e.name)) await walk(childAbs, childRel, out, ctx);
+      if (!skipDir(e.name)) await walk(childAbs, childRel, out, ctx, realRoot);
       continue;
     }
     if (!isPolicyFile(e.name)) continue;
-    // A symlink counts when it points at a file; symlinked folders are not followed (no loops).
+    // A symlink counts when it points at a file inside the folder; symlinked folders are not
+    // followed (no loops). One that leads outside is never read: its target could be a secret
+    // (/proc/self/environ) that findings would quote into a CI log.
     if (!e.isFile() && !e.isSymbolicLink()) continue;
     try {
-      const st = await fs.stat(childAbs);
-      if (st.isFile()) out.push({ rel: childRel, abs: childAbs, size: st.size });
+      const target = e.isSymbolicLink() ? await fs.realpath(childAbs) : childAbs;
+      if (e.isSymbolicLink() && !inside(realRoot, target)) {
+        report(ctx, 'WFT105', `${childRel} is a symlink that leads outside the policy folder; it was not read`, { file: childRel, span: FILE_START }, {
+          hint: 'copy the file into the folder, or point the command at a folder that contains the target',
+        });
+        continue;
+      }
+      const st = await fs.stat(target);
+      if (st.isFile()) out.push({ rel: childRel, abs: target, size: st.size, followed: e.isSymbolicLink() });
     } catch {
       // A dangling symlink is not a policy file.
     }

@@ -10,6 +10,7 @@
  * A base where DIR does not exist (the PR adds it) is compared as an empty mesh.
  */
 import type { Command } from '../cli.js';
+import { forTerminalLines } from '../../compiler/format/escape.js';
 import { UsageError, parseFlags } from '../cli.js';
 import { compile } from '../../compiler/compile.js';
 import type { CompileResult, Diagnostic } from '../../compiler/types.js';
@@ -95,7 +96,7 @@ export const command: Command = {
     // DIR missing at base is a PR that adds the policies: everything in head is new.
     const baseMissing = base.bundle === null && base.diagnostics.some((d) => d.code === 'WFT102');
     const diff = diffBundles({ ref: values.base, result: shown(base, dir), missing: baseMissing }, { ref: values.head ?? null, result: shown(head, dir) });
-    const text = format === 'json' ? formatDiffJson(diff) : format === 'markdown' ? formatDiffMarkdown(diff, { maxBytes }) : formatDiffText(diff);
+    const text = format === 'json' ? formatDiffJson(diff) : format === 'markdown' ? formatDiffMarkdown(diff, { maxBytes }) : forTerminalLines(formatDiffText(diff));
     process.stdout.write(text);
     if (head.bundle === null) return 1;
     return values['exit-code'] && countChanges(diff).total > 0 ? 1 : 0;

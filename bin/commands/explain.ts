@@ -4,6 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import type { Command } from '../cli.js';
+import { forTerminalLines } from '../../compiler/format/escape.js';
 import { UsageError, parseFlags } from '../cli.js';
 import { compile } from '../../compiler/compile.js';
 import { callerId } from '../../compiler/resolve.js';
@@ -115,7 +116,7 @@ export const command: Command = {
     const prefix = shownPrefix(dir);
     const sources = Object.fromEntries(Object.entries(result.bundle.sources).map(([id, s]) => [id, { ...s, file: prefix + s.file }]));
     const report = explainRequest({ ...result.bundle, sources }, router, { method: method.toUpperCase(), url, headers, from });
-    process.stdout.write(format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatExplainText(report));
+    process.stdout.write(format === 'json' ? JSON.stringify(report, null, 2) + '\n' : forTerminalLines(formatExplainText(report)));
     return 0;
   },
 };

@@ -1,7 +1,8 @@
 /** weft status: what the controller serves, its last compile, and whether every proxy caught up. */
 import { request } from 'undici';
 import type { Command } from '../cli.js';
-import { UsageError, parseFlags } from '../cli.js';
+import { UsageError, durationFlag, parseFlags } from '../cli.js';
+import { forTerminal, jsonText } from '../../compiler/format/escape.js';
 import { formatDiagnostic } from '../../runtime/controller/controller.js';
 import type { StatusDocument } from '../../runtime/controller/status-document.js';
 import { readStreamBounded, safeJsonError } from '../../runtime/bounded-read.js';
@@ -12,6 +13,7 @@ Usage: weft status --controller URL [--format text|json]
 
   --controller URL   the controller (e.g. http://127.0.0.1:15010)
   --format F         text (default) or json (the controller's /v1/status document, unchanged)
+  --timeout D        give up when the whole answer has not arrived within D (default 5s)
 
 Shows the current revision and digest, the last compile (ok, or its diagnostics), and every
 proxy: service, digest, state, last contact; a proxy not on the current digest is marked stale.
@@ -32,6 +34,7 @@ export const command: Command = {
       options: {
         controller: { type: 'string' },
         format: { type: 'string', default: 'text' },
+        timeout: { type: 'string', default: '5s' },
       },
       strict: true,
       allowPositionals: false,
@@ -44,26 +47,67 @@ export const command: Command = {
     } catch {
       throw new UsageError(`--controller: not a URL: ${values.controller}`);
     }
-    let doc: StatusDocument;
-    try {
-      const res = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 });
-      if (res.statusCode !== 200) {
-        await res.body.dump();
-        throw new Error(`HTTP ${res.statusCode}`);
-      }
-      // Bounded: whatever answers at that URL, at most STATUS_MAX_BYTES is read.
-      doc = JSON.parse((await readStreamBounded(res.body, STATUS_MAX_BYTES, 'the status document', res.headers['content-length'])).toString('utf8')) as StatusDocument;
-    } catch (err) {
-      // A JSON syntax error would quote what the server sent: say what it is instead.
-      const why = err instanceof SyntaxError ? `the answer is not JSON (${safeJsonError(err)}); is this a Weft controller?` : err instanceof Error ? err.message : String(err);
-      throw new UsageError(`cannot read ${url.href}: ${why}`);
-    }
+    const timeoutMs = durationFlag('--timeout', values.timeout);
+    // Everything in the document came over the network (proxies post their own errors): its
+    // strings are made terminal-safe before anything is printed.
+    const doc = terminalSafe(await fetchStatus(url, timeoutMs));
     const failing = doc.proxies.filter((p) => !p.lost && p.behind);
-    if (values.format === 'json') process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    if (values.format === 'json') process.stdout.write(jsonText(doc) + '\n');
     else process.stdout.write(renderText(doc));
     return failing.length > 0 ? 1 : 0;
   },
 };
+
+/**
+ * fetchStatus reads GET /v1/status within `timeoutMs` (connect, headers and body together).
+ * Every failure is a UsageError naming the likely cause: nothing listening, no answer in time,
+ * something that is not a Weft controller, or an answer that is not a status document.
+ */
+async function fetchStatus(url: URL, timeoutMs: number): Promise<StatusDocument> {
+  const where = url.href;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await request(url, { signal, headers: { accept: 'application/json' } });
+    if (res.statusCode !== 200) {
+      await res.body.dump().catch(() => undefined);
+      throw new UsageError(
+        res.statusCode === 404
+          ? `${where} answered 404: this is not a Weft controller (weft status reads the controller's status address, the --dashboard listener: http://127.0.0.1:15014 by default)`
+          : `${where} answered HTTP ${res.statusCode}; a Weft controller answers 200`,
+      );
+    }
+    // Bounded: whatever answers at that URL, at most STATUS_MAX_BYTES is read.
+    const body = await readStreamBounded(res.body, STATUS_MAX_BYTES, 'the status document', res.headers['content-length']);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      // A JSON syntax error would quote what the server sent: say what it is instead.
+      throw new UsageError(`${where} did not answer JSON (${safeJsonError(err)}): this is not a Weft controller's status address`);
+    }
+    if (!isStatusDocument(doc)) throw new UsageError(`${where} answered JSON that is not a Weft status document: this is not a Weft controller`);
+    return doc;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    if (signal.aborted) throw new UsageError(`no answer from ${where} within ${timeoutMs} ms: is this the controller's status address, and is the controller running? (--timeout waits longer)`);
+    const code = (err as { code?: string }).code ?? '';
+    if (code === 'ECONNREFUSED') throw new UsageError(`nothing listens at ${url.host}: is the controller running, and is this its status address?`);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new UsageError(`cannot resolve the host of ${where}`);
+    throw new UsageError(`cannot read ${where}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** isStatusDocument checks the fields weft status reads, so a foreign JSON answer is named as such. */
+function isStatusDocument(v: unknown): v is StatusDocument {
+  if (typeof v !== 'object' || v === null) return false;
+  const d = v as Record<string, unknown>;
+  return Array.isArray(d.proxies) && typeof d.repository === 'object' && d.repository !== null;
+}
+
+/** terminalSafe returns the document with every string's control characters shown escaped. */
+function terminalSafe(doc: StatusDocument): StatusDocument {
+  return JSON.parse(JSON.stringify(doc), (_key, value: unknown) => (typeof value === 'string' ? forTerminal(value) : value)) as StatusDocument;
+}
 
 /** renderText is the human form of a status document. */
 export function renderText(doc: StatusDocument, now = Date.now()): string {

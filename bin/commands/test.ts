@@ -4,6 +4,7 @@
  * policies do not compile, 2 for usage or internal errors.
  */
 import type { Command } from '../cli.js';
+import { forTerminalLines } from '../../compiler/format/escape.js';
 import { UsageError, parseFlags } from '../cli.js';
 import { compile } from '../../compiler/compile.js';
 import { render, shownPrefix, sourcesFor, throwArgumentErrors } from '../diagnostics-output.js';
@@ -74,7 +75,7 @@ export const command: Command = {
       process.stdout.write(JSON.stringify({ passed: run.passed, failed: run.failed, results: run.results, diagnostics: result.diagnostics }, null, 2) + '\n');
     } else {
       if (run.results.length === 0) process.stderr.write('weft: no RouteTest cases found\n');
-      process.stdout.write(textReport(run));
+      process.stdout.write(forTerminalLines(textReport(run)));
     }
     return run.failed > 0 ? 1 : 0;
   },

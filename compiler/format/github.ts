@@ -4,11 +4,15 @@
  * https://docs.github.com/actions/reference/workflow-commands-for-github-actions
  */
 import type { Diagnostic } from '../types.js';
+import { forTerminalLines } from './escape.js';
 import type { Formatter } from './formatter.js';
 
-/** escapeData escapes a command's message: %, CR and LF (the toolkit's escapeData). */
+/**
+ * escapeData escapes a command's message: %, CR and LF (the toolkit's escapeData), and shows any
+ * other control character escaped (an ESC would reach the log viewer as a terminal sequence).
+ */
 export function escapeData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return forTerminalLines(s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
 }
 
 /** escapeProperty escapes a property value: as escapeData, plus : and , (the toolkit's escapeProperty). */

@@ -1,4 +1,5 @@
 /** The json format: the Diagnostics themselves, as one JSON array. */
+import { jsonText } from './escape.js';
 import type { Formatter } from './formatter.js';
 
 /** json prints `[Diagnostic, ...]` with every field of the Diagnostic type, in input order. */
@@ -6,7 +7,7 @@ export const json: Formatter = {
   name: 'json',
   machine: true,
   format: (diagnostics) =>
-    JSON.stringify(
+    jsonText(
       diagnostics.map((d) => ({
         code: d.code,
         severity: d.severity,
@@ -19,7 +20,5 @@ export const json: Formatter = {
         resource: d.resource,
         hint: d.hint,
       })),
-      null,
-      2,
     ) + '\n',
 };

@@ -4,6 +4,7 @@
  */
 import { CODES, type Code } from '../codes.js';
 import type { Diagnostic, Severity } from '../types.js';
+import { jsonText } from './escape.js';
 import type { Formatter } from './formatter.js';
 
 /** SARIF_SCHEMA is the schema URI a SARIF 2.1.0 log names. */
@@ -55,7 +56,7 @@ export const sarif: Formatter = {
   name: 'sarif',
   machine: true,
   format: (diagnostics) =>
-    JSON.stringify(
+    jsonText(
       {
         $schema: SARIF_SCHEMA,
         version: '2.1.0',
@@ -67,7 +68,5 @@ export const sarif: Formatter = {
           },
         ],
       },
-      null,
-      2,
     ) + '\n',
 };

@@ -4,6 +4,7 @@
  * output is a terminal.
  */
 import type { Diagnostic, Severity } from '../types.js';
+import { forTerminal, forTerminalLines } from './escape.js';
 import type { FormatOptions, Formatter } from './formatter.js';
 
 const ANSI = { red: '\x1b[31m', yellow: '\x1b[33m', blue: '\x1b[34m', dim: '\x1b[2m', bold: '\x1b[1m', reset: '\x1b[0m' };
@@ -16,7 +17,9 @@ function excerpt(d: Diagnostic, source: string | null, paint: (s: string, c: str
   const raw = lines[d.line - 1];
   if (raw === undefined) return [];
   // Tabs are shown as one space so the caret stays under the right character.
-  const text = raw.replace(/\r$/, '').replace(/\t/g, ' ');
+  // Control characters in the file are shown escaped, like every other user text; the caret then
+  // sits under the escaped text's columns only approximately, which beats a live escape sequence.
+  const text = forTerminal(raw.replace(/\r$/, '').replace(/\t/g, ' '));
   const start = Math.min(Math.max(1, d.column), text.length + 1);
   const end = d.endLine === d.line ? Math.max(start + 1, Math.min(d.endColumn, text.length + 1)) : text.length + 1;
   const width = String(d.line).length;
@@ -53,11 +56,16 @@ export const text: Formatter = {
     };
     const out: string[] = [];
     for (const d of diagnostics) {
-      const where = d.file === null ? 'weft' : d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
-      out.push(`${paint(where, ANSI.bold)} ${paint(d.severity, COLOUR[d.severity])} ${paint(d.code, ANSI.dim)} ${d.message.replace(/\r\n|\r|\n/g, '\n    ')}`);
+      // File names, messages (which quote policy values), hints and resource names are user
+      // text: their control characters are escaped (compiler/format/escape.ts). A message's own
+      // line breaks continue behind "    | ", so no continuation line can start with "::" and be
+      // read as a workflow command by a CI log (GitHub trims leading spaces).
+      const file = d.file === null ? null : forTerminal(d.file);
+      const where = file === null ? 'weft' : d.line > 0 ? `${file}:${d.line}:${d.column}` : file;
+      out.push(`${paint(where, ANSI.bold)} ${paint(d.severity, COLOUR[d.severity])} ${paint(d.code, ANSI.dim)} ${forTerminalLines(d.message.replace(/\r\n|\r/g, '\n')).replace(/\n/g, '\n    | ')}`);
       if (d.file !== null) out.push(...excerpt(d, sourceOf(d.file), paint).map((l) => `  ${l}`));
-      if (d.hint) out.push(`  ${paint('hint:', ANSI.blue)} ${d.hint}`);
-      if (d.resource) out.push(`  ${paint(`in ${d.resource}`, ANSI.dim)}`);
+      if (d.hint) out.push(`  ${paint('hint:', ANSI.blue)} ${forTerminal(d.hint)}`);
+      if (d.resource) out.push(`  ${paint(`in ${forTerminal(d.resource)}`, ANSI.dim)}`);
     }
     const count = (s: Severity) => diagnostics.filter((d) => d.severity === s).length;
     const e = count('error');

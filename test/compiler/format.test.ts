@@ -141,3 +141,24 @@ test('github: workflow commands with data and property escaping', () => {
   // One command per line: no raw line break survives inside a command.
   for (const l of lines.slice(0, -1)) assert.match(l, /^::(error|warning|notice) [^\r\n]*::[^\r\n]*$/);
 });
+
+test('hostile file names and messages: no raw control character and no forged line in any format', () => {
+  // A file name with a newline that would start a workflow command, ANSI escapes (clear screen,
+  // window title, a forged green line) and a bidi override, in the name, message, hint and resource.
+  const evil = 'a\n::warning file=x::forged\x1b[2J\x1b]0;title\x07\x1b[32mok\x1b[0m\u202e.yaml';
+  const d = diag({ file: evil, message: `cannot parse ${evil}\nsecond line ::error::x`, hint: `rename ${evil}`, resource: `Service/default/${evil}` });
+  const source = (): string => `key: \x1b[31mred\x1b[0m\n`;
+  for (const name of Object.keys(FORMATTERS)) {
+    assert.ok(isFormatName(name));
+    const out = FORMATTERS[name].format([d], { color: false, source });
+    assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, `${name}: a raw control character`);
+    for (const line of out.split('\n')) {
+      const trimmed = line.trimStart();
+      if (name === 'github') assert.match(trimmed, /^(::(error|warning|notice) [^\n]*)?$/, `github: ${JSON.stringify(line)}`);
+      else assert.doesNotMatch(trimmed, /^::/, `${name}: a line a CI log would read as a command: ${JSON.stringify(line)}`);
+    }
+  }
+  const text = FORMATTERS.text.format([d], { color: false, source });
+  assert.match(text, /a\\n::warning file=x::forged\\x1b\[2J\\x1b\]0;title\\x07\\x1b\[32mok\\x1b\[0m\\u202e\.yaml:3:5 error WFT302/);
+  assert.match(text, /\n {4}\| second line ::error::x\n/);
+});

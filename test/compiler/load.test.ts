@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { load } from '../../compiler/load.js';
@@ -160,3 +160,24 @@ test('--rev: unknown revision, option-like revision, missing path and a folder o
   await load({ dir: outside, rev: 'HEAD' }, ctx);
   assert.deepEqual(ctx.diagnostics.map((d) => d.code), ['WFT103']);
 });
+
+test('a symlink that leads outside the folder is never read (WFT105); one inside is followed', async (t) => {
+  const root = tempDir(t);
+  // The "secret" is invalid YAML on purpose: were it read, a WFT201 finding would quote it.
+  write(root, 'outside/secret.yaml', 'API_TOKEN=hunter2: [\n');
+  write(root, 'mesh/reviews.yaml', service('reviews', 9080));
+  write(root, 'mesh/real/ratings.yaml', service('ratings', 9081));
+  symlinkSync(path.join(root, 'outside', 'secret.yaml'), path.join(root, 'mesh', 'leak.yaml'));
+  symlinkSync(path.join('..', 'outside', 'secret.yaml'), path.join(root, 'mesh', 'relative-leak.yaml'));
+  symlinkSync(path.join(root, 'mesh', 'real', 'ratings.yaml'), path.join(root, 'mesh', 'ratings-link.yaml'));
+  const ctx = ctxFor({ dir: path.join(root, 'mesh') });
+  const tree = await load(ctx.options, ctx);
+  assert.deepEqual(tree.files.map((f) => f.path), ['ratings-link.yaml', 'real/ratings.yaml', 'reviews.yaml']);
+  assert.deepEqual(ctx.diagnostics.map((d) => [d.code, d.file, d.severity]), [
+    ['WFT105', 'leak.yaml', 'error'],
+    ['WFT105', 'relative-leak.yaml', 'error'],
+  ]);
+  const result = await compile({ dir: path.join(root, 'mesh') });
+  assert.doesNotMatch(JSON.stringify(result.diagnostics), /hunter2/);
+});
+

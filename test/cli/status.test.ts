@@ -59,6 +59,7 @@ test('weft status: what proxies posted never reaches the terminal as escape sequ
   for (const format of ['text', 'json']) {
     const r = await weft(['status', '--controller', url, '--format', format]);
     assert.equal(r.code, 1, r.stderr);
+    // eslint-disable-next-line no-control-regex -- the test looks for raw control characters
     assert.doesNotMatch(r.stdout, /[\u001b\u0007\u202e]/, `${format}: a raw escape reached stdout`);
     if (format === 'text') {
       assert.match(r.stdout, /boom\\x1b\[2J\\x1b\]0;pwned\\x07\\n\\x1b\[32mall proxies current/);

@@ -151,6 +151,7 @@ test('hostile file names and messages: no raw control character and no forged li
   for (const name of Object.keys(FORMATTERS)) {
     assert.ok(isFormatName(name));
     const out = FORMATTERS[name].format([d], { color: false, source });
+    // eslint-disable-next-line no-control-regex -- the test looks for raw control characters
     assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, `${name}: a raw control character`);
     for (const line of out.split('\n')) {
       const trimmed = line.trimStart();

@@ -91,7 +91,7 @@ test('weft status: a server that never answers, one that is not a controller, an
   const html = await serve(t, (_req, res) => res.end('<html>hello</html>'));
   const h = await weft(['status', '--controller', html]);
   assert.equal(h.code, 2);
-  assert.match(h.stderr, /did not answer JSON: this is not a Weft controller/);
+  assert.match(h.stderr, /did not answer JSON \(syntax error\): this is not a Weft controller/);
 
   const foreign = await serve(t, (_req, res) => res.end('{"status":"ok"}'));
   const f = await weft(['status', '--controller', foreign]);

@@ -7,7 +7,7 @@ import { report } from './diagnostics.js';
 import { parseDuration } from './duration.js';
 import { tablesOf, matchKey, prefixMatchOf, type MatchEntry } from './precedence.js';
 import { checkRegex } from './regex.js';
-import type { HTTPRoute, HTTPRouteFilter, HTTPRouteRule, MeshConfig } from './resources.js';
+import type { HTTPRouteFilter, HTTPRouteRule, MeshConfig, Route } from './resources.js';
 import type { ResolvedTree } from './resolve.js';
 import type { PassContext } from './types.js';
 
@@ -40,7 +40,7 @@ export function analyze(tree: ResolvedTree, ctx: PassContext): ResolvedTree {
   for (const r of tree.routes) {
     const id = `${r.metadata.namespace}/${r.metadata.name}`;
     if ((r.spec.parentRefs ?? []).length === 0) {
-      report(ctx, 'WFT510', `HTTPRoute ${id} has no parentRefs, so it applies to nothing`, { origin: r.origin, pointer: '/spec', resource: r }, { hint: 'add parentRefs: [{ kind: Service, name: <service> }]' });
+      report(ctx, 'WFT510', `${r.kind} ${id} has no parentRefs, so it applies to nothing`, { origin: r.origin, pointer: '/spec', resource: r }, { hint: 'add parentRefs: [{ kind: Service, name: <service> }]' });
     }
     if (!attached.has(id)) {
       for (const p of tree.routeRateLimits.get(id) ?? []) {
@@ -75,8 +75,8 @@ function checkShadowing(tree: ResolvedTree, ctx: PassContext): void {
   }
 }
 
-function checkRoute(r: HTTPRoute, tree: ResolvedTree, ctx: PassContext): void {
-  const place = (pointer: string): { origin: HTTPRoute['origin']; pointer: string; resource: HTTPRoute } => ({ origin: r.origin, pointer, resource: r });
+function checkRoute(r: Route, tree: ResolvedTree, ctx: PassContext): void {
+  const place = (pointer: string): { origin: Route['origin']; pointer: string; resource: Route } => ({ origin: r.origin, pointer, resource: r });
   const parents = new Set((r.spec.parentRefs ?? []).map((p) => `${p.namespace ?? r.metadata.namespace}/${p.name}`));
   if ((r.spec.hostnames ?? []).length > 0 && (r.spec.parentRefs ?? []).length > 0) {
     report(ctx, 'WFT514', 'hostnames have no effect on a route whose parents are Services (GAMMA): it applies to all traffic to the Service', place('/spec/hostnames'));
@@ -141,7 +141,7 @@ function checkRoute(r: HTTPRoute, tree: ResolvedTree, ctx: PassContext): void {
   }
 }
 
-type PlaceFn = (pointer: string) => { origin: HTTPRoute['origin']; pointer: string; resource: HTTPRoute };
+type PlaceFn = (pointer: string) => { origin: Route['origin']; pointer: string; resource: Route };
 
 function checkTimeouts(rule: HTTPRouteRule, rp: string, meshRequest: string | undefined, place: PlaceFn, ctx: PassContext): void {
   const backend = rule.timeouts?.backendRequest;

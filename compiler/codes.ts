@@ -29,8 +29,8 @@ export const CODES = {
   WFT201: { name: 'yaml-syntax', severity: 'error', meaning: 'The file is not valid YAML.', fix: 'Fix the syntax at the position shown (indentation, quoting, a missing colon).' },
   WFT202: { name: 'duplicate-key', severity: 'error', meaning: 'A mapping has the same key twice; YAML would silently keep only one.', fix: 'Remove or merge the repeated key.' },
   WFT203: { name: 'not-a-resource', severity: 'error', meaning: 'A document is not a mapping with apiVersion, kind, metadata and spec.', fix: 'Give the document apiVersion, kind, metadata.name and spec.' },
-  WFT204: { name: 'unknown-kind', severity: 'error', meaning: 'The kind is not one Weft knows.', fix: 'Use HTTPRoute, Service, BackendPolicy, RateLimitPolicy, AuthorizationPolicy, Fault, MeshConfig or RouteTest.' },
-  WFT205: { name: 'wrong-api-version', severity: 'error', meaning: 'The apiVersion does not match the kind.', fix: 'Use gateway.networking.k8s.io/v1 for HTTPRoute and weft.dev/v1alpha1 for the Weft kinds.' },
+  WFT204: { name: 'unknown-kind', severity: 'error', meaning: 'The kind is not one Weft knows.', fix: 'Use HTTPRoute, GRPCRoute, Service, BackendPolicy, RateLimitPolicy, AuthorizationPolicy, Fault, MeshConfig or RouteTest.' },
+  WFT205: { name: 'wrong-api-version', severity: 'error', meaning: 'The apiVersion does not match the kind.', fix: 'Use gateway.networking.k8s.io/v1 for HTTPRoute and GRPCRoute, and weft.dev/v1alpha1 for the Weft kinds.' },
   WFT206: { name: 'yaml-unsupported', severity: 'error', meaning: 'The YAML uses a feature Weft refuses (too many aliases, a non-string key, a custom tag).', fix: 'Write the value out plainly.' },
   // validate
   WFT301: { name: 'schema-violation', severity: 'error', meaning: 'A field has the wrong type or an out-of-range or malformed value.', fix: 'Change the value to what the message asks for; docs/policies.md lists every field.' },
@@ -68,6 +68,7 @@ export const CODES = {
   WFT513: { name: 'mirror-loop', severity: 'error', meaning: 'A RequestMirror sends copies to the route\'s own parent Service, which would mirror them again.', fix: 'Mirror to a different Service.' },
   WFT514: { name: 'hostnames-ignored', severity: 'info', meaning: 'HTTPRoute hostnames do not apply to Service parents (GAMMA): the route applies to all traffic to the Service.', fix: 'Remove the hostnames field.' },
   WFT515: { name: 'repeated-match-name', severity: 'warning', meaning: 'A match lists the same header or query parameter twice; only the first counts.', fix: 'Remove the repeated entry.' },
+  WFT517: { name: 'route-kind-conflict', severity: 'warning', meaning: 'A GRPCRoute and an HTTPRoute attach to the same Service port; GRPCRoute wins (GEP-1294 route-type precedence) and the HTTPRoute is ignored there.', fix: 'Attach them to different Service ports, or route that traffic in one route kind.' },
   WFT516: { name: 'retry-without-budget-room', severity: 'warning', meaning: 'Retries are configured with more attempts than the request timeout can hold given the backoff.', fix: 'Lower attempts or backoff, or raise timeouts.request.' },
   // lower / emit
   WFT601: { name: 'bad-sign-key', severity: 'error', meaning: 'The signing key is not an ed25519 private key in PEM form.', fix: 'Create one with `weft keygen`.' },

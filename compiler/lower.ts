@@ -45,10 +45,10 @@ import {
   type BackendPolicy,
   type HTTPHeaderModifier,
   type HTTPPathModifier,
-  type HTTPRoute,
   type HTTPRouteFilter,
   type HTTPRouteRule,
   type RateLimitPolicy,
+  type Route,
   type Service,
 } from './resources.js';
 import type { ResolvedTree } from './resolve.js';
@@ -104,7 +104,7 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
   return { spec: { mesh, services } satisfies BundleSpec, sources: sourceMap };
 }
 
-function locate(origin: HTTPRoute['origin'], pointer: string): SourceLocation {
+function locate(origin: Route['origin'], pointer: string): SourceLocation {
   const s = spanAt(origin, pointer);
   return { column: s.column, file: origin.file, line: s.line };
 }
@@ -257,9 +257,11 @@ function lowerRule(e: MatchEntry, tree: ResolvedTree, mesh: MeshSettings, source
     direct,
     filters,
     id,
-    rateLimits: lowerRateLimits(tree.routeRateLimits.get(e.routeKey) ?? []),
+    // RateLimitPolicy targetRefs name HTTPRoutes only.
+    rateLimits: route.kind === 'HTTPRoute' ? lowerRateLimits(tree.routeRateLimits.get(e.routeKey) ?? []) : [],
     retry,
-    route: { name: route.metadata.name, namespace: route.metadata.namespace },
+    // `kind` only for GRPCRoute: HTTPRoute rules keep their shape, so existing digests stay.
+    route: route.kind === 'GRPCRoute' ? { kind: 'GRPCRoute', name: route.metadata.name, namespace: route.metadata.namespace } : { name: route.metadata.name, namespace: route.metadata.namespace },
     timeouts,
     totalWeight: redirects ? 0 : backends.reduce((s, b) => s + b.weight, 0),
   };

@@ -16,10 +16,15 @@
  *  7. route `namespace/name`, alphabetical;
  *  8. rule order within the route, then match order within the rule, then parentRef order.
  * Steps 1-5 and 6-8 are the spec's; the regex placement and the parentRef step are Weft's.
+ *
+ * GRPCRoute tables (a table never mixes the two kinds, resolve.ts) use the GRPCRoute order in
+ * place of steps 1-5: more characters in the matched gRPC service, then in the method, then more
+ * header matches (the hostname steps do not apply to Service parents); then steps 6-8.
  */
 import type { PathMatch, ValueMatch } from '../schemas/bundle.js';
 import type { HTTPRouteMatch, HTTPRouteRule } from './resources.js';
 import type { Attachment, ResolvedTree } from './resolve.js';
+import { grpcRank } from './grpcroute.js';
 
 /** NormalMatch is one HTTPRouteMatch with defaults applied and names normalised (RouteMatch minus ids). */
 export interface NormalMatch {
@@ -44,6 +49,8 @@ export interface MatchEntry {
   created: number | null;
   /** Route `namespace/name`. */
   routeKey: string;
+  /** For a GRPCRoute match: characters in its service and method (the GRPCRoute precedence keys); else null. */
+  grpc: { service: number; method: number } | null;
 }
 
 /** TableGroup is one future RouteTable: the entries of one parent for one caller namespace, in precedence order. */
@@ -117,15 +124,20 @@ function cmpStr(a: string, b: string): number {
 export function compareEntries(a: MatchEntry, b: MatchEntry): number {
   const pa = a.match.path;
   const pb = b.match.path;
-  const rank = PATH_RANK[pa.type] - PATH_RANK[pb.type];
-  if (rank !== 0) return rank;
-  if (pa.type !== 'Exact' && pa.value.length !== pb.value.length) return pb.value.length - pa.value.length;
-  const method = (a.match.method === null ? 1 : 0) - (b.match.method === null ? 1 : 0);
-  if (method !== 0) return method;
-  const headers = b.match.headers.length - a.match.headers.length;
-  if (headers !== 0) return headers;
-  const params = b.match.queryParams.length - a.match.queryParams.length;
-  if (params !== 0) return params;
+  if (a.grpc && b.grpc) {
+    const order = b.grpc.service - a.grpc.service || b.grpc.method - a.grpc.method || b.match.headers.length - a.match.headers.length;
+    if (order !== 0) return order;
+  } else {
+    const rank = PATH_RANK[pa.type] - PATH_RANK[pb.type];
+    if (rank !== 0) return rank;
+    if (pa.type !== 'Exact' && pa.value.length !== pb.value.length) return pb.value.length - pa.value.length;
+    const method = (a.match.method === null ? 1 : 0) - (b.match.method === null ? 1 : 0);
+    if (method !== 0) return method;
+    const headers = b.match.headers.length - a.match.headers.length;
+    if (headers !== 0) return headers;
+    const params = b.match.queryParams.length - a.match.queryParams.length;
+    if (params !== 0) return params;
+  }
   if (a.created !== b.created) {
     if (a.created === null) return 1;
     if (b.created === null) return -1;
@@ -188,12 +200,13 @@ export function buildTables(tree: ResolvedTree): TableGroup[] {
       const effective: HTTPRouteRule[] = rules.length > 0 ? rules : [{}];
       effective.forEach((rule, ruleIndex) => {
         const matches = rule.matches ?? [];
+        const grpcRule = route.kind === 'GRPCRoute' ? (route.grpc.rules?.[ruleIndex] ?? {}) : null;
         if (matches.length === 0) {
-          g.entries.push({ attachment: att, rule, ruleIndex, matchIndex: 0, implicit: true, match: normalizeMatch(undefined, att.port), created: ts, routeKey });
+          g.entries.push({ attachment: att, rule, ruleIndex, matchIndex: 0, implicit: true, match: normalizeMatch(undefined, att.port), created: ts, routeKey, grpc: grpcRule ? grpcRank(undefined) : null });
           return;
         }
         matches.forEach((m, matchIndex) => {
-          g.entries.push({ attachment: att, rule, ruleIndex, matchIndex, implicit: false, match: normalizeMatch(m, att.port), created: ts, routeKey });
+          g.entries.push({ attachment: att, rule, ruleIndex, matchIndex, implicit: false, match: normalizeMatch(m, att.port), created: ts, routeKey, grpc: grpcRule ? grpcRank(grpcRule.matches?.[matchIndex]) : null });
         });
       });
     }

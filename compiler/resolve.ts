@@ -14,15 +14,16 @@ import {
   type BackendObjectRef,
   type BackendPolicy,
   type Fault,
-  type HTTPRoute,
   type MeshConfig,
   type RateLimitPolicy,
   type Resource,
+  type Route,
   type RouteTest,
   type Service,
   type TargetRef,
 } from './resources.js';
 import { spanAt } from './diagnostics.js';
+import { asHttpShape } from './grpcroute.js';
 import type { PassContext, ValidatedTree } from './types.js';
 
 /** ResolvedBackend is a backendRef or mirror backendRef after lookup: a Service id and one of its ports. */
@@ -38,7 +39,7 @@ export interface ResolvedBackend {
  * own namespace for a consumer route (GAMMA).
  */
 export interface Attachment {
-  route: HTTPRoute;
+  route: Route;
   /** `namespace/name` of the parent Service. */
   parent: string;
   /** Index of the parentRef within the route. */
@@ -60,8 +61,8 @@ export interface ResolvedTree {
   resources: Resource[];
   /** Service id `namespace/name` → Service. */
   services: Map<string, Service>;
-  /** Every HTTPRoute kept (first of each id), in input order. */
-  routes: HTTPRoute[];
+  /** Every HTTPRoute and GRPCRoute kept (first of each id), in input order; GRPCRoutes in the HTTPRoute shape (grpcroute.ts). */
+  routes: Route[];
   /** Parent Service id → its attachments, in input order. */
   routesByParent: Map<string, Attachment[]>;
   /** backendRef and mirror backendRef objects → what they resolved to (absent: unresolved). */
@@ -143,6 +144,9 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
       case 'HTTPRoute':
         tree.routes.push(r);
         break;
+      case 'GRPCRoute':
+        tree.routes.push(asHttpShape(r));
+        break;
       case 'RouteTest':
         tree.routeTests.push(r);
         break;
@@ -157,10 +161,11 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
         break;
     }
   }
-  const routeIds = new Set(tree.routes.map((r) => key(r.metadata.namespace, r.metadata.name)));
+  // RateLimitPolicy targetRefs name HTTPRoutes only.
+  const routeIds = new Set(tree.routes.filter((r) => r.kind === 'HTTPRoute').map((r) => key(r.metadata.namespace, r.metadata.name)));
 
   /** lookupService resolves a Service reference with an optional port; reports and returns null on failure. */
-  const lookupPort = (svc: Service, port: number | undefined, r: Resource, pointer: string): number | null => {
+  const lookupPort = (svc: Service, port: number | undefined, r: Resource | Route, pointer: string): number | null => {
     const ports = svc.spec.ports;
     if (port !== undefined) {
       if (ports.some((p) => p.port === port)) return port;
@@ -190,7 +195,7 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
     return guess ? { hint: `did you mean "${guess}"?` } : {};
   };
 
-  const resolveBackend = (ref: BackendObjectRef, r: HTTPRoute, pointer: string): void => {
+  const resolveBackend = (ref: BackendObjectRef, r: Route, pointer: string): void => {
     const group = ref.group ?? '';
     const kind = ref.kind ?? 'Service';
     if (!CORE_GROUPS.has(group) || kind !== 'Service') {
@@ -266,7 +271,7 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
       (rule.filters ?? []).forEach((f, fi) => resolveFilter(f, `${rp}/filters/${fi}`));
     });
 
-    function resolveFilter(f: NonNullable<NonNullable<HTTPRoute['spec']['rules']>[number]['filters']>[number], pointer: string): void {
+    function resolveFilter(f: NonNullable<NonNullable<Route['spec']['rules']>[number]['filters']>[number], pointer: string): void {
       if (f.type === 'RequestMirror' && f.requestMirror) {
         resolveBackend(f.requestMirror.backendRef, r, `${pointer}/requestMirror/backendRef`);
       } else if (f.type === 'ExtensionRef' && f.extensionRef) {
@@ -286,6 +291,8 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
       }
     }
   }
+
+  dropConflictingHttpRoutes(tree, ctx);
 
   // Pass 3: policies and their targets.
   for (const r of kept) {
@@ -397,5 +404,33 @@ function checkEgress(tree: ResolvedTree, ctx: PassContext): void {
       const guess = didYouMean(e, ids);
       report(ctx, 'WFT411', `egress entry ${e}: Service ${e} does not exist`, place, guess ? { hint: `did you mean "${guess}"?` } : {});
     });
+  }
+}
+
+function overlaps(a: number | null, b: number | null): boolean {
+  return a === null || b === null || a === b;
+}
+
+/**
+ * dropConflictingHttpRoutes applies GEP-1294's route-type precedence: when a GRPCRoute and an
+ * HTTPRoute attach to the same Service port (for the same callers: producer or the same consumer
+ * namespace), only the GRPCRoute applies; the HTTPRoute's attachment is dropped and reported
+ * (upstream status: Accepted=False, reason Conflicted). Attachments without a port cover every port.
+ */
+function dropConflictingHttpRoutes(tree: ResolvedTree, ctx: PassContext): void {
+  for (const [parent, list] of tree.routesByParent) {
+    const grpc = list.filter((a) => a.route.kind === 'GRPCRoute');
+    if (grpc.length === 0) continue;
+    const kept = list.filter((a) => {
+      if (a.route.kind !== 'HTTPRoute') return true;
+      const winner = grpc.find((g) => g.table === a.table && overlaps(g.port, a.port));
+      if (!winner) return true;
+      const w = winner.route;
+      report(ctx, 'WFT517', `HTTPRoute ${a.route.metadata.namespace}/${a.route.metadata.name} is ignored for Service ${parent}${a.port === null ? '' : ` port ${a.port}`}: GRPCRoute ${w.metadata.namespace}/${w.metadata.name} attaches to the same Service port, and GRPCRoute wins`, { origin: a.route.origin, pointer: `/spec/parentRefs/${a.parentIndex}`, resource: a.route }, {
+        hint: 'attach the two routes to different Service ports (parentRefs[].port), or route the HTTP traffic in the GRPCRoute',
+      });
+      return false;
+    });
+    tree.routesByParent.set(parent, kept);
   }
 }

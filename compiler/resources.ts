@@ -7,6 +7,7 @@ import type { SourceSpan } from './types.js';
 
 export type Kind =
   | 'HTTPRoute'
+  | 'GRPCRoute'
   | 'Service'
   | 'BackendPolicy'
   | 'RateLimitPolicy'
@@ -18,6 +19,7 @@ export type Kind =
 /** API_VERSIONS gives the one apiVersion each kind is accepted with. */
 export const API_VERSIONS: Readonly<Record<Kind, string>> = Object.freeze({
   HTTPRoute: 'gateway.networking.k8s.io/v1',
+  GRPCRoute: 'gateway.networking.k8s.io/v1',
   Service: 'weft.dev/v1alpha1',
   BackendPolicy: 'weft.dev/v1alpha1',
   RateLimitPolicy: 'weft.dev/v1alpha1',
@@ -61,6 +63,7 @@ interface ResourceOf<K extends Kind, S> {
 
 export type Resource =
   | HTTPRoute
+  | GRPCRoute
   | Service
   | BackendPolicy
   | RateLimitPolicy
@@ -154,6 +157,54 @@ export interface HTTPBackendRef extends BackendObjectRef {
   weight?: number;
   filters?: HTTPRouteFilter[];
 }
+
+// ---- Gateway API GRPCRoute (v1, GAMMA profile) -------------------------------------------
+
+export type GRPCRoute = ResourceOf<'GRPCRoute', GRPCRouteSpec>;
+
+export interface GRPCRouteSpec {
+  parentRefs?: ParentRef[];
+  hostnames?: string[];
+  rules?: GRPCRouteRule[];
+}
+
+export interface GRPCRouteRule {
+  name?: string;
+  matches?: GRPCRouteMatch[];
+  filters?: GRPCRouteFilter[];
+  backendRefs?: GRPCBackendRef[];
+}
+
+/** GRPCRouteFilter: the filter types GRPCRoute has, each shaped as in HTTPRoute. */
+export interface GRPCRouteFilter {
+  type: 'RequestHeaderModifier' | 'ResponseHeaderModifier' | 'RequestMirror' | 'ExtensionRef';
+  requestHeaderModifier?: HTTPHeaderModifier;
+  responseHeaderModifier?: HTTPHeaderModifier;
+  requestMirror?: HTTPRouteFilter['requestMirror'];
+  extensionRef?: HTTPRouteFilter['extensionRef'];
+}
+
+export interface GRPCBackendRef extends BackendObjectRef {
+  /** Default 1. */
+  weight?: number;
+  filters?: GRPCRouteFilter[];
+}
+
+export interface GRPCRouteMatch {
+  /** At least one of service and method (schema-checked). */
+  method?: { type?: 'Exact' | 'RegularExpression'; service?: string; method?: string };
+  headers?: { type?: 'Exact' | 'RegularExpression'; name: string; value: string }[];
+}
+
+/**
+ * GRPCRouteAsHTTP is a GRPCRoute seen through the HTTPRoute shape the later passes share: each
+ * method match becomes the path match it selects (gRPC calls are `POST /<service>/<method>`,
+ * compiler/grpcroute.ts), and `grpc` keeps the route as written for precedence and messages.
+ */
+export type GRPCRouteAsHTTP = ResourceOf<'GRPCRoute', HTTPRouteSpec> & { grpc: GRPCRouteSpec };
+
+/** Route is any route the resolve pass attaches to a Service: HTTPRoute or GRPCRoute. */
+export type Route = HTTPRoute | GRPCRouteAsHTTP;
 
 // ---- Weft kinds -------------------------------------------------------------------------
 

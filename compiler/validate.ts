@@ -80,7 +80,7 @@ function validateDocument(doc: RawDocument, ctx: PassContext): Resource | null {
 /** extraChecks covers the Gateway API rules a JSON Schema cannot say (CEL rules upstream). */
 function extraChecks(doc: RawDocument, resource: ResourceRef, ctx: PassContext): void {
   const v = doc.value as { kind: string; spec?: { rules?: { matches?: unknown[]; filters?: unknown[]; backendRefs?: { filters?: unknown[] }[] }[] } };
-  if (v.kind !== 'HTTPRoute') return;
+  if (v.kind !== 'HTTPRoute' && v.kind !== 'GRPCRoute') return;
   const rules = v.spec?.rules ?? [];
   const total = rules.reduce((n, r) => n + (r.matches?.length ?? 0), 0);
   if (total > MAX_MATCHES_PER_ROUTE) {

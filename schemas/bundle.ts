@@ -206,7 +206,8 @@ export interface ValueMatch {
 export interface Rule {
   /** Stable id: `namespace/route#rule` (0-based rule index). */
   id: string;
-  route: { namespace: string; name: string };
+  /** The route the rule comes from; `kind` is present only for a GRPCRoute (absent: HTTPRoute). */
+  route: { kind?: 'GRPCRoute'; namespace: string; name: string };
   /** Filters in the order written (ExtensionRef Faults resolved to their spec). */
   filters: Filter[];
   /** Weight > 0 only, in the order written; empty with `direct` set. */

@@ -238,7 +238,8 @@ function keyedMatches(table: RouteTable | null, svc: ServiceEntry, sources: Sour
   for (const m of table.matches) {
     const rule = table.rules[m.rule];
     if (!rule) continue;
-    const route = `${rule.route.namespace}/${rule.route.name}`;
+    // A GRPCRoute is named as such: an HTTPRoute may have the same namespace/name.
+    const route = `${rule.route.kind === 'GRPCRoute' ? 'GRPCRoute ' : ''}${rule.route.namespace}/${rule.route.name}`;
     const match = describeMatch(m);
     const key = `${route}\u0000${match}`;
     // An identical second match of the same route can never be chosen (the compiler warns,

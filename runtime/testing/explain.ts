@@ -89,9 +89,10 @@ export function explainRequest(bundle: Bundle, router: Router, req: SimulatedReq
   let chosen: ExplainReport['chosen'] = null;
   if (decision?.kind === 'routed') {
     const r = decision.rule;
-    const route = r.route.name === '' ? '(no routes: the Service\'s own endpoints)' : `${r.route.namespace}/${r.route.name}`;
+    const kind = r.route.kind ?? 'HTTPRoute';
+    const route = r.route.name === '' ? '(no routes: the Service\'s own endpoints)' : `${kind === 'GRPCRoute' ? 'GRPCRoute ' : ''}${r.route.namespace}/${r.route.name}`;
     chosen = decision.match
-      ? { ...report(decision.match.source.id, r.id), route, routeSource: where(bundle, `HTTPRoute/${r.route.namespace}/${r.route.name}`) }
+      ? { ...report(decision.match.source.id, r.id), route, routeSource: where(bundle, `${kind}/${r.route.namespace}/${r.route.name}`) }
       : { id: r.id, rule: r.id, match: 'prefix /', source: where(bundle, `Service/${service?.entry.namespace ?? ''}/${service?.entry.name ?? ''}`), route, routeSource: null };
   }
   const rule = sim.rule

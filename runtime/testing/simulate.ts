@@ -127,14 +127,15 @@ export interface Simulation {
 export function precedenceStep(a: CompiledMatch, b: CompiledMatch): string {
   const pa = a.source.path;
   const pb = b.source.path;
-  const rank = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as const;
-  if (pa.type !== pb.type && rank[pa.type] < rank[pb.type]) return `path match type: ${pa.type} before ${pb.type}`;
-  if (pa.type === pb.type && pa.type !== 'Exact' && pa.value.length !== pb.value.length) {
-    return pa.type === 'PathPrefix'
-      ? `longer path prefix: ${JSON.stringify(pa.value)} (${pa.value.length} characters) before ${JSON.stringify(pb.value)} (${pb.value.length})`
-      : `longer regular expression (${pa.value.length} characters before ${pb.value.length})`;
+  if (a.rule.route.kind === 'GRPCRoute' && b.rule.route.kind === 'GRPCRoute') {
+    const ka = grpcKeys(pa);
+    const kb = grpcKeys(pb);
+    if (ka.service !== kb.service) return `more characters in the gRPC service match: ${ka.service} before ${kb.service}`;
+    if (ka.method !== kb.method) return `more characters in the gRPC method match: ${ka.method} before ${kb.method}`;
+  } else {
+    const step = httpPrecedenceStep(a, b);
+    if (step !== null) return step;
   }
-  if (a.source.method !== null && b.source.method === null) return `method match: ${a.source.method} before any method`;
   if (a.source.headers.length !== b.source.headers.length) return `more header matches: ${a.source.headers.length} before ${b.source.headers.length}`;
   if (a.source.queryParams.length !== b.source.queryParams.length) {
     return `more query parameter matches: ${a.source.queryParams.length} before ${b.source.queryParams.length}`;
@@ -144,6 +145,36 @@ export function precedenceStep(a: CompiledMatch, b: CompiledMatch): string {
   if (ra !== rb) return `route order: ${ra} before ${rb} (older creationTimestamp, then namespace/name)`;
   if (a.rule.id !== b.rule.id) return `rule order within ${ra}: ${a.rule.id} is written first`;
   return `match order within rule ${a.rule.id}`;
+}
+
+/** ANY_SEGMENT is how compiler/grpcroute.ts writes "any service" or "any method" in a path regex. */
+const ANY_SEGMENT = '[^/]+';
+
+/** grpcKeys recovers the GRPCRoute precedence keys (characters in service and method) from a lowered path match. */
+function grpcKeys(p: CompiledMatch['source']['path']): { service: number; method: number } {
+  const len = (x: string | undefined): number => (x === undefined || x === ANY_SEGMENT ? 0 : x.length);
+  if (p.type === 'Exact') {
+    const i = p.value.lastIndexOf('/');
+    return { service: i - 1, method: p.value.length - i - 1 };
+  }
+  if (p.type === 'PathPrefix') return { service: p.value.length - 1, method: 0 };
+  const groups = /^\/\((.*)\)\/\((.*)\)$/.exec(p.value);
+  if (groups) return { service: len(groups[1]), method: len(groups[2]) };
+  return { service: 0, method: len(p.value.slice(ANY_SEGMENT.length + 2)) };
+}
+
+function httpPrecedenceStep(a: CompiledMatch, b: CompiledMatch): string | null {
+  const pa = a.source.path;
+  const pb = b.source.path;
+  const rank = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as const;
+  if (pa.type !== pb.type && rank[pa.type] < rank[pb.type]) return `path match type: ${pa.type} before ${pb.type}`;
+  if (pa.type === pb.type && pa.type !== 'Exact' && pa.value.length !== pb.value.length) {
+    return pa.type === 'PathPrefix'
+      ? `longer path prefix: ${JSON.stringify(pa.value)} (${pa.value.length} characters) before ${JSON.stringify(pb.value)} (${pb.value.length})`
+      : `longer regular expression (${pa.value.length} characters before ${pb.value.length})`;
+  }
+  if (a.source.method !== null && b.source.method === null) return `method match: ${a.source.method} before any method`;
+  return null;
 }
 
 function lowerHeaders(h: Record<string, string>): Headers {

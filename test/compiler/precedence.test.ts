@@ -105,7 +105,7 @@ test('the index lists, per path, ascending positions into matches', async () => 
 test('compareEntries is a total order: antisymmetric on distinct entries', () => {
   const att = { route: {} as never, parent: 'd/a', parentIndex: 0, port: null, consumer: false, table: 'd' };
   const mk = (routeKey: string, ruleIndex: number, created: number | null) => ({
-    attachment: att, rule: {}, ruleIndex, matchIndex: 0, implicit: false, match: normalizeMatch({ path: { value: '/x' } }, null), created, routeKey,
+    attachment: att, rule: {}, ruleIndex, matchIndex: 0, implicit: false, match: normalizeMatch({ path: { value: '/x' } }, null), created, routeKey, grpc: null,
   });
   const es = [mk('d/b', 0, null), mk('d/a', 1, 5), mk('d/a', 0, 5), mk('d/c', 0, 1)];
   for (const a of es) for (const b of es) if (a !== b) assert.equal(Math.sign(compareEntries(a, b)), -Math.sign(compareEntries(b, a)));

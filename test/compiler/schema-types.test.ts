@@ -68,6 +68,15 @@ const SHAPES: Record<Kind, [string, Shape][]> = {
     ['spec.rules.backendRefs', keysOf<R.HTTPBackendRef>()({ group: 'optional', kind: 'optional', name: 'required', namespace: 'optional', port: 'optional', weight: 'optional', filters: 'optional' })],
     ['spec.rules.backendRefs.filters', keysOf<Filter>()({ type: 'required', requestHeaderModifier: 'optional', responseHeaderModifier: 'optional', requestRedirect: 'optional', urlRewrite: 'optional', requestMirror: 'optional', extensionRef: 'optional' })],
   ],
+  GRPCRoute: [
+    ['spec', keysOf<R.GRPCRouteSpec>()({ parentRefs: 'optional', hostnames: 'optional', rules: 'optional' })],
+    ['spec.rules', keysOf<R.GRPCRouteRule>()({ name: 'optional', matches: 'optional', filters: 'optional', backendRefs: 'optional' })],
+    ['spec.rules.matches', keysOf<R.GRPCRouteMatch>()({ method: 'optional', headers: 'optional' })],
+    ['spec.rules.matches.method', keysOf<Of<R.GRPCRouteMatch['method']>>()({ type: 'optional', service: 'optional', method: 'optional' })],
+    ['spec.rules.matches.headers', keysOf<Item<R.GRPCRouteMatch['headers']>>()({ type: 'optional', name: 'required', value: 'required' })],
+    ['spec.rules.filters', keysOf<R.GRPCRouteFilter>()({ type: 'required', requestHeaderModifier: 'optional', responseHeaderModifier: 'optional', requestMirror: 'optional', extensionRef: 'optional' })],
+    ['spec.rules.backendRefs', keysOf<R.GRPCBackendRef>()({ group: 'optional', kind: 'optional', name: 'required', namespace: 'optional', port: 'optional', weight: 'optional', filters: 'optional' })],
+  ],
   Service: [
     ['spec', keysOf<R.ServiceSpec>()({ ports: 'required', endpoints: 'optional', mtls: 'optional', egress: 'optional' })],
     ['spec.mtls', keysOf<Of<R.ServiceSpec['mtls']>>()({ mode: 'required' })],

@@ -13,7 +13,7 @@
  * Anything else (values computed by expressions, fields from imported packages) is not found,
  * and callers fall back to the closest ancestor that was.
  */
-import type { SourceSpan } from './types.js';
+import type { SourceSpan } from './positions.js';
 
 /** WrittenAt is where one field was written in one file: its label (if any) and its value. */
 export interface WrittenAt {

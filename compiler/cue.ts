@@ -25,7 +25,8 @@ import { Worker } from 'node:worker_threads';
 import { report } from './diagnostics.js';
 import type { Code } from './codes.js';
 import type { Origin } from './resources.js';
-import type { PassContext, RawDocument, SourceFile, SourceSpan } from './types.js';
+import type { SourceSpan } from './positions.js';
+import type { PassContext, RawDocument, SourceFile } from './types.js';
 import type { CueReply, CueRequest } from './cue-worker.js';
 import { findLiteral, findNode, indexCueFile, newNode, packageName, tokenLength, type CueNode, type Literals, type WrittenAt } from './cue-positions.js';
 

@@ -3,7 +3,8 @@
  * `report`, which takes the severity from CODES and the position from the resource's Origin.
  */
 import { CODES, type Code } from './codes.js';
-import type { Diagnostic, PassContext, Severity, SourceSpan } from './types.js';
+import type { SourceSpan } from './positions.js';
+import type { Diagnostic, PassContext, Severity } from './types.js';
 import { resourceId, type Origin } from './resources.js';
 
 /** Where a finding is: a node of a resource (JSON Pointer), a span of a file, or the whole run. */

@@ -4,7 +4,13 @@
  * only a handful of findings, so computing every span up front was most of the parse pass's
  * allocation (measured: a third of its time went to garbage collection).
  */
-import type { SourceSpan } from './types.js';
+/** SourceSpan is a range in a source file: 1-based, end inclusive of the last character's column + 1 (LSP-like). */
+export interface SourceSpan {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
 
 /** LineIndex maps character offsets of one text to 1-based line and column (UTF-16 units). */
 export class LineIndex {

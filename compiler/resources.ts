@@ -3,7 +3,7 @@
  * Schema in schemas/<kind>.schema.json (test/compiler/schema-types.test.ts keeps them in step);
  * a value of these types has passed its schema, so optional fields are the only unknowns.
  */
-import type { SourceSpan } from './types.js';
+import type { SourceSpan } from './positions.js';
 
 export type Kind =
   | 'HTTPRoute'

@@ -3,17 +3,11 @@
  * Read compiler/passes.ts for the order.
  */
 import type { Bundle, BundleSpec, Revision, SourceMap } from '../schemas/bundle.js';
-import type { Resource } from './resources.js';
+import type { SourceSpan } from './positions.js';
+import type { Origin, Resource } from './resources.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
-/** SourceSpan is 1-based, end inclusive of the last character's column + 1 (LSP-like). */
-export interface SourceSpan {
-  line: number;
-  column: number;
-  endLine: number;
-  endColumn: number;
-}
 
 /**
  * Diagnostic is one finding. `code` is stable and documented in docs/diagnostics.md; `file` is
@@ -74,7 +68,7 @@ export interface RawDocument {
   file: string;
   document: number;
   value: unknown;
-  origin: import('./resources.js').Origin;
+  origin: Origin;
 }
 
 /** ParsedTree: output of parse. Documents in file order, then document order. */

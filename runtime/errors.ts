@@ -281,3 +281,8 @@ export class BadPathError extends WeftError {
 export function errorReplyBody(err: WeftError): string {
   return `weft: ${err.code}: ${err.message}\n`;
 }
+
+/** messageOf is the one-line text of anything thrown (the first line of an Error's message). */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
+}

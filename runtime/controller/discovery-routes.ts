@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Controller } from './controller.js';
 import { ControllerError, messageOf } from './errors.js';
 import { parseEtags, parsePreferWait, readBody, sendError, sendJson } from './http.js';
-import type { Handler } from './routes.js';
+import type { Handler } from './handler.js';
 import type { Registrant } from '../discovery/registry.js';
 import { MAX_SERVICES_PER_POLL, type EndpointsResponse, type EndpointSet, type RegistrationResponse } from '../discovery/protocol.js';
 

@@ -1,7 +1,7 @@
 import { WeftError } from '../errors.js';
 
 /**
- * ControllerError is every failure the controller and its bundle source can raise on their own
+ * ControllerError is every failure the controller can raise on their own
  * (compile failures are diagnostics, not errors). Codes are stable: logs, /v1/status and the
  * proxies' status reports carry them, and docs/protocol.md lists them.
  */
@@ -17,9 +17,6 @@ export const CONTROLLER_ERROR_CODES = {
   WEFT_CTL_FORBIDDEN: 'The request needs a client certificate naming a Service (registration with identity on).',
   WEFT_CTL_TOO_MANY: 'The instance registry is full (in total or for this Service); the registration was refused.',
   WEFT_CTL_WEBHOOK_SIGNATURE: 'A webhook request has a missing or wrong X-Hub-Signature-256.',
-  WEFT_SRC_UNREACHABLE: 'The controller did not answer (connection refused, reset, timeout).',
-  WEFT_SRC_HTTP: 'The controller answered with an unexpected HTTP status.',
-  WEFT_SRC_TOO_LARGE: 'A bundle from the controller is larger than the size limit and was not loaded.',
 } as const;
 
 export type ControllerErrorCode = keyof typeof CONTROLLER_ERROR_CODES;
@@ -33,7 +30,4 @@ export class ControllerError extends WeftError {
   }
 }
 
-/** messageOf is the one-line text of anything thrown. */
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
-}
+export { messageOf } from '../errors.js';

@@ -6,9 +6,8 @@ import { parseEtags, parsePreferWait, readBody, sendError, sendJson } from './ht
 import { parsePushEvent, verifyHubSignature } from './webhook.js';
 import { DASHBOARD_ROUTES } from './dashboard/routes.js';
 import { DISCOVERY_ROUTES } from './discovery-routes.js';
+import type { Handler } from './handler.js';
 
-/** Handler answers one request; `url` is already parsed. Handlers never throw to the server. */
-export type Handler = (ctl: Controller, req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
 /**
  * ROUTES is the controller's whole HTTP surface, `METHOD /path` → handler. Anything else is

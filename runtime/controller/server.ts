@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Controller } from './controller.js';
 import { ControllerError, messageOf } from './errors.js';
 import { sendError } from './http.js';
-import { ROUTES, type Handler } from './routes.js';
+import type { Handler } from './handler.js';
+import { ROUTES } from './routes.js';
 
 /**
  * ControllerServer serves ROUTES over HTTP/1.1. Timeouts are set for long-polling: idle

@@ -1,9 +1,5 @@
 import type { BackendPolicySettings } from '../../schemas/bundle.js';
-import { ConsistentHashBalancer } from './consistent-hash.js';
-import { LeastRequestBalancer } from './least-request.js';
-import { defaultRandom, type RandomSource } from './random.js';
-import { RandomBalancer } from './random-balancer.js';
-import { RoundRobinBalancer } from './round-robin.js';
+import type { RandomSource } from './random.js';
 
 /** LoadBalancerSettings is the lowered `loadBalancer` of a BackendPolicy. */
 export type LoadBalancerSettings = BackendPolicySettings['loadBalancer'];
@@ -36,23 +32,4 @@ export interface LoadBalancerDeps {
   random?: RandomSource;
   /** Requests in flight to endpoint `index`, for LeastRequest; 0 for all when absent. */
   inFlight?: (index: number) => number;
-}
-
-/**
- * createLoadBalancer builds the balancer a BackendPolicy asks for over `endpointKeys` (stable
- * endpoint identities such as `10.0.0.1:8080`; ConsistentHash places them on its ring by key, so
- * a key keeps its endpoint across reloads that keep the endpoint).
- */
-export function createLoadBalancer(settings: LoadBalancerSettings, endpointKeys: readonly string[], deps: LoadBalancerDeps = {}): LoadBalancer {
-  const random = deps.random ?? defaultRandom;
-  switch (settings.type) {
-    case 'RoundRobin':
-      return new RoundRobinBalancer(endpointKeys.length);
-    case 'Random':
-      return new RandomBalancer(endpointKeys.length, random);
-    case 'LeastRequest':
-      return new LeastRequestBalancer(endpointKeys.length, deps.inFlight ?? (() => 0), random);
-    case 'ConsistentHash':
-      return new ConsistentHashBalancer(endpointKeys, random);
-  }
 }

@@ -17,7 +17,8 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
 import type { BundleSink, BundleSource, LoadVerdict } from './source.js';
-import { ControllerError, messageOf } from '../controller/errors.js';
+import { messageOf } from '../errors.js';
+import { SourceError } from './errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MAX_BUNDLE_BYTES } from '../bundle/verify.js';
 import type { TlsClientIdentity } from '../identity/tls-client-identity.js';
@@ -112,7 +113,7 @@ export class ControllerSource implements BundleSource {
     const tls = this.options.tls;
     if (!tls) return this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {};
     const creds = tls.identity.current();
-    if (!creds) throw new ControllerError('WEFT_SRC_UNREACHABLE', 'no client certificate yet: the controller requires mTLS');
+    if (!creds) throw new SourceError('WEFT_SRC_UNREACHABLE', 'no client certificate yet: the controller requires mTLS');
     if (this.tlsAgent?.generation !== creds.generation) {
       const old = this.tlsAgent?.agent;
       this.tlsAgent = { generation: creds.generation, agent: controllerDispatcher(creds.secureContext, tls.trustDomain) };
@@ -131,7 +132,7 @@ export class ControllerSource implements BundleSource {
         if (this.stopped) break;
         this.failures++;
         this.reportDue = true;
-        const code = err instanceof ControllerError ? err.code : 'WEFT_SRC_UNREACHABLE';
+        const code = err instanceof SourceError ? err.code : 'WEFT_SRC_UNREACHABLE';
         sink.problem?.({ code: code === 'WEFT_SRC_HTTP' ? 'WEFT_SRC_HTTP' : 'WEFT_SRC_UNREACHABLE', reason: `${this.base.origin}: ${messageOf(err)}` });
         this.log.log(this.failures === 1 ? 'warn' : 'debug', 'controller unreachable', { controller: this.base.origin, code, error: messageOf(err), failures: this.failures });
       }
@@ -191,7 +192,7 @@ export class ControllerSource implements BundleSource {
     }
     if (res.statusCode !== 200) {
       await res.body.dump().catch(() => undefined);
-      throw new ControllerError('WEFT_SRC_HTTP', `GET ${url.pathname} answered ${res.statusCode}`);
+      throw new SourceError('WEFT_SRC_HTTP', `GET ${url.pathname} answered ${res.statusCode}`);
     }
     const etagHeader = res.headers.etag;
     const etag = typeof etagHeader === 'string' ? etagHeader.replace(/^W\//, '').replace(/^"(.*)"$/, '$1') : null;
@@ -239,7 +240,7 @@ export class ControllerSource implements BundleSource {
       return (await gunzipAsync(raw, { maxOutputLength: this.maxBytes })).toString('utf8');
     } catch (err) {
       if (err instanceof RangeError || (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return null;
-      throw new ControllerError('WEFT_SRC_HTTP', `bad gzip body: ${messageOf(err)}`);
+      throw new SourceError('WEFT_SRC_HTTP', `bad gzip body: ${messageOf(err)}`);
     }
   }
 

@@ -13,7 +13,7 @@ import type { Bundle, ServiceEntry } from '../../schemas/bundle.js';
 import { identityOf } from '../../runtime/identity.js';
 import { authorize } from '../../runtime/policy/authorization.js';
 import { ManualClock } from '../../runtime/policy/clock.js';
-import { createLoadBalancer } from '../../runtime/policy/load-balancer.js';
+import { createLoadBalancer } from '../../runtime/policy/create-load-balancer.js';
 import { hashKeyFor } from '../../runtime/policy/consistent-hash.js';
 import { RateLimiter } from '../../runtime/policy/rate-limiter.js';
 

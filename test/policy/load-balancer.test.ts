@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HashRing, hashKeyFor, VIRTUAL_NODES } from '../../runtime/policy/consistent-hash.js';
-import { createLoadBalancer, type LoadBalancerSettings } from '../../runtime/policy/load-balancer.js';
+import { createLoadBalancer } from '../../runtime/policy/create-load-balancer.js';
+import type { LoadBalancerSettings } from '../../runtime/policy/load-balancer.js';
 import { seededRandom } from '../../runtime/policy/random.js';
 
 const keys = (n: number): string[] => Array.from({ length: n }, (_, i) => `10.0.0.${i + 1}:8080`);

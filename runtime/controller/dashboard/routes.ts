@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Controller } from '../controller.js';
 import { ControllerError, messageOf } from '../errors.js';
 import { readBody, sendError, sendJson } from '../http.js';
-import type { Handler } from '../routes.js';
+import type { Handler } from '../handler.js';
 import { parseTrafficPost } from './traffic-store.js';
 
 /** TRAFFIC_BODY_LIMIT bounds `POST /v1/traffic`. */

@@ -1,5 +1,5 @@
 import { FaultAbortError } from '../../errors.js';
-import type { FilterImpl } from '../steps/filters.js';
+import type { FilterImpl } from './filter.js';
 import { errorReply, type Reply } from '../pipeline.js';
 import { decideFault } from '../../policy/fault.js';
 

@@ -1,7 +1,8 @@
 import { DirectResponseError, InvalidBackendError } from '../../errors.js';
 import { chooseBackend } from '../../router/index.js';
 import type { ProxyContext } from '../context.js';
-import { applyEdits, runFilters, type ResponseEdits } from './filters.js';
+import type { ResponseEdits } from '../filters/filter.js';
+import { applyEdits, runFilters } from './filters.js';
 import { errorReply, missingFact, type Step } from '../pipeline.js';
 
 /**

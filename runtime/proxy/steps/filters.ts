@@ -7,6 +7,7 @@ import { errorReply, type Exchange, type Reply, type Step } from '../pipeline.js
 import { redirectReply } from '../filters/redirect.js';
 import { applyRewrite } from '../filters/rewrite.js';
 import { faultFilter } from '../filters/fault.js';
+import type { FilterImpl, ResponseEdits } from '../filters/filter.js';
 
 /**
  * Filters run in the order written (Gateway API), which is why one step walks the list and each
@@ -14,12 +15,6 @@ import { faultFilter } from '../filters/fault.js';
  * Reply to answer at once (redirect, fault abort) or null to go on; ResponseHeaderModifier
  * registers an edit applied to whatever reply comes back.
  */
-
-/** ResponseEdits collects edits to apply to the reply, in filter order. */
-export type ResponseEdits = ((reply: Reply) => void)[];
-
-/** FilterImpl applies one filter; may be async (fault delay). */
-export type FilterImpl = (ctx: ProxyContext, ex: Exchange, filter: Filter, edits: ResponseEdits) => Reply | null | Promise<Reply | null>;
 
 /**
  * FILTERS: one line per filter type. A type missing here is never skipped: the request gets 500

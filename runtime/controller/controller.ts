@@ -20,6 +20,7 @@ import { ControllerMetrics } from './metrics.js';
 import { RemoteRepository } from './remote-repository.js';
 import { isRemoteRepo, normaliseSubPath, type Repository } from './repository.js';
 import type { StatusDocument } from './status-document.js';
+import { CommitHistory } from './commit-history.js';
 import { BundleStore, type StoredBundle } from './store.js';
 import { TrafficStore } from './dashboard/traffic-store.js';
 
@@ -95,6 +96,8 @@ export class Controller {
   /** The bundle being served; null until the store or the first compile gives one. */
   current: StoredBundle | null = null;
   lastCompile: CompileRecord | null = null;
+  /** What happened to each compiled commit, for the dashboard's markers (newest last). */
+  readonly history = new CommitHistory();
   repoError: { code: string; message: string; at: string } | null = null;
 
   private readonly log: Logger;
@@ -267,6 +270,7 @@ export class Controller {
     };
     if (!ok || !result.bundle || !result.bundleJson) {
       this.lastCompile = record;
+      this.history.rejected(info, this.current?.digest ?? null, startedAt);
       this.log.log('error', 'commit rejected: the previous bundle stays live', {
         commit,
         message: info.message,
@@ -279,6 +283,7 @@ export class Controller {
     this.log.log('info', 'compiled', { commit, digest: result.bundle.digest, ms: Math.round(seconds * 1000), warnings });
     if (generation <= this.publishedGeneration) return;
     this.publishedGeneration = generation;
+    this.history.published(info, result.bundle.digest, this.current?.digest ?? null, new Date());
     await this.publish({
       digest: result.bundle.digest,
       bytes: Buffer.from(result.bundleJson, 'utf8'),
@@ -374,6 +379,7 @@ export class Controller {
         ? { digest: cur.digest, commit: cur.commit, signedBy: cur.bundle.signature?.keyId ?? null, publishedAt: cur.publishedAt }
         : null,
       lastCompile: this.lastCompile,
+      history: this.history.list(),
       discovery: this.discovery.status(),
       proxies: this.fleet.list(now).map((p) => ({
         proxy: p.proxy,

@@ -3,6 +3,7 @@
  * `weft status` (which reads it). Times are ISO 8601 strings; digests `sha256:<hex>`.
  */
 import type { Diagnostic } from '../../compiler/types.js';
+import type { CommitEvent } from './commit-history.js';
 import type { CommitInfo } from './git.js';
 import type { ProxyState } from './fleet.js';
 import type { ServiceInstances } from '../discovery/discovery.js';
@@ -30,6 +31,8 @@ export interface StatusDocument {
     warnings: number;
     diagnostics: Diagnostic[];
   } | null;
+  /** What the controller did with each compiled commit, oldest first (bounded; commit-history.ts). */
+  history: CommitEvent[];
   /** Registered instances per Service (docs/discovery.md); `warming` after a controller restart. */
   discovery: { leaseMs: number; heartbeatMs: number; warming: boolean; services: ServiceInstances[] };
   proxies: ProxyStatus[];

@@ -20,12 +20,16 @@ export interface PassObserver {
 /** compile: see the file comment. `observer` is optional and sees every pass that runs. */
 export async function compile(options: CompileOptions, observer: PassObserver = {}): Promise<CompileResult> {
   const ctx = contextFor(options);
+  options.memo?.begin();
   const timings: Record<string, number> = {};
   const runner = passRunner(timings, observer);
   const checked = await CHECK.run(options, ctx, runner);
   const built = checked !== PASS_FAILED && !hasErrors(ctx.diagnostics) ? await BUILD.run(checked, ctx, runner) : PASS_FAILED;
   const diagnostics = [...ctx.diagnostics].sort(compareDiagnostics);
   const emitted = built !== PASS_FAILED && !hasErrors(diagnostics) ? built : null;
+  // Only a compile that ran every pass used all it needs; after one that stopped early the memo
+  // keeps everything (the next good commit is likely to need it).
+  if (emitted) options.memo?.sweep();
   return {
     bundle: emitted?.bundle ?? null,
     bundleJson: emitted?.json ?? null,

@@ -273,8 +273,11 @@ async function readTree(git: ReturnType<typeof simpleGit>, commit: string, sub: 
     const parts = rel.split('/');
     if (!isPolicyFile(rel) || parts.slice(0, -1).some(skipDir)) continue;
     const size = Number(m[4]);
+    const object = m[3] ?? '';
     if (size > maxBytes) out.push(tooLarge(ctx, rel, size, maxBytes));
-    else wanted.push({ rel, object: m[3] ?? '', size });
+    // A blob whose parse result the memo holds is not read at all: git named its content.
+    else if (ctx.options.memo?.hasFile(rel, object)) out.push({ path: rel, size, text: null, blob: object });
+    else wanted.push({ rel, object, size });
   }
   let batch: typeof wanted = [];
   let batchBytes = 0;
@@ -284,7 +287,7 @@ async function readTree(git: ReturnType<typeof simpleGit>, commit: string, sub: 
     const buf = await git.showBuffer(batch.map((b) => b.object));
     let at = 0;
     for (const b of batch) {
-      out.push(decode(ctx, b.rel, buf.subarray(at, at + b.size)));
+      out.push({ ...decode(ctx, b.rel, buf.subarray(at, at + b.size)), blob: b.object });
       at += b.size;
     }
     batch = [];

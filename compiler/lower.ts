@@ -90,10 +90,28 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
     else tables.set(g.parent, [g]);
   }
   const services: ServiceEntry[] = [];
+  const memo = _ctx.options.memo;
+  let meshKey: string | undefined;
   for (const id of [...tree.services.keys()].sort(byString)) {
     const svc = tree.services.get(id);
     if (!svc) continue;
-    services.push(lowerService(svc, id, tree, mesh, tables.get(id) ?? [], sources));
+    const groups = tables.get(id) ?? [];
+    if (!memo) {
+      services.push(lowerService(svc, id, tree, mesh, groups, sources));
+      continue;
+    }
+    // Incremental: a Service whose every input is the same object as last time keeps its entry.
+    meshKey ??= JSON.stringify(mesh);
+    const deps = serviceDeps(svc, id, tree, meshKey, groups);
+    let kept = memo.service(id, deps);
+    if (!kept) {
+      const own: Sources = new Map();
+      const entry = lowerService(svc, id, tree, mesh, groups, own);
+      kept = { deps, entry, sources: [...own] };
+      memo.setService(id, kept);
+    }
+    services.push(kept.entry);
+    for (const [k, v] of kept.sources) sources.set(k, v);
   }
   for (const r of tree.resources) {
     const id = resourceId(r);
@@ -102,6 +120,49 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
   const sourceMap: SourceMap = {};
   for (const id of [...sources.keys()].sort(byString)) sourceMap[id] = sources.get(id) as SourceLocation;
   return { spec: { mesh, services } satisfies BundleSpec, sources: sourceMap };
+}
+
+/**
+ * serviceDeps lists every input lowerService reads for Service `id`, as values compared by
+ * identity (objects) or equality (strings, numbers): the Service, the mesh settings (as text),
+ * its policies, every table entry (route, rule, attachment), and what each rule's references
+ * resolved to (backend Services and ports, mirrors, Faults, route rate limits). Separators keep
+ * two lists from running into each other. Anything lowerService reads must be listed here.
+ */
+function serviceDeps(svc: Service, id: string, tree: ResolvedTree, meshKey: string, groups: TableGroup[]): unknown[] {
+  const deps: unknown[] = [svc, meshKey, tree.backendPolicies.get(id) ?? null, '|a'];
+  for (const p of tree.authorizationPolicies.get(id) ?? []) deps.push(p);
+  deps.push('|r');
+  for (const p of tree.serviceRateLimits.get(id) ?? []) deps.push(p);
+  const rules = new Map<HTTPRouteRule, string>();
+  for (const g of groups) {
+    deps.push('|t', g.table, g.consumer, g.entries.length);
+    for (const e of g.entries) {
+      const a = e.attachment;
+      deps.push(a.route, a.port, a.parentIndex, a.consumer, e.rule, e.ruleIndex, e.matchIndex);
+      rules.set(e.rule, e.routeKey);
+    }
+  }
+  const filter = (f: HTTPRouteFilter): void => {
+    if (f.type === 'RequestMirror' && f.requestMirror) {
+      const t = tree.backends.get(f.requestMirror.backendRef);
+      deps.push(t?.service ?? null, t?.port ?? null);
+    } else if (f.type === 'ExtensionRef' && f.extensionRef) {
+      deps.push(tree.extensions.get(f.extensionRef) ?? null);
+    }
+  };
+  for (const [rule, routeKey] of rules) {
+    deps.push('|b');
+    for (const b of rule.backendRefs ?? []) {
+      const t = tree.backends.get(b);
+      deps.push(t?.service ?? null, t?.port ?? null);
+      for (const f of b.filters ?? []) filter(f);
+    }
+    for (const f of rule.filters ?? []) filter(f);
+    deps.push('|l');
+    for (const p of tree.routeRateLimits.get(routeKey) ?? []) deps.push(p);
+  }
+  return deps;
 }
 
 function locate(origin: Route['origin'], pointer: string): SourceLocation {

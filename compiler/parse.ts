@@ -11,6 +11,7 @@ import { API_VERSIONS, type Kind, type Origin } from './resources.js';
 import { parseCue } from './cue.js';
 import type { LoadedTree, ParsedTree, PassContext, RawDocument, SourceFile } from './types.js';
 import { LineIndex, OffsetPositions } from './positions.js';
+import { CompileMemo } from './memo.js';
 
 /** MAX_DEPTH bounds collection nesting; policies need a dozen levels at most. */
 const MAX_DEPTH = 64;
@@ -26,17 +27,45 @@ const KINDS = Object.keys(API_VERSIONS) as Kind[];
  * order, then document order. Never throws on any input text.
  */
 export async function parse(input: LoadedTree, ctx: PassContext): Promise<ParsedTree> {
+  const memo = ctx.options.memo;
   const documents: RawDocument[] = [];
   const cueFiles: SourceFile[] = [];
   for (const file of input.files) {
+    if (file.path.endsWith('.cue')) {
+      if (file.text !== null) cueFiles.push(file);
+      continue;
+    }
+    // A file's documents and findings depend on its path and bytes only: keyed by git's blob id.
+    const key = memo && file.blob !== undefined ? CompileMemo.fileKey(file.path, file.blob) : null;
+    const kept = key !== null ? memo?.file(key) : undefined;
+    if (kept) {
+      documents.push(...kept.documents);
+      ctx.diagnostics.push(...kept.diagnostics);
+      continue;
+    }
     if (file.text === null) continue;
-    if (file.path.endsWith('.cue')) cueFiles.push(file);
-    else documents.push(...parseYaml(file.path, file.text, ctx));
+    const before = ctx.diagnostics.length;
+    const docs = parseYaml(file.path, file.text, ctx).filter((d) => checkResource(d, ctx));
+    if (key !== null) memo?.setFile(key, { documents: docs, diagnostics: ctx.diagnostics.slice(before) });
+    documents.push(...docs);
   }
-  if (cueFiles.length > 0) documents.push(...(await parseCue(cueFiles, ctx)));
+  if (cueFiles.length > 0) {
+    // CUE files are evaluated together (a package spans files): one key for all of them.
+    const key = memo && cueFiles.every((f) => f.blob !== undefined) ? `cue\n${cueFiles.map((f) => CompileMemo.fileKey(f.path, f.blob ?? '')).join('\n')}` : null;
+    const kept = key !== null ? memo?.file(key) : undefined;
+    if (kept) {
+      documents.push(...kept.documents);
+      ctx.diagnostics.push(...kept.diagnostics);
+    } else {
+      const before = ctx.diagnostics.length;
+      const docs = (await parseCue(cueFiles, ctx)).filter((d) => checkResource(d, ctx));
+      if (key !== null) memo?.setFile(key, { documents: docs, diagnostics: ctx.diagnostics.slice(before) });
+      documents.push(...docs);
+    }
+  }
   // CUE documents join in path order so the output does not depend on file type.
   documents.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.document - b.document));
-  return { documents: documents.filter((d) => checkResource(d, ctx)) };
+  return { documents };
 }
 
 // ---- positions ----------------------------------------------------------------------------

@@ -40,6 +40,12 @@ export interface CompileOptions {
   issuedAt?: string;
   /** Largest policy file read, in bytes (default 1 MiB). */
   maxFileBytes?: number;
+  /**
+   * Results kept from earlier compiles (compiler/memo.ts): a long-lived caller (the controller)
+   * passes the same memo to every compile, which then re-reads, re-parses and re-lowers only
+   * what changed. The bundle is byte-identical to a compile without it.
+   */
+  memo?: import('./memo.js').CompileMemo;
 }
 
 /** PassContext is shared by every pass of one compile: options in, diagnostics out. */
@@ -56,6 +62,8 @@ export interface SourceFile {
   path: string;
   size: number;
   text: string | null;
+  /** The git blob id, when read from git; with a memo that holds this blob, `text` was not read (null). */
+  blob?: string;
 }
 
 /** LoadedTree: output of load. Files sorted by path. */

@@ -42,8 +42,18 @@ export function validatorFor(kind: Kind): ValidateFunction {
  */
 export function validate(input: ParsedTree, ctx: PassContext): ValidatedTree {
   const resources: Resource[] = [];
+  const memo = ctx.options.memo;
   for (const doc of input.documents) {
+    // A document parsed in an earlier compile is the same object, validated then.
+    const kept = memo?.document(doc);
+    if (kept) {
+      ctx.diagnostics.push(...kept.diagnostics);
+      if (kept.resource) resources.push(kept.resource);
+      continue;
+    }
+    const before = ctx.diagnostics.length;
     const r = validateDocument(doc, ctx);
+    memo?.setDocument(doc, { resource: r, diagnostics: ctx.diagnostics.slice(before) });
     if (r) resources.push(r);
   }
   return { resources };

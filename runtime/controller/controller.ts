@@ -9,6 +9,7 @@ import { ControllerError, messageOf } from './errors.js';
 import { Fleet } from './fleet.js';
 import { serviceId, SliceCache, type ServedBundle } from './slices.js';
 import { signingKey } from '../../compiler/emit.js';
+import { CompileMemo } from '../../compiler/memo.js';
 import type { CommitInfo } from './git.js';
 import type { IncomingMessage } from 'node:http';
 import { Discovery } from '../discovery/discovery.js';
@@ -91,6 +92,8 @@ export class Controller {
   readonly maxWaitMs: number;
   /** Traffic samples the demo's load generator posts for the dashboard (`/v1/traffic`). */
   readonly traffic = new TrafficStore();
+  /** Parse, validate and lower results kept from commit to commit: compiles are incremental. */
+  readonly memo = new CompileMemo();
   /** Per-Service slices of `current` (docs/scale.md): what GET /v1/bundle?service=S answers. */
   readonly slices: SliceCache;
   /** The bundle being served; null until the store or the first compile gives one. */
@@ -243,6 +246,7 @@ export class Controller {
       result = await this.compileFn({
         dir: this.repo.compileDir,
         rev: commit,
+        memo: this.memo,
         // The controller's clock sets issuedAt: proxies refuse a bundle issued before their active one.
         ...(this.options.signKey ? { signKey: this.options.signKey, issuedAt: new Date().toISOString() } : {}),
       });
@@ -280,7 +284,7 @@ export class Controller {
       });
       return;
     }
-    this.log.log('info', 'compiled', { commit, digest: result.bundle.digest, ms: Math.round(seconds * 1000), warnings });
+    this.log.log('info', 'compiled', { commit, digest: result.bundle.digest, ms: Math.round(seconds * 1000), warnings, parsed: this.memo.stats.parsed, reused: this.memo.stats.reused, lowered: this.memo.stats.lowered });
     if (generation <= this.publishedGeneration) return;
     this.publishedGeneration = generation;
     this.history.published(info, result.bundle.digest, this.current?.digest ?? null, new Date());

@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.weft/**', 'test/**/fixtures/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.weft/**', 'test/**/fixtures/**', 'schemas/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,6 +13,11 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       'no-console': 'off',
     },
+  },
+  {
+    // Build scripts run under Node before tsc (scripts/generate-types.mjs).
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
     // The dependency-cruiser config is CommonJS (the package is ESM; depcruise loads .cjs).

@@ -1,9 +1,23 @@
 /**
- * Resource types: the policy kinds as the validate pass hands them on. Each type mirrors its JSON
- * Schema in schemas/<kind>.schema.json (test/compiler/schema-types.test.ts keeps them in step);
- * a value of these types has passed its schema, so optional fields are the only unknowns.
+ * Resource types: the policy kinds as the validate pass hands them on. The shapes are generated
+ * from the kinds' JSON Schemas (schemas/generated/<kind>.ts, by scripts/generate-types.mjs during
+ * `npm run build`), so a type cannot disagree with its schema; this module names the parts the
+ * passes use. A value of these types has passed its schema, so optional fields are the only
+ * unknowns; validate also fills `metadata.namespace`.
  */
 import type { SourceSpan } from './positions.js';
+import type * as AuthorizationPolicySchema from '../schemas/generated/authorizationpolicy.js';
+import type * as BackendPolicySchema from '../schemas/generated/backendpolicy.js';
+import type * as FaultSchema from '../schemas/generated/fault.js';
+import type * as GRPCRouteSchema from '../schemas/generated/grpcroute.js';
+import type * as HTTPRouteSchema from '../schemas/generated/httproute.js';
+import type * as MeshConfigSchema from '../schemas/generated/meshconfig.js';
+import type * as RateLimitPolicySchema from '../schemas/generated/ratelimitpolicy.js';
+import type * as RouteTestSchema from '../schemas/generated/routetest.js';
+import type * as ServiceSchema from '../schemas/generated/service.js';
+
+/** Item is the element type of an optional list field. */
+type Item<T> = NonNullable<T> extends readonly (infer E)[] ? E : never;
 
 export type Kind =
   | 'HTTPRoute'
@@ -29,14 +43,8 @@ export const API_VERSIONS: Readonly<Record<Kind, string>> = Object.freeze({
   RouteTest: 'weft.dev/v1alpha1',
 });
 
-export interface Metadata {
-  name: string;
-  /** Filled with `default` by the validate pass when absent. */
-  namespace: string;
-  creationTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+/** Metadata as validate hands it on: `namespace` is always set (`default` when absent). */
+export type Metadata = Omit<HTTPRouteSchema.Metadata, 'namespace'> & { namespace: string };
 
 /**
  * Origin says where a resource was written. `pointer` positions are JSON Pointers into the
@@ -80,121 +88,27 @@ export function resourceId(r: { kind: string; metadata: { namespace: string; nam
 // ---- Gateway API HTTPRoute (v1, GAMMA profile) -------------------------------------------
 
 export type HTTPRoute = ResourceOf<'HTTPRoute', HTTPRouteSpec>;
-
-export interface HTTPRouteSpec {
-  parentRefs?: ParentRef[];
-  hostnames?: string[];
-  rules?: HTTPRouteRule[];
-}
-
-export interface ParentRef {
-  group?: string;
-  kind?: string;
-  namespace?: string;
-  name: string;
-  sectionName?: string;
-  port?: number;
-}
-
-export interface HTTPRouteRule {
-  name?: string;
-  matches?: HTTPRouteMatch[];
-  filters?: HTTPRouteFilter[];
-  backendRefs?: HTTPBackendRef[];
-  timeouts?: { request?: string; backendRequest?: string };
-  retry?: { codes?: number[]; attempts?: number; backoff?: string };
-}
-
-export interface HTTPRouteMatch {
-  path?: { type?: 'Exact' | 'PathPrefix' | 'RegularExpression'; value?: string };
-  headers?: { type?: 'Exact' | 'RegularExpression'; name: string; value: string }[];
-  queryParams?: { type?: 'Exact' | 'RegularExpression'; name: string; value: string }[];
-  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'CONNECT' | 'OPTIONS' | 'TRACE' | 'PATCH';
-}
-
-export interface HTTPHeaderModifier {
-  set?: { name: string; value: string }[];
-  add?: { name: string; value: string }[];
-  remove?: string[];
-}
-
-export interface HTTPPathModifier {
-  type: 'ReplaceFullPath' | 'ReplacePrefixMatch';
-  replaceFullPath?: string;
-  replacePrefixMatch?: string;
-}
-
-export interface HTTPRouteFilter {
-  type: 'RequestHeaderModifier' | 'ResponseHeaderModifier' | 'RequestRedirect' | 'URLRewrite' | 'RequestMirror' | 'ExtensionRef';
-  requestHeaderModifier?: HTTPHeaderModifier;
-  responseHeaderModifier?: HTTPHeaderModifier;
-  requestRedirect?: {
-    scheme?: 'http' | 'https';
-    hostname?: string;
-    path?: HTTPPathModifier;
-    port?: number;
-    statusCode?: 301 | 302 | 303 | 307 | 308;
-  };
-  urlRewrite?: { hostname?: string; path?: HTTPPathModifier };
-  requestMirror?: {
-    backendRef: BackendObjectRef;
-    percent?: number;
-    fraction?: { numerator: number; denominator?: number };
-  };
-  extensionRef?: { group: string; kind: string; name: string };
-}
-
-export interface BackendObjectRef {
-  group?: string;
-  kind?: string;
-  name: string;
-  namespace?: string;
-  port?: number;
-}
-
-export interface HTTPBackendRef extends BackendObjectRef {
-  /** Default 1. */
-  weight?: number;
-  filters?: HTTPRouteFilter[];
-}
+export type HTTPRouteSpec = HTTPRouteSchema.HTTPRoute['spec'];
+export type ParentRef = Item<HTTPRouteSpec['parentRefs']>;
+export type HTTPRouteRule = Item<HTTPRouteSpec['rules']>;
+export type HTTPRouteMatch = Item<HTTPRouteRule['matches']>;
+export type HTTPHeaderModifier = HTTPRouteSchema.HeaderModifier;
+export type HTTPPathModifier = HTTPRouteSchema.PathModifier;
+export type HTTPRouteFilter = HTTPRouteSchema.Filter;
+export type BackendObjectRef = HTTPRouteSchema.BackendObjectRef;
+/** HTTPBackendRef: a BackendObjectRef with `weight` (default 1) and per-backend filters. */
+export type HTTPBackendRef = Item<HTTPRouteRule['backendRefs']>;
 
 // ---- Gateway API GRPCRoute (v1, GAMMA profile) -------------------------------------------
 
 export type GRPCRoute = ResourceOf<'GRPCRoute', GRPCRouteSpec>;
-
-export interface GRPCRouteSpec {
-  parentRefs?: ParentRef[];
-  hostnames?: string[];
-  rules?: GRPCRouteRule[];
-}
-
-export interface GRPCRouteRule {
-  name?: string;
-  matches?: GRPCRouteMatch[];
-  filters?: GRPCRouteFilter[];
-  backendRefs?: GRPCBackendRef[];
-}
-
+export type GRPCRouteSpec = GRPCRouteSchema.GRPCRoute['spec'];
+export type GRPCRouteRule = Item<GRPCRouteSpec['rules']>;
 /** GRPCRouteFilter: the filter types GRPCRoute has, each shaped as in HTTPRoute. */
-export interface GRPCRouteFilter {
-  type: 'RequestHeaderModifier' | 'ResponseHeaderModifier' | 'RequestMirror' | 'ExtensionRef';
-  requestHeaderModifier?: HTTPHeaderModifier;
-  responseHeaderModifier?: HTTPHeaderModifier;
-  requestMirror?: HTTPRouteFilter['requestMirror'];
-  extensionRef?: HTTPRouteFilter['extensionRef'];
-}
-
-export interface GRPCBackendRef extends BackendObjectRef {
-  /** Default 1. */
-  weight?: number;
-  filters?: GRPCRouteFilter[];
-}
-
-export interface GRPCRouteMatch {
-  /** At least one of service and method (schema-checked). */
-  method?: { type?: 'Exact' | 'RegularExpression'; service?: string; method?: string };
-  headers?: { type?: 'Exact' | 'RegularExpression'; name: string; value: string }[];
-}
+export type GRPCRouteFilter = GRPCRouteSchema.Filter;
+export type GRPCBackendRef = Item<GRPCRouteRule['backendRefs']>;
+/** GRPCRouteMatch: a method match has at least one of service and method (schema-checked). */
+export type GRPCRouteMatch = Item<GRPCRouteRule['matches']>;
 
 /**
  * GRPCRouteAsHTTP is a GRPCRoute seen through the HTTPRoute shape the later passes share: each
@@ -209,101 +123,29 @@ export type Route = HTTPRoute | GRPCRouteAsHTTP;
 // ---- Weft kinds -------------------------------------------------------------------------
 
 export type Service = ResourceOf<'Service', ServiceSpec>;
-
-export interface ServiceSpec {
-  ports: { name: string; port: number; appProtocol?: string }[];
-  endpoints?: { address: string; port?: number; labels?: Record<string, string>; meshed?: boolean }[];
-  /** Overrides MeshConfig spec.mtls for this Service's inbound listeners. */
-  mtls?: { mode: MtlsMode };
-  /** What this Service's instances may call: `NAMESPACE/NAME`, `NAMESPACE/*`, `*\/*` [MeshConfig default, else `*\/*`]. */
-  egress?: string[];
-}
+export type ServiceSpec = ServiceSchema.Service['spec'];
 
 /** MtlsMode: STRICT inbound listeners take only mTLS; PERMISSIVE also plaintext (no identity). */
-export type MtlsMode = 'STRICT' | 'PERMISSIVE';
+export type MtlsMode = NonNullable<ServiceSpec['mtls']>['mode'];
 
 /** TargetRef names the resource a policy attaches to (Gateway API policy attachment). */
-export interface TargetRef {
-  group?: string;
-  kind: 'Service' | 'HTTPRoute';
-  name: string;
-  namespace?: string;
-}
+export type TargetRef = Item<RateLimitPolicySpec['targetRefs']>;
 
 export type BackendPolicy = ResourceOf<'BackendPolicy', BackendPolicySpec>;
-
-export interface BackendPolicySpec {
-  targetRefs: TargetRef[];
-  loadBalancer?: {
-    type: 'RoundRobin' | 'LeastRequest' | 'Random' | 'ConsistentHash';
-    hashOn?: { header?: string; clientAddress?: boolean };
-  };
-  connectionPool?: { maxConnections?: number; maxPendingRequests?: number };
-  outlierDetection?: {
-    consecutiveErrors?: number;
-    interval?: string;
-    baseEjectionTime?: string;
-    maxEjectionPercent?: number;
-  };
-  retryBudget?: { percent?: number; minRetriesPerSecond?: number; interval?: string };
-}
+export type BackendPolicySpec = BackendPolicySchema.BackendPolicy['spec'];
 
 export type RateLimitPolicy = ResourceOf<'RateLimitPolicy', RateLimitPolicySpec>;
-
-export interface RateLimitPolicySpec {
-  targetRefs: TargetRef[];
-  limits: { key: string; requests: number; per: string; burst?: number }[];
-}
+export type RateLimitPolicySpec = RateLimitPolicySchema.RateLimitPolicy['spec'];
 
 export type AuthorizationPolicy = ResourceOf<'AuthorizationPolicy', AuthorizationPolicySpec>;
-
-export interface AuthorizationPolicySpec {
-  targetRefs: TargetRef[];
-  action: 'ALLOW' | 'DENY';
-  rules: {
-    from?: { service: string; namespace?: string }[];
-    to?: { methods?: string[]; paths?: string[] }[];
-    when?: { header: string; values: string[] }[];
-  }[];
-}
+export type AuthorizationPolicySpec = AuthorizationPolicySchema.AuthorizationPolicy['spec'];
 
 export type Fault = ResourceOf<'Fault', FaultSpec>;
-
-export interface FaultSpec {
-  delay?: { fixed: string; percent?: number };
-  abort?: { status: number; percent?: number };
-}
+export type FaultSpec = FaultSchema.Fault['spec'];
 
 export type MeshConfig = ResourceOf<'MeshConfig', MeshConfigSpec>;
-
-export interface MeshConfigSpec {
-  defaults?: {
-    timeouts?: { request?: string; backendRequest?: string };
-    retry?: { attempts?: number; codes?: number[]; backoff?: string };
-    /** Egress scope of every Service that sets none (entries as in ServiceSpec.egress). */
-    egress?: string[];
-  };
-  authorization?: { default?: 'allow' | 'deny' };
-  telemetry?: { accessLog?: boolean; tracing?: boolean };
-  mtls?: { mode: MtlsMode };
-}
+export type MeshConfigSpec = MeshConfigSchema.MeshConfig['spec'];
 
 export type RouteTest = ResourceOf<'RouteTest', RouteTestSpec>;
-
-export interface RouteTestSpec {
-  cases: RouteTestCase[];
-}
-
-export interface RouteTestCase {
-  name: string;
-  from?: string;
-  request: { method?: string; url: string; headers?: Record<string, string> };
-  expect: {
-    backend?: string;
-    backends?: Record<string, number>;
-    status?: number;
-    redirect?: { status?: number; location: string };
-    path?: string;
-    headers?: Record<string, string>;
-  };
-}
+export type RouteTestSpec = RouteTestSchema.RouteTest['spec'];
+export type RouteTestCase = Item<RouteTestSpec['cases']>;

@@ -1,0 +1,71 @@
+// Generated from schemas/fault.schema.json by scripts/generate-types.mjs: edit the schema, then run npm run build.
+
+/**
+ * DNS-1123 subdomain.
+ *
+ * This interface was referenced by `Fault`'s JSON-Schema
+ * via the `definition` "dnsSubdomain".
+ */
+export type DnsSubdomain = string;
+/**
+ * DNS-1123 label.
+ *
+ * This interface was referenced by `Fault`'s JSON-Schema
+ * via the `definition` "dnsLabel".
+ */
+export type DnsLabel = string;
+/**
+ * GEP-2257 duration: up to four number+unit pairs (h, m, s, ms), e.g. 1h30m, 250ms, 0s.
+ *
+ * This interface was referenced by `Fault`'s JSON-Schema
+ * via the `definition` "duration".
+ */
+export type Duration = string;
+/**
+ * The name of a referenced object.
+ *
+ * This interface was referenced by `Fault`'s JSON-Schema
+ * via the `definition` "objectName".
+ */
+export type ObjectName = string;
+/**
+ * The namespace of a referenced object (default: the referring resource's namespace).
+ *
+ * This interface was referenced by `Fault`'s JSON-Schema
+ * via the `definition` "namespace".
+ */
+export type Namespace = string;
+
+/**
+ * A Fault resource (weft.dev/v1alpha1).
+ */
+export interface Fault {
+  apiVersion: 'weft.dev/v1alpha1';
+  kind: 'Fault';
+  metadata: Metadata;
+  spec: {
+    delay?: {
+      fixed: Duration;
+      percent?: number;
+    };
+    abort?: {
+      status: number;
+      percent?: number;
+    };
+  };
+}
+/**
+ * This interface was referenced by `Fault`'s JSON-Schema
+ * via the `definition` "metadata".
+ */
+export interface Metadata {
+  name: DnsSubdomain;
+  namespace?: DnsLabel;
+  creationTimestamp?: string;
+  labels?: {
+    [k: string]: string;
+  };
+  annotations?: {
+    [k: string]: string;
+  };
+}

@@ -1,0 +1,101 @@
+// Generated from schemas/meshconfig.schema.json by scripts/generate-types.mjs: edit the schema, then run npm run build.
+
+/**
+ * DNS-1123 subdomain.
+ *
+ * This interface was referenced by `MeshConfig`'s JSON-Schema
+ * via the `definition` "dnsSubdomain".
+ */
+export type DnsSubdomain = string;
+/**
+ * DNS-1123 label.
+ *
+ * This interface was referenced by `MeshConfig`'s JSON-Schema
+ * via the `definition` "dnsLabel".
+ */
+export type DnsLabel = string;
+/**
+ * GEP-2257 duration: up to four number+unit pairs (h, m, s, ms), e.g. 1h30m, 250ms, 0s.
+ *
+ * This interface was referenced by `MeshConfig`'s JSON-Schema
+ * via the `definition` "duration".
+ */
+export type Duration = string;
+/**
+ * an egress entry: NAMESPACE/NAME, NAMESPACE/* or * /*
+ *
+ * This interface was referenced by `MeshConfig`'s JSON-Schema
+ * via the `definition` "egressEntry".
+ */
+export type EgressEntry = string;
+/**
+ * The name of a referenced object.
+ *
+ * This interface was referenced by `MeshConfig`'s JSON-Schema
+ * via the `definition` "objectName".
+ */
+export type ObjectName = string;
+/**
+ * The namespace of a referenced object (default: the referring resource's namespace).
+ *
+ * This interface was referenced by `MeshConfig`'s JSON-Schema
+ * via the `definition` "namespace".
+ */
+export type Namespace = string;
+
+/**
+ * A MeshConfig resource (weft.dev/v1alpha1).
+ */
+export interface MeshConfig {
+  apiVersion: 'weft.dev/v1alpha1';
+  kind: 'MeshConfig';
+  metadata: Metadata;
+  spec: {
+    defaults?: {
+      timeouts?: {
+        request?: Duration;
+        backendRequest?: Duration;
+      };
+      retry?: {
+        attempts?: number;
+        /**
+         * @maxItems 32
+         */
+        codes?: number[];
+        backoff?: Duration;
+      };
+      /**
+       * @maxItems 1024
+       */
+      egress?: EgressEntry[];
+    };
+    authorization?: {
+      default?: 'allow' | 'deny';
+    };
+    telemetry?: {
+      accessLog?: boolean;
+      tracing?: boolean;
+    };
+    /**
+     * mutual TLS on inbound listeners (default STRICT); a Service may override
+     */
+    mtls?: {
+      mode: 'STRICT' | 'PERMISSIVE';
+    };
+  };
+}
+/**
+ * This interface was referenced by `MeshConfig`'s JSON-Schema
+ * via the `definition` "metadata".
+ */
+export interface Metadata {
+  name: DnsSubdomain;
+  namespace?: DnsLabel;
+  creationTimestamp?: string;
+  labels?: {
+    [k: string]: string;
+  };
+  annotations?: {
+    [k: string]: string;
+  };
+}

@@ -71,6 +71,18 @@ export class UpstreamConnectError extends WeftError {
   }
 }
 
+/**
+ * UpstreamIdentityError: a meshed endpoint's certificate does not name the Service it was chosen
+ * for (or is not a mesh certificate): the connection is refused before any request is sent (503,
+ * retriable: another endpoint may be genuine).
+ */
+export class UpstreamIdentityError extends WeftError {
+  override name = 'UpstreamIdentityError';
+  constructor(endpoint: string, detail: string) {
+    super('WEFT_UPSTREAM_IDENTITY', `upstream ${endpoint} failed the identity check: ${detail}`, 503);
+  }
+}
+
 /** UpstreamResetError: the upstream closed or reset the connection before a response (502, retriable). */
 export class UpstreamResetError extends WeftError {
   override name = 'UpstreamResetError';

@@ -1,5 +1,6 @@
 import type { Bundle, Endpoint } from '../../schemas/bundle.js';
 import type { CallerIdentity, IdentityProvider } from '../identity.js';
+import type { MeshTls } from './mtls/mesh-tls.js';
 import type { RandomSource, Router } from '../router/index.js';
 import type { PolicyRuntime } from '../policy/policy-runtime.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -43,6 +44,8 @@ export interface ProxyContext {
   readonly metrics: ProxyMetrics;
   readonly pools: PoolSet;
   readonly identity: IdentityProvider<PeerInfo>;
+  /** The TLS layer when the proxy has a workload identity; null with --insecure. */
+  readonly mtls: MeshTls | null;
   /** This proxy's own identity, stamped on outbound requests. */
   readonly selfIdentity: CallerIdentity;
   /** Random numbers for weights, mirror percentages and jitter (injectable for tests). */

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import {
   BadRequestError,
   UpstreamConnectError,
+  UpstreamIdentityError,
   UpstreamProtocolError,
   UpstreamResetError,
   WeftError,
@@ -100,7 +101,7 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
         },
       };
       try {
-        ctx.pools.get(`http://${key}`).dispatch(
+        ctx.pools.get(ctx.pools.keyFor(e, ex.backendService)).dispatch(
           {
             method: ex.method as Dispatcher.HttpMethod,
             path: ex.query === '' ? ex.path : `${ex.path}?${ex.query}`,
@@ -136,6 +137,8 @@ function failure(ex: Exchange, key: string, err: unknown): Reply {
     case 'EAI_AGAIN':
     case 'UND_ERR_CONNECT_TIMEOUT':
       return errorReply(new UpstreamConnectError(key, detail), true);
+    case 'WEFT_UPSTREAM_IDENTITY':
+      return errorReply(new UpstreamIdentityError(key, e.message ?? String(err)), true);
     case 'ECONNRESET':
     case 'EPIPE':
     case 'UND_ERR_SOCKET':

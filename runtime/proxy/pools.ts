@@ -1,4 +1,7 @@
 import { Pool } from 'undici';
+import type { Endpoint } from '../../schemas/bundle.js';
+import { endpointKey } from '../policy/endpoint-key.js';
+import type { MeshTls } from './mtls/mesh-tls.js';
 
 /**
  * PoolSet keeps one undici Pool per upstream origin. After a reload, `retain` closes the pools of
@@ -8,17 +11,42 @@ import { Pool } from 'undici';
  * Keep-alive: undici closes an idle upstream socket after 4 s (or the upstream's `Keep-Alive:
  * timeout` hint minus 1 s), below Node's 5 s server default, so the proxy never sends on a
  * socket the upstream is closing (the idle race that produces resets).
+ *
+ * Meshed endpoints (`meshed: true`: a Weft inbound listener) are reached with mTLS when the proxy
+ * has an identity: their pool key is `https://host:port#<SPIFFE ID of the Service>`, and the pool's
+ * connector accepts the server only if its certificate names that identity. Two Services sharing
+ * an address get two pools, each checking its own identity. Other endpoints stay plaintext.
  */
 export class PoolSet {
   private readonly pools = new Map<string, Pool>();
-  constructor(private readonly options: Pool.Options = {}) {}
+  constructor(
+    private readonly options: Pool.Options = {},
+    private readonly tls: MeshTls | null = null,
+  ) {}
 
-  /** get returns the pool for `origin` (`http://host:port`), creating it on first use. */
-  get(origin: string): Pool {
-    let p = this.pools.get(origin);
+  /**
+   * keyFor is the pool key of endpoint `e` of Service `svc` (null: not a mesh Service, e.g. the
+   * local app): `https://host:port#<identity>` for a meshed endpoint when this proxy has an
+   * identity, else `http://host:port`.
+   */
+  keyFor(e: Endpoint, svc: { readonly namespace: string; readonly name: string } | null): string {
+    const k = endpointKey(e);
+    if (e.meshed === true && this.tls && svc) return `https://${k}#${this.tls.serviceIdentity(svc.namespace, svc.name)}`;
+    return `http://${k}`;
+  }
+
+  /** get returns the pool for `key` (from keyFor, or an `http://host:port` origin), creating it on first use. */
+  get(key: string): Pool {
+    let p = this.pools.get(key);
     if (!p) {
-      p = new Pool(origin, { keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, keepAliveTimeoutThreshold: 1_000, ...this.options });
-      this.pools.set(origin, p);
+      const hash = key.indexOf('#');
+      const base = { keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, keepAliveTimeoutThreshold: 1_000, ...this.options };
+      if (hash >= 0 && this.tls) {
+        p = new Pool(key.slice(0, hash), { ...base, connect: this.tls.connector(key.slice(hash + 1), { allowH2: base.allowH2 === true }) });
+      } else {
+        p = new Pool(key, base);
+      }
+      this.pools.set(key, p);
     }
     return p;
   }

@@ -17,6 +17,20 @@ import { PoolSet } from './pools.js';
 import { Reloader } from './reloader.js';
 import { inboundSteps, outboundSteps, terminal } from './steps/index.js';
 import { PolicyRuntime } from '../policy/policy-runtime.js';
+import type { Bundle } from '../../schemas/bundle.js';
+import type { CertificateSource } from './mtls/certificate-source.js';
+import { MeshTls } from './mtls/mesh-tls.js';
+import { MtlsMetrics } from './mtls/mtls-metrics.js';
+
+/**
+ * inboundMtlsMode is the mode of this proxy's inbound listener under `bundle`: its Service's
+ * override, else MeshConfig's, else STRICT (the bundle writes only PERMISSIVE).
+ */
+export function inboundMtlsMode(bundle: Bundle, self: { readonly service: string; readonly namespace: string }): 'STRICT' | 'PERMISSIVE' {
+  const own = bundle.spec.services.find((s) => s.name === self.service && s.namespace === self.namespace);
+  if (own) return own.mtls?.mode ?? 'STRICT';
+  return bundle.spec.mesh.mtls?.mode ?? 'STRICT';
+}
 
 /** ProxyOptions configure one sidecar (bin/commands/proxy.ts maps flags onto them). */
 export interface ProxyOptions {
@@ -33,6 +47,12 @@ export interface ProxyOptions {
   /** Process events (bundle verdicts) are logged here (default: JSON lines on stderr); access-log lines go to writeLog. */
   readonly logger?: Logger;
   readonly writeLog?: (line: string) => void;
+  /**
+   * Where the workload certificate comes from (controller-issued SVID or files). null or absent:
+   * no identity (--insecure): inbound is plaintext and trusts `weft-source` from --trust-peers,
+   * meshed endpoints are reached in plaintext.
+   */
+  readonly certificates?: CertificateSource | null;
 }
 
 /** RunningProxy is a started proxy: its bound addresses and a way to stop it. */
@@ -67,7 +87,18 @@ function listen(server: Server | NetServer, addr: { host: string; port: number }
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const logger = opts.logger ?? jsonLogger();
   const metrics = new ProxyMetrics();
-  const pools = new PoolSet();
+  // Identity first: the proxy is not ready, and does not fetch bundles, before it has its certificate.
+  const certificates = opts.certificates ?? null;
+  let mtls: MeshTls | null = null;
+  if (certificates) {
+    await certificates.start();
+    mtls = new MeshTls(certificates, new MtlsMetrics(metrics.registry));
+    const st = certificates.status();
+    logger.log('info', 'identity', { spiffeId: st.spiffeId, notAfter: st.notAfter, source: st.source });
+  } else {
+    logger.log('warn', 'INSECURE: no workload identity (--insecure); inbound callers are not authenticated and identity policies are advisory', {});
+  }
+  const pools = new PoolSet({}, mtls);
   const appOrigin = opts.settings.app ? `http://${endpointKey(opts.settings.app)}` : null;
   const reloader = new Reloader({
     verify: { trustKey: opts.trustKey },
@@ -89,8 +120,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     settings: opts.settings,
     metrics,
     pools,
-    identity: new HeaderIdentityProvider(opts.trustPeers ?? DEFAULT_TRUSTED_PEERS),
-    selfIdentity: identityOf(opts.settings.service, opts.settings.namespace, 'header'),
+    // Under mTLS no header is ever an identity: the caller-identity step reads the peer certificate.
+    identity: mtls ? { identify: () => null } : new HeaderIdentityProvider(opts.trustPeers ?? DEFAULT_TRUSTED_PEERS),
+    mtls,
+    selfIdentity: mtls
+      ? identityOf(opts.settings.service, opts.settings.namespace, 'mtls', mtls.trustDomain)
+      : identityOf(opts.settings.service, opts.settings.namespace, 'header'),
     random,
     active: () => reloader.current(),
     writeLog: opts.writeLog ?? ((l: string) => void process.stdout.write(l)),
@@ -103,6 +138,16 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const last = terminal(ctx);
   const outbound = opts.outbound ? createListener(ctx, 'outbound', compose(out, last, 'outbound')) : null;
   const inbound = opts.inbound ? createListener(ctx, 'inbound', compose(inb, last, 'inbound')) : null;
+  if (inbound && mtls) {
+    inbound.dispatcher.tls = mtls.tlsBranch();
+    // STRICT until a bundle says otherwise: a plaintext caller must never slip in before the first bundle.
+    inbound.dispatcher.acceptPlaintext = false;
+  }
+  const applyMode = (): void => {
+    const a = reloader.current();
+    if (inbound && mtls && a) inbound.dispatcher.acceptPlaintext = inboundMtlsMode(a.bundle, opts.settings) === 'PERMISSIVE';
+  };
+  const stopModeWatch = reloader.onActivate(applyMode);
   const addresses = { outbound: null as string | null, inbound: null as string | null, admin: null as string | null };
   const admin = opts.admin
     ? createAdmin(metrics, reloader, {
@@ -111,13 +156,21 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         listeners: () => ({ ...addresses }),
         steps: { outbound: out.map((s) => s.name), inbound: inb.map((s) => s.name) },
         pools: () => pools.origins(),
-        extra: { policies: () => policies.snapshot() },
+        extra: {
+          policies: () => policies.snapshot(),
+          identity: () =>
+            certificates && mtls
+              ? { mode: 'mtls', inbound: inbound ? (inbound.dispatcher.acceptPlaintext ? 'PERMISSIVE' : 'STRICT') : null, ...certificates.status() }
+              : { mode: 'insecure', inbound: inbound ? 'plaintext' : null },
+        },
       })
     : null;
 
   const listeners = [outbound, inbound].filter((l): l is Listener => l !== null);
   const close = async (): Promise<void> => {
+    stopModeWatch();
     await opts.source.stop();
+    await certificates?.stop();
     await Promise.all([
       ...listeners.map((l) => (l.dispatcher.server.listening ? l.close() : Promise.resolve())),
       ...(admin && admin.listening
@@ -139,6 +192,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     await opts.source.start(reloader);
     await reloader.idle();
     if (!reloader.current()) await reloader.loadCache();
+    applyMode();
     if (admin && opts.admin) addresses.admin = await listen(admin, opts.admin, 'admin');
     if (outbound && opts.outbound) addresses.outbound = await listen(outbound.dispatcher.server, opts.outbound, 'outbound');
     if (inbound && opts.inbound) addresses.inbound = await listen(inbound.dispatcher.server, opts.inbound, 'inbound');

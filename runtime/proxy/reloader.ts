@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle } from '../../schemas/bundle.js';
 import { writeFileAtomic } from '../atomic-write.js';
@@ -7,7 +7,6 @@ import { readFileBounded } from '../bounded-read.js';
 import { BundleRejectedError } from '../errors.js';
 import { buildRouter } from '../router/index.js';
 import type { BundleSink, LoadVerdict, SourceProblem } from '../sources/source.js';
-import { endpointKey } from '../policy/endpoint-key.js';
 import type { ActiveBundle } from './context.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { PoolSet } from './pools.js';
@@ -57,6 +56,7 @@ export interface SourceProblemState extends SourceProblem {
 export class Reloader implements BundleSink {
   private chain: Promise<unknown> = Promise.resolve();
   private active: ActiveBundle | null = null;
+  private readonly activateListeners = new Set<(a: ActiveBundle) => void>();
   /** The last rejected candidate, or null. */
   lastRejection: Rejection | null = null;
   /** Where the active bundle came from (`file:...`, `cache:...`). */
@@ -94,6 +94,15 @@ export class Reloader implements BundleSink {
     } catch {
       // No floor yet (first start, or no signed bundle ever activated).
     }
+  }
+
+  /**
+   * onActivate calls `listener` right after each swap (listener settings that follow the bundle,
+   * e.g. the inbound mTLS mode); returns a function that removes it. Listeners must not throw.
+   */
+  onActivate(listener: (a: ActiveBundle) => void): () => void {
+    this.activateListeners.add(listener);
+    return () => this.activateListeners.delete(listener);
   }
 
   /** current is the active bundle, or null before the first; read once per request. */
@@ -184,9 +193,10 @@ export class Reloader implements BundleSink {
     }
     const next: ActiveBundle = Object.freeze({ bundle, router, loadedAt: new Date() });
     this.active = next; // the swap: one assignment
+    for (const l of this.activateListeners) l(next);
     this.activeOrigin = origin;
     const keep = new Set<string>(this.opts.pinnedOrigins);
-    for (const s of bundle.spec.services) for (const e of s.endpoints) keep.add(`http://${endpointKey(e)}`);
+    for (const s of bundle.spec.services) for (const e of s.endpoints) keep.add(this.opts.pools.keyFor(e, s));
     this.opts.pools.retain(keep);
     m.reloads.inc({ result: 'active' });
     m.bundleInfo.reset();

@@ -21,6 +21,7 @@ function context(): ProxyContext {
     metrics,
     pools: new PoolSet(),
     identity: new HeaderIdentityProvider(DEFAULT_TRUSTED_PEERS),
+    mtls: null,
     selfIdentity: identityOf('me', 'default', 'header'),
     random: Math.random,
     active: () => null,

@@ -34,7 +34,7 @@ export function sendMirror(ctx: ProxyContext, ex: Exchange, m: Mirror): void {
   ctx.mirrorsInFlight++;
   const headers = { ...ex.headers, host: ex.authority };
   ctx.pools
-    .get(`http://${key}`)
+    .get(ctx.pools.keyFor(endpoint, svc))
     .request({ method: ex.method, path: ex.query === '' ? ex.path : `${ex.path}?${ex.query}`, headers, body: body ?? null, headersTimeout: 10_000, bodyTimeout: 10_000 })
     .then(
       async (r) => {

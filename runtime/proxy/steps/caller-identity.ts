@@ -1,12 +1,48 @@
 import type { ProxyContext } from '../context.js';
 import { SOURCE_HEADER } from '../caller-identity.js';
+import { peerOf } from '../mtls/mesh-tls.js';
 import type { Step } from '../pipeline.js';
 
+/** XFCC_HEADER is Envoy's x-forwarded-client-cert: the verified caller, as the app sees it. */
+export const XFCC_HEADER = 'x-forwarded-client-cert';
+
 /**
- * callerIdentity (inbound) establishes ex.caller through the IdentityProvider and removes a
- * `weft-source` the provider did not accept, so the app never sees a forged one.
+ * callerIdentity (inbound) establishes ex.caller.
+ *
+ * With mTLS (the proxy has an identity) the caller comes ONLY from the peer certificate verified
+ * when the connection was accepted (mtls/mesh-tls.ts); a plaintext caller (PERMISSIVE) has none.
+ * An incoming `weft-source` and any incoming `x-forwarded-client-cert` are removed, never read;
+ * the app gets the verified caller in Envoy's XFCC form, `By=<this proxy's SPIFFE ID>;Hash=<SHA-256
+ * of the peer certificate, hex>;URI=<caller's SPIFFE ID>`.
+ *
+ * Without identity (--insecure) the IdentityProvider judges `weft-source` by peer address, as
+ * before; an XFCC from the client is still removed.
  */
 export function callerIdentity(ctx: ProxyContext): Step {
+  const mtls = ctx.mtls;
+  if (mtls) {
+    const by = `By=${ctx.selfIdentity.uri};Hash=`;
+    return {
+      name: 'caller-identity',
+      needs: ['hop-by-hop-removed'],
+      provides: ['caller'],
+      wrap: (next) => (ex) => {
+        const h = ex.headers;
+        delete h[SOURCE_HEADER];
+        delete h[XFCC_HEADER];
+        const peer = peerOf(ex.req.socket);
+        if (peer) {
+          ex.caller = peer.identity;
+          h[XFCC_HEADER] = `${by}${peer.hash};URI=${peer.identity.uri}`;
+          mtls.metrics.caller(peer.callerKey);
+        } else {
+          ex.caller = null;
+          mtls.metrics.caller('unidentified');
+        }
+        return next(ex);
+      },
+    };
+  }
   return {
     name: 'caller-identity',
     needs: ['hop-by-hop-removed'],
@@ -14,6 +50,7 @@ export function callerIdentity(ctx: ProxyContext): Step {
     direction: 'inbound',
     wrap: (next) => (ex) => {
       ex.caller = ctx.identity.identify({ headers: ex.headers, remoteAddress: ex.clientAddress });
+      delete ex.headers[XFCC_HEADER];
       if (ex.caller === null) delete ex.headers[SOURCE_HEADER];
       else ex.headers[SOURCE_HEADER] = `${ex.caller.service}.${ex.caller.namespace}`;
       return next(ex);

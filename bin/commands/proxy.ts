@@ -10,6 +10,13 @@ import { FileSource } from '../../runtime/sources/file-source.js';
 import { ControllerSource } from '../../runtime/sources/controller-source.js';
 import { jsonLogger } from '../../runtime/log.js';
 import type { BundleSource } from '../../runtime/sources/source.js';
+import { readFileSync } from 'node:fs';
+import type { Logger } from '../../runtime/log.js';
+import { loadTrustBundle } from '../../runtime/identity/trust-bundle.js';
+import type { CertificateSource } from '../../runtime/proxy/mtls/certificate-source.js';
+import { sourceClientIdentity } from '../../runtime/proxy/mtls/client-identity.js';
+import { ControllerCertificateSource } from '../../runtime/proxy/mtls/controller-certificates.js';
+import { FileCertificateSource } from '../../runtime/proxy/mtls/file-certificates.js';
 
 const HELP = `weft proxy: run one sidecar proxy.
 
@@ -27,9 +34,19 @@ Options:
   --admin ADDR          /metrics, /ready, /config (default 127.0.0.1:15000; "off" disables)
   --cache-dir DIR       keep the last good bundle here; start from it when the source has none
   --trust-key PEM       accept only bundles signed by this ed25519 public key
-  --trust-peers CIDRS   peers allowed to assert a caller with weft-source (default 127.0.0.0/8,::1/128);
-                        NOT cryptographic: any process at such an address can claim any Service
   --access-log          one JSON line per request on stdout
+
+Identity (one of these is required):
+  --ca FILE             the mesh CA certificate (trust bundle), with one of:
+    --token T | --token-file F   a join token (weft token create): the proxy makes its own key and gets its
+                        certificate from the --controller (https://) before it is ready, renews it at half its
+                        lifetime over mTLS, and keeps it in --cache-dir (a restart then needs no token)
+    --cert F --key F    certificate and key written by SPIRE, cert-manager or Vault; the three files are
+                        watched and reloaded when they change
+  --trust-domain TD     trust domain when the CA certificate does not name one (file certificates)
+  --insecure            no identity: plaintext inbound, callers asserted by the weft-source header from
+                        --trust-peers (default 127.0.0.0/8,::1/128). NOT cryptographic; local development only
+  --trust-peers CIDRS   (with --insecure) peers allowed to assert a caller with weft-source
 
 Addresses are HOST:PORT, [V6]:PORT or PORT; port 0 picks a free port (see the "listening" log line).
 Logs are JSON lines on stderr. SIGTERM/SIGINT drain and exit 0.
@@ -44,16 +61,93 @@ function listenFlag(flag: string, v: string, defaultHost: string): HostPort | nu
  * selectSource picks where bundles come from: exactly one of --bundle or --controller.
  * (The controller issue plugs its ControllerSource in here.)
  */
-export async function selectSource(values: { bundle?: string | undefined; controller?: string | undefined }, _service: { name: string; namespace: string }): Promise<BundleSource> {
+export async function selectSource(values: { bundle?: string | undefined; controller?: string | undefined }, _service: { name: string; namespace: string }, identity: Identity | null = null): Promise<BundleSource> {
   if (values.bundle !== undefined && values.controller !== undefined) throw new UsageError('give either --bundle or --controller, not both');
   if (values.bundle !== undefined) return new FileSource(values.bundle);
   if (values.controller !== undefined) {
     if (!URL.canParse(values.controller)) throw new UsageError(`--controller: "${values.controller}" is not a URL`);
     // The controller serves each Service its slice; a bare name means namespace default there.
     const service = _service.namespace === 'default' ? _service.name : `${_service.namespace}/${_service.name}`;
-    return new ControllerSource({ url: values.controller, service, logger: jsonLogger() });
+    const https = new URL(values.controller).protocol === 'https:';
+    if (https && !identity) throw new UsageError('--controller https:// needs an identity (--ca with --token/--token-file, or --cert --key --ca)');
+    if (!https && identity) throw new UsageError('--controller must be https:// when the proxy has an identity (the controller channel is mTLS)');
+    const tls = identity ? { identity: sourceClientIdentity(identity.source), trustDomain: identity.trustDomain } : undefined;
+    return new ControllerSource({ url: values.controller, service, logger: jsonLogger(), ...(tls ? { tls } : {}) });
   }
   throw new UsageError('one of --bundle FILE or --controller URL is required');
+}
+
+/** Identity is the chosen certificate source and the trust domain its CA names. */
+export interface Identity {
+  readonly source: CertificateSource;
+  readonly trustDomain: string;
+}
+
+/**
+ * selectCertificates decides where the workload certificate comes from, or null with --insecure.
+ * Without any identity flag the proxy refuses to start: identity is the default, not an option.
+ */
+export function selectCertificates(
+  values: { ca?: string | undefined; token?: string | undefined; 'token-file'?: string | undefined; cert?: string | undefined; key?: string | undefined; 'trust-domain'?: string | undefined; insecure?: boolean | undefined; controller?: string | undefined; 'cache-dir'?: string | undefined },
+  service: { name: string; namespace: string },
+  logger: Logger,
+): Identity | null {
+  const files = values.cert !== undefined || values.key !== undefined;
+  const token = values.token !== undefined || values['token-file'] !== undefined;
+  if (values.insecure) {
+    if (files || token || values.ca !== undefined) throw new UsageError('--insecure cannot be combined with --ca, --token, --token-file, --cert or --key');
+    return null;
+  }
+  if (values.token !== undefined && values['token-file'] !== undefined) throw new UsageError('give either --token or --token-file, not both');
+  if (files && token) throw new UsageError('give either --cert/--key (certificates from files) or --token/--token-file (certificates from the controller), not both');
+  if (values.ca === undefined) {
+    throw new UsageError(
+      files || token
+        ? '--ca FILE (the mesh CA certificate) is required with ' + (files ? '--cert/--key' : '--token/--token-file')
+        : 'no identity: give --ca with --token/--token-file (certificate from the controller) or --cert --key --ca (certificate files), or --insecure for plaintext local development',
+    );
+  }
+  const caPem = readPem('--ca', values.ca);
+  let trustDomain: string;
+  try {
+    trustDomain = loadTrustBundle(caPem, values['trust-domain']).trustDomain;
+  } catch (err) {
+    throw new UsageError(`--ca ${values.ca}: ${(err as Error).message}`);
+  }
+  if (files) {
+    if (values.cert === undefined || values.key === undefined) throw new UsageError('--cert and --key go together');
+    const src = new FileCertificateSource({ cert: values.cert, key: values.key, ca: values.ca, ...(values['trust-domain'] !== undefined ? { trustDomain: values['trust-domain'] } : {}) });
+    return { source: src, trustDomain };
+  }
+  if (values.controller === undefined) throw new UsageError('--ca with --token/--token-file gets the certificate from --controller https://HOST:PORT (give --controller, or use --cert --key --ca)');
+  let url: URL;
+  try {
+    url = new URL(values.controller);
+  } catch {
+    throw new UsageError(`--controller: "${values.controller}" is not a URL`);
+  }
+  if (url.protocol !== 'https:') throw new UsageError('--controller must be https:// when the proxy gets its certificate from it');
+  const tokenFile = values['token-file'];
+  const tokenValue = values.token;
+  const readToken = tokenValue !== undefined ? () => Promise.resolve(tokenValue) : tokenFile !== undefined ? () => Promise.resolve(readPem('--token-file', tokenFile)) : null;
+  const src = new ControllerCertificateSource({
+    url: values.controller,
+    caPem,
+    token: readToken,
+    service: service.name,
+    namespace: service.namespace,
+    cacheDir: values['cache-dir'] ?? null,
+    log: (e) => logger.log(e['state'] === 'renewed' ? 'info' : 'warn', 'certificate', e),
+  });
+  return { source: src, trustDomain };
+}
+
+function readPem(flag: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 export const command: Command = {
@@ -77,6 +171,13 @@ export const command: Command = {
         'trust-key': { type: 'string' },
         'trust-peers': { type: 'string', multiple: true },
         'access-log': { type: 'boolean', default: false },
+        ca: { type: 'string' },
+        token: { type: 'string' },
+        'token-file': { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        'trust-domain': { type: 'string' },
+        insecure: { type: 'boolean', default: false },
       },
     });
     if (!values.service) throw new UsageError('--service NAME is required');
@@ -98,8 +199,9 @@ export const command: Command = {
     if (values['trust-key'] !== undefined) {
       trustKey = loadTrustKey(readTrustKey('--trust-key', values['trust-key']).export({ type: 'spki', format: 'pem' }).toString());
     }
-    const source = await selectSource(values, { name: values.service, namespace });
     const logger = jsonLogger();
+    const identity = selectCertificates(values, { name: values.service, namespace }, logger);
+    const source = await selectSource(values, { name: values.service, namespace }, identity);
     let proxy;
     try {
       proxy = await startProxy({
@@ -112,6 +214,7 @@ export const command: Command = {
         trustPeers: values['trust-peers']?.flatMap((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
         cacheDir: values['cache-dir'] ?? null,
         logger,
+        certificates: identity?.source ?? null,
       });
     } catch (err) {
       // startProxy has closed everything it opened: the process exits 2 with one line.

@@ -176,6 +176,7 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
         command: node,
         args: [
           weft, 'proxy',
+          '--insecure',
           '--service', inst.proxyService,
           '--controller', controllerUrl,
           '--outbound', `127.0.0.1:${p.outbound}`,

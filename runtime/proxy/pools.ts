@@ -63,6 +63,23 @@ export class PoolSet {
     return closed;
   }
 
+  /**
+   * recycleMeshed retires every mTLS pool after a certificate rotation: the next request opens a
+   * new pool (new connections, new certificate), while the old pool finishes what it has in flight
+   * and then closes its connections. So no connection outlives the certificate it was opened with
+   * by more than one renewal period, and no request fails.
+   */
+  recycleMeshed(): number {
+    let n = 0;
+    for (const [key, pool] of this.pools) {
+      if (!key.startsWith('https://')) continue;
+      this.pools.delete(key);
+      n++;
+      pool.close().catch(() => {});
+    }
+    return n;
+  }
+
   /** origins currently pooled. */
   origins(): string[] {
     return [...this.pools.keys()];

@@ -99,6 +99,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     logger.log('warn', 'INSECURE: no workload identity (--insecure); inbound callers are not authenticated and identity policies are advisory', {});
   }
   const pools = new PoolSet({}, mtls);
+  mtls?.onRotate(() => {
+    const n = pools.recycleMeshed();
+    const st = certificates?.status();
+    logger.log('info', 'certificate rotated', { spiffeId: st?.spiffeId, serialNumber: st?.serialNumber, notAfter: st?.notAfter, poolsRecycled: n });
+  });
   const appOrigin = opts.settings.app ? `http://${endpointKey(opts.settings.app)}` : null;
   const reloader = new Reloader({
     verify: { trustKey: opts.trustKey },

@@ -154,7 +154,7 @@ const SCENARIOS: Scenario[] = [
     name: 'weft',
     start: async (upstream) => {
       const port = await freePort();
-      const c = await startChild([WEFT, 'proxy', '--service', 'bench', '--bundle', weftBundleFile(upstream), '--outbound', `127.0.0.1:${port}`, '--admin', 'off'], '"msg":"listening"');
+      const c = await startChild([WEFT, 'proxy', '--insecure', '--service', 'bench', '--bundle', weftBundleFile(upstream), '--outbound', `127.0.0.1:${port}`, '--admin', 'off'], '"msg":"listening"');
       return { addr: `127.0.0.1:${port}`, host: 'up', pid: c.pid ?? null, stop: () => stopChild(c) };
     },
   },

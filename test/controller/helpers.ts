@@ -304,7 +304,7 @@ export interface ProxyProc extends Child {
 
 /** startProxy runs `weft proxy --controller URL` on loopback ports it picks, and waits for "listening". */
 export async function startProxy(controllerUrl: string, service: string, cacheDir: string, extra: string[] = []): Promise<ProxyProc> {
-  const child = spawnWeft(['proxy', '--service', service, '--controller', controllerUrl, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--cache-dir', cacheDir, ...extra]);
+  const child = spawnWeft(['proxy', '--insecure', '--service', service, '--controller', controllerUrl, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--cache-dir', cacheDir, ...extra]);
   const line = await waitFor(() => child.logs.find((l) => l.msg === 'listening'), 60_000, 'proxy listening', child);
   return Object.assign(child, { outbound: String(line.outbound), admin: String(line.admin) });
 }

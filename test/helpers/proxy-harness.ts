@@ -130,7 +130,7 @@ export interface ProxyProcess {
 
 /** spawnProxy starts `weft proxy` with ports picked by the OS and waits for its "listening" line. */
 export async function spawnProxy(args: string[], timeoutMs = 15_000): Promise<ProxyProcess> {
-  const child = spawn(process.execPath, [WEFT_BIN, 'proxy', '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [WEFT_BIN, 'proxy', ...(args.some((a) => ['--ca', '--cert', '--insecure'].includes(a)) ? [] : ['--insecure']), '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   const stdout: string[] = [];
   let outBuf = '';

@@ -54,7 +54,7 @@ export function policyScenarios(t: BenchTools): PolicyScenario[] {
       t.writeBundle(file, inboundBundle(withPolicies));
       const port = await t.freePort();
       const c = await t.startChild(
-        [t.weft, 'proxy', '--service', 'bench', '--bundle', file, '--outbound', 'off', '--inbound', `127.0.0.1:${port}`, '--app', `http://${upstream}`, '--admin', 'off'],
+        [t.weft, 'proxy', '--insecure', '--service', 'bench', '--bundle', file, '--outbound', 'off', '--inbound', `127.0.0.1:${port}`, '--app', `http://${upstream}`, '--admin', 'off'],
         '"msg":"listening"',
       );
       return { addr: `127.0.0.1:${port}`, host: 'up', pid: c.pid ?? null, stop: () => t.stopChild(c) };

@@ -114,7 +114,8 @@ export interface Proxy {
 
 /** startProxy runs `weft proxy` on a bundle file and waits for its `listening` line. */
 export async function startProxy(opts: { service: string; bundle: string; app?: string; extra?: string[] }): Promise<Proxy> {
-  const args = [WEFT, 'proxy', '--service', opts.service, '--bundle', opts.bundle, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0'];
+  const identity = (opts.extra ?? []).some((a) => a === '--ca' || a === '--cert') ? [] : ['--insecure'];
+  const args = [WEFT, 'proxy', ...identity, '--service', opts.service, '--bundle', opts.bundle, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0'];
   if (opts.app) args.push('--inbound', '127.0.0.1:0', '--app', opts.app);
   args.push(...(opts.extra ?? []));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -30,7 +30,7 @@ async function freePort(): Promise<number> {
 
 /** runToExit runs `weft proxy ARGS` and resolves with its exit code and stderr once it exits. */
 function runToExit(args: string[], boundMs = 20_000): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [WEFT_BIN, 'proxy', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [WEFT_BIN, 'proxy', '--insecure', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => {

@@ -1,13 +1,13 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createSecureContext, type DetailedPeerCertificate, type PeerCertificate, type SecureContext } from 'node:tls';
-import { Agent, buildConnector, request } from 'undici';
+import { createSecureContext } from 'node:tls';
+import { request } from 'undici';
 import { writeFileAtomic } from '../../atomic-write.js';
 import { WeftError } from '../../errors.js';
 import { createCsr } from '../../identity/csr.js';
-import { controllerId, workloadId } from '../../identity/spiffe-id.js';
+import { workloadId } from '../../identity/spiffe-id.js';
 import { loadTrustBundle, type TrustBundle } from '../../identity/trust-bundle.js';
-import { verifyLeaf } from '../../identity/verify-leaf.js';
+import { controllerDispatcher } from '../../sources/controller-tls.js';
 import type { CertificateSource, CertificateStatus } from './certificate-source.js';
 import { checkWorkloadCertificate, type WorkloadCertificate } from './workload-certificate.js';
 
@@ -64,7 +64,6 @@ export class ControllerCertificateSource implements CertificateSource {
   private readonly listeners: ((c: WorkloadCertificate) => void)[] = [];
   private readonly bundle: TrustBundle;
   private readonly expected: string;
-  private readonly controllerUri: string;
   private timer: NodeJS.Timeout | null = null;
   private renewAt: Date | null = null;
   private rotations = 0;
@@ -78,7 +77,6 @@ export class ControllerCertificateSource implements CertificateSource {
     if (this.base.protocol !== 'https:') throw new WeftError('WEFT_ID_CONTROLLER_URL', `--controller must be https:// when certificates come from the controller (got ${opts.url})`, 500);
     this.bundle = loadTrustBundle(opts.caPem);
     this.expected = workloadId(this.bundle.trustDomain, opts.namespace, opts.service).uri;
-    this.controllerUri = controllerId(this.bundle.trustDomain).uri;
     this.description = `controller:${this.base.origin}`;
   }
 
@@ -192,7 +190,7 @@ export class ControllerCertificateSource implements CertificateSource {
     const ctx = current
       ? createSecureContext({ key: current.keyPem, cert: current.certPem, ca: this.bundle.pem, minVersion: 'TLSv1.2' })
       : createSecureContext({ ca: this.bundle.pem, minVersion: 'TLSv1.2' });
-    const agent = new Agent({ connect: this.connector(ctx), connections: 1 });
+    const agent = controllerDispatcher(ctx, this.bundle.trustDomain);
     let body: CertificateResponse;
     try {
       const res = await request(new URL('/v1/certificates', this.base), {
@@ -225,23 +223,6 @@ export class ControllerCertificateSource implements CertificateSource {
     const c = checkWorkloadCertificate({ key: key.privateKeyPem, cert: body.certificate, ca: this.bundle.pem }, { trustDomain: this.bundle.trustDomain, expect: this.expected });
     await this.writeCache(c);
     return c;
-  }
-
-  private connector(secureContext: SecureContext): buildConnector.connector {
-    return buildConnector({
-      secureContext,
-      maxCachedSessions: 0,
-      timeout: 10_000,
-      checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-        try {
-          const leaf = verifyLeaf(this.bundle, (cert as DetailedPeerCertificate).raw);
-          if (leaf.id.uri !== this.controllerUri) return Object.assign(new Error(`the controller presented ${leaf.id.uri}, not ${this.controllerUri}`), { code: 'WEFT_ID_CONTROLLER_IDENTITY' });
-          return undefined;
-        } catch (err) {
-          return Object.assign(new Error(`the controller's certificate is not acceptable: ${(err as Error).message}`), { code: 'WEFT_ID_CONTROLLER_IDENTITY' });
-        }
-      },
-    });
   }
 
   private async readCache(): Promise<WorkloadCertificate | null> {

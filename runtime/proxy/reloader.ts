@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle } from '../../schemas/bundle.js';
 import { writeFileAtomic } from '../atomic-write.js';

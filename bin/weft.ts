@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   proxy: () => import('./commands/proxy.js'),
   controller: () => import('./commands/controller.js'),
   keygen: () => import('./commands/keygen.js'),
+  ca: () => import('./commands/ca.js'),
+  token: () => import('./commands/token.js'),
   status: () => import('./commands/status.js'),
   diff: () => import('./commands/diff.js'),
   test: () => import('./commands/test.js'),

@@ -9,6 +9,12 @@ import { ControllerError } from '../../runtime/controller/errors.js';
 import { jsonLogger } from '../../runtime/log.js';
 import { isRemoteRepo } from '../../runtime/controller/repository.js';
 import { ControllerServer } from '../../runtime/controller/server.js';
+import { DASHBOARD_LISTENER_ROUTES, MTLS_ROUTES, ROUTES } from '../../runtime/controller/routes.js';
+import { Issuer, servingNames } from '../../runtime/controller/issuer.js';
+import { JoinTokenAttestor } from '../../runtime/controller/join-token-attestor.js';
+import { TokenLedger } from '../../runtime/controller/token-ledger.js';
+import { loadCaDir } from '../../runtime/identity/ca.js';
+import { IdentityError } from '../../runtime/identity/errors.js';
 
 const help = `weft controller: watch a policy repository, compile every new commit, serve the bundle.
 
@@ -22,13 +28,25 @@ Usage: weft controller --repo PATH|URL [options]
   --out FILE             also write the current bundle to FILE, atomically
   --poll DURATION        fetch interval for a URL (default 30s); safety-net re-read for a path (default 10s)
   --sign-key PEM         sign bundles with this ed25519 private key (weft keygen makes one)
-  --webhook-secret S     require X-Hub-Signature-256 on POST /v1/hooks/git (or env WEFT_WEBHOOK_SECRET)
+  --webhook-secret S     require X-Hub-Signature-256 on POST /v1/hooks/git (or env WEFT_WEBHOOK_SECRET);
+                         with --ca-dir the webhook is off without it
+  --ca-dir DIR           be the mesh CA (weft ca init): issue workload certificates, serve TLS with
+                         this controller's own certificate, require client certificates of proxies
+  --cert-ttl DURATION    lifetime of issued certificates (default 24h; proxies renew at half of it)
+  --san NAME             another DNS name or IP for the controller's certificate (repeatable);
+                         the listen address (every local address for 0.0.0.0) is always in it
+  --dashboard ADDR       plain-HTTP, read-only listener for people and tools: the dashboard,
+                         GET /v1/status, /metrics, /healthz (default 127.0.0.1:15014; "off": none)
+  --insecure             run without --ca-dir: plain HTTP, and anyone who can reach the controller
+                         may fetch bundles, report status and register (local development only)
   --max-wait DURATION    longest long-poll honoured (default 60s)
   --debounce DURATION    quiet time after a change before compiling (default 15ms)
   --debug                debug log lines
 
-Serves GET /v1/bundle, POST|GET /v1/status, POST /v1/hooks/git, /metrics, /healthz, /readyz
-(docs/protocol.md). Logs JSON lines on stderr. SIGINT/SIGTERM stop it.
+With --ca-dir the main listener (TLS) serves GET /v1/bundle, POST /v1/status (client certificate
+required), POST /v1/certificates (join token or current certificate), POST /v1/hooks/git,
+/healthz, /readyz; with --insecure it serves everything over plain HTTP. docs/protocol.md,
+docs/identity.md. Logs JSON lines on stderr. SIGINT/SIGTERM stop it.
 
 Exit codes: 0 stopped by a signal, 2 usage error or the repository cannot be opened.`;
 
@@ -50,6 +68,11 @@ export const command: Command = {
         'webhook-secret': { type: 'string' },
         'max-wait': { type: 'string', default: '60s' },
         debounce: { type: 'string', default: '15ms' },
+        'ca-dir': { type: 'string' },
+        'cert-ttl': { type: 'string', default: '24h' },
+        san: { type: 'string', multiple: true, default: [] },
+        dashboard: { type: 'string', default: '127.0.0.1:15014' },
+        insecure: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
       },
       strict: true,
@@ -65,14 +88,35 @@ export const command: Command = {
     let signKey: string | undefined;
     if (values['sign-key']) signKey = readSigningKey('--sign-key', values['sign-key']);
     const webhookSecret = values['webhook-secret'] ?? process.env.WEFT_WEBHOOK_SECRET;
+    if (!values['ca-dir'] && !values.insecure) {
+      throw new UsageError('WEFT_CTL_INSECURE: no identity: give --ca-dir DIR (weft ca init makes one), or --insecure to run without mTLS (local development only)');
+    }
+    if (values['ca-dir'] && values.insecure) throw new UsageError('--insecure and --ca-dir contradict each other; give one');
+    const certTtlMs = durationFlag('--cert-ttl', values['cert-ttl'] ?? '24h');
+    if (certTtlMs < 10_000) throw new UsageError('--cert-ttl must be at least 10s');
+    const dashboard = values.dashboard === 'off' ? null : addressFlag('--dashboard', values.dashboard ?? '127.0.0.1:15014', '127.0.0.1');
     const logger = jsonLogger({ debug: values.debug });
+    const storeDir = path.resolve(values.store);
+    let issuer: Issuer | undefined;
+    if (values['ca-dir']) {
+      try {
+        const ca = await loadCaDir(path.resolve(values['ca-dir']));
+        issuer = new Issuer(ca, [new JoinTokenAttestor(ca, new TokenLedger(storeDir))], certTtlMs);
+      } catch (err) {
+        if (err instanceof IdentityError) throw new UsageError(`${err.code}: ${err.message}`);
+        throw err;
+      }
+    } else {
+      logger.log('warn', 'INSECURE: no --ca-dir; plain HTTP, no client certificates: anyone who can reach this controller can fetch any bundle, report any proxy\'s status and register instances', { insecure: true });
+    }
     let ctl: Controller;
     try {
       ctl = new Controller({
         repo: values.repo,
         ...(values.branch ? { branch: values.branch } : {}),
         ...(values.path ? { path: values.path } : {}),
-        storeDir: path.resolve(values.store),
+        storeDir,
+        ...(issuer ? { issuer } : { insecure: true }),
         ...(values.out ? { outFile: path.resolve(values.out) } : {}),
         pollMs,
         maxWaitMs,
@@ -84,21 +128,58 @@ export const command: Command = {
     } catch (err) {
       throw new UsageError(err instanceof Error ? err.message : String(err));
     }
-    const server = new ControllerServer(ctl);
+    let server: ControllerServer;
+    let rotation: NodeJS.Timeout | null = null;
+    if (issuer) {
+      const names = servingNames(listen.host, values.san ?? []);
+      const first = await issuer.serverCredentials(names);
+      server = new ControllerServer(ctl, MTLS_ROUTES, { credentials: first.options, bundle: issuer.trustBundle });
+      logger.log('info', 'serving certificate', { spiffeId: first.leaf.id.uri, dns: names.dns, ips: names.ips, notAfter: first.leaf.notAfter.toISOString() });
+      // The controller renews its own certificate at half its lifetime; open connections keep theirs.
+      const renew = (): void => {
+        rotation = setTimeout(() => {
+          void issuer!.serverCredentials(names).then(
+            (next) => {
+              server.setCredentials(next.options);
+              logger.log('info', 'serving certificate renewed', { serial: next.leaf.serialNumber, notAfter: next.leaf.notAfter.toISOString() });
+              renew();
+            },
+            (err: unknown) => {
+              logger.log('error', 'cannot renew the serving certificate', { error: err instanceof Error ? err.message : String(err) });
+              renew();
+            },
+          );
+        }, Math.min(issuer!.certTtlMs / 2, 2 ** 31 - 1));
+        rotation.unref();
+      };
+      renew();
+    } else {
+      server = new ControllerServer(ctl, ROUTES);
+    }
+    const dash = dashboard ? new ControllerServer(ctl, DASHBOARD_LISTENER_ROUTES) : null;
+    const closeAll = (): Promise<unknown> => {
+      if (rotation) clearTimeout(rotation);
+      return Promise.allSettled([ctl.close(), server.close(), dash?.close()]);
+    };
     try {
       await ctl.loadStored();
       const addr = await server.listen(listen.host, listen.port);
-      logger.log('info', 'listening', { address: `http://${formatHostPort({ host: addr.address, port: addr.port })}`, port: addr.port });
+      const scheme = issuer ? 'https' : 'http';
+      logger.log('info', 'listening', { address: `${scheme}://${formatHostPort({ host: addr.address, port: addr.port })}`, port: addr.port, mode: issuer ? 'mtls' : 'insecure', ...(issuer ? { trustDomain: issuer.trustDomain } : {}) });
+      if (dash && dashboard) {
+        const d = await dash.listen(dashboard.host, dashboard.port);
+        logger.log('info', 'dashboard listening', { address: `http://${formatHostPort({ host: d.address, port: d.port })}`, port: d.port });
+      }
       await ctl.start();
     } catch (err) {
-      await Promise.allSettled([ctl.close(), server.close()]);
+      await closeAll();
       if (err instanceof ControllerError) throw new UsageError(`${err.code}: ${err.message}`);
       throw err;
     }
     return new Promise<number>((resolve) => {
       const stop = (signal: string): void => {
         logger.log('info', 'stopping', { signal });
-        void Promise.allSettled([ctl.close(), server.close()]).then(() => resolve(0));
+        void closeAll().then(() => resolve(0));
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));

@@ -11,7 +11,8 @@ const help = `weft status: ask a controller what it serves and whether every pro
 
 Usage: weft status --controller URL [--format text|json]
 
-  --controller URL   the controller (e.g. http://127.0.0.1:15010)
+  --controller URL   the controller's dashboard listener (default http://127.0.0.1:15014; with
+                     --insecure, the main listener works too)
   --format F         text (default) or json (the controller's /v1/status document, unchanged)
   --timeout D        give up when the whole answer has not arrived within D (default 5s)
 
@@ -32,7 +33,7 @@ export const command: Command = {
     const { values } = parseFlags('weft status', {
       args: argv,
       options: {
-        controller: { type: 'string' },
+        controller: { type: 'string', default: 'http://127.0.0.1:15014' },
         format: { type: 'string', default: 'text' },
         timeout: { type: 'string', default: '5s' },
       },
@@ -113,6 +114,12 @@ function terminalSafe(doc: StatusDocument): StatusDocument {
 export function renderText(doc: StatusDocument, now = Date.now()): string {
   const lines: string[] = [];
   const cur = doc.current;
+  // Older controllers send no `security`; say nothing rather than guess.
+  if (doc.security?.mode === 'insecure') {
+    lines.push('security    INSECURE: no mesh CA (--insecure): anyone who can reach the controller can fetch bundles, report status and register');
+  } else if (doc.security?.mode === 'mtls') {
+    lines.push(`security    mTLS, trust domain ${doc.security.trustDomain ?? '?'}; certificates live ${doc.security.certTtlSeconds ?? '?'}s`);
+  }
   lines.push(`repository  ${doc.repository.url}  branch ${doc.repository.branch}${doc.repository.path ? `  path ${doc.repository.path}` : ''}`);
   if (doc.repository.error) lines.push(`            error: ${doc.repository.error.code}: ${doc.repository.error.message}`);
   if (cur) {

@@ -10,6 +10,9 @@ import { Fleet } from './fleet.js';
 import { serviceId, SliceCache, type ServedBundle } from './slices.js';
 import { signingKey } from '../../compiler/emit.js';
 import { CompileMemo } from '../../compiler/memo.js';
+import { DEFAULT_FLEET_LIMITS, type FleetLimits } from './fleet.js';
+import type { Issuer } from './issuer.js';
+import { peerIdentity } from './peer-identity.js';
 import type { CommitInfo } from './git.js';
 import type { IncomingMessage } from 'node:http';
 import { Discovery } from '../discovery/discovery.js';
@@ -54,6 +57,15 @@ export interface ControllerOptions {
    * when the controller has identity on: registrations then never trust the request body.
    */
   peerIdentity?: (req: IncomingMessage) => Registrant | null;
+  /**
+   * The mesh CA, when the controller has one (--ca-dir): it issues certificates, its listener
+   * speaks TLS and proxy-facing routes require a client certificate. Absent only with `insecure`.
+   */
+  issuer?: Issuer;
+  /** --insecure: no identity; every route trusts its request, as before identity existed. Said loudly. */
+  insecure?: boolean;
+  /** Bounds of the proxy table (default DEFAULT_FLEET_LIMITS). */
+  fleetLimits?: FleetLimits;
   /** Replaces the compiler (tests). */
   compile?: (options: CompileOptions) => Promise<CompileResult>;
 }
@@ -87,6 +99,10 @@ export class Controller {
   readonly discovery: Discovery;
   /** See ControllerOptions.peerIdentity; undefined in --insecure mode. */
   readonly peerIdentity: ((req: IncomingMessage) => Registrant | null) | undefined;
+  /** The mesh CA (mTLS mode), or null in --insecure mode. */
+  readonly issuer: Issuer | null;
+  /** Push deliveries already acted on (X-GitHub-Delivery ids and body digests), oldest first; bounded. */
+  readonly deliveries = new Set<string>();
   readonly repo: Repository;
   readonly store: BundleStore;
   readonly maxWaitMs: number;
@@ -103,7 +119,8 @@ export class Controller {
   readonly history = new CommitHistory();
   repoError: { code: string; message: string; at: string } | null = null;
 
-  private readonly log: Logger;
+  /** The controller's logger (routes log through it too). */
+  readonly log: Logger;
   private readonly compileFn: (options: CompileOptions) => Promise<CompileResult>;
   private opened = false;
   private lastAttempted: string | null = null;
@@ -123,7 +140,15 @@ export class Controller {
     // compile() refuses a key that does not parse (WFT601), so no bundle is ever served unsigned by mistake.
     const key = options.signKey !== undefined ? signingKey(options.signKey) : null;
     this.slices = new SliceCache(typeof key === 'string' ? null : key);
-    this.peerIdentity = options.peerIdentity;
+    this.issuer = options.issuer ?? null;
+    this.peerIdentity =
+      options.peerIdentity ??
+      (this.issuer
+        ? (req: IncomingMessage): Registrant | null => {
+            const w = peerIdentity(req)?.workload;
+            return w ? { service: w.service, namespace: w.namespace } : null;
+          }
+        : undefined);
     this.discovery = new Discovery({
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
@@ -136,7 +161,7 @@ export class Controller {
     this.fleet = new Fleet(this.maxWaitMs + 30_000, 10 * 60_000, (done) => {
       this.metrics.propagation.observe(done.seconds);
       this.log.log('info', 'propagated', { digest: done.digest, seconds: done.seconds, proxies: done.proxies });
-    });
+    }, options.fleetLimits ?? DEFAULT_FLEET_LIMITS);
   }
 
   /**
@@ -384,6 +409,9 @@ export class Controller {
         : null,
       lastCompile: this.lastCompile,
       history: this.history.list(),
+      security: this.issuer
+        ? { mode: 'mtls', trustDomain: this.issuer.trustDomain, caNotAfter: new Date(this.issuer.ca.cert.validTo).toISOString(), certTtlSeconds: Math.round(this.issuer.certTtlMs / 1000) }
+        : { mode: 'insecure', trustDomain: null, caNotAfter: null, certTtlSeconds: null },
       discovery: this.discovery.status(),
       proxies: this.fleet.list(now).map((p) => ({
         proxy: p.proxy,
@@ -394,6 +422,8 @@ export class Controller {
         lastContact: new Date(p.lastContact).toISOString(),
         behind: p.state === 'rejected' || (cur !== null && p.digest !== this.servedFor(p.service)?.digest),
         lost: this.fleet.isLost(p, now),
+        identity: p.identity,
+        certNotAfter: p.certNotAfter,
       })),
     };
   }

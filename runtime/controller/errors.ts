@@ -14,9 +14,12 @@ export const CONTROLLER_ERROR_CODES = {
   WEFT_CTL_NOT_FOUND: 'No such path on the controller.',
   WEFT_CTL_METHOD: 'The path exists, but not with this method.',
   WEFT_CTL_INTERNAL: 'The controller failed answering a request; this is a bug.',
-  WEFT_CTL_FORBIDDEN: 'The request needs a client certificate naming a Service (registration with identity on).',
+  WEFT_CTL_FORBIDDEN: 'The request needs a client certificate naming a Service, or the certificate names another identity than the one the request is for (a proxy may speak only for its own Service).',
   WEFT_CTL_TOO_MANY: 'The instance registry is full (in total or for this Service); the registration was refused.',
-  WEFT_CTL_WEBHOOK_SIGNATURE: 'A webhook request has a missing or wrong X-Hub-Signature-256.',
+  WEFT_CTL_WEBHOOK_SIGNATURE: 'A webhook request has a missing or wrong X-Hub-Signature-256, or the controller has no --webhook-secret (required unless --insecure).',
+  WEFT_CTL_FLEET_FULL: 'The proxy table is full; the proxy is served but not recorded.',
+  WEFT_CTL_INSECURE: 'The controller was started without --ca-dir and without --insecure.',
+  WEFT_CTL_TOKEN_LEDGER: 'The record of used join tokens cannot be read or written; no token is accepted until it can.',
 } as const;
 
 export type ControllerErrorCode = keyof typeof CONTROLLER_ERROR_CODES;

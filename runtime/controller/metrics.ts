@@ -72,6 +72,18 @@ export class ControllerMetrics {
     labelNames: ['ready'] as const,
     registers: [this.registry],
   });
+  readonly certificates = new Counter({
+    name: 'weft_controller_certificates_total',
+    help: 'POST /v1/certificates by kind (bootstrap, renewal) and result (issued, refused).',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'weft_controller_auth_failures_total',
+    help: 'Requests to proxy-facing routes refused for their client certificate, by reason code.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
   readonly repoErrors = new Counter({
     name: 'weft_controller_repository_errors_total',
     help: 'Failed reads of the repository (fetch, rev-parse).',

@@ -1,15 +1,27 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
+import type { TrustBundle } from '../identity/trust-bundle.js';
+import { notePeer } from './peer-identity.js';
 import type { Controller } from './controller.js';
 import { ControllerError, messageOf } from './errors.js';
 import { sendError } from './http.js';
 import type { Handler } from './handler.js';
 import { ROUTES } from './routes.js';
 
+/** ServerTls makes a ControllerServer speak TLS: its credentials and the bundle client certificates are checked against. */
+export interface ServerTls {
+  readonly credentials: SecureContextOptions;
+  readonly bundle: TrustBundle;
+}
+
 /**
- * ControllerServer serves ROUTES over HTTP/1.1. Timeouts are set for long-polling: idle
- * keep-alive connections outlive the longest `Prefer: wait`, and no per-request socket timeout
- * cuts a held request short.
+ * ControllerServer serves a route table over HTTP/1.1, or over TLS when given `tls`: then every
+ * client is asked for a certificate, a client without one still connects (bootstrap), and each
+ * connection's certificate is checked once (peer-identity.ts) for the routes to consult.
+ * Timeouts are set for long-polling: idle keep-alive connections outlive the longest
+ * `Prefer: wait`, and no per-request socket timeout cuts a held request short.
  */
 export class ControllerServer {
   readonly server: http.Server;
@@ -17,8 +29,17 @@ export class ControllerServer {
   constructor(
     private readonly ctl: Controller,
     private readonly routes: ReadonlyMap<string, Handler> = ROUTES,
+    tls?: ServerTls,
   ) {
-    this.server = http.createServer((req, res) => this.handle(req, res));
+    if (tls) {
+      const s = https.createServer({ ...tls.credentials, requestCert: true, rejectUnauthorized: false }, (req, res) => this.handle(req, res));
+      s.on('secureConnection', (socket: TLSSocket) => notePeer(socket, tls.bundle));
+      // A failed handshake (plaintext, wrong protocol) is the client's problem, not a crash.
+      s.on('tlsClientError', () => undefined);
+      this.server = s;
+    } else {
+      this.server = http.createServer((req, res) => this.handle(req, res));
+    }
     this.server.keepAliveTimeout = ctl.maxWaitMs + 5_000;
     this.server.headersTimeout = 30_000;
     // requestTimeout bounds receiving a request; kept above the longest hold so that no Node
@@ -47,6 +68,14 @@ export class ControllerServer {
         if (!res.headersSent) sendError(res, 500, 'WEFT_CTL_INTERNAL', messageOf(err));
         else res.destroy();
       });
+  }
+
+  /**
+   * setCredentials swaps the serving certificate (renewal): new handshakes use it; connections
+   * already open keep theirs. Only for a TLS server.
+   */
+  setCredentials(credentials: SecureContextOptions): void {
+    (this.server as https.Server).setSecureContext(credentials);
   }
 
   /** listen binds `host:port` (port 0 picks one) and resolves to the address actually bound. */

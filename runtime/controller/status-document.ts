@@ -12,6 +12,18 @@ export interface StatusDocument {
   /** True once a bundle is being served. */
   ready: boolean;
   repository: { url: string; branch: string; path: string; error: { code: string; message: string; at: string } | null };
+  /**
+   * How the controller authenticates proxies: `mtls` (it is the mesh CA; proxy-facing routes need
+   * a client certificate) or `insecure` (--insecure: anyone may fetch, report and register).
+   */
+  security: {
+    mode: 'mtls' | 'insecure';
+    trustDomain: string | null;
+    /** When the CA's root expires. */
+    caNotAfter: string | null;
+    /** Lifetime of the certificates it issues (--cert-ttl), in seconds. */
+    certTtlSeconds: number | null;
+  };
   /** The bundle being served, or null before the first one. */
   current: {
     digest: string;
@@ -50,4 +62,8 @@ export interface ProxyStatus {
   behind: boolean;
   /** Not heard of for a while (see docs/protocol.md); listed, but not waited for. */
   lost: boolean;
+  /** SPIFFE ID of the proxy's client certificate; null in insecure mode. */
+  identity: string | null;
+  /** When that certificate expires (ISO 8601); null in insecure mode. */
+  certNotAfter: string | null;
 }

@@ -133,7 +133,7 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
     const controller = children.start({
       name: 'controller',
       command: node,
-      args: [weft, 'controller', '--repo', seed.repo, '--branch', seed.branch, '--listen', `127.0.0.1:${controllerPort}`, '--store', path.join(dirs.state, 'store')],
+      args: [weft, 'controller', '--repo', seed.repo, '--branch', seed.branch, '--listen', `127.0.0.1:${controllerPort}`, '--insecure', '--dashboard', 'off', '--store', path.join(dirs.state, 'store')],
       logFile: log('controller'),
     });
     await lock.update({ controller: controllerUrl, children: children.list().map((c) => ({ name: c.name, pid: c.pid })) });

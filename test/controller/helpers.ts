@@ -197,14 +197,29 @@ export async function killAll(): Promise<void> {
 export interface ControllerProc extends Child {
   url: string;
   port: number;
+  /** The --dashboard listener, when the test asked for one. */
+  dashboardUrl?: string;
 }
 
-/** startController runs `weft controller` on 127.0.0.1 (port 0 unless `port`), waits for "listening". */
+/**
+ * startController runs `weft controller` on 127.0.0.1 (port 0 unless `port`), waits for
+ * "listening". Without --ca-dir it adds --insecure; without --dashboard, `--dashboard off` (the
+ * default port is fixed, and tests run side by side). `dashboardUrl` is set when one listens.
+ */
 export async function startController(args: string[], port = 0): Promise<ControllerProc> {
-  const child = spawnWeft(['controller', '--listen', `127.0.0.1:${port}`, ...args]);
+  const extra = [
+    ...(args.includes('--ca-dir') || args.includes('--insecure') ? [] : ['--insecure']),
+    ...(args.includes('--dashboard') ? [] : ['--dashboard', 'off']),
+  ];
+  const child = spawnWeft(['controller', '--listen', `127.0.0.1:${port}`, ...extra, ...args]);
   const line = await waitFor(() => child.logs.find((l) => l.msg === 'listening'), 15_000, 'controller listening', child);
   const p = Number(line.port);
-  return Object.assign(child, { url: `http://127.0.0.1:${p}`, port: p });
+  const dash = args.includes('--dashboard') ? await waitFor(() => child.logs.find((l) => l.msg === 'dashboard listening'), 15_000, 'dashboard listening', child) : null;
+  return Object.assign(child, {
+    url: `${args.includes('--ca-dir') ? 'https' : 'http'}://127.0.0.1:${p}`,
+    port: p,
+    ...(dash ? { dashboardUrl: `http://127.0.0.1:${Number(dash.port)}` } : {}),
+  });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -20,7 +20,8 @@
  */
 import type { ServiceEntry, SourceLocation } from '../schemas/bundle.js';
 import type { Resource } from './resources.js';
-import type { Diagnostic, RawDocument } from './types.js';
+import type { Diagnostic } from './diagnostic.js';
+import type { RawDocument } from './raw-document.js';
 
 /** ParsedFile is what parse produced for one file (or the CUE unit): documents and findings. */
 export interface ParsedFile {

@@ -3,26 +3,13 @@
  * Read compiler/passes.ts for the order.
  */
 import type { Bundle, BundleSpec, Revision, SourceMap } from '../schemas/bundle.js';
-import type { SourceSpan } from './positions.js';
-import type { Origin, Resource } from './resources.js';
+import type { Diagnostic } from './diagnostic.js';
+import type { RawDocument } from './raw-document.js';
+import type { Resource } from './resources.js';
 
-export type Severity = 'error' | 'warning' | 'info';
-
-
-/**
- * Diagnostic is one finding. `code` is stable and documented in docs/diagnostics.md; `file` is
- * relative to the compiled directory (null only for findings about the whole run, such as a
- * revision that does not exist).
- */
-export interface Diagnostic extends SourceSpan {
-  code: string;
-  severity: Severity;
-  message: string;
-  file: string | null;
-  /** `Kind/namespace/name`, when the finding is about one resource. */
-  resource: string | null;
-  hint: string | null;
-}
+// Leaf forms live in their own modules (compiler/memo.ts needs them without this one).
+export type { Diagnostic, Severity } from './diagnostic.js';
+export type { RawDocument } from './raw-document.js';
 
 /** CompileOptions are what a caller asks of compile(). */
 export interface CompileOptions {
@@ -69,14 +56,6 @@ export interface SourceFile {
 /** LoadedTree: output of load. Files sorted by path. */
 export interface LoadedTree {
   files: SourceFile[];
-}
-
-/** RawDocument: one YAML document (or one CUE-exported resource) before schema checks. */
-export interface RawDocument {
-  file: string;
-  document: number;
-  value: unknown;
-  origin: Origin;
 }
 
 /** ParsedTree: output of parse. Documents in file order, then document order. */

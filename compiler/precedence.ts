@@ -50,7 +50,7 @@ export interface MatchEntry {
   /** Route `namespace/name`. */
   routeKey: string;
   /** For a GRPCRoute match: characters in its service and method (the GRPCRoute precedence keys); else null. */
-  grpc: { service: number; method: number } | null;
+  grpc: GrpcRank | null;
 }
 
 /** TableGroup is one future RouteTable: the entries of one parent for one caller namespace, in precedence order. */
@@ -120,24 +120,96 @@ function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** GrpcRank is the GRPCRoute precedence keys of a match: characters in its service and method. */
+export interface GrpcRank {
+  readonly service: number;
+  readonly method: number;
+}
+
+/**
+ * Ranked is what the specificity steps read: the match (a NormalMatch, or a bundle RouteMatch)
+ * and, for a GRPCRoute match, its GrpcRank. A MatchEntry is one.
+ */
+export interface Ranked {
+  readonly match: Pick<NormalMatch, 'path' | 'method' | 'headers' | 'queryParams'>;
+  readonly grpc: GrpcRank | null;
+}
+
+/** SpecificityStep is one precedence step before the tie-breakers: how it orders two matches, and how to say so. */
+export interface SpecificityStep {
+  /** Negative: `a` first; 0: this step does not decide. */
+  compare(a: Ranked, b: Ranked): number;
+  /** Why `a` comes before `b`, in words (`weft explain`); only called when compare(a, b) < 0. */
+  explain(a: Ranked, b: Ranked): string;
+}
+
+const q = (v: string): string => JSON.stringify(v);
+
+const MORE_HEADERS: SpecificityStep = {
+  compare: (a, b) => b.match.headers.length - a.match.headers.length,
+  explain: (a, b) => `more header matches: ${a.match.headers.length} before ${b.match.headers.length}`,
+};
+
+/**
+ * SPECIFICITY is HTTPRoute precedence steps 1-5 in order, the one place they are written:
+ * compareEntries sorts with them and `weft explain` (runtime/testing) names the step that decided
+ * with them.
+ */
+export const SPECIFICITY: readonly SpecificityStep[] = [
+  {
+    compare: (a, b) => PATH_RANK[a.match.path.type] - PATH_RANK[b.match.path.type],
+    explain: (a, b) => `path match type: ${a.match.path.type} before ${b.match.path.type}`,
+  },
+  {
+    // Reached only for two paths of the same type.
+    compare: ({ match: a }, { match: b }) => (a.path.type !== 'Exact' && a.path.type === b.path.type ? b.path.value.length - a.path.value.length : 0),
+    explain: ({ match: a }, { match: b }) =>
+      a.path.type === 'PathPrefix'
+        ? `longer path prefix: ${q(a.path.value)} (${a.path.value.length} characters) before ${q(b.path.value)} (${b.path.value.length})`
+        : `longer regular expression (${a.path.value.length} characters before ${b.path.value.length})`,
+  },
+  {
+    compare: (a, b) => (a.match.method === null ? 1 : 0) - (b.match.method === null ? 1 : 0),
+    explain: (a) => `method match: ${a.match.method ?? ''} before any method`,
+  },
+  MORE_HEADERS,
+  {
+    compare: (a, b) => b.match.queryParams.length - a.match.queryParams.length,
+    explain: (a, b) => `more query parameter matches: ${a.match.queryParams.length} before ${b.match.queryParams.length}`,
+  },
+];
+
+/** GRPC_SPECIFICITY is the GRPCRoute order: more characters in the service match, then in the method match, then more header matches. */
+export const GRPC_SPECIFICITY: readonly SpecificityStep[] = [
+  {
+    compare: (a, b) => (b.grpc?.service ?? 0) - (a.grpc?.service ?? 0),
+    explain: (a, b) => `more characters in the gRPC service match: ${a.grpc?.service ?? 0} before ${b.grpc?.service ?? 0}`,
+  },
+  {
+    compare: (a, b) => (b.grpc?.method ?? 0) - (a.grpc?.method ?? 0),
+    explain: (a, b) => `more characters in the gRPC method match: ${a.grpc?.method ?? 0} before ${b.grpc?.method ?? 0}`,
+  },
+  MORE_HEADERS,
+];
+
+/**
+ * decidingStep is the first specificity step that orders `a` and `b` (GRPC_SPECIFICITY when both
+ * are GRPCRoute matches, else SPECIFICITY), or null when they tie and the tie-breakers decide.
+ */
+export function decidingStep(a: Ranked, b: Ranked): { step: SpecificityStep; order: number } | null {
+  for (const step of a.grpc && b.grpc ? GRPC_SPECIFICITY : SPECIFICITY) {
+    const order = step.compare(a, b);
+    if (order !== 0) return { step, order };
+  }
+  return null;
+}
+
 /** compareEntries is the total precedence order described at the top of this file (negative: `a` first). */
 export function compareEntries(a: MatchEntry, b: MatchEntry): number {
   const pa = a.match.path;
   const pb = b.match.path;
-  if (a.grpc && b.grpc) {
-    const order = b.grpc.service - a.grpc.service || b.grpc.method - a.grpc.method || b.match.headers.length - a.match.headers.length;
-    if (order !== 0) return order;
-  } else {
-    const rank = PATH_RANK[pa.type] - PATH_RANK[pb.type];
-    if (rank !== 0) return rank;
-    if (pa.type !== 'Exact' && pa.value.length !== pb.value.length) return pb.value.length - pa.value.length;
-    const method = (a.match.method === null ? 1 : 0) - (b.match.method === null ? 1 : 0);
-    if (method !== 0) return method;
-    const headers = b.match.headers.length - a.match.headers.length;
-    if (headers !== 0) return headers;
-    const params = b.match.queryParams.length - a.match.queryParams.length;
-    if (params !== 0) return params;
-  }
+  const specific = decidingStep(a, b);
+  if (specific !== null) return specific.order;
   if (a.created !== b.created) {
     if (a.created === null) return 1;
     if (b.created === null) return -1;

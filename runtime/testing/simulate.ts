@@ -3,26 +3,30 @@
  * anything: the caller's outbound proxy (route, rule filters, fault, outbound rate limits, weighted
  * backend choice, per-backend filters), then the receiving Service's inbound proxy (authorization,
  * rate limits). Every decision is made by the runtime's own code (runtime/router for routing and
- * weights, runtime/policy for authorization, rate limits and faults), so `weft test` and
- * `weft explain` predict what the proxies do.
+ * weights; runtime/policy for hop-by-hop and forwarded headers, path normalisation, the FILTERS
+ * table, authorization, rate limits and faults; compiler/precedence.ts to name the precedence
+ * step that ordered two matches), so `weft test` and `weft explain` predict what the proxies do.
  *
  * Deterministic: no clock, no randomness. Weighted choice is reported as shares, not drawn; a
  * Fault fires only at 100% (a partial fault is reported, not drawn); a single request is never
  * rate limited, so rate limits are reported as "the Nth identical request at one instant is
  * refused", computed with the proxy's own token buckets.
  */
-import type { Rule, ServiceEntry } from '../../schemas/bundle.js';
+import type { Filter, Rule, ServiceEntry } from '../../schemas/bundle.js';
 import { identityOf, type CallerIdentity } from '../identity.js';
 import { backendShares, explainRoute, hostsFor, splitTarget, type RouteExplanation, type Router } from '../router/index.js';
 import { mismatch, RequestView, type CompiledMatch } from '../router/table.js';
+import { decidingStep, type GrpcRank, type Ranked } from '../../compiler/precedence.js';
 import { resolveHost } from '../router/hosts.js';
 import { authorize, describeDenial, type AuthorizationDecision } from '../policy/authorization.js';
 import { RateLimiter, rateLimitKey, UNIDENTIFIED_CALLER } from '../policy/rate-limiter.js';
-import { decideFault } from '../policy/fault.js';
+import { appendForwarded } from '../policy/forwarded-headers.js';
+import type { Headers } from '../policy/headers.js';
+import { withoutHopByHop } from '../policy/hop-by-hop.js';
 import { normalizePath } from '../policy/path-normalizer.js';
+import { decideFilter } from '../policy/request-filters.js';
+import type { RequestLine } from '../policy/request-line.js';
 import { SOURCE_HEADER } from '../proxy/caller-identity.js';
-import { applyHeaderModifier, applyRewrite, redirectLocation, type FilterRequest } from './request-filters.js';
-import type { Headers } from '../proxy/pipeline.js';
 import { describeFilter, shortService } from '../../compiler/diff/describe.js';
 
 /** SimulatedRequest is a request from a RouteTest case or the `weft explain` command line. */
@@ -122,24 +126,16 @@ export interface Simulation {
 
 /**
  * precedenceStep names the Gateway API precedence step that puts `a` before `b` (both matched
- * the request). It explains the order compiler/precedence.ts decided; it never decides one.
+ * the request). It explains the order compiler/precedence.ts decided, with the compiler's own
+ * steps (SPECIFICITY, or GRPC_SPECIFICITY for two GRPCRoute matches); past those, the tie-breakers the bundle carries no data for (creation
+ * time) are named as the compiler applies them.
  */
 export function precedenceStep(a: CompiledMatch, b: CompiledMatch): string {
-  const pa = a.source.path;
-  const pb = b.source.path;
-  if (a.rule.route.kind === 'GRPCRoute' && b.rule.route.kind === 'GRPCRoute') {
-    const ka = grpcKeys(pa);
-    const kb = grpcKeys(pb);
-    if (ka.service !== kb.service) return `more characters in the gRPC service match: ${ka.service} before ${kb.service}`;
-    if (ka.method !== kb.method) return `more characters in the gRPC method match: ${ka.method} before ${kb.method}`;
-  } else {
-    const step = httpPrecedenceStep(a, b);
-    if (step !== null) return step;
-  }
-  if (a.source.headers.length !== b.source.headers.length) return `more header matches: ${a.source.headers.length} before ${b.source.headers.length}`;
-  if (a.source.queryParams.length !== b.source.queryParams.length) {
-    return `more query parameter matches: ${a.source.queryParams.length} before ${b.source.queryParams.length}`;
-  }
+  const ranked = (m: CompiledMatch): Ranked => ({ match: m.source, grpc: m.rule.route.kind === 'GRPCRoute' ? grpcKeys(m.source.path) : null });
+  const rankedA = ranked(a);
+  const rankedB = ranked(b);
+  const d = decidingStep(rankedA, rankedB);
+  if (d !== null && d.order < 0) return d.step.explain(rankedA, rankedB);
   const ra = `${a.rule.route.namespace}/${a.rule.route.name}`;
   const rb = `${b.rule.route.namespace}/${b.rule.route.name}`;
   if (ra !== rb) return `route order: ${ra} before ${rb} (older creationTimestamp, then namespace/name)`;
@@ -151,7 +147,7 @@ export function precedenceStep(a: CompiledMatch, b: CompiledMatch): string {
 const ANY_SEGMENT = '[^/]+';
 
 /** grpcKeys recovers the GRPCRoute precedence keys (characters in service and method) from a lowered path match. */
-function grpcKeys(p: CompiledMatch['source']['path']): { service: number; method: number } {
+function grpcKeys(p: CompiledMatch['source']['path']): GrpcRank {
   const len = (x: string | undefined): number => (x === undefined || x === ANY_SEGMENT ? 0 : x.length);
   if (p.type === 'Exact') {
     const i = p.value.lastIndexOf('/');
@@ -161,20 +157,6 @@ function grpcKeys(p: CompiledMatch['source']['path']): { service: number; method
   const groups = /^\/\((.*)\)\/\((.*)\)$/.exec(p.value);
   if (groups) return { service: len(groups[1]), method: len(groups[2]) };
   return { service: 0, method: len(p.value.slice(ANY_SEGMENT.length + 2)) };
-}
-
-function httpPrecedenceStep(a: CompiledMatch, b: CompiledMatch): string | null {
-  const pa = a.source.path;
-  const pb = b.source.path;
-  const rank = { Exact: 0, RegularExpression: 1, PathPrefix: 2 } as const;
-  if (pa.type !== pb.type && rank[pa.type] < rank[pb.type]) return `path match type: ${pa.type} before ${pb.type}`;
-  if (pa.type === pb.type && pa.type !== 'Exact' && pa.value.length !== pb.value.length) {
-    return pa.type === 'PathPrefix'
-      ? `longer path prefix: ${JSON.stringify(pa.value)} (${pa.value.length} characters) before ${JSON.stringify(pb.value)} (${pb.value.length})`
-      : `longer regular expression (${pa.value.length} characters before ${pb.value.length})`;
-  }
-  if (a.source.method !== null && b.source.method === null) return `method match: ${a.source.method} before any method`;
-  return null;
 }
 
 function lowerHeaders(h: Record<string, string>): Headers {
@@ -188,21 +170,76 @@ function lowerHeaders(h: Record<string, string>): Headers {
 
 /**
  * outboundHeaders are the request headers as the caller's proxy has them when it routes: its
- * earlier steps (runtime/proxy/steps/index.ts) took Host out as the authority, added X-Forwarded-For /
- * -Proto / -Host, and stamped `weft-source` with the calling Service (or, with no caller, no
- * identity at all). Routing and filters see these, so a RouteTest predicts the proxy.
+ * earlier steps (runtime/proxy/steps/index.ts) took Host out as the authority, removed
+ * hop-by-hop headers, added X-Forwarded-For / -Proto / -Host (the same functions), and stamped
+ * `weft-source` with the calling Service (or, with no caller, no identity at all). Routing and
+ * filters see these, so a RouteTest predicts the proxy.
  */
 function outboundHeaders(h: Headers, authority: string, caller: CallerIdentity | null): Headers {
-  const out: Headers = { ...h };
-  delete out.host;
-  const xff = out['x-forwarded-for'];
-  const prior = xff === undefined ? '' : typeof xff === 'string' ? xff : xff.join(', ');
-  out['x-forwarded-for'] = prior === '' ? SIMULATED_CLIENT_ADDRESS : `${prior}, ${SIMULATED_CLIENT_ADDRESS}`;
-  if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
-  if (out['x-forwarded-host'] === undefined && authority !== '') out['x-forwarded-host'] = authority;
+  const copy: Headers = { ...h };
+  delete copy.host;
+  const out = withoutHopByHop(copy);
+  appendForwarded(out, SIMULATED_CLIENT_ADDRESS, authority);
   if (caller) out[SOURCE_HEADER] = `${caller.service}.${caller.namespace}`;
   else delete out[SOURCE_HEADER];
   return out;
+}
+
+function copyLine(req: RequestLine): RequestLine {
+  const headers: Headers = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k] = typeof v === 'string' ? v : [...v];
+  return { authority: req.authority, path: req.path, query: req.query, headers };
+}
+
+/** A random source just below 1: only a 100% fault fires, deterministically. */
+const ONLY_CERTAIN = (): number => 0.999999999;
+
+/** LocalAnswer is a filter answering instead of forwarding (redirect, fault abort, unsupported type). */
+interface LocalAnswer {
+  status: number;
+  reason: string;
+  location: string | null;
+}
+
+/**
+ * simulateFilters runs `filters` in order through the proxy's own FILTERS table
+ * (runtime/policy/request-filters.ts) on `req`, changed in place, and reports each effect;
+ * returns the answer when one answers instead of forwarding. Faults fire only at 100%; partial
+ * ones are listed in `partialFaults`.
+ */
+function simulateFilters(req: RequestLine, filters: readonly Filter[], steps: FilterStep[], partialFaults: string[], where: string): LocalAnswer | null {
+  for (const f of filters) {
+    const before = `${req.authority}${req.path}`;
+    const effect = decideFilter(req, f, ONLY_CERTAIN);
+    if (f.type === 'Fault') {
+      if (f.fault.abort && f.fault.abort.percent > 0 && f.fault.abort.percent < 100) partialFaults.push(`${f.name}: abort ${f.fault.abort.status} for ${f.fault.abort.percent}% of requests`);
+      if (f.fault.delay && f.fault.delay.percent > 0 && f.fault.delay.percent < 100) partialFaults.push(`${f.name}: delay ${f.fault.delay.ms}ms for ${f.fault.delay.percent}% of requests`);
+    }
+    const step = (text: string): void => void steps.push({ filter: describeFilter(f), effect: text });
+    if (effect === null) {
+      step('not supported by the proxy: answers 500');
+      return { status: 500, reason: `${where}: filter type ${f.type} is not supported`, location: null };
+    }
+    switch (effect.kind) {
+      case 'continue':
+        step(f.type === 'URLRewrite' ? `${before} → ${req.authority}${req.path}` : f.type === 'RequestHeaderModifier' ? 'request headers changed' : 'fires only for a share of requests');
+        break;
+      case 'response-headers':
+        step('applies to the response');
+        break;
+      case 'mirror':
+        step('a copy is sent; the response is ignored');
+        break;
+      case 'redirect':
+        step(`answers ${effect.status} Location: ${effect.location}`);
+        return { status: effect.status, reason: `redirected by ${where}`, location: effect.location };
+      case 'fault':
+        step(effect.abortStatus !== null ? `aborts with ${effect.abortStatus}` : `delays ${effect.delayMs}ms`);
+        if (effect.abortStatus !== null) return { status: effect.abortStatus, reason: `fault ${effect.name} aborts every request`, location: null };
+        break;
+    }
+  }
+  return null;
 }
 
 /** flatHeaders shows headers one value per name, repeated values comma-joined, names sorted. */
@@ -306,61 +343,18 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   base.outboundRateLimits = rateLimitReport(rule.rateLimits, caller, sent);
 
   // Rule filters, in the order written (the proxy's order).
-  let req: FilterRequest = { authority: host, path: rawPath, query, headers: sent };
-  for (const f of rule.filters) {
-    switch (f.type) {
-      case 'RequestHeaderModifier':
-        req = { ...req, headers: applyHeaderModifier(req.headers, f.modifier) };
-        base.steps.push({ filter: describeFilter(f), effect: 'request headers changed' });
-        break;
-      case 'URLRewrite': {
-        const next = applyRewrite(req, f.rewrite);
-        base.steps.push({ filter: describeFilter(f), effect: `${req.authority}${req.path} → ${next.authority}${next.path}` });
-        req = next;
-        break;
-      }
-      case 'RequestRedirect': {
-        const location = redirectLocation(req, f.redirect);
-        base.steps.push({ filter: describeFilter(f), effect: `answers ${f.redirect.statusCode} Location: ${location}` });
-        return local(f.redirect.statusCode, `redirected by rule ${rule.id}`, location);
-      }
-      case 'RequestMirror':
-        base.steps.push({ filter: describeFilter(f), effect: 'a copy is sent; the response is ignored' });
-        break;
-      case 'ResponseHeaderModifier':
-        base.steps.push({ filter: describeFilter(f), effect: 'applies to the response' });
-        break;
-      case 'Fault': {
-        // Draw with a source just below 1: only a 100% fault fires, deterministically.
-        const d = decideFault(f.fault, () => 0.999999999);
-        if (f.fault.abort && f.fault.abort.percent > 0 && f.fault.abort.percent < 100) base.partialFaults.push(`${f.name}: abort ${f.fault.abort.status} for ${f.fault.abort.percent}% of requests`);
-        if (f.fault.delay && f.fault.delay.percent > 0 && f.fault.delay.percent < 100) base.partialFaults.push(`${f.name}: delay ${f.fault.delay.ms}ms for ${f.fault.delay.percent}% of requests`);
-        base.steps.push({ filter: describeFilter(f), effect: d.abortStatus !== null ? `aborts with ${d.abortStatus}` : d.delayMs > 0 ? `delays ${d.delayMs}ms` : 'fires only for a share of requests' });
-        if (d.abortStatus !== null) return local(d.abortStatus, `fault ${f.name} aborts every request`);
-        break;
-      }
-    }
-  }
+  const req: RequestLine = { authority: host, path: rawPath, query, headers: sent };
+  const answered = simulateFilters(req, rule.filters, base.steps, base.partialFaults, `rule ${rule.id}`);
+  if (answered) return local(answered.status, answered.reason, answered.location);
   if (rule.direct) return local(rule.direct.status, `rule ${rule.id}: ${rule.direct.reason}`);
 
   const shares = backendShares(rule);
   const branches: Branch[] = [];
   for (const b of rule.backends) {
     if (b.weight <= 0) continue;
-    let breq = req;
+    const breq = copyLine(req);
     const steps: FilterStep[] = [];
-    for (const f of b.filters) {
-      if (f.type === 'RequestHeaderModifier') {
-        breq = { ...breq, headers: applyHeaderModifier(breq.headers, f.modifier) };
-        steps.push({ filter: describeFilter(f), effect: 'request headers changed' });
-      } else if (f.type === 'URLRewrite') {
-        const next = applyRewrite(breq, f.rewrite);
-        steps.push({ filter: describeFilter(f), effect: `${breq.path} → ${next.path}` });
-        breq = next;
-      } else {
-        steps.push({ filter: describeFilter(f), effect: f.type === 'ResponseHeaderModifier' ? 'applies to the response' : 'runs for this backend' });
-      }
-    }
+    const backendAnswer = simulateFilters(breq, b.filters, steps, base.partialFaults, `backend ${b.service} of rule ${rule.id}`);
     const receiver = findService(router, b.service);
     // The inbound proxy normalises the path first: authorization, rate limits and the app all see that form.
     const normal = normalizePath(breq.path);
@@ -375,7 +369,11 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
     const rateLimits = rateLimitReport(receiver?.rateLimits ?? [], caller, breq.headers);
     let status: number | null = null;
     let reason = 'delivered';
-    if (!normal.ok) {
+    if (backendAnswer) {
+      // The caller's proxy answers for this backend; nothing reaches the receiving Service.
+      status = backendAnswer.status;
+      reason = backendAnswer.location === null ? backendAnswer.reason : `${backendAnswer.reason}: Location ${backendAnswer.location}`;
+    } else if (!normal.ok) {
       status = 400;
       reason = `the inbound proxy refuses the path: ${normal.detail}`;
     } else if (!authorization.allowed) {

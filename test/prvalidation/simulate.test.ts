@@ -22,6 +22,14 @@ function mesh(): ServiceEntry[] {
       { route: 'api', matches: [{ path: { type: 'Exact', value: '/none' } }] },
       {
         route: 'api',
+        matches: [{ path: { type: 'Exact', value: '/split' } }],
+        backends: [
+          { service: 'reader', filters: [{ type: 'RequestHeaderModifier', modifier: { set: [{ name: 'x-branch', value: 'reader' }], add: [], remove: [] } }] },
+          { service: 'writer', filters: [{ type: 'Fault', name: 'writer-down', fault: { delay: null, abort: { status: 503, percent: 100 } } }] },
+        ],
+      },
+      {
+        route: 'api',
         matches: [{ path: { type: 'Exact', value: '/fault' } }],
         filters: [{ type: 'Fault', name: 'boom', fault: { delay: { ms: 100, percent: 50 }, abort: { status: 418, percent: 100 } } }],
         backends: [{ service: 'reader' }],
@@ -147,4 +155,24 @@ test('routing sees the headers the caller proxy stamps before routing (weft-sour
   assert.equal(seen?.['x-forwarded-proto'], 'http');
   assert.equal(seen?.['x-forwarded-host'], 'edge');
   assert.equal(seen?.host, undefined, 'Host is the authority, not a header');
+});
+
+test('per-backend filters go through the same FILTERS table: edits stay on their branch, a 100% fault answers for its backend', () => {
+  const o = simulate(router, { method: 'GET', url: 'http://api/split', headers: {}, from: null }).outcome;
+  assert.equal(o.kind, 'forwarded');
+  const [reader, writer] = o.kind === 'forwarded' ? o.branches : [];
+  assert.equal(reader?.request.headers['x-branch'], 'reader');
+  assert.equal(reader?.status, null);
+  assert.equal(writer?.request.headers['x-branch'], undefined);
+  assert.equal(writer?.status, 503);
+  assert.match(writer?.reason ?? '', /fault writer-down aborts every request/);
+});
+
+test('the headers routing sees are the outbound proxy\'s: hop-by-hop (and Connection-named) removed, X-Forwarded-* appended', () => {
+  const o = simulate(router, { method: 'GET', url: 'http://api/v1/x', headers: { connection: 'x-secret', 'x-secret': 's', 'x-forwarded-for': '198.51.100.7' }, from: null }).outcome;
+  const h = o.kind === 'forwarded' ? o.branches[0]?.request.headers : undefined;
+  assert.equal(h?.['x-secret'], undefined);
+  assert.equal(h?.['connection'], undefined);
+  assert.equal(h?.['x-forwarded-for'], '198.51.100.7, 192.0.2.10');
+  assert.equal(h?.['x-forwarded-proto'], 'http');
 });

@@ -1,28 +1,24 @@
 import { FaultAbortError } from '../../errors.js';
-import type { FilterImpl } from './filter.js';
-import { errorReply, type Reply } from '../pipeline.js';
-import { decideFault } from '../../policy/fault.js';
+import type { ProxyContext } from '../context.js';
+import { errorReply, type Exchange, type Reply } from '../pipeline.js';
 
 /**
- * faultFilter implements the `Fault` filter (an HTTPRoute ExtensionRef to a weft.dev Fault),
- * registered in the proxy's FILTERS table: per request, maybe wait `delay.ms` (cut short if the
- * request is aborted, e.g. by its timeout), then maybe answer `abort.status` without forwarding
- * (`weft-reason: fault-abort`). Draws use the proxy's random source.
+ * injectFault carries out a Fault filter's decision (runtime/policy/request-filters.ts): maybe
+ * wait `delayMs` (cut short if the request is aborted, e.g. by its timeout), then maybe answer
+ * `abortStatus` without forwarding (`weft-reason: fault-abort`). Null: go on.
  */
-export const faultFilter: FilterImpl = (ctx, ex, filter) => {
-  if (filter.type !== 'Fault') return null;
-  const rt = ctx.policies;
-  const d = decideFault(filter.fault, rt.random);
+export function injectFault(ctx: ProxyContext, ex: Exchange, fault: { name: string; delayMs: number; abortStatus: number | null }): Reply | null | Promise<Reply | null> {
+  const metrics = ctx.policies.metrics;
   const service = ex.service?.id ?? '';
   const abort = (): Reply | null => {
-    if (d.abortStatus === null) return null;
-    rt.metrics.faults.inc({ service, fault: filter.name, kind: 'abort' });
-    const reply = errorReply(new FaultAbortError(filter.name, d.abortStatus));
+    if (fault.abortStatus === null) return null;
+    metrics.faults.inc({ service, fault: fault.name, kind: 'abort' });
+    const reply = errorReply(new FaultAbortError(fault.name, fault.abortStatus));
     reply.headers['weft-reason'] = 'fault-abort';
     return reply;
   };
-  if (d.delayMs <= 0) return abort();
-  rt.metrics.faults.inc({ service, fault: filter.name, kind: 'delay' });
+  if (fault.delayMs <= 0) return abort();
+  metrics.faults.inc({ service, fault: fault.name, kind: 'delay' });
   return new Promise<Reply | null>((resolve) => {
     const signal = ex.signal;
     const done = (): void => {
@@ -30,7 +26,7 @@ export const faultFilter: FilterImpl = (ctx, ex, filter) => {
       signal.removeEventListener('abort', done);
       resolve(abort());
     };
-    const timer = setTimeout(done, d.delayMs);
+    const timer = setTimeout(done, fault.delayMs);
     signal.addEventListener('abort', done, { once: true });
   });
-};
+}

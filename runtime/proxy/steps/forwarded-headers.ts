@@ -1,9 +1,9 @@
+import { appendForwarded } from '../../policy/forwarded-headers.js';
 import type { Step } from '../pipeline.js';
 
 /**
- * forwardedHeaders maintains X-Forwarded-For (the client address appended), X-Forwarded-Proto
- * (kept when present, else `http`: both listeners speak plain HTTP) and X-Forwarded-Host (kept
- * when present, else the Host the client sent).
+ * forwardedHeaders maintains X-Forwarded-For, -Proto and -Host (appendForwarded: the client
+ * address appended, the scheme and Host kept or filled in). `weft test` applies the same function.
  */
 export function forwardedHeaders(): Step {
   return {
@@ -11,12 +11,7 @@ export function forwardedHeaders(): Step {
     needs: ['hop-by-hop-removed'],
     provides: ['forwarded-headers'],
     wrap: (next) => (ex) => {
-      const h = ex.headers;
-      const xff = h['x-forwarded-for'];
-      const prior = xff === undefined ? '' : typeof xff === 'string' ? xff : xff.join(', ');
-      h['x-forwarded-for'] = prior === '' ? ex.clientAddress : `${prior}, ${ex.clientAddress}`;
-      if (h['x-forwarded-proto'] === undefined) h['x-forwarded-proto'] = 'http';
-      if (h['x-forwarded-host'] === undefined && ex.authority !== '') h['x-forwarded-host'] = ex.authority;
+      appendForwarded(ex.headers, ex.clientAddress, ex.authority);
       return next(ex);
     },
   };

@@ -51,7 +51,8 @@ export const MTLS_ROUTES: ReadonlyMap<string, Handler> = new Map<string, Handler
   ['GET /healthz', healthz],
   ['GET /readyz', readyz],
   ...DASHBOARD_ROUTES.filter(([k]) => k.startsWith('POST ')).map(([k, h]): [string, Handler] => [k, withPeer(h)]),
-  ...DISCOVERY_ROUTES,
+  // Endpoint leases and the endpoint stream are proxy-facing: a valid client certificate first.
+  ...DISCOVERY_ROUTES.map(([k, h]): [string, Handler] => [k, withPeer(h)]),
 ]);
 
 /**

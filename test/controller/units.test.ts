@@ -121,3 +121,30 @@ describe('BundleStore', () => {
     }
   });
 });
+
+describe('Fleet bounds (per identity and in total)', () => {
+  const peer = (svc: string): { uri: string; notAfter: Date } => ({ uri: `spiffe://weft.local/ns/default/sa/${svc}`, notAfter: new Date(Date.now() + 3600_000) });
+
+  it('keeps at most perIdentity rows per identity, dropping the least recently heard of', () => {
+    const f = new Fleet(10_000, 60_000, () => undefined, { perIdentity: 3, total: 100 });
+    for (let i = 0; i < 5; i++) assert.equal(f.seen(`web-${i}`, 'default/web', null, 1000 + i, peer('web')), true);
+    assert.deepEqual(f.list(2000).map((p) => p.proxy), ['web-2', 'web-3', 'web-4']);
+    // Another identity's rows are untouched by web's churn, and ids do not collide across identities.
+    assert.equal(f.report({ proxy: 'web-4', service: 'default/api', digest: 'd', state: 'active', error: null }, 2001, peer('api')), true);
+    const rows = f.list(2002);
+    assert.equal(rows.length, 4);
+    assert.equal(rows.find((r) => r.identity?.endsWith('/sa/web') && r.proxy === 'web-4')?.state, 'pending');
+  });
+
+  it('refuses a new row when the table is full, after forgetting stale rows', () => {
+    const f = new Fleet(10_000, 60_000, () => undefined, { perIdentity: 100, total: 2 });
+    assert.equal(f.seen('a', 'default/a', null, 0, peer('a')), true);
+    assert.equal(f.seen('b', 'default/b', null, 50_000, peer('b')), true);
+    assert.equal(f.seen('c', 'default/c', null, 50_001, peer('c')), false);
+    assert.equal(f.report({ proxy: 'c', service: 'default/c', digest: null, state: 'rejected', error: 'x' }, 50_002, peer('c')), false);
+    // Known rows still update; once `a` is past forgetAfterMs a new one fits.
+    assert.equal(f.seen('b', 'default/b', null, 50_003, peer('b')), true);
+    assert.equal(f.seen('c', 'default/c', null, 70_000, peer('c')), true);
+    assert.deepEqual(f.list(70_000).map((p) => p.proxy), ['b', 'c']);
+  });
+});

@@ -20,6 +20,7 @@ import type {
   Endpoint,
   Filter,
   HeaderModifier,
+  MeshProxySettings,
   MeshSettings,
   PathModifier,
   RateLimit,
@@ -36,6 +37,7 @@ import type {
   WeightedBackend,
 } from '../schemas/bundle.js';
 import { normalizeEgress } from '../schemas/egress.js';
+import { DEFAULT_PROXY_SETTINGS } from '../schemas/proxy-settings.js';
 import { spanAt } from './diagnostics.js';
 import { parseDuration } from './duration.js';
 import { tablesOf, prefixMatchOf, type MatchEntry, type TableGroup } from './precedence.js';
@@ -47,6 +49,7 @@ import {
   type HTTPPathModifier,
   type HTTPRouteFilter,
   type HTTPRouteRule,
+  type MeshConfig,
   type RateLimitPolicy,
   type Route,
   type Service,
@@ -176,6 +179,24 @@ function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return out;
 }
 
+function lowerProxy(p: NonNullable<MeshConfig['spec']['proxy']>): MeshProxySettings {
+  const d = DEFAULT_PROXY_SETTINGS;
+  const pn = p.pathNormalization;
+  return {
+    maxConnections: p.maxConnections ?? d.maxConnections,
+    maxRequestHeadersBytes: p.maxRequestHeadersBytes ?? d.maxRequestHeadersBytes,
+    maxRequestHeadersCount: p.maxRequestHeadersCount ?? d.maxRequestHeadersCount,
+    maxResponseHeadersBytes: p.maxResponseHeadersBytes ?? d.maxResponseHeadersBytes,
+    pathNormalization: {
+      escapedSlashes: pn?.escapedSlashes ?? d.pathNormalization.escapedSlashes,
+      mergeSlashes: pn?.mergeSlashes ?? d.pathNormalization.mergeSlashes,
+      stripPathParameters: pn?.stripPathParameters ?? d.pathNormalization.stripPathParameters,
+    },
+    requestHeadersTimeoutMs: ms(p.requestHeadersTimeout, d.requestHeadersTimeoutMs),
+    streamIdleTimeoutMs: ms(p.streamIdleTimeout, d.streamIdleTimeoutMs),
+  };
+}
+
 function lowerMesh(tree: ResolvedTree): MeshSettings {
   const spec = tree.meshConfig?.spec;
   const d = spec?.defaults;
@@ -199,6 +220,9 @@ function lowerMesh(tree: ResolvedTree): MeshSettings {
       },
     },
     ...(spec?.mtls?.mode === 'PERMISSIVE' ? { mtls: { mode: 'PERMISSIVE' as const } } : {}),
+    // Written only when the MeshConfig has spec.proxy (every field filled in): bundles of
+    // repositories that never mention it keep their digest.
+    ...(spec?.proxy ? { proxy: lowerProxy(spec.proxy) } : {}),
     telemetry: {
       accessLog: spec?.telemetry?.accessLog ?? BUILTIN_DEFAULTS.accessLog,
       tracing: spec?.telemetry?.tracing ?? BUILTIN_DEFAULTS.tracing,

@@ -7,7 +7,7 @@
  * Conventions: durations are integers in milliseconds; a timeout of 0 means "disabled";
  * every list the proxy chooses from is already in precedence order; ids are stable strings.
  */
-import type { WeftBundle, ServiceEntry } from './generated/bundle.js';
+import type { MeshProxySettings, WeftBundle, ServiceEntry } from './generated/bundle.js';
 
 export type {
   AuthorizationPolicyEntry,
@@ -20,6 +20,7 @@ export type {
   FaultSpec,
   Filter,
   HeaderModifier,
+  MeshProxySettings,
   MeshSettings,
   Mirror,
   PathMatch,
@@ -53,3 +54,6 @@ export type SourceMap = WeftBundle['sources'];
 
 /** AuthorizationSettings: a Service's inbound DENY then ALLOW policies, each sorted by name. */
 export type AuthorizationSettings = ServiceEntry['authorization'];
+
+/** PathNormalization is MeshConfig spec.proxy.pathNormalization, filled in. */
+export type PathNormalization = MeshProxySettings['pathNormalization'];

@@ -22,7 +22,8 @@ export interface AdminInfo {
  * that have a connection pool). Nothing here quotes a rejected file's content.
  */
 export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: AdminInfo): Server {
-  return createServer((req, res) => {
+  // Bounded like the traffic listeners: a slow or silent client cannot hold the admin port.
+  return createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     const json = (status: number, v: unknown): void => {
       const body = JSON.stringify(v, null, 2) + '\n';

@@ -1,4 +1,4 @@
-import type { Bundle, Endpoint } from '../../schemas/bundle.js';
+import type { Bundle, Endpoint, MeshProxySettings } from '../../schemas/bundle.js';
 import type { CallerIdentity, IdentityProvider } from '../identity.js';
 import type { MeshTls } from './mtls/mesh-tls.js';
 import type { RandomSource, Router } from '../router/index.js';
@@ -16,6 +16,8 @@ export interface ActiveBundle {
   readonly bundle: Bundle;
   readonly router: Router;
   readonly loadedAt: Date;
+  /** The bundle's `mesh.proxy`, or DEFAULT_PROXY_SETTINGS when it has none. */
+  readonly limits: Readonly<MeshProxySettings>;
 }
 
 /** PeerInfo is what the IdentityProvider sees of an inbound request. */

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import {
   BadRequestError,
   UpstreamConnectError,
+  UpstreamHeadersTooLargeError,
   UpstreamIdentityError,
   UpstreamProtocolError,
   UpstreamResetError,
@@ -66,7 +67,7 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
     const headers: Headers = ex.headers;
     headers['host'] = ex.authority;
     const already = ex.attemptAborted;
-    if (already) return Promise.resolve(failure(ex, key, already));
+    if (already) return Promise.resolve(failure(ex, key, already, ctx.pools.maxResponseHeadersBytes));
     return new Promise<Reply>((resolve) => {
       let upstream: UpstreamBody | null = null;
       let ctrl: Dispatcher.DispatchController | null = null;
@@ -97,7 +98,7 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
         onResponseError(_c, err) {
           ex.cancelAttempt = null;
           if (upstream) upstream.destroy(err);
-          else resolve(failure(ex, key, err));
+          else resolve(failure(ex, key, err, ctx.pools.maxResponseHeadersBytes));
         },
       };
       try {
@@ -114,13 +115,13 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
           handler,
         );
       } catch (err) {
-        resolve(failure(ex, key, err));
+        resolve(failure(ex, key, err, ctx.pools.maxResponseHeadersBytes));
       }
     });
   };
 }
 
-function failure(ex: Exchange, key: string, err: unknown): Reply {
+function failure(ex: Exchange, key: string, err: unknown, maxHeaderBytes: number): Reply {
   // Returned, never thrown: this runs inside undici's callbacks, where a throw would become an
   // 'error' event on the pool rather than a reply.
   if (ex.body.failed) return errorReply(new BadRequestError(`request body could not be read: ${ex.body.failed.message}`));
@@ -145,6 +146,8 @@ function failure(ex: Exchange, key: string, err: unknown): Reply {
     case 'UND_ERR_CLOSED':
       return errorReply(new UpstreamResetError(key, detail), true);
     default:
+      // Not a reset: the upstream answered with a head larger than this proxy accepts.
+      if (e.code === 'UND_ERR_HEADERS_OVERFLOW' || e.code === 'HPE_HEADER_OVERFLOW') return errorReply(new UpstreamHeadersTooLargeError(key, maxHeaderBytes));
       if ((e.code ?? '').startsWith('HPE_') || e.code === 'UND_ERR_INVALID_ARG' || e.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return errorReply(new UpstreamProtocolError(key, detail));
       return errorReply(new UpstreamResetError(key, detail), false);
   }

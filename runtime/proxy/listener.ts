@@ -2,11 +2,23 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { createServer as createH2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { BadRequestError, NotReadyError, WeftError } from '../errors.js';
+import type { MeshProxySettings } from '../../schemas/bundle.js';
+import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
+import {
+  BadRequestError,
+  DuplicateHostError,
+  errorReplyBody,
+  HeadersTooLargeError,
+  NotReadyError,
+  RequestHeadersTimeoutError,
+  StreamIdleTimeoutError,
+  UpstreamIdleTimeoutError,
+  WeftError,
+} from '../errors.js';
 import { splitTarget } from '../router/index.js';
 import { RequestBody } from './body.js';
 import type { ProxyContext } from './context.js';
-import { errorReply, Exchange, type Direction, type Handler, type Headers, type Reply } from './pipeline.js';
+import { discard, errorReply, Exchange, type Direction, type Handler, type Headers, type Reply } from './pipeline.js';
 import { ProtocolDispatcher } from './protocol-dispatch.js';
 import { randomHex } from './random-id.js';
 
@@ -42,13 +54,41 @@ export interface Listener {
   readonly http2: Http2Server;
   /** close stops accepting, closes idle HTTP/1.1 connections and HTTP/2 sessions, waits for the rest. */
   close(): Promise<void>;
+  /**
+   * apply sets the listener limits of MeshConfig spec.proxy (on start and on every reload):
+   * maxConnections, the request-head size and count, requestHeadersTimeout. New connections get
+   * them; per-request limits (streamIdleTimeout, header count) are read from the bundle each
+   * request started with.
+   */
+  apply(limits: Readonly<MeshProxySettings>): void;
 }
 
+/**
+ * CONNECTIONS_CHECK_MS is how often node:http looks for connections past requestHeadersTimeout
+ * (Node's default, 30 s, would let a slow head live 40 s under a 10 s timeout).
+ */
+const CONNECTIONS_CHECK_MS = 250;
+
+/** Http1Limits: node:http's server.maxHeaderSize, read per new connection. */
+type Http1Limits = Server & { maxHeaderSize: number };
+
+/** H2_MAX_HEADER_PAIRS lets nghttp2 accept any count the schema allows, so the count check below answers 431 itself. */
+const H2_MAX_HEADER_PAIRS = 10_000 + 8;
+
 /** createListener builds (not yet listening) the listener for one direction. */
-export function createListener(ctx: ProxyContext, direction: Direction, handler: Handler, maxHeaderSize = 16 * 1024): Listener {
-  const http1 = createServer({ maxHeaderSize, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: KEEP_ALIVE_TIMEOUT_MS + 1_000, requestTimeout: 0 }, (req, res) => {
-    void handle(ctx, direction, handler, req, res);
-  });
+export function createListener(ctx: ProxyContext, direction: Direction, handler: Handler, limits: Readonly<MeshProxySettings> = ctx.active()?.limits ?? DEFAULT_PROXY_SETTINGS): Listener {
+  const http1 = createServer(
+    {
+      maxHeaderSize: limits.maxRequestHeadersBytes,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeout: limits.requestHeadersTimeoutMs,
+      requestTimeout: 0,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    },
+    (req, res) => {
+      void handle(ctx, direction, handler, req, res);
+    },
+  );
   http1.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   http1.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     // A response may already be under way (an error mid-body): then only closing is possible.
@@ -57,12 +97,19 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
       socket.destroy();
       return;
     }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_HEADERS_TIMEOUT' ? 408 : 400;
-    const body = `weft: ${status === 431 ? 'WEFT_HEADERS_TOO_LARGE' : 'WEFT_BAD_REQUEST'}: ${err.code ?? 'malformed request'}\n`;
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const e =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new HeadersTooLargeError(`request head larger than maxRequestHeadersBytes ${(http1 as Http1Limits).maxHeaderSize}`)
+        : err.code === 'HPE_HEADERS_TIMEOUT' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT' // the latter: node:http's headersTimeout check (requestTimeout is off)
+          ? new RequestHeadersTimeoutError(http1.headersTimeout)
+          : new BadRequestError(err.code ?? 'malformed request');
+    if (e.code !== 'WEFT_BAD_REQUEST') ctx.metrics.listenerRefused.inc({ listener: direction, reason: e.code });
+    const status = e.status;
+    const body = errorReplyBody(e);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\nweft-error: ${e.code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     socket.destroySoon();
   });
-  const http2 = createH2Server({ settings: { maxConcurrentStreams: 1000, maxHeaderListSize: maxHeaderSize } }, (req, res) => {
+  const http2 = createH2Server({ maxHeaderListPairs: H2_MAX_HEADER_PAIRS, settings: { maxConcurrentStreams: 1000, maxHeaderListSize: limits.maxRequestHeadersBytes } }, (req, res) => {
     void handle(ctx, direction, handler, req, res);
   });
   // An idle HTTP/2 connection is closed like an idle HTTP/1.1 one (GOAWAY, then close).
@@ -74,10 +121,30 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
     s.on('error', () => {});
   });
   const dispatcher = new ProtocolDispatcher(http1, http2);
+  // Past maxConnections the socket is closed at once (there is no connection to answer on yet);
+  // the count says it happened.
+  dispatcher.server.maxConnections = limits.maxConnections;
+  // node:http tracks its connections (headersTimeout, closeIdleConnections) from its own
+  // 'listening' event; http1 never listens itself (the dispatcher owns the port), so without this
+  // requestHeadersTimeout would never fire and idle connections would never be found.
+  dispatcher.server.on('listening', () => http1.emit('listening'));
+  dispatcher.server.on('drop', () => ctx.metrics.listenerRefused.inc({ listener: direction, reason: 'maxConnections' }));
+  const apply = (l: Readonly<MeshProxySettings>): void => {
+    dispatcher.server.maxConnections = l.maxConnections;
+    // node:http reads server.maxHeaderSize when a connection starts (not in its typings).
+    (http1 as Http1Limits).maxHeaderSize = l.maxRequestHeadersBytes;
+    // One more than the limit: Node drops headers past maxHeadersCount silently, so the request
+    // handler sees limit + 1 and answers 431 (never a truncated request).
+    http1.maxHeadersCount = l.maxRequestHeadersCount + 1;
+    http1.headersTimeout = l.requestHeadersTimeoutMs;
+    http2.updateSettings({ maxHeaderListSize: l.maxRequestHeadersBytes });
+  };
+  apply(limits);
   return {
     dispatcher,
     http1,
     http2,
+    apply,
     close: () =>
       new Promise<void>((resolve) => {
         dispatcher.server.close(() => resolve());
@@ -109,21 +176,80 @@ function isH2(req: ServerRequest): req is Http2ServerRequest {
   return (req as Http2ServerRequest).stream !== undefined;
 }
 
+/**
+ * headProblem checks what node:http and node:http2 let through: more request headers than
+ * maxRequestHeadersCount (431; Node would otherwise drop the rest silently, Content-Length
+ * included), and more than one Host (400, RFC 9112 §3.2). One pass over rawHeaders.
+ */
+function headProblem(req: ServerRequest, limits: Readonly<MeshProxySettings>): WeftError | null {
+  const raw = req.rawHeaders;
+  let count = 0;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) === 58 /* ':' pseudo-header */) continue;
+    count++;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  if (count > limits.maxRequestHeadersCount) return new HeadersTooLargeError(`more than maxRequestHeadersCount ${limits.maxRequestHeadersCount} request headers`);
+  if (hosts > 1) return new DuplicateHostError();
+  return null;
+}
+
+/**
+ * IdleWatch is streamIdleTimeout for one request: the response's setTimeout, which node:http
+ * arms on the socket (no bytes read or written) and node:http2 on the stream. It fires with
+ * the error that says who went quiet: the client in the middle of its body (408) or the
+ * upstream after the whole request was sent (504). Once the response has started, only a
+ * reset is possible.
+ */
+function watchIdle(ctx: ProxyContext, direction: Direction, req: ServerRequest, res: ServerReply, ms: number): Promise<WeftError> | null {
+  if (ms <= 0) return null;
+  return new Promise<WeftError>((resolve) => {
+    res.setTimeout(ms, () => {
+      if (res.headersSent) {
+        ctx.metrics.listenerRefused.inc({ listener: direction, reason: 'WEFT_STREAM_IDLE_TIMEOUT' });
+        res.destroy();
+        return;
+      }
+      const err = req.complete ? new UpstreamIdleTimeoutError(ms) : new StreamIdleTimeoutError(ms);
+      ctx.metrics.listenerRefused.inc({ listener: direction, reason: err.code });
+      resolve(err);
+    });
+  });
+}
+
 async function handle(ctx: ProxyContext, direction: Direction, handler: Handler, req: ServerRequest, res: ServerReply): Promise<void> {
   const startedAt = performance.now();
   const active = ctx.active();
   const h2 = isH2(req);
-  if (!active) {
-    req.resume();
-    write(res, errorReply(new NotReadyError()));
+  const limits = active?.limits ?? DEFAULT_PROXY_SETTINGS;
+  const bad = headProblem(req, limits);
+  if (bad) {
+    ctx.metrics.listenerRefused.inc({ listener: direction, reason: bad.code });
+    write(res, errorReply(bad), req);
     return;
   }
+  if (!active) {
+    req.resume();
+    write(res, errorReply(new NotReadyError()), req);
+    return;
+  }
+  const idle = watchIdle(ctx, direction, req, res, limits.streamIdleTimeoutMs);
   let body: RequestBody;
   try {
-    body = await RequestBody.read(req, ctx.settings.bodyBufferLimit);
+    const read = RequestBody.read(req, ctx.settings.bodyBufferLimit);
+    const first = idle ? await Promise.race([read, idle]) : await read;
+    if (first instanceof WeftError) {
+      // The client stopped sending its body: answer, and close (the rest is never read).
+      read.then((b) => b.destroy(), () => undefined);
+      write(res, errorReply(first), req);
+      return;
+    }
+    body = first;
   } catch (err) {
     if (!h2) (res as ServerResponse).shouldKeepAlive = false;
-    write(res, errorReply(err instanceof WeftError ? err : new BadRequestError(String(err))));
+    write(res, errorReply(err instanceof WeftError ? err : new BadRequestError(String(err))), req);
     return;
   }
   const target = splitTarget(req.url ?? '/');
@@ -159,17 +285,33 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
   });
   let reply: Reply;
   try {
-    reply = await handler(ex);
+    if (idle) {
+      const answer = handler(ex);
+      const first = await Promise.race([answer, idle]);
+      if (first instanceof WeftError) {
+        // Nobody spoke for streamIdleTimeout: cancel the attempt, and drop whatever answer comes later.
+        ex.abort(first);
+        answer.then(discard, () => undefined);
+        reply = errorReply(first);
+      } else reply = first;
+    } else reply = await handler(ex);
   } catch (err) {
     if (err instanceof WeftError) reply = errorReply(err);
     else reply = errorReply(new WeftError('WEFT_INTERNAL', `internal error: ${(err as Error).message ?? String(err)}`, 500));
     if (reply.status === 400 && !h2) (res as ServerResponse).shouldKeepAlive = false;
   }
   code = reply.code;
-  write(res, reply);
+  write(res, reply, req);
 }
 
-function write(res: ServerReply, reply: Reply): void {
+/**
+ * write sends a reply. A reply sent before the client's request body has fully arrived (an
+ * error, a timeout, a redirect) closes the HTTP/1.1 connection after it: otherwise node:http
+ * would keep reading (and discarding) whatever a slow client still trickles, holding the
+ * connection for as long as it likes.
+ */
+function write(res: ServerReply, reply: Reply, req: ServerRequest): void {
+  if (!req.complete && !isH2(req)) (res as ServerResponse).shouldKeepAlive = false;
   if (res.destroyed) {
     if (reply.body && typeof reply.body !== 'string') reply.body.destroy();
     return;

@@ -21,8 +21,10 @@ export class ProxyMetrics {
   readonly attempts = new Counter({ name: 'weft_upstream_attempts_total', help: 'Upstream attempts (first attempts and retries).', labelNames: ['direction', 'service', 'backend'] as const, registers: [this.registry] });
   /** weft_retries_total{service,route,reason}: reason is a status code or an error code. */
   readonly retries = new Counter({ name: 'weft_retries_total', help: 'Retries made, by the reason of the failed attempt.', labelNames: ['service', 'route', 'reason'] as const, registers: [this.registry] });
-  /** weft_timeouts_total{service,route,kind}: kind request|backendRequest. */
-  readonly timeouts = new Counter({ name: 'weft_timeouts_total', help: 'Timeouts, by kind (request, backendRequest).', labelNames: ['service', 'route', 'kind'] as const, registers: [this.registry] });
+  /** weft_timeouts_total{service,route,kind}: kind request|backendRequest|streamIdle|upstreamIdle|requestHeaders. */
+  readonly timeouts = new Counter({ name: 'weft_timeouts_total', help: 'Timeouts, by kind (request, backendRequest, streamIdle, upstreamIdle, requestHeaders).', labelNames: ['service', 'route', 'kind'] as const, registers: [this.registry] });
+  /** weft_listener_refused_total{listener,reason}: connections closed or requests refused by a listener limit. */
+  readonly listenerRefused = new Counter({ name: 'weft_listener_refused_total', help: 'Connections or requests refused by a listener limit (maxConnections, header limits, timeouts), by listener and reason.', labelNames: ['listener', 'reason'] as const, registers: [this.registry] });
   /** weft_mirrors_total{result}: sent, dropped (concurrency bound or unreplayable body), failed. */
   readonly mirrors = new Counter({ name: 'weft_mirrors_total', help: 'Mirrored requests by result.', labelNames: ['result'] as const, registers: [this.registry] });
   /** weft_bundle_info{digest,revision} 1 for the active bundle. */

@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
 import type { Endpoint } from '../../schemas/bundle.js';
 import { endpointKey } from '../policy/endpoint-key.js';
 import type { MeshTls } from './mtls/mesh-tls.js';
@@ -19,10 +20,29 @@ import type { MeshTls } from './mtls/mesh-tls.js';
  */
 export class PoolSet {
   private readonly pools = new Map<string, Pool>();
+  /** Largest upstream response head accepted (MeshConfig spec.proxy.maxResponseHeadersBytes). */
+  private maxHeaderSize = DEFAULT_PROXY_SETTINGS.maxResponseHeadersBytes;
   constructor(
     private readonly options: Pool.Options = {},
     private readonly tls: MeshTls | null = null,
   ) {}
+
+  /**
+   * setMaxResponseHeadersBytes applies a new response-head limit (on reload). undici fixes it per
+   * pool, so when it changes every pool is replaced: the old ones drain (in-flight requests
+   * finish on them) and close; the next request opens a pool with the new limit.
+   */
+  setMaxResponseHeadersBytes(bytes: number): void {
+    if (bytes === this.maxHeaderSize) return;
+    this.maxHeaderSize = bytes;
+    for (const pool of this.pools.values()) pool.close().catch(() => {});
+    this.pools.clear();
+  }
+
+  /** maxResponseHeadersBytes is the response-head limit new pools get. */
+  get maxResponseHeadersBytes(): number {
+    return this.maxHeaderSize;
+  }
 
   /**
    * keyFor is the pool key of endpoint `e` of Service `svc` (null: not a mesh Service, e.g. the
@@ -40,7 +60,7 @@ export class PoolSet {
     let p = this.pools.get(key);
     if (!p) {
       const hash = key.indexOf('#');
-      const base = { keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, keepAliveTimeoutThreshold: 1_000, ...this.options };
+      const base = { keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, keepAliveTimeoutThreshold: 1_000, maxHeaderSize: this.maxHeaderSize, ...this.options };
       if (hash >= 0 && this.tls) {
         p = new Pool(key.slice(0, hash), { ...base, connect: this.tls.connector(key.slice(hash + 1), { allowH2: base.allowH2 === true }) });
       } else {

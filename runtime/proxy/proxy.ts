@@ -5,6 +5,7 @@ import { jsonLogger, type Logger } from '../log.js';
 import type { RandomSource } from '../router/index.js';
 import type { TrustKey } from '../bundle/verify.js';
 import { StartupError, WeftError } from '../errors.js';
+import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
 import type { BundleSource, LoadVerdict } from '../sources/source.js';
 import { createAdmin } from './admin.js';
 import { endpointKey } from '../policy/endpoint-key.js';
@@ -113,7 +114,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     cacheDir: opts.cacheDir,
     onVerdict: (v: LoadVerdict, origin: string) => {
       if (v.state === 'unchanged') return;
-      if (v.state === 'active') logger.log('info', 'bundle active', { origin, digest: v.digest });
+      if (v.state === 'active') {
+        logger.log('info', 'bundle active', { origin, digest: v.digest });
+        applyLimits();
+      }
       else logger.log('warn', 'bundle rejected', { origin, digest: v.digest, code: v.code, reason: v.reason });
     },
     onProblem: (p, origin) => (p ? logger.log('warn', 'bundle source problem', { origin, code: p.code, reason: p.reason }) : logger.log('info', 'bundle source ok', { origin })),
@@ -172,6 +176,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     : null;
 
   const listeners = [outbound, inbound].filter((l): l is Listener => l !== null);
+  /** applyLimits puts the active bundle's MeshConfig spec.proxy limits on the listeners and pools (every activation). */
+  function applyLimits(): void {
+    const limits = reloader.current()?.limits ?? DEFAULT_PROXY_SETTINGS;
+    for (const l of listeners) l.apply(limits);
+    pools.setMaxResponseHeadersBytes(limits.maxResponseHeadersBytes);
+  }
   const close = async (): Promise<void> => {
     stopModeWatch();
     await opts.source.stop();

@@ -131,6 +131,7 @@ export interface MeshSettings {
   mtls?: {
     mode: 'PERMISSIVE';
   };
+  proxy?: MeshProxySettings;
 }
 /**
  * This interface was referenced by `WeftBundle`'s JSON-Schema
@@ -163,6 +164,52 @@ export interface RetryPolicy {
    * Base backoff in ms: the wait before retry n grows exponentially from it, capped at 10x, and is drawn between the base and that cap (never below the base: Gateway API's minimum wait).
    */
   backoffMs: number;
+}
+/**
+ * MeshConfig spec.proxy, present only when the MeshConfig has it (absent: DEFAULT_PROXY_SETTINGS), so bundles of repositories that never mention it keep their digest.
+ */
+export interface MeshProxySettings {
+  /**
+   * The whole request head must arrive within this many ms; 0 disables.
+   */
+  requestHeadersTimeoutMs: number;
+  /**
+   * A request with no bytes in either direction for this many ms ends (408 or 504); 0 disables.
+   */
+  streamIdleTimeoutMs: number;
+  /**
+   * Open connections per listener; more are closed at once.
+   */
+  maxConnections: number;
+  /**
+   * Largest request head, in bytes (431 above).
+   */
+  maxRequestHeadersBytes: number;
+  /**
+   * Most request headers (431 above).
+   */
+  maxRequestHeadersCount: number;
+  /**
+   * Largest upstream response head, in bytes (502 WEFT_UPSTREAM_HEADERS_TOO_LARGE above).
+   */
+  maxResponseHeadersBytes: number;
+  /**
+   * How a path is made canonical before routing, policies and the app see it (docs/traffic-policies.md).
+   */
+  pathNormalization: {
+    /**
+     * %2F and %5C: Reject (400), KeepUnchanged (matched and forwarded encoded), UnescapeAndForward (decoded to / before matching and forwarding). Envoy's path_with_escaped_slashes_action.
+     */
+    escapedSlashes: 'Reject' | 'KeepUnchanged' | 'UnescapeAndForward';
+    /**
+     * Merge runs of / into one.
+     */
+    mergeSlashes: boolean;
+    /**
+     * Remove ;parameters from every segment.
+     */
+    stripPathParameters: boolean;
+  };
 }
 /**
  * ServiceEntry is one mesh Service with everything that applies to traffic to it.
@@ -680,4 +727,53 @@ export interface BundleSpec1 {
    * Sorted by id (`namespace/name`).
    */
   services: ServiceEntry[];
+}
+/**
+ * MeshProxySettings are MeshConfig spec.proxy with every field filled in: the listener limits and path handling every proxy applies on reload (defaults: schemas/proxy-settings.ts, docs/proxy.md).
+ *
+ * This interface was referenced by `WeftBundle`'s JSON-Schema
+ * via the `definition` "MeshProxySettings".
+ */
+export interface MeshProxySettings1 {
+  /**
+   * The whole request head must arrive within this many ms; 0 disables.
+   */
+  requestHeadersTimeoutMs: number;
+  /**
+   * A request with no bytes in either direction for this many ms ends (408 or 504); 0 disables.
+   */
+  streamIdleTimeoutMs: number;
+  /**
+   * Open connections per listener; more are closed at once.
+   */
+  maxConnections: number;
+  /**
+   * Largest request head, in bytes (431 above).
+   */
+  maxRequestHeadersBytes: number;
+  /**
+   * Most request headers (431 above).
+   */
+  maxRequestHeadersCount: number;
+  /**
+   * Largest upstream response head, in bytes (502 WEFT_UPSTREAM_HEADERS_TOO_LARGE above).
+   */
+  maxResponseHeadersBytes: number;
+  /**
+   * How a path is made canonical before routing, policies and the app see it (docs/traffic-policies.md).
+   */
+  pathNormalization: {
+    /**
+     * %2F and %5C: Reject (400), KeepUnchanged (matched and forwarded encoded), UnescapeAndForward (decoded to / before matching and forwarding). Envoy's path_with_escaped_slashes_action.
+     */
+    escapedSlashes: 'Reject' | 'KeepUnchanged' | 'UnescapeAndForward';
+    /**
+     * Merge runs of / into one.
+     */
+    mergeSlashes: boolean;
+    /**
+     * Remove ;parameters from every segment.
+     */
+    stripPathParameters: boolean;
+  };
 }

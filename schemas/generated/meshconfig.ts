@@ -82,6 +82,49 @@ export interface MeshConfig {
     mtls?: {
       mode: 'STRICT' | 'PERMISSIVE';
     };
+    /**
+     * Listener limits and path handling of every proxy, applied on reload. Absent fields keep their defaults (docs/proxy.md).
+     */
+    proxy?: {
+      /**
+       * GEP-2257 duration: up to four number+unit pairs (h, m, s, ms), e.g. 1h30m, 250ms, 0s.
+       */
+      requestHeadersTimeout?: string;
+      /**
+       * GEP-2257 duration: up to four number+unit pairs (h, m, s, ms), e.g. 1h30m, 250ms, 0s.
+       */
+      streamIdleTimeout?: string;
+      /**
+       * Open connections per listener (default 10000); more are closed at once and counted.
+       */
+      maxConnections?: number;
+      /**
+       * Size of a request head (default 16384); larger: 431 WEFT_HEADERS_TOO_LARGE.
+       */
+      maxRequestHeadersBytes?: number;
+      /**
+       * Number of request headers (default 100, as Envoy); more: 431 WEFT_HEADERS_TOO_LARGE.
+       */
+      maxRequestHeadersCount?: number;
+      /**
+       * Size of an upstream's response head (default 65536); larger: 502 WEFT_UPSTREAM_HEADERS_TOO_LARGE.
+       */
+      maxResponseHeadersBytes?: number;
+      pathNormalization?: {
+        /**
+         * %2F and %5C in a path (Envoy path_with_escaped_slashes_action): Reject [default] answers 400; KeepUnchanged matches and forwards them encoded; UnescapeAndForward decodes them into / before matching and forwarding.
+         */
+        escapedSlashes?: 'Reject' | 'KeepUnchanged' | 'UnescapeAndForward';
+        /**
+         * Merge runs of / into one (default true).
+         */
+        mergeSlashes?: boolean;
+        /**
+         * Remove ;parameters from every path segment before matching and forwarding (default false: a segment with ; next to a dot segment is refused).
+         */
+        stripPathParameters?: boolean;
+      };
+    };
   };
 }
 /**

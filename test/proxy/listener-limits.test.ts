@@ -1,0 +1,170 @@
+/**
+ * Listener limits through a real `weft proxy` process (issue 13 items 3-6): duplicate Host, the
+ * request-header count, MeshConfig spec.proxy (requestHeadersTimeout, streamIdleTimeout,
+ * maxConnections, maxRequestHeadersBytes/Count, maxResponseHeadersBytes) applied on reload, each
+ * expiry with its own status and code, and an upstream's oversized response head. Timeouts are
+ * set short in the bundle; assertions are on status and code, never on elapsed time.
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { MeshProxySettings } from '../../schemas/bundle.js';
+import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
+import { bundle, service, spec } from '../helpers/bundle-builder.js';
+import { agent, call, raw, spawnProxy, startEcho, tempDir, waitForDigest, writeBundle, type Echo, type ProxyProcess } from '../helpers/proxy-harness.js';
+
+describe('listener limits (issue 13 items 3-6)', () => {
+  let up: Echo;
+  let app: Echo;
+  let p: ProxyProcess;
+  let dir: string;
+  /** publish writes a bundle with these spec.proxy limits and waits until the proxy runs it. */
+  let publish: (limits: Partial<MeshProxySettings> | null) => Promise<void>;
+
+  before(async () => {
+    up = await startEcho('up');
+    app = await startEcho('app');
+    dir = tempDir();
+    const file = path.join(dir, 'bundle.json');
+    publish = async (limits) => {
+      const b = bundle(spec([service('up', { endpoints: [`127.0.0.1:${up.port}`] }), service('me', { endpoints: [] })], limits ? { proxy: { ...DEFAULT_PROXY_SETTINGS, ...limits } } : {}));
+      writeBundle(file, b);
+      if (p) await waitForDigest(p.admin, b.digest);
+    };
+    await publish(null);
+    p = await spawnProxy(['--service', 'me', '--bundle', file, '--inbound', '127.0.0.1:0', '--app', `http://127.0.0.1:${app.port}`]);
+  });
+  after(async () => {
+    await p.stop();
+    await Promise.all([up.close(), app.close()]);
+    await agent.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('two Host headers → 400 WEFT_DUPLICATE_HOST, nothing forwarded (RFC 9112 §3.2)', async () => {
+    const started = up.started;
+    const out = await raw(p.outbound, 'GET /dup HTTP/1.1\r\nHost: up\r\nHost: evil.example\r\n\r\n');
+    assert.match(out, /^HTTP\/1.1 400/);
+    assert.match(out, /WEFT_DUPLICATE_HOST/);
+    assert.equal(up.started, started);
+    const inb = await raw(p.inbound!, 'GET /dup HTTP/1.1\r\nHost: me\r\nhost: me\r\n\r\n');
+    assert.match(inb, /^HTTP\/1.1 400[^]*WEFT_DUPLICATE_HOST/, 'the inbound listener too');
+  });
+
+  it('more request headers than maxRequestHeadersCount (default 100) → 431, never a truncated request', async () => {
+    const started = up.started;
+    let head = 'POST /many HTTP/1.1\r\nHost: up\r\n';
+    for (let i = 0; i < 100; i++) head += `x-h${i}: 1\r\n`;
+    const out = await raw(p.outbound, `${head}Content-Length: 5\r\n\r\nhello`);
+    assert.match(out, /^HTTP\/1.1 431[^]*WEFT_HEADERS_TOO_LARGE[^]*maxRequestHeadersCount 100/);
+    assert.equal(up.started, started, 'nothing forwarded');
+  });
+
+  it('limits apply on reload: 2,100 headers then a body reach the app whole once the limits allow them', async () => {
+    await publish({ maxRequestHeadersCount: 5000, maxRequestHeadersBytes: 64 * 1024 });
+    let head = 'POST /twothousand HTTP/1.1\r\nHost: up\r\nConnection: close\r\n';
+    for (let i = 0; i < 2100; i++) head += `x-h${i}: 1\r\n`;
+    const out = await raw(p.outbound, `${head}Content-Length: 5\r\n\r\nhello`, 3_000);
+    assert.match(out, /^HTTP\/1.1 200/, out.slice(0, 200));
+    const seen = up.seen.at(-1)!;
+    assert.equal(seen.url, '/twothousand');
+    assert.equal(seen.body, 'hello', 'the body arrived');
+    // The echo upstream is node:http, whose request object keeps 1,000 header names: look below that.
+    assert.equal(seen.headers['x-h990'], '1', 'the headers arrived');
+    await publish(null);
+  });
+
+  it('maxRequestHeadersBytes: a larger head → 431 WEFT_HEADERS_TOO_LARGE (applied to new connections on reload)', async () => {
+    await publish({ maxRequestHeadersBytes: 2048 });
+    const out = await raw(p.outbound, `GET / HTTP/1.1\r\nHost: up\r\nX-Big: ${'a'.repeat(3000)}\r\n\r\n`);
+    assert.match(out, /^HTTP\/1.1 431[^]*weft-error: WEFT_HEADERS_TOO_LARGE/);
+    await publish(null);
+  });
+
+  it('requestHeadersTimeout: a head that never ends → 408 WEFT_REQUEST_HEADERS_TIMEOUT and the connection closed', async () => {
+    await publish({ requestHeadersTimeoutMs: 400 });
+    const out = await raw(p.outbound, 'GET /slow HTTP/1.1\r\nHost: up\r\nX-Half: ', 5_000);
+    assert.match(out, /^HTTP\/1.1 408[^]*WEFT_REQUEST_HEADERS_TIMEOUT/);
+    await publish(null);
+  });
+
+  it('streamIdleTimeout: a body that stops arriving → 408 WEFT_STREAM_IDLE_TIMEOUT and the connection closed', async () => {
+    await publish({ streamIdleTimeoutMs: 400 });
+    for (const addr of [p.outbound, p.inbound!]) {
+      const started = (addr === p.outbound ? up : app).seen.length;
+      const out = await raw(addr, `POST /trickle HTTP/1.1\r\nHost: ${addr === p.outbound ? 'up' : 'me'}\r\nContent-Length: 100\r\n\r\nabc`, 5_000);
+      assert.match(out, /^HTTP\/1.1 408[^]*WEFT_STREAM_IDLE_TIMEOUT/, addr);
+      assert.equal((addr === p.outbound ? up : app).seen.length, started, 'no complete request reached the upstream');
+    }
+    await publish(null);
+  });
+
+  it('streamIdleTimeout: an app that never answers → 504 WEFT_UPSTREAM_IDLE_TIMEOUT (inbound and outbound)', async () => {
+    await publish({ streamIdleTimeoutMs: 400 });
+    const silent = (_req: unknown, _res: unknown, _body: string): boolean => true; // never answers
+    app.behave = silent;
+    up.behave = silent;
+    try {
+      const inb = await call(p.inbound!, 'me', '/never');
+      assert.equal(inb.status, 504);
+      assert.equal(inb.headers['weft-error'], 'WEFT_UPSTREAM_IDLE_TIMEOUT');
+      const out = await call(p.outbound, 'up', '/never');
+      assert.equal(out.status, 504);
+      assert.equal(out.headers['weft-error'], 'WEFT_UPSTREAM_IDLE_TIMEOUT');
+    } finally {
+      app.behave = null;
+      up.behave = null;
+      app.server.closeAllConnections();
+      up.server.closeAllConnections();
+    }
+    await publish(null);
+  });
+
+  it('maxConnections: connections past the limit are closed at once and counted', async () => {
+    await publish({ maxConnections: 2 });
+    const open = (): Promise<Socket> =>
+      new Promise((resolve) => {
+        const i = p.outbound.lastIndexOf(':');
+        const s = connect(Number(p.outbound.slice(i + 1)), p.outbound.slice(0, i), () => resolve(s));
+        s.on('error', () => {});
+      });
+    const held = [await open(), await open()];
+    try {
+      // Both held connections still work; a third is closed without an answer.
+      const third = await raw(p.outbound, 'GET / HTTP/1.1\r\nHost: up\r\n\r\n', 3_000);
+      assert.equal(third, '');
+      const metrics = await (await fetch(`http://${p.admin}/metrics`)).text();
+      assert.match(metrics, /weft_listener_refused_total\{listener="outbound",reason="maxConnections"\} [1-9]/);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+    await publish(null);
+  });
+
+  it('upstream response headers over maxResponseHeadersBytes → 502 WEFT_UPSTREAM_HEADERS_TOO_LARGE (not a reset); the limit is configurable', async () => {
+    up.behave = (req, res) => {
+      const m = /^\/head\/(\d+)/.exec(req.url ?? '');
+      if (!m) return false;
+      res.writeHead(200, { 'x-large': 'a'.repeat(Number(m[1])) });
+      res.end('ok');
+      return true;
+    };
+    try {
+      // Raw socket: the test's own HTTP client stops at 16 KiB of head.
+      assert.match(await raw(p.outbound, 'GET /head/20000 HTTP/1.1\r\nHost: up\r\nConnection: close\r\n\r\n', 3_000), /^HTTP\/1.1 200/, 'a 20 KB head passes the 64 KiB default');
+      const big = await call(p.outbound, 'up', '/head/70000');
+      assert.equal(big.status, 502);
+      assert.equal(big.headers['weft-error'], 'WEFT_UPSTREAM_HEADERS_TOO_LARGE');
+      assert.match(big.text, /maxResponseHeadersBytes 65536/);
+      await publish({ maxResponseHeadersBytes: 8192 });
+      const small = await call(p.outbound, 'up', '/head/20000');
+      assert.equal(small.status, 502);
+      assert.equal(small.headers['weft-error'], 'WEFT_UPSTREAM_HEADERS_TOO_LARGE');
+    } finally {
+      up.behave = null;
+    }
+    await publish(null);
+  });
+});

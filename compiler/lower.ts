@@ -79,6 +79,12 @@ const ms = (text: string | undefined, fallback: number): number => {
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * Each resource's id and location, kept by identity: a resource object never changes, and the
+ * incremental compiler (compiler/memo.ts) hands unchanged ones on from commit to commit.
+ */
+const resourceSources = new WeakMap<object, readonly [string, SourceLocation]>();
+
 /** Sources collects id → location while lowering; turned into a key-sorted SourceMap at the end. */
 type Sources = Map<string, SourceLocation>;
 
@@ -117,11 +123,13 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
     for (const [k, v] of kept.sources) sources.set(k, v);
   }
   for (const r of tree.resources) {
-    const id = resourceId(r);
-    if (!sources.has(id)) sources.set(id, locate(r.origin, ''));
+    let at = resourceSources.get(r);
+    if (!at) resourceSources.set(r, (at = [resourceId(r), locate(r.origin, '')]));
+    if (!sources.has(at[0])) sources.set(at[0], at[1]);
   }
   const sourceMap: SourceMap = {};
-  for (const id of [...sources.keys()].sort(byString)) sourceMap[id] = sources.get(id) as SourceLocation;
+  // sort() without a comparator orders by UTF-16 code units, as byString does, and runs natively.
+  for (const id of [...sources.keys()].sort()) sourceMap[id] = sources.get(id) as SourceLocation;
   return { spec: { mesh, services } satisfies BundleSpec, sources: sourceMap };
 }
 

@@ -266,6 +266,7 @@ export class Controller {
     const infoP: Promise<CommitInfo> = this.repo.commitInfo(commit).catch(() => ({ commit, message: '', author: '', time: '' }));
     const startedAt = new Date();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     let result: CompileResult;
     try {
       result = await this.compileFn({
@@ -309,7 +310,9 @@ export class Controller {
       });
       return;
     }
-    this.log.log('info', 'compiled', { commit, digest: result.bundle.digest, ms: Math.round(seconds * 1000), warnings, parsed: this.memo.stats.parsed, reused: this.memo.stats.reused, lowered: this.memo.stats.lowered });
+    const cpu = process.cpuUsage(cpu0);
+    // cpuMs is the controller process's CPU during the compile: on a shared machine the steadier figure.
+    this.log.log('info', 'compiled', { commit, digest: result.bundle.digest, ms: Math.round(seconds * 1000), cpuMs: Math.round((cpu.user + cpu.system) / 1000), warnings, parsed: this.memo.stats.parsed, reused: this.memo.stats.reused, lowered: this.memo.stats.lowered });
     if (generation <= this.publishedGeneration) return;
     this.publishedGeneration = generation;
     this.history.published(info, result.bundle.digest, this.current?.digest ?? null, new Date());
@@ -327,17 +330,16 @@ export class Controller {
   private async publish(entry: StoredBundle, detectedAt: number): Promise<void> {
     const changed = this.current?.digest !== entry.digest;
     if (!changed && this.current) entry.publishedAt = this.current.publishedAt;
-    // The gzip form (what proxies download) is made on the thread pool while the store fsyncs,
-    // so neither waits for the other.
-    const gzipped = changed ? gzipAsync(entry.bytes).catch(() => undefined) : Promise.resolve(undefined);
+    // The whole bundle's gzip form is made on the thread pool and not waited for: proxies are
+    // served their slices, so only a client asking for the whole bundle needs it (and one that
+    // asks before it is ready gets it made then).
+    if (changed) void gzipAsync(entry.bytes).then((gz) => (entry.gzip ??= gz), () => undefined);
     try {
       await this.store.put(entry);
     } catch (err) {
       // Serving beats persisting: proxies still get the bundle; a restart serves an older one.
       this.log.log('error', 'bundle store write failed', { code: err instanceof ControllerError ? err.code : 'WEFT_CTL_STORE', error: messageOf(err) });
     }
-    const gz = await gzipped;
-    if (gz) entry.gzip = gz;
     this.serve(entry, detectedAt);
     if (this.options.outFile) {
       const out = this.options.outFile;

@@ -8,11 +8,13 @@
  *        node dist/test/bench/compile.bench.js --generate DIR [--services N]   (write one repository only)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as yaml from 'js-yaml';
 import { compile } from '../../compiler/compile.js';
+import { CompileMemo } from '../../compiler/memo.js';
 
 const ROUTES_PER_SERVICE = 5;
 
@@ -160,6 +162,79 @@ async function child(dir: string, services: number, files: number, bytes: number
   process.stdout.write(`${JSON.stringify(best)}\n`);
 }
 
+/**
+ * floor is the cost the issue measures against: read every policy file, js-yaml `loadAll`, and
+ * JSON.stringify of what it gives (no positions, no checks). In a fresh process, like a cold
+ * compile, so the ratio compares like with like.
+ */
+function floor(dir: string): void {
+  const started = performance.now();
+  const startedCpu = cpuMs();
+  let out = 0;
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (!e.name.startsWith('.')) walk(p);
+      } else if (/\.ya?ml$/.test(e.name)) {
+        out += JSON.stringify(yaml.loadAll(readFileSync(p, 'utf8'))).length;
+      }
+    }
+  };
+  walk(dir);
+  process.stdout.write(`${JSON.stringify({ ms: performance.now() - started, cpuMs: cpuMs() - startedCpu, bytes: out })}\n`);
+}
+
+/** Incremental is a one-file commit compiled by a long-lived memo, as the controller does. */
+interface Incremental {
+  services: number;
+  coldMs: number;
+  /** Wall / CPU ms of each one-file commit. */
+  ms: number[];
+  cpuMs: number[];
+  parsed: number;
+  lowered: number;
+  identical: boolean;
+  rssMb: number;
+}
+
+/**
+ * incremental makes the repository a git repository, compiles HEAD with a memo (the controller's
+ * first compile), then commits one changed file at a time and compiles each commit with the same
+ * memo; the last one is also compiled cold, and must give the same bytes.
+ */
+async function incremental(dir: string, services: number, commits: number): Promise<void> {
+  const git = (...args: string[]): string => execFileSync('git', ['-c', 'commit.gpgsign=false', '-c', 'user.name=b', '-c', 'user.email=b@example.org', ...args], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'initial');
+  const memo = new CompileMemo();
+  const t0 = performance.now();
+  await compile({ dir, rev: git('rev-parse', 'HEAD'), memo });
+  const coldMs = performance.now() - t0;
+  const out: Incremental = { services, coldMs, ms: [], cpuMs: [], parsed: 0, lowered: 0, identical: false, rssMb: 0 };
+  let last: string | null = null;
+  let sha = '';
+  for (let k = 1; k <= commits; k++) {
+    const i = (k * 7) % services;
+    const file = path.join(dir, `team-${i % 20}`, `svc-${i}.yaml`);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/weight: 90/, `weight: ${90 - k}`));
+    git('commit', '-q', '-am', `svc-${i}`);
+    sha = git('rev-parse', 'HEAD');
+    const w = performance.now();
+    const c = cpuMs();
+    const r = await compile({ dir, rev: sha, memo });
+    out.ms.push(performance.now() - w);
+    out.cpuMs.push(cpuMs() - c);
+    out.parsed = memo.stats.parsed;
+    out.lowered = memo.stats.lowered;
+    last = r.bundleJson;
+  }
+  out.rssMb = process.memoryUsage().rss / 1048576;
+  out.identical = last !== null && last === (await compile({ dir, rev: sha })).bundleJson;
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -173,6 +248,16 @@ async function main(): Promise<void> {
     console.log(`wrote ${files} files (${(bytes / 1e6).toFixed(1)} MB) to ${target}`);
     return;
   }
+  const floorDir = arg('--floor');
+  if (floorDir !== undefined) {
+    floor(floorDir);
+    return;
+  }
+  const incDir = arg('--incremental');
+  if (incDir !== undefined) {
+    await incremental(incDir, Number(arg('--services')), Number(arg('--commits') ?? '5'));
+    return;
+  }
   const childDir = arg('--child');
   if (childDir !== undefined) {
     await child(childDir, Number(arg('--services')), Number(arg('--files')), Number(arg('--bytes')), Number(arg('--runs') ?? '1'));
@@ -182,15 +267,23 @@ async function main(): Promise<void> {
   const runs = arg('--runs') ?? '2';
   const self = fileURLToPath(import.meta.url);
   const samples: Sample[] = [];
+  const floors = new Map<number, { ms: number; cpuMs: number }>();
+  const incrementals: Incremental[] = [];
+  const incSizes = new Set((arg('--incremental-sizes') ?? '1000,10000').split(',').map(Number));
+  const last = (out: string): string => out.trim().split('\n').at(-1) ?? '{}';
   for (const n of sizes) {
     const dir = mkdtempSync(path.join(tmpdir(), `weft-bench-${n}-`));
     try {
       const { files, bytes } = generate(dir, n);
-      const out = execFileSync(process.execPath, [self, '--child', dir, '--services', String(n), '--files', String(files), '--bytes', String(bytes), '--runs', runs], {
-        encoding: 'utf8',
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      samples.push(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Sample);
+      const exec = (args: string[]): string => execFileSync(process.execPath, [self, ...args], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+      // The floor, fastest of `runs` fresh processes, like the compile.
+      for (let r = 0; r < Number(runs); r++) {
+        const f = JSON.parse(last(exec(['--floor', dir]))) as { ms: number; cpuMs: number };
+        const best = floors.get(n);
+        if (!best || f.ms < best.ms) floors.set(n, f);
+      }
+      samples.push(JSON.parse(last(exec(['--child', dir, '--services', String(n), '--files', String(files), '--bytes', String(bytes), '--runs', runs]))) as Sample);
+      if (incSizes.has(n)) incrementals.push(JSON.parse(last(exec(['--incremental', dir, '--services', String(n), '--commits', '5']))) as Incremental);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -208,6 +301,25 @@ async function main(): Promise<void> {
     const cells = passNames.map((p) => ms(s.passes[p], s.passesCpu[p]));
     console.log(`| ${s.services} | ${s.services * ROUTES_PER_SERVICE} | ${s.files} | ${(s.bytes / 1e6).toFixed(1)} | ${cells.join(' | ')} | ${ms(s.totalMs, s.totalCpuMs)} | ${s.peakRssMb.toFixed(0)} | ${(s.bundleBytes / 1e6).toFixed(1)} | ${s.errors} |`);
   }
+  console.log('');
+  console.log('Cold compile against the floor (read every file + js-yaml loadAll + JSON.stringify, no positions), each in a fresh process, wall / CPU ms:');
+  console.log('| services | floor | weft compile | ratio wall | ratio CPU |');
+  console.log('|---:|---:|---:|---:|---:|');
+  for (const s of samples) {
+    const f = floors.get(s.services);
+    if (f) console.log(`| ${s.services} | ${ms(f.ms, f.cpuMs)} | ${ms(s.totalMs, s.totalCpuMs)} | ${(s.totalMs / f.ms).toFixed(2)} | ${(s.totalCpuMs / f.cpuMs).toFixed(2)} |`);
+  }
+  if (incrementals.length > 0) {
+    console.log('');
+    console.log('Incremental: one-file commits compiled with one CompileMemo (as the controller does), from git; wall / CPU ms per commit:');
+    console.log('| services | first compile (memo empty) | one-file commit median | max | files parsed | Services lowered | RSS MB | bytes = cold compile |');
+    console.log('|---:|---:|---:|---:|---:|---:|---:|---|');
+    const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+    for (const r of incrementals) {
+      console.log(`| ${r.services} | ${r.coldMs.toFixed(0)} | ${ms(med(r.ms), med(r.cpuMs))} | ${ms(Math.max(...r.ms), Math.max(...r.cpuMs))} | ${r.parsed} | ${r.lowered} | ${r.rssMb.toFixed(0)} | ${r.identical ? 'yes' : 'NO'} |`);
+    }
+  }
+  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const t1k = samples.find((s) => s.services === 1000)?.totalMs;
   const t10k = samples.find((s) => s.services === 10000)?.totalMs;
   if (t1k && t10k) {

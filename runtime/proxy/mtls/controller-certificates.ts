@@ -152,13 +152,18 @@ export class ControllerCertificateSource implements CertificateSource {
     if (rotated) for (const l of this.listeners) l(c);
   }
 
-  /** schedule plans the renewal at half the lifetime, minus up to 10 % of it as jitter. */
+  /**
+   * schedule plans the renewal at half the lifetime, minus up to 10 % of it as jitter. The
+   * lifetime counts from when the certificate was taken, not from notBefore: issuers backdate
+   * notBefore for clock skew (30 s here), which would otherwise eat a short lifetime's first half.
+   */
   private schedule(c: WorkloadCertificate, delayMs?: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    const from = c.leaf.notBefore.getTime();
-    const life = c.leaf.notAfter.getTime() - from;
-    const at = delayMs !== undefined ? Date.now() + delayMs : from + life / 2 - life * 0.1 * (this.opts.random ?? Math.random)();
+    const now = Date.now();
+    const from = Math.max(c.leaf.notBefore.getTime(), now);
+    const life = Math.max(c.leaf.notAfter.getTime() - from, 0);
+    const at = delayMs !== undefined ? now + delayMs : Math.max(from + life / 2 - life * 0.1 * (this.opts.random ?? Math.random)(), now + 1_000);
     this.renewAt = new Date(at);
     this.timer = setTimeout(() => void this.renewNow(), Math.max(0, at - Date.now()));
     this.timer.unref();

@@ -13,8 +13,12 @@ import { BadRequestError } from '../errors.js';
  */
 export class RequestBody {
   private constructor(
-    /** `none`: no body; `buffered`: whole body in memory; `stream`: larger, streamed once. */
-    readonly kind: 'none' | 'buffered' | 'stream',
+    /**
+     * `none`: no body; `buffered`: whole body in memory; `stream`: larger, streamed once; `tee`:
+     * streamed from the first byte (gRPC streams, where a message may wait for an answer) while a
+     * copy of up to `limit` bytes is kept, so a retry can replay a body that ended within it.
+     */
+    readonly kind: 'none' | 'buffered' | 'stream' | 'tee',
     private readonly buffered: Buffer | null,
     private readonly prefix: Buffer[],
     private readonly rest: AsyncIterator<Buffer> | null,
@@ -55,8 +59,25 @@ export class RequestBody {
     return new RequestBody('stream', null, chunks, it, req);
   }
 
-  /** replayable: the body can be sent again (retry, mirror). */
+  private teeKept: Buffer[] = [];
+  private teeSize = 0;
+  private teeDone = false;
+  private teeLimit = 0;
+
+  /**
+   * teed starts forwarding at once, for a request that must not wait for its body (a gRPC
+   * stream: bidi ping-pong would deadlock behind a buffer). The first attempt streams; later
+   * attempts get the kept copy when the body ended within `limit` bytes.
+   */
+  static teed(req: IncomingMessage | Http2ServerRequest, limit = 64 * 1024): RequestBody {
+    const b = new RequestBody('tee', null, [], req[Symbol.asyncIterator]() as AsyncIterator<Buffer>, req);
+    b.teeLimit = limit;
+    return b;
+  }
+
+  /** replayable: the body can be sent again (retry, mirror). A teed body: once it ended within its limit. */
   get replayable(): boolean {
+    if (this.kind === 'tee') return this.teeDone && this.teeSize <= this.teeLimit && this.failed === null;
     return this.kind !== 'stream';
   }
 
@@ -72,6 +93,7 @@ export class RequestBody {
   forAttempt(): Buffer | Readable | null | undefined {
     if (this.kind === 'none') return null;
     if (this.kind === 'buffered') return this.buffered;
+    if (this.kind === 'tee' && this.used) return this.replayable ? Buffer.concat(this.teeKept, this.teeSize) : undefined;
     if (this.used) return undefined;
     this.used = true;
     return Readable.from(this.streamed(), { objectMode: false });
@@ -79,16 +101,25 @@ export class RequestBody {
 
   /** mirrorCopy is the body a mirror may send: only a kept body (undefined: do not mirror). */
   mirrorCopy(): Buffer | null | undefined {
-    return this.kind === 'stream' ? undefined : this.buffered;
+    return this.kind === 'stream' || this.kind === 'tee' ? undefined : this.buffered;
   }
 
   private async *streamed(): AsyncGenerator<Buffer> {
     for (const c of this.prefix) yield c;
     const it = this.rest!;
+    const tee = this.kind === 'tee';
     try {
       for (;;) {
         const r = await it.next();
-        if (r.done) return;
+        if (r.done) {
+          this.teeDone = true;
+          return;
+        }
+        if (tee && this.teeSize <= this.teeLimit) {
+          this.teeSize += r.value.length;
+          if (this.teeSize <= this.teeLimit) this.teeKept.push(r.value);
+          else this.teeKept = [];
+        }
         yield r.value;
       }
     } catch (err) {
@@ -100,6 +131,6 @@ export class RequestBody {
 
   /** destroy releases the client stream when the body will not be sent. */
   destroy(): void {
-    if (this.kind === 'stream' && !this.used) this.req?.resume();
+    if ((this.kind === 'stream' || this.kind === 'tee') && !this.used) this.req?.resume();
   }
 }

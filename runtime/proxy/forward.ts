@@ -1,17 +1,12 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import {
-  BadRequestError,
-  UpstreamConnectError,
-  UpstreamHeadersTooLargeError,
-  UpstreamIdentityError,
-  UpstreamProtocolError,
-  UpstreamResetError,
-  WeftError,
-} from '../errors.js';
+import { WeftError } from '../errors.js';
 import { endpointKey } from '../policy/endpoint-key.js';
 import type { ProxyContext } from './context.js';
-import { errorReply, type Exchange, type Headers, type Reply } from './pipeline.js';
+import { forwardH2 } from './forward-h2.js';
+import type { Exchange, Headers, Reply } from './pipeline.js';
+import { upstreamFailure } from './upstream-failure.js';
+import { upstreamProtocol } from './upstream-protocol.js';
 
 /**
  * UpstreamBody is the response body as a Readable fed by undici's dispatch handler, with
@@ -20,6 +15,8 @@ import { errorReply, type Exchange, type Headers, type Reply } from './pipeline.
  */
 class UpstreamBody extends Readable {
   ended = false;
+  /** The response trailers (chunked HTTP/1.1), set at the end; the listener sends them on. */
+  trailers: Headers | null = null;
   constructor(private readonly ctrl: Dispatcher.DispatchController) {
     super();
   }
@@ -64,10 +61,11 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
     const body = ex.body.forAttempt();
     if (body === undefined) return Promise.reject(new WeftError('WEFT_BODY_CONSUMED', 'the request body was already sent and cannot be replayed', 502));
     ctx.metrics.attempt(ex.direction, ex.service?.id ?? '', ex.backendService?.id ?? '');
+    const already = ex.attemptAborted;
+    if (already) return Promise.resolve(upstreamFailure(ex, key, already, ctx.pools.maxResponseHeadersBytes));
+    if (upstreamProtocol(ex, e) === 'h2') return forwardH2(ctx, ex, ctx.pools.keyFor(e, ex.backendService), key, body);
     const headers: Headers = ex.headers;
     headers['host'] = ex.authority;
-    const already = ex.attemptAborted;
-    if (already) return Promise.resolve(failure(ex, key, already, ctx.pools.maxResponseHeadersBytes));
     return new Promise<Reply>((resolve) => {
       let upstream: UpstreamBody | null = null;
       let ctrl: Dispatcher.DispatchController | null = null;
@@ -88,17 +86,18 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
         onResponseData(c, chunk) {
           if (upstream && !upstream.push(chunk)) c.pause();
         },
-        onResponseEnd() {
+        onResponseEnd(_c, trailers) {
           ex.cancelAttempt = null;
           if (upstream) {
             upstream.ended = true;
+            if (trailers && Object.keys(trailers).length > 0) upstream.trailers = trailers as Headers;
             upstream.push(null);
           }
         },
         onResponseError(_c, err) {
           ex.cancelAttempt = null;
           if (upstream) upstream.destroy(err);
-          else resolve(failure(ex, key, err, ctx.pools.maxResponseHeadersBytes));
+          else resolve(upstreamFailure(ex, key, err, ctx.pools.maxResponseHeadersBytes));
         },
       };
       try {
@@ -115,40 +114,9 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
           handler,
         );
       } catch (err) {
-        resolve(failure(ex, key, err, ctx.pools.maxResponseHeadersBytes));
+        resolve(upstreamFailure(ex, key, err, ctx.pools.maxResponseHeadersBytes));
       }
     });
   };
 }
 
-function failure(ex: Exchange, key: string, err: unknown, maxHeaderBytes: number): Reply {
-  // Returned, never thrown: this runs inside undici's callbacks, where a throw would become an
-  // 'error' event on the pool rather than a reply.
-  if (ex.body.failed) return errorReply(new BadRequestError(`request body could not be read: ${ex.body.failed.message}`));
-  const reason = ex.attemptAborted;
-  if (reason instanceof WeftError) return errorReply(reason, reason.code === 'WEFT_BACKEND_TIMEOUT');
-  if (reason) return errorReply(new WeftError('WEFT_CLIENT_GONE', 'the client went away', 499));
-  const e = err as { code?: string; message?: string };
-  const detail = `${e.code ?? 'error'}: ${e.message ?? String(err)}`;
-  switch (e.code) {
-    case 'ECONNREFUSED':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return errorReply(new UpstreamConnectError(key, detail), true);
-    case 'WEFT_UPSTREAM_IDENTITY':
-      return errorReply(new UpstreamIdentityError(key, e.message ?? String(err)), true);
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CLOSED':
-      return errorReply(new UpstreamResetError(key, detail), true);
-    default:
-      // Not a reset: the upstream answered with a head larger than this proxy accepts.
-      if (e.code === 'UND_ERR_HEADERS_OVERFLOW' || e.code === 'HPE_HEADER_OVERFLOW') return errorReply(new UpstreamHeadersTooLargeError(key, maxHeaderBytes));
-      if ((e.code ?? '').startsWith('HPE_') || e.code === 'UND_ERR_INVALID_ARG' || e.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return errorReply(new UpstreamProtocolError(key, detail));
-      return errorReply(new UpstreamResetError(key, detail), false);
-  }
-}

@@ -1,4 +1,4 @@
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createH2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -19,6 +19,7 @@ import { splitTarget } from '../router/index.js';
 import { RequestBody } from './body.js';
 import type { ProxyContext } from './context.js';
 import { discard, errorReply, Exchange, type Direction, type Handler, type Headers, type Reply } from './pipeline.js';
+import { grpcErrorReply, grpcStatusOf } from './grpc-status.js';
 import { ProtocolDispatcher } from './protocol-dispatch.js';
 import { randomHex } from './random-id.js';
 
@@ -227,29 +228,30 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
   const bad = headProblem(req, limits);
   if (bad) {
     ctx.metrics.listenerRefused.inc({ listener: direction, reason: bad.code });
-    write(res, errorReply(bad), req);
+    write(res, forClient(req, errorReply(bad)), req);
     return;
   }
   if (!active) {
     req.resume();
-    write(res, errorReply(new NotReadyError()), req);
+    write(res, forClient(req, errorReply(new NotReadyError())), req);
     return;
   }
   const idle = watchIdle(ctx, direction, req, res, limits.streamIdleTimeoutMs);
   let body: RequestBody;
   try {
-    const read = RequestBody.read(req, ctx.settings.bodyBufferLimit);
+    // A gRPC body streams from its first byte (a bidi call's messages wait for answers).
+    const read = isGrpc(req) ? Promise.resolve(RequestBody.teed(req, ctx.settings.bodyBufferLimit)) : RequestBody.read(req, ctx.settings.bodyBufferLimit);
     const first = idle ? await Promise.race([read, idle]) : await read;
     if (first instanceof WeftError) {
       // The client stopped sending its body: answer, and close (the rest is never read).
       read.then((b) => b.destroy(), () => undefined);
-      write(res, errorReply(first), req);
+      write(res, forClient(req, errorReply(first)), req);
       return;
     }
     body = first;
   } catch (err) {
     if (!h2) (res as ServerResponse).shouldKeepAlive = false;
-    write(res, errorReply(err instanceof WeftError ? err : new BadRequestError(String(err))), req);
+    write(res, forClient(req, errorReply(err instanceof WeftError ? err : new BadRequestError(String(err)))), req);
     return;
   }
   const target = splitTarget(req.url ?? '/');
@@ -270,11 +272,14 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
     body,
   });
   let code: string | null = null;
+  let answered: Reply | null = null;
   res.on('close', () => {
     if (!res.writableFinished) ex.abort(new WeftError('WEFT_CLIENT_GONE', 'the client went away', 499));
     body.destroy();
     if (ex.onDone.length === 0) return;
-    const outcome = { status: res.statusCode, code, durationSeconds: (performance.now() - startedAt) / 1000, completed: res.writableFinished };
+    const trailers = answered && answered.body !== null && typeof answered.body !== 'string' ? (answered.body as { trailers?: Headers | null }).trailers : null;
+    const grpcStatus = ex.grpc && answered ? grpcStatusOf(answered.headers, trailers) : null;
+    const outcome = { status: res.statusCode, code, grpcStatus, durationSeconds: (performance.now() - startedAt) / 1000, completed: res.writableFinished };
     for (const f of ex.onDone) {
       try {
         f(ex, outcome);
@@ -300,8 +305,22 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
     else reply = errorReply(new WeftError('WEFT_INTERNAL', `internal error: ${(err as Error).message ?? String(err)}`, 500));
     if (reply.status === 400 && !h2) (res as ServerResponse).shouldKeepAlive = false;
   }
+  // A gRPC client reads errors from grpc-status: the proxy's own errors are gRPC statuses.
+  if (ex.grpc && reply.origin === 'local') reply = grpcErrorReply(reply);
   code = reply.code;
+  answered = reply;
   write(res, reply, req);
+}
+
+/** forClient shapes a local error made before an Exchange exists (bad head, not ready, bad body) for its client. */
+function forClient(req: ServerRequest, reply: Reply): Reply {
+  return isGrpc(req) ? grpcErrorReply(reply) : reply;
+}
+
+/** isGrpc: the request is a gRPC call (not gRPC-Web), as Exchange.grpc says. */
+function isGrpc(req: ServerRequest): boolean {
+  const ct = req.headers['content-type'];
+  return typeof ct === 'string' && ct.startsWith('application/grpc') && !ct.startsWith('application/grpc-web');
 }
 
 /**
@@ -314,6 +333,12 @@ function write(res: ServerReply, reply: Reply, req: ServerRequest): void {
   if (!req.complete && !isH2(req)) (res as ServerResponse).shouldKeepAlive = false;
   if (res.destroyed) {
     if (reply.body && typeof reply.body !== 'string') reply.body.destroy();
+    return;
+  }
+  if (reply.body === null && !(res instanceof ServerResponse)) {
+    // HTTP/2 and no body: one HEADERS frame that ends the stream (gRPC "trailers-only", which
+    // gRPC clients read as the status). writeHead() would send the headers without END_STREAM.
+    writeHeadersOnly(res, reply);
     return;
   }
   try {
@@ -330,6 +355,21 @@ function write(res: ServerReply, reply: Reply, req: ServerRequest): void {
   if (b === null) res.end();
   else if (typeof b === 'string') res.end(b);
   else pipe(b, res);
+}
+
+function writeHeadersOnly(res: Http2ServerResponse, reply: Reply): void {
+  try {
+    for (const k in reply.headers) res.setHeader(k, reply.headers[k]!);
+    res.statusCode = reply.status;
+  } catch (err) {
+    const r = errorReply(new WeftError('WEFT_UPSTREAM_PROTOCOL', `upstream sent an invalid header: ${(err as Error).message}`, 502));
+    for (const k of res.getHeaderNames()) res.removeHeader(k);
+    for (const k in r.headers) res.setHeader(k, r.headers[k]!);
+    res.statusCode = r.status;
+    res.end(r.body as string);
+    return;
+  }
+  res.end();
 }
 
 /**

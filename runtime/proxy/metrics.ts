@@ -17,6 +17,8 @@ export class ProxyMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  /** weft_grpc_responses_total{direction,service,route,grpc_status}: gRPC calls by the status they ended with. */
+  readonly grpcResponses = new Counter({ name: 'weft_grpc_responses_total', help: 'gRPC calls answered, by direction, destination service, rule and grpc-status.', labelNames: ['direction', 'service', 'route', 'grpc_status'] as const, registers: [this.registry] });
   /** weft_upstream_attempts_total{direction,service,backend}: every attempt, first and retries. */
   readonly attempts = new Counter({ name: 'weft_upstream_attempts_total', help: 'Upstream attempts (first attempts and retries).', labelNames: ['direction', 'service', 'backend'] as const, registers: [this.registry] });
   /** weft_retries_total{service,route,reason}: reason is a status code or an error code. */
@@ -41,6 +43,7 @@ export class ProxyMetrics {
   private readonly requestChildren = new Map<string, { inc(): void }>();
   private readonly durationChildren = new Map<string, { observe(v: number): void }>();
   private readonly attemptChildren = new Map<string, { inc(): void }>();
+  private readonly grpcChildren = new Map<string, { inc(): void }>();
 
   /** request records one finished request. */
   request(direction: string, service: string, route: string, backend: string, code: number, seconds: number): void {
@@ -58,6 +61,17 @@ export class ProxyMetrics {
       this.durationChildren.set(dkey, h);
     }
     h.observe(seconds);
+  }
+
+  /** grpc records the grpc-status one gRPC call ended with. */
+  grpc(direction: string, service: string, route: string, status: string): void {
+    const key = `${direction}\0${service}\0${route}\0${status}`;
+    let c = this.grpcChildren.get(key);
+    if (!c) {
+      c = this.grpcResponses.labels({ direction, service, route, grpc_status: status });
+      this.grpcChildren.set(key, c);
+    }
+    c.inc();
   }
 
   /** attempt records one upstream attempt. */

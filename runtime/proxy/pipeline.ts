@@ -29,6 +29,8 @@ export interface ExchangeInit {
   readonly direction: Direction;
   readonly req: IncomingMessage | Http2ServerRequest;
   readonly protocol: Protocol;
+  /** The Upgrade token of an HTTP/1.1 upgrade request (`websocket`); absent or null otherwise. */
+  readonly upgrade?: string | null;
   readonly clientAddress: string;
   readonly startedAt: number;
   readonly router: Router;
@@ -66,6 +68,8 @@ export class Exchange {
    * makes are then gRPC statuses (grpc-status.ts) and the upstream hop is HTTP/2.
    */
   readonly grpc: boolean;
+  /** The Upgrade token (`websocket`) of an HTTP/1.1 upgrade request, else null: forwarded over HTTP/1.1, then piped. */
+  readonly upgrade: string | null;
   /** Address of the TCP peer (the app for outbound, a peer proxy for inbound). */
   readonly clientAddress: string;
   /** performance.now() when the request arrived. */
@@ -122,7 +126,9 @@ export class Exchange {
     this.req = init.req;
     this.protocol = init.protocol;
     const ct = init.headers['content-type'];
-    this.grpc = typeof ct === 'string' && ct.startsWith('application/grpc');
+    // gRPC-Web (application/grpc-web*) is HTTP/1.1-compatible and keeps HTTP errors.
+    this.grpc = typeof ct === 'string' && ct.startsWith('application/grpc') && !ct.startsWith('application/grpc-web');
+    this.upgrade = init.upgrade ?? null;
     this.clientAddress = init.clientAddress;
     this.startedAt = init.startedAt;
     this.router = init.router;
@@ -199,6 +205,8 @@ export interface Outcome {
   readonly status: number;
   /** Error code when the proxy answered itself, else null. */
   readonly code: string | null;
+  /** For a gRPC call: the grpc-status it ended with (trailers, or headers-only), else null. */
+  readonly grpcStatus: string | null;
   /** Seconds from arrival to the end of the response. */
   readonly durationSeconds: number;
   /** False when the client disconnected before the response was complete. */

@@ -2,6 +2,7 @@ import { Pool } from 'undici';
 import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
 import type { Endpoint } from '../../schemas/bundle.js';
 import { endpointKey } from '../policy/endpoint-key.js';
+import { H2SessionSet } from './h2-sessions.js';
 import type { MeshTls } from './mtls/mesh-tls.js';
 
 /**
@@ -22,10 +23,18 @@ export class PoolSet {
   private readonly pools = new Map<string, Pool>();
   /** Largest upstream response head accepted (MeshConfig spec.proxy.maxResponseHeadersBytes). */
   private maxHeaderSize = DEFAULT_PROXY_SETTINGS.maxResponseHeadersBytes;
+  /**
+   * HTTP/2 sessions (peer proxies, h2c apps, gRPC), keyed like the pools (keyFor): a meshed
+   * endpoint's session is mTLS with the same identity check. Retained, recycled and closed with
+   * the pools.
+   */
+  readonly h2: H2SessionSet;
   constructor(
     private readonly options: Pool.Options = {},
     private readonly tls: MeshTls | null = null,
-  ) {}
+  ) {
+    this.h2 = new H2SessionSet({ tls: tls ? (expected) => tls.h2ClientOptions(expected) : undefined });
+  }
 
   /**
    * setMaxResponseHeadersBytes applies a new response-head limit (on reload). undici fixes it per
@@ -73,6 +82,7 @@ export class PoolSet {
 
   /** retain closes (after draining) every pool whose origin is not in `keep`. */
   retain(keep: ReadonlySet<string>): string[] {
+    this.h2.retain(keep);
     const closed: string[] = [];
     for (const [origin, pool] of this.pools) {
       if (keep.has(origin)) continue;
@@ -90,6 +100,7 @@ export class PoolSet {
    * by more than one renewal period, and no request fails.
    */
   recycleMeshed(): number {
+    this.h2.recycleTls();
     let n = 0;
     for (const [key, pool] of this.pools) {
       if (!key.startsWith('https://')) continue;
@@ -109,6 +120,6 @@ export class PoolSet {
   async close(): Promise<void> {
     const all = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(all.map((p) => p.close().catch(() => {})));
+    await Promise.all([...all.map((p) => p.close().catch(() => {})), this.h2.close()]);
   }
 }

@@ -155,6 +155,17 @@ export class MeshTls implements TlsClientIdentity {
     return (o, cb) => this.connectorFor(expected, allowH2)(o, cb);
   }
 
+  /**
+   * h2ClientOptions are the node:http2 TLS options for a session to endpoints of the Service
+   * whose SPIFFE ID is `expected` (proxy-to-proxy HTTP/2, h2-sessions.ts): the current client
+   * context and the same server identity check as `connector`. Taken when a session opens;
+   * PoolSet.recycleMeshed closes sessions on rotation.
+   */
+  h2ClientOptions(expected: string): { secureContext: SecureContext; checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined } {
+    const gen = this.gen;
+    return { secureContext: gen.client, checkServerIdentity: (_host, cert) => this.checkServer(gen, expected, cert as DetailedPeerCertificate) };
+  }
+
   private connectorFor(expected: string, allowH2: boolean): buildConnector.connector {
     const key = `${allowH2 ? 'h2' : 'h1'} ${expected}`;
     let c = this.gen.connectors.get(key);

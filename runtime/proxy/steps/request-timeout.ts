@@ -1,5 +1,6 @@
 import { RequestTimeoutError } from '../../errors.js';
 import type { ProxyContext } from '../context.js';
+import { parseGrpcTimeout } from '../grpc-status.js';
 import { discard, errorReply, type Reply, type Step } from '../pipeline.js';
 
 /**
@@ -7,6 +8,10 @@ import { discard, errorReply, type Reply, type Step } from '../pipeline.js';
  * retries and backoff included, up to the response headers: when it fires, the outstanding
  * attempt is aborted and the client gets 504. (The body then streams; a stalled body is cut by
  * undici's bodyTimeout.)
+ *
+ * A gRPC call's `grpc-timeout` is its deadline: the timeout is the shorter of the two, and the
+ * header sent upstream is rewritten to the deadline actually enforced (gRPC over HTTP/2; Envoy's
+ * behaviour when the route bounds it). The client then gets DEADLINE_EXCEEDED (grpc-status.ts).
  */
 export function requestTimeout(ctx: ProxyContext): Step {
   return {
@@ -15,7 +20,12 @@ export function requestTimeout(ctx: ProxyContext): Step {
     provides: [],
     direction: 'outbound',
     wrap: (next) => (ex) => {
-      const ms = ex.rule?.timeouts.requestMs ?? 0;
+      let ms = ex.rule?.timeouts.requestMs ?? 0;
+      if (ex.grpc) {
+        const deadline = parseGrpcTimeout(ex.headers['grpc-timeout']);
+        if (deadline !== null && (ms <= 0 || deadline < ms)) ms = deadline;
+        else if (deadline !== null) ex.headers['grpc-timeout'] = `${ms}m`;
+      }
       if (ms <= 0) return next(ex);
       return new Promise<Reply>((resolve, reject) => {
         let done = false;

@@ -39,7 +39,6 @@ export function upstreamFailure(ex: Exchange, key: string, err: unknown, maxHead
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
     case 'ERR_HTTP2_STREAM_ERROR': // node:http2: stream reset, or session gone before the stream was processed
-
     case 'ERR_HTTP2_GOAWAY_SESSION':
     case 'ERR_HTTP2_SESSION_ERROR':
     case 'ERR_HTTP2_STREAM_CANCEL':

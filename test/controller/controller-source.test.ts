@@ -29,9 +29,11 @@ bundleSourceConformance('controller source (long-poll)', async (initial) => {
     return Promise.resolve();
   };
   if (initial !== null) await publish(initial);
-  const source = new ControllerSource({ url: `http://127.0.0.1:${addr.port}`, service: 'web', proxyId: 'conformance', waitSeconds: 5, backoffMs: { initial: 50, max: 200 } });
+  const source = (proxyId: string): ControllerSource =>
+    new ControllerSource({ url: `http://127.0.0.1:${addr.port}`, service: 'web', proxyId, waitSeconds: 5, backoffMs: { initial: 50, max: 200 } });
   return {
-    source,
+    source: source('conformance'),
+    witness: () => source('witness'),
     publish,
     async cleanup() {
       await ctl.close();

@@ -16,6 +16,12 @@ export interface SourceFixture {
   readonly source: BundleSource;
   /** Makes `text` the bundle the source should deliver next. */
   publish(text: string): Promise<void>;
+  /**
+   * witness builds a second source of the same kind on the same origin. The suite uses it to
+   * observe that a publication has arrived (an event), instead of sleeping, before asserting
+   * that the source under test did not deliver it.
+   */
+  witness(): BundleSource;
   /** Stops everything the fixture started (the suite calls source.stop() itself first). */
   cleanup(): Promise<void>;
 }
@@ -136,8 +142,13 @@ export function bundleSourceConformance(name: string, factory: SourceFactory, op
       const sink = new RecordingSink();
       try {
         await f.source.start(sink);
-        await new Promise((r) => setTimeout(r, 300));
-        assert.ok(sink.offers.filter((t) => t === b).length <= 2, `offered ${sink.offers.length} times`);
+        // The same content published again, then a new bundle: once the new one arrives, the
+        // source has handled the republication, and has offered `b` at most once more for it.
+        await f.publish(b);
+        const next = sampleBundle(15);
+        await f.publish(next);
+        await eventually(() => sink.lastDigest() === digestOfText(next), within, 'the bundle after the republication');
+        assert.ok(sink.offers.filter((t) => t === b).length <= 2, `offered ${sink.offers.filter((t) => t === b).length} times`);
       } finally {
         await f.source.stop();
         await f.cleanup();
@@ -150,8 +161,8 @@ export function bundleSourceConformance(name: string, factory: SourceFactory, op
       try {
         await f.source.start(sink);
         await f.publish('{ not json');
+        await eventually(() => sink.offers.includes('{ not json'), within, 'the broken candidate to be offered');
         const good = sampleBundle(12);
-        await new Promise((r) => setTimeout(r, 100));
         await f.publish(good);
         await eventually(() => sink.lastDigest() === digestOfText(good), within, 'the good bundle after a bad one');
       } finally {
@@ -163,14 +174,20 @@ export function bundleSourceConformance(name: string, factory: SourceFactory, op
     it('makes no offer after stop() resolves', async () => {
       const f = await factory(sampleBundle(13));
       const sink = new RecordingSink();
+      const witness = f.witness();
+      const seen = new RecordingSink();
       try {
         await f.source.start(sink);
+        await witness.start(seen);
         await f.source.stop();
         const count = sink.offers.length;
-        await f.publish(sampleBundle(14));
-        await new Promise((r) => setTimeout(r, 300));
+        const next = sampleBundle(14);
+        await f.publish(next);
+        // The witness, still running, receiving it shows the publication went out.
+        await eventually(() => seen.lastDigest() === digestOfText(next), within, 'the witness to be offered the new bundle');
         assert.equal(sink.offers.length, count);
       } finally {
+        await witness.stop();
         await f.cleanup();
       }
     });

@@ -20,14 +20,16 @@ bundleSourceConformance('file source (atomic rename)', async (initial) => {
   const dir = tempDir();
   const file = path.join(dir, 'bundle.json');
   if (initial !== null) writeAtomic(file, initial);
-  return { source: new FileSource(file, { pollMs: 500, sighup: false }), publish: async (t) => writeAtomic(file, t), cleanup: async () => {} };
+  const source = (): FileSource => new FileSource(file, { pollMs: 500, sighup: false });
+  return { source: source(), witness: source, publish: async (t) => writeAtomic(file, t), cleanup: async () => {} };
 });
 
 bundleSourceConformance('file source (in-place write)', async (initial) => {
   const dir = tempDir();
   const file = path.join(dir, 'bundle.json');
   if (initial !== null) writeFileSync(file, initial);
-  return { source: new FileSource(file, { pollMs: 500, sighup: false }), publish: async (t) => writeFileSync(file, t), cleanup: async () => {} };
+  const source = (): FileSource => new FileSource(file, { pollMs: 500, sighup: false });
+  return { source: source(), witness: source, publish: async (t) => writeFileSync(file, t), cleanup: async () => {} };
 });
 
 /**
@@ -55,7 +57,8 @@ bundleSourceConformance('file source (Kubernetes ConfigMap symlink swap)', async
     symlinkSync('..init', path.join(dir, '..data'));
   }
   symlinkSync(path.join('..data', 'bundle.json'), cm.file);
-  return { source: new FileSource(cm.file, { pollMs: 0, sighup: false }), publish: async (t) => cm.publish(t), cleanup: async () => {} };
+  const source = (): FileSource => new FileSource(cm.file, { pollMs: 0, sighup: false });
+  return { source: source(), witness: source, publish: async (t) => cm.publish(t), cleanup: async () => {} };
 });
 
 describe('file source', () => {
@@ -88,7 +91,7 @@ describe('file source', () => {
       const b = sampleBundle(2);
       writeAtomic(file, b);
       await eventually(() => sink.lastDigest() === digest(b));
-      assert.ok(true);
+      assert.equal(sink.offers.at(-1), b, 'the recreated file is offered as written');
     } finally {
       await src.stop();
     }

@@ -1,4 +1,5 @@
 /** weft proxy: one sidecar (runtime/proxy). Flags are parsed here; the proxy itself lives in runtime/. */
+import { seededRandom, type RandomSource } from '../../runtime/policy/random.js';
 import type { Command } from '../cli.js';
 import { UsageError, addressFlag, parseFlags } from '../cli.js';
 import type { HostPort } from '../../runtime/address.js';
@@ -35,6 +36,8 @@ Options:
   --cache-dir DIR       keep the last good bundle here; start from it when the source has none
   --trust-key PEM       accept only bundles signed by this ed25519 public key
   --access-log          one JSON line per request on stdout
+  --random-seed N       seed the proxy's random draws (backend weights, Random and LeastRequest balancing,
+                        fault and mirror percentages) so a run can be reproduced; default: unseeded
 
 Identity (one of these is required):
   --ca FILE             the mesh CA certificate (trust bundle), with one of:
@@ -171,6 +174,7 @@ export const command: Command = {
         'trust-key': { type: 'string' },
         'trust-peers': { type: 'string', multiple: true },
         'access-log': { type: 'boolean', default: false },
+        'random-seed': { type: 'string' },
         ca: { type: 'string' },
         token: { type: 'string' },
         'token-file': { type: 'string' },
@@ -199,6 +203,12 @@ export const command: Command = {
     if (values['trust-key'] !== undefined) {
       trustKey = loadTrustKey(readTrustKey('--trust-key', values['trust-key']).export({ type: 'spki', format: 'pem' }).toString());
     }
+    let random: RandomSource | undefined;
+    if (values['random-seed'] !== undefined) {
+      const seed = values['random-seed'];
+      if (!/^\d{1,10}$/.test(seed) || Number(seed) > 0xffffffff) throw new UsageError(`--random-seed: expected an integer from 0 to 4294967295, got "${seed}"`);
+      random = seededRandom(Number(seed));
+    }
     const logger = jsonLogger();
     const identity = selectCertificates(values, { name: values.service, namespace }, logger);
     const source = await selectSource(values, { name: values.service, namespace }, identity);
@@ -213,6 +223,7 @@ export const command: Command = {
         trustKey,
         trustPeers: values['trust-peers']?.flatMap((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
         cacheDir: values['cache-dir'] ?? null,
+        ...(random ? { random } : {}),
         logger,
         certificates: identity?.source ?? null,
       });

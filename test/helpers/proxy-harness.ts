@@ -1,12 +1,15 @@
 /**
- * Test harness for real-process proxy tests: echo upstreams on loopback, `weft proxy` child
- * processes on free ports, atomic bundle writes, and a small HTTP client. Every process and
- * server a test starts is registered and stopped by `cleanup()`.
+ * The one helper library for real-process tests: upstreams on loopback (an echo server, and a
+ * small app whose status and delay change live), `weft proxy` child processes on ports the OS
+ * picks, atomic bundle writes, temp directories, and two HTTP clients (undici `call`, node:http
+ * `send` with timing). Every proxy process is killed and every temp directory removed when the
+ * test process exits, whatever the test did.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import http, { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,9 +103,29 @@ export async function startEcho(name: string, port = 0): Promise<Echo> {
   return echo;
 }
 
-/** tempDir makes a fresh directory under the OS temp dir. */
+const children = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** tempDir makes a fresh directory under the OS temp dir; it is removed when the process exits. */
 export function tempDir(prefix = 'weft-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** removeDir removes a directory made by tempDir now (instead of at exit). */
+export async function removeDir(dir: string): Promise<void> {
+  tempDirs.delete(dir);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** sleep waits `ms` (for letting time pass in a time-based policy, never to wait for an event). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** writeAtomic writes a file by rename, as a controller or `kubectl cp` would. */
@@ -125,12 +148,16 @@ export interface ProxyProcess {
   admin: string;
   stderr: string[];
   stdout: string[];
+  /** Everything the proxy wrote to stderr so far (its JSON log). */
+  output(): string;
   stop(): Promise<void>;
 }
 
 /** spawnProxy starts `weft proxy` with ports picked by the OS and waits for its "listening" line. */
 export async function spawnProxy(args: string[], timeoutMs = 15_000): Promise<ProxyProcess> {
   const child = spawn(process.execPath, [WEFT_BIN, 'proxy', ...(args.some((a) => ['--ca', '--cert', '--insecure'].includes(a)) ? [] : ['--insecure']), '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const stderr: string[] = [];
   const stdout: string[] = [];
   let outBuf = '';
@@ -163,6 +190,7 @@ export async function spawnProxy(args: string[], timeoutMs = 15_000): Promise<Pr
             admin: info.admin,
             stderr,
             stdout,
+            output: () => stderr.join('\n'),
             stop: () =>
               new Promise<void>((res) => {
                 if (child.exitCode !== null || child.signalCode !== null) return res();
@@ -179,7 +207,18 @@ export async function spawnProxy(args: string[], timeoutMs = 15_000): Promise<Pr
     });
   });
   child.removeAllListeners('exit');
+  child.once('exit', () => children.delete(child));
   return p;
+}
+
+/**
+ * startProxy runs `weft proxy --service S --bundle FILE` (with an inbound listener toward `app`
+ * when given) through spawnProxy; `extra` flags are appended.
+ */
+export async function startProxy(opts: { service: string; bundle: string; app?: string; extra?: string[] }): Promise<ProxyProcess> {
+  const args = ['--service', opts.service, '--bundle', opts.bundle];
+  if (opts.app) args.push('--inbound', '127.0.0.1:0', '--app', opts.app);
+  return spawnProxy([...args, ...(opts.extra ?? [])]);
 }
 
 /** agent is a keep-alive client shared by tests (closed in cleanup). */
@@ -249,4 +288,137 @@ export async function raw(addr: string, bytes: string | Buffer, idleMs = 1_000):
     });
     s.write(bytes);
   });
+}
+
+/** AppRequest is what an App saw. */
+export interface AppRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** App is a small upstream: answers with its name, records requests; behaviour can change live. */
+export interface App {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly seen: AppRequest[];
+  /** Status to answer (default 200). */
+  status: number;
+  /** Delay before answering, ms. */
+  delayMs: number;
+  /** Requests being handled now, and the most at once. */
+  inFlight: number;
+  maxInFlight: number;
+  close(): Promise<void>;
+}
+
+/** startApp starts an upstream on 127.0.0.1:0 whose body is its name. */
+export async function startApp(name: string): Promise<App> {
+  const sockets = new Set<Socket>();
+  const app: App = {
+    name,
+    address: '127.0.0.1',
+    port: 0,
+    seen: [],
+    status: 200,
+    delayMs: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  const server = http.createServer((req, res) => {
+    app.seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    app.inFlight++;
+    app.maxInFlight = Math.max(app.maxInFlight, app.inFlight);
+    req.resume();
+    const answer = (): void => {
+      app.inFlight--;
+      const body = `${name}\n`;
+      res.writeHead(app.status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-app': name });
+      res.end(body);
+    };
+    if (app.delayMs > 0) setTimeout(answer, app.delayMs);
+    else answer();
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  (app as { port: number }).port = (server.address() as AddressInfo).port;
+  return app;
+}
+
+/** Response is what `send` got back, with its wall time in ms. */
+export interface Response {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  ms: number;
+}
+
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** send makes one request to `hostPort` with the given Host header and path (raw, not normalised). */
+export function send(hostPort: string, host: string, target: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  const i = hostPort.lastIndexOf(':');
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: hostPort.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hostPort.slice(i + 1)), method: opts.method ?? 'GET', path: target, agent: httpAgent, headers: { host, ...(opts.headers ?? {}) } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ms: performance.now() - started }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(20_000, () => req.destroy(new Error(`request ${target} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** sendMany sends `n` requests with at most `concurrency` at once; results in order. */
+export async function sendMany(n: number, concurrency: number, one: (i: number) => Promise<Response>): Promise<Response[]> {
+  const out = new Array<Response>(n);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await one(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  return out;
+}
+
+/** getText fetches an admin document as text. */
+export async function getText(hostPort: string, target: string): Promise<string> {
+  return (await send(hostPort, 'admin', target)).body;
+}
+
+/** metricValue sums a Prometheus metric's samples whose labels include every given pair. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const l = m[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** closeAgent drops pooled client sockets of both clients, so the test process can exit. */
+export function closeAgent(): void {
+  httpAgent.destroy();
+  void agent.close();
 }

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BackendPolicySettings, BundleSpec, Filter, RateLimit, ServiceEntry } from '../../schemas/bundle.js';
 import { bundle, service, spec, type RuleInput } from '../helpers/bundle-builder.js';
-import { closeAgent, getText, metricValue, send, sendMany, sleep, startApp, startProxy, tempDir, waitForDigest, writeBundle, type App, type Proxy } from './process-helpers.js';
+import { closeAgent, removeDir, getText, metricValue, send, sendMany, sleep, startApp, startProxy, tempDir, waitForDigest, writeBundle, type App, type ProxyProcess } from '../helpers/proxy-harness.js';
 
 const apps: Record<string, App[]> = {};
-let proxy: Proxy;
+let proxy: ProxyProcess;
 let bundleFile: string;
 let meshSpec: BundleSpec;
 let cleanup: () => Promise<void>;
@@ -71,13 +71,15 @@ before(async () => {
     svc('shadow-hash', { loadBalancer: { type: 'ConsistentHash', hashOn: { header: 'x-user' } } }),
     svc('shadow-outlier', { outlierDetection: { consecutiveErrors: 3, intervalMs: 10_000, baseEjectionTimeMs: 60_000, maxEjectionPercent: 50 } }),
   ]);
-  const t = await tempDir();
-  cleanup = t.cleanup;
-  const file = path.join(t.dir, 'bundle.json');
+  const dir = tempDir('weft-policy-');
+  cleanup = () => removeDir(dir);
+  const file = path.join(dir, 'bundle.json');
   await writeBundle(file, bundle(s));
   bundleFile = file;
   meshSpec = s;
-  proxy = await startProxy({ service: 'client', bundle: file });
+  // Seeded: the Random balancer and the fault percentages below are statistical checks, and a
+  // fixed seed makes each run draw the same sequence (the tolerances still hold for any seed).
+  proxy = await startProxy({ service: 'client', bundle: file, extra: ['--random-seed', '20261130'] });
 });
 
 after(async () => {

@@ -9,12 +9,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AuthorizationSettings, BundleSpec, RateLimit } from '../../schemas/bundle.js';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
-import { closeAgent, getText, metricValue, send, sleep, startApp, startProxy, tempDir, waitForDigest, writeBundle, type App, type Proxy } from './process-helpers.js';
+import { closeAgent, removeDir, getText, metricValue, send, sleep, startApp, startProxy, tempDir, waitForDigest, writeBundle, type App, type ProxyProcess } from '../helpers/proxy-harness.js';
 
 let app: App;
-let callee: Proxy;
-let productpage: Proxy;
-let details: Proxy;
+let callee: ProxyProcess;
+let productpage: ProxyProcess;
+let details: ProxyProcess;
 let file: string;
 let cleanup: () => Promise<void>;
 
@@ -33,9 +33,9 @@ function meshSpec(inbound: string | null, authz: AuthorizationSettings, meshDefa
 
 before(async () => {
   app = await startApp('ratings-app');
-  const t = await tempDir();
-  cleanup = t.cleanup;
-  file = path.join(t.dir, 'mesh.json');
+  const dir = tempDir('weft-policy-');
+  cleanup = () => removeDir(dir);
+  file = path.join(dir, 'mesh.json');
   await writeBundle(file, bundle(meshSpec(null, policies, 'allow')));
   callee = await startProxy({ service: 'ratings', bundle: file, app: `http://127.0.0.1:${app.port}` });
   // Now that the callee's inbound port is known, publish it as the ratings endpoint.
@@ -52,7 +52,7 @@ after(async () => {
   await cleanup?.();
 });
 
-const from = (p: Proxy, target: string, opts: { method?: string; headers?: Record<string, string> } = {}): ReturnType<typeof send> => send(p.outbound!, 'ratings', target, opts);
+const from = (p: ProxyProcess, target: string, opts: { method?: string; headers?: Record<string, string> } = {}): ReturnType<typeof send> => send(p.outbound!, 'ratings', target, opts);
 
 describe('authorization (two-proxy path)', () => {
   it('allows the listed caller, and the app sees its identity', async () => {

@@ -1,5 +1,5 @@
 /**
- * Proxy-to-proxy mTLS end to end, real `weft proxy` processes on loopback with file certificates
+ * ProxyProcess-to-proxy mTLS end to end, real `weft proxy` processes on loopback with file certificates
  * from one mesh CA: web's app → web's proxy (outbound, presents web's SVID, checks the server is
  * the chosen Service) → ratings' proxy (inbound, STRICT: requires a mesh client certificate) →
  * ratings' app. Proves: the caller is only what its certificate says (a forged weft-source or XFCC
@@ -17,15 +17,15 @@ import { createCa, type MeshCa } from '../../../runtime/identity/ca.js';
 import type { AuthorizationSettings, BundleSpec, Endpoint } from '../../../schemas/bundle.js';
 import { bundle, service, spec } from '../../helpers/bundle-builder.js';
 import { otherCa, rogueLeaf, workload, type Workload } from '../../helpers/identity-kit.js';
-import { closeAgent, getText, metricValue, send, startApp, startProxy, tempDir, waitForDigest, writeBundle, type App, type Proxy } from '../../policy/process-helpers.js';
+import { closeAgent, removeDir, getText, metricValue, send, startApp, startProxy, tempDir, waitForDigest, writeBundle, type App, type ProxyProcess } from '../../helpers/proxy-harness.js';
 
 let ca: MeshCa;
 let dir: string;
 let cleanup: () => Promise<void>;
 let file: string;
 let ratingsApp: App;
-let ratings: Proxy;
-let web: Proxy;
+let ratings: ProxyProcess;
+let web: ProxyProcess;
 let webCert: Workload;
 
 const authz: AuthorizationSettings = {
@@ -60,9 +60,8 @@ async function certFiles(name: string, w: Workload): Promise<string[]> {
 
 before(async () => {
   ca = await createCa('weft.local');
-  const t = await tempDir();
-  dir = t.dir;
-  cleanup = t.cleanup;
+  dir = tempDir('weft-mtls-');
+  cleanup = () => removeDir(dir);
   await writeFile(path.join(dir, 'ca.pem'), ca.certPem);
   file = path.join(dir, 'mesh.json');
   await writeBundle(file, bundle(meshSpec(null)));

@@ -13,7 +13,7 @@ import { after, before, it } from 'node:test';
 import { createCa, type MeshCa } from '../../../runtime/identity/ca.js';
 import { bundle, service, spec } from '../../helpers/bundle-builder.js';
 import { workload } from '../../helpers/identity-kit.js';
-import { closeAgent, getText, metricValue, send, sleep, startApp, startProxy, tempDir, waitForDigest, writeBundle, type App, type Proxy } from '../../policy/process-helpers.js';
+import { closeAgent, removeDir, getText, metricValue, send, sleep, startApp, startProxy, tempDir, waitForDigest, writeBundle, type App, type ProxyProcess } from '../../helpers/proxy-harness.js';
 
 const LIFETIME_MS = 20_000;
 const ROTATE_EVERY_MS = 6_000;
@@ -23,8 +23,8 @@ let ca: MeshCa;
 let dir: string;
 let cleanup: () => Promise<void>;
 let app: App;
-let ratings: Proxy;
-let web: Proxy;
+let ratings: ProxyProcess;
+let web: ProxyProcess;
 
 async function issue(name: string): Promise<void> {
   const w = await workload(ca, name, { ttlMs: LIFETIME_MS });
@@ -39,9 +39,8 @@ const files = (name: string): string[] => ['--cert', path.join(dir, `${name}.crt
 
 before(async () => {
   ca = await createCa('weft.local');
-  const t = await tempDir();
-  dir = t.dir;
-  cleanup = t.cleanup;
+  dir = tempDir('weft-mtls-');
+  cleanup = () => removeDir(dir);
   await writeFile(path.join(dir, 'ca.pem'), ca.certPem);
   await Promise.all([issue('web'), issue('ratings')]);
   const file = path.join(dir, 'mesh.json');

@@ -16,7 +16,7 @@ import { workloadId } from '../../../runtime/identity/spiffe-id.js';
 import { ControllerCertificateSource } from '../../../runtime/proxy/mtls/controller-certificates.js';
 import { WeftError } from '../../../runtime/errors.js';
 import { initRepo, killAll, removeTmp, startController, tmpDir, freePort, type ControllerProc } from '../../controller/helpers.js';
-import { closeAgent, getText, metricValue, send, sleep, startApp, type App } from '../../policy/process-helpers.js';
+import { closeAgent, getText, metricValue, send, sleep, startApp, type App } from '../../helpers/proxy-harness.js';
 import { spawnProxy, type ProxyProcess } from '../../helpers/proxy-harness.js';
 import { certificateSourceConformance } from './certificate-source-conformance.js';
 

@@ -162,7 +162,11 @@ export const command: Command = {
       return Promise.allSettled([ctl.close(), server.close(), dash?.close()]);
     };
     try {
+      // Everything that can be wrong with the flags (the store, the repository, the branch) is
+      // found before the controller says it is listening: a supervisor or a person reading the
+      // log never sees "listening" from a controller that is about to exit.
       await ctl.loadStored();
+      await ctl.start();
       const addr = await server.listen(listen.host, listen.port);
       const scheme = issuer ? 'https' : 'http';
       logger.log('info', 'listening', { address: `${scheme}://${formatHostPort({ host: addr.address, port: addr.port })}`, port: addr.port, mode: issuer ? 'mtls' : 'insecure', ...(issuer ? { trustDomain: issuer.trustDomain } : {}) });
@@ -170,10 +174,11 @@ export const command: Command = {
         const d = await dash.listen(dashboard.host, dashboard.port);
         logger.log('info', 'dashboard listening', { address: `http://${formatHostPort({ host: d.address, port: d.port })}`, port: d.port });
       }
-      await ctl.start();
     } catch (err) {
       await closeAll();
-      if (err instanceof ControllerError) throw new UsageError(`${err.code}: ${err.message}`);
+      if (err instanceof ControllerError) throw new UsageError(startupProblem(err, values.repo, values.store));
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`the address is in use (another controller, or another program, listens there): ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') throw new UsageError(`this machine has no such address: ${(err as Error).message}`);
       throw err;
     }
     return new Promise<number>((resolve) => {
@@ -187,3 +192,19 @@ export const command: Command = {
   },
 };
 
+/**
+ * startupProblem phrases a start-up failure for the person who typed the flags: which flag,
+ * what is wrong, what to do. The controller's internal codes (WEFT_CTL_*) stay in its logs.
+ */
+function startupProblem(err: ControllerError, repo: string, store: string): string {
+  const why = err.message;
+  if (err.code === 'WEFT_CTL_STORE') return `--store ${store}: ${why.replace(/^cannot /, 'cannot ')} (give a writable folder)`;
+  if (err.code !== 'WEFT_CTL_REPO') return why;
+  if (/ENOENT/.test(why)) return `--repo ${repo}: no such folder (give the path of a git working tree, or a URL to clone)`;
+  if (/not a directory/.test(why)) return `--repo ${repo}: not a folder (give the path of a git working tree, or a URL to clone)`;
+  if (/not a git repository/i.test(why)) return `--repo ${repo}: not a git repository (run git init there, or give a clone's path or a URL)`;
+  if (/bare repositories/.test(why)) return `--repo ${repo}: a bare repository; give the path of a working tree (git clone it) or its URL`;
+  if (/^branch /.test(why)) return `--branch: ${why} in ${repo}`;
+  if (/cannot resolve/.test(why)) return `--repo ${repo}: ${why} (check --branch: the branch must exist in the repository)`;
+  return `--repo ${repo}: ${why}`;
+}

@@ -259,7 +259,8 @@ export class Controller {
       this.noteRepoError(err);
       return;
     }
-    if (commit === this.lastAttempted) return;
+    // An empty repository has no commit to compile yet; its first commit triggers a cycle.
+    if (commit === '' || commit === this.lastAttempted) return;
     this.lastAttempted = commit;
     const generation = ++this.generation;
     // Commit metadata is read while the compiler runs: one git round-trip off the critical path.

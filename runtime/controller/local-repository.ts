@@ -55,7 +55,12 @@ export class LocalRepository implements Repository {
       if (err instanceof ControllerError) throw err;
       throw new ControllerError('WEFT_CTL_REPO', `cannot open repository ${this.repoPath}: ${messageOf(err)}`);
     }
-    await this.refresh();
+    // A branch that does not exist is a mistake in --branch, unless the repository has no commit
+    // at all yet (a new repository: the first commit will be compiled when it lands).
+    if ((await this.refresh()) === '') {
+      const branches = (await this.git.raw(['for-each-ref', '--format=%(refname:short)', 'refs/heads'])).trim().split('\n').filter(Boolean);
+      if (branches.length > 0) throw new ControllerError('WEFT_CTL_REPO', `branch "${this.branch}" does not exist (branches: ${branches.slice(0, 10).join(', ')})`);
+    }
   }
 
   async watch(onMaybeMoved: (why: string) => void): Promise<void> {

@@ -1,0 +1,42 @@
+/**
+ * Controller start-up mistakes (issue 13 item 20): each is found before the controller says it
+ * is listening, exits 2 with one line that names the flag and what to do, and never shows an
+ * internal WEFT_CTL_* code to the person who typed the command.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { initRepo, killAll, meshFiles, removeTmp, spawnWeft, tmpDir } from './helpers.js';
+
+after(killAll);
+
+async function run(args: string[]): Promise<{ code: number | null; lines: string[] }> {
+  const child = spawnWeft(['controller', '--listen', '127.0.0.1:0', ...args]);
+  const code = await child.exited;
+  return { code, lines: child.logs.map((l) => (typeof l.raw === 'string' ? l.raw : JSON.stringify(l))) };
+}
+
+test('controller start-up: a bad --repo, --branch or --store is refused before "listening"', { timeout: 60_000 }, async (t) => {
+  const dir = await tmpDir('startup');
+  t.after(() => removeTmp(dir));
+  const repo = path.join(dir, 'repo');
+  await initRepo(repo, meshFiles({ v1Port: 18201, v2Port: 18202, weights: [100, 0] }));
+  const plain = path.join(dir, 'plain');
+  await mkdir(plain);
+  const file = path.join(dir, 'file');
+  await writeFile(file, 'x');
+  const cases: [string[], RegExp][] = [
+    [['--repo', path.join(dir, 'missing'), '--store', path.join(dir, 's1')], /^weft: --repo \S+missing: no such folder \(give the path of a git working tree, or a URL to clone\)$/],
+    [['--repo', plain, '--store', path.join(dir, 's2')], /^weft: --repo \S+plain: not a git repository \(run git init there, or give a clone's path or a URL\)$/],
+    [['--repo', repo, '--branch', 'nope', '--store', path.join(dir, 's3')], /^weft: --branch: branch "nope" does not exist \(branches: main\) in \S+repo$/],
+    [['--repo', repo, '--store', path.join(file, 'store')], /^weft: --store \S+: .*\(give a writable folder\)$/],
+  ];
+  for (const [args, expected] of cases) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.lines.join('\n')}`);
+    assert.equal(r.lines.length, 1, `one line: ${r.lines.join('\n')}`);
+    assert.match(r.lines[0]!, expected);
+    assert.doesNotMatch(r.lines[0]!, /WEFT_CTL_/);
+  }
+});

@@ -89,7 +89,7 @@ export const command: Command = {
     if (values['sign-key']) signKey = readSigningKey('--sign-key', values['sign-key']);
     const webhookSecret = values['webhook-secret'] ?? process.env.WEFT_WEBHOOK_SECRET;
     if (!values['ca-dir'] && !values.insecure) {
-      throw new UsageError('WEFT_CTL_INSECURE: no identity: give --ca-dir DIR (weft ca init makes one), or --insecure to run without mTLS (local development only)');
+      throw new UsageError('no identity: give --ca-dir DIR (weft ca init makes one), or --insecure to run without mTLS (local development only)');
     }
     if (values['ca-dir'] && values.insecure) throw new UsageError('--insecure and --ca-dir contradict each other; give one');
     const certTtlMs = durationFlag('--cert-ttl', values['cert-ttl'] ?? '24h');

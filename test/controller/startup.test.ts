@@ -11,10 +11,11 @@ import { initRepo, killAll, meshFiles, removeTmp, spawnWeft, tmpDir } from './he
 
 after(killAll);
 
-async function run(args: string[]): Promise<{ code: number | null; lines: string[] }> {
-  const child = spawnWeft(['controller', '--listen', '127.0.0.1:0', ...args]);
+async function run(args: string[]): Promise<{ code: number | null; lines: string[]; listened: boolean }> {
+  const child = spawnWeft(['controller', '--insecure', '--listen', '127.0.0.1:0', ...args]);
   const code = await child.exited;
-  return { code, lines: child.logs.map((l) => (typeof l.raw === 'string' ? l.raw : JSON.stringify(l))) };
+  // The structured log may say it runs insecure; the user-facing line is the one raw line.
+  return { code, lines: child.logs.filter((l) => typeof l.raw === 'string').map((l) => l.raw as string), listened: child.logs.some((l) => l.msg === 'listening') };
 }
 
 test('controller start-up: a bad --repo, --branch or --store is refused before "listening"', { timeout: 60_000 }, async (t) => {
@@ -36,6 +37,7 @@ test('controller start-up: a bad --repo, --branch or --store is refused before "
     const r = await run(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.lines.join('\n')}`);
     assert.equal(r.lines.length, 1, `one line: ${r.lines.join('\n')}`);
+    assert.equal(r.listened, false, 'no "listening" line before the exit');
     assert.match(r.lines[0]!, expected);
     assert.doesNotMatch(r.lines[0]!, /WEFT_CTL_/);
   }

@@ -30,6 +30,7 @@ import { buildRouter, route } from '../../runtime/router/index.js';
 import { bundle, service, spec, type RuleInput } from '../helpers/bundle-builder.js';
 import { tempDir, writeBundle } from '../helpers/proxy-harness.js';
 import { policyScenarios } from '../policy/bench-scenarios.js';
+import { mtlsScenarios, mtlsSection } from './mtls-scenarios.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WEFT = path.resolve(HERE, '..', '..', 'bin', 'weft.js');
@@ -196,6 +197,8 @@ http {
   },
   // policy issue: inbound with no policy vs a 10-rule AuthorizationPolicy + a RateLimitPolicy
   ...policyScenarios({ weft: WEFT, freePort, startChild, stopChild, tempDir, writeBundle }),
+  // identity issue: a two-proxy chain with the hop in plaintext, then in mTLS
+  ...mtlsScenarios({ freePort, startChild, stopChild, tempDir }),
 ];
 
 // ---------------------------------------------------------------- load driver
@@ -447,7 +450,12 @@ async function main(): Promise<void> {
   ].join('\n');
   if (values.json) process.stdout.write(JSON.stringify({ results, lookups }, null, 2) + '\n');
   else process.stdout.write(section + '\n');
-  if (!values['no-write']) writeBenchSection('Proxy', section);
+  const mtls = mtlsSection(results, `${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} CPUs, Node ${process.version}, load average at the end ${load}`);
+  if (mtls) process.stdout.write('\n' + mtls + '\n');
+  if (!values['no-write']) {
+    writeBenchSection('Proxy', section);
+    if (mtls) writeBenchSection('Proxy mTLS', mtls);
+  }
 }
 
 

@@ -103,7 +103,7 @@ export const command: Command = {
         const ca = await loadCaDir(path.resolve(values['ca-dir']));
         issuer = new Issuer(ca, [new JoinTokenAttestor(ca, new TokenLedger(storeDir))], certTtlMs);
       } catch (err) {
-        if (err instanceof IdentityError) throw new UsageError(`${err.code}: ${err.message}`);
+        if (err instanceof IdentityError) throw new UsageError(`--ca-dir ${values['ca-dir']}: ${err.message}`);
         throw err;
       }
     } else {
@@ -116,7 +116,8 @@ export const command: Command = {
         ...(values.branch ? { branch: values.branch } : {}),
         ...(values.path ? { path: values.path } : {}),
         storeDir,
-        ...(issuer ? { issuer } : { insecure: true }),
+        // No issuer is --insecure: every route trusts its request (said loudly above).
+        ...(issuer ? { issuer } : {}),
         ...(values.out ? { outFile: path.resolve(values.out) } : {}),
         pollMs,
         maxWaitMs,
@@ -168,14 +169,17 @@ export const command: Command = {
       await ctl.loadStored();
       await ctl.start();
       const addr = await server.listen(listen.host, listen.port);
+      const d = dash && dashboard
+        ? await dash.listen(dashboard.host, dashboard.port).catch((err: unknown) => {
+            throw new UsageError(`--dashboard ${formatHostPort(dashboard)}: ${err instanceof Error ? err.message.replace(/^cannot listen on \S+: /, '') : String(err)} (give another address, or --dashboard off)`);
+          })
+        : null;
       const scheme = issuer ? 'https' : 'http';
       logger.log('info', 'listening', { address: `${scheme}://${formatHostPort({ host: addr.address, port: addr.port })}`, port: addr.port, mode: issuer ? 'mtls' : 'insecure', ...(issuer ? { trustDomain: issuer.trustDomain } : {}) });
-      if (dash && dashboard) {
-        const d = await dash.listen(dashboard.host, dashboard.port);
-        logger.log('info', 'dashboard listening', { address: `http://${formatHostPort({ host: d.address, port: d.port })}`, port: d.port });
-      }
+      if (d) logger.log('info', 'dashboard listening', { address: `http://${formatHostPort({ host: d.address, port: d.port })}`, port: d.port });
     } catch (err) {
       await closeAll();
+      if (err instanceof UsageError) throw err;
       if (err instanceof ControllerError) throw new UsageError(startupProblem(err, values.repo, values.store));
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`the address is in use (another controller, or another program, listens there): ${(err as Error).message}`);
       if ((err as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') throw new UsageError(`this machine has no such address: ${(err as Error).message}`);

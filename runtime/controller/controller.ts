@@ -62,8 +62,6 @@ export interface ControllerOptions {
    * speaks TLS and proxy-facing routes require a client certificate. Absent only with `insecure`.
    */
   issuer?: Issuer;
-  /** --insecure: no identity; every route trusts its request, as before identity existed. Said loudly. */
-  insecure?: boolean;
   /** Bounds of the proxy table (default DEFAULT_FLEET_LIMITS). */
   fleetLimits?: FleetLimits;
   /** Replaces the compiler (tests). */

@@ -94,6 +94,11 @@ describe('weft controller --ca-dir: issuer and mTLS control channel', { timeout:
     const c = spawnWeft(['controller', '--repo', repo, '--store', path.join(dir, 's-insecure'), '--listen', '127.0.0.1:0', '--dashboard', 'off']);
     assert.equal(await c.exited, 2);
     assert.match(JSON.stringify(c.logs), /no identity: give --ca-dir DIR/);
+    // A busy --dashboard address is named, before anything says it is listening.
+    const busy = spawnWeft(['controller', '--repo', repo, '--store', path.join(dir, 's-busy'), '--listen', '127.0.0.1:0', '--insecure', '--dashboard', new URL(ctl.dashboardUrl!).host]);
+    assert.equal(await busy.exited, 2);
+    assert.match(JSON.stringify(busy.logs), /--dashboard 127\.0\.0\.1:\d+: .*--dashboard off/);
+    assert.equal(busy.logs.some((l) => l.msg === 'listening'), false);
   });
 
   it('serves TLS as spiffe://<td>/ns/weft-system/sa/weft-controller and refuses unauthenticated proxy routes', async () => {

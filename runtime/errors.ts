@@ -115,6 +115,14 @@ export class RequestTimeoutError extends WeftError {
   }
 }
 
+/** UpgradeUnsupportedError: an HTTP/1.1 Upgrade other than websocket (400, connection closed). */
+export class UpgradeUnsupportedError extends WeftError {
+  override name = 'UpgradeUnsupportedError';
+  constructor(token: string) {
+    super('WEFT_UPGRADE_UNSUPPORTED', `Upgrade: ${token || '(empty)'} is not supported; HTTP/2 is served with prior knowledge or ALPN, WebSocket with Upgrade: websocket`, 400);
+  }
+}
+
 /** BadRequestError: the client's request is malformed (bad framing, body errors): 400. */
 export class BadRequestError extends WeftError {
   override name = 'BadRequestError';

@@ -4,6 +4,7 @@ import { WeftError } from '../errors.js';
 import { endpointKey } from '../policy/endpoint-key.js';
 import type { ProxyContext } from './context.js';
 import { forwardH2 } from './forward-h2.js';
+import { forwardUpgrade } from './forward-upgrade.js';
 import type { Exchange, Headers, Reply } from './pipeline.js';
 import { upstreamFailure } from './upstream-failure.js';
 import { upstreamProtocol } from './upstream-protocol.js';
@@ -63,6 +64,7 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
     ctx.metrics.attempt(ex.direction, ex.service?.id ?? '', ex.backendService?.id ?? '');
     const already = ex.attemptAborted;
     if (already) return Promise.resolve(upstreamFailure(ex, key, already, ctx.pools.maxResponseHeadersBytes));
+    if (ex.upgrade !== null) return forwardUpgrade(ctx, ex, ctx.pools.keyFor(e, ex.backendService), key);
     if (upstreamProtocol(ex, e) === 'h2') return forwardH2(ctx, ex, ctx.pools.keyFor(e, ex.backendService), key, body);
     const headers: Headers = ex.headers;
     headers['host'] = ex.authority;

@@ -1,7 +1,7 @@
 import { createServer, ServerResponse, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createH2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { MeshProxySettings } from '../../schemas/bundle.js';
 import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
 import {
@@ -12,6 +12,7 @@ import {
   NotReadyError,
   RequestHeadersTimeoutError,
   StreamIdleTimeoutError,
+  UpgradeUnsupportedError,
   UpstreamIdleTimeoutError,
   WeftError,
 } from '../errors.js';
@@ -91,6 +92,9 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
     },
   );
   http1.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void handleUpgrade(ctx, direction, handler, req, socket, head);
+  });
   http1.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
     // A response may already be under way (an error mid-body): then only closing is possible.
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
@@ -310,6 +314,141 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
   code = reply.code;
   answered = reply;
   write(res, reply, req);
+}
+
+/**
+ * handleUpgrade serves an HTTP/1.1 `Upgrade` request. A WebSocket upgrade is an Exchange like any
+ * other — routed, authorized, rate limited by the same pipeline — whose attempt asks the upstream
+ * to upgrade too (forward-upgrade.ts). On 101 both connections are piped both ways until either
+ * side closes, or nothing moves for the stream idle timeout. Any other answer (403 from
+ * authorization, 404, 429, the app's own refusal) is written as a normal response and the
+ * connection closed: a refused caller never reaches the app. Other Upgrade tokens (h2c, …) are
+ * refused with 400 WEFT_UPGRADE_UNSUPPORTED and the connection closed (HTTP/2 is served with
+ * prior knowledge or ALPN instead).
+ */
+async function handleUpgrade(ctx: ProxyContext, direction: Direction, handler: Handler, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const startedAt = performance.now();
+  socket.on('error', () => socket.destroy());
+  const token = String(req.headers.upgrade ?? '').trim().toLowerCase();
+  const active = ctx.active();
+  if (token !== 'websocket') {
+    writeRaw(socket, errorReply(new UpgradeUnsupportedError(token)));
+    return;
+  }
+  if (!active) {
+    writeRaw(socket, errorReply(new NotReadyError()));
+    return;
+  }
+  const limits = active.limits ?? DEFAULT_PROXY_SETTINGS;
+  const target = splitTarget(req.url ?? '/');
+  const ex = new Exchange({
+    id: randomHex(8),
+    direction,
+    req,
+    clientAddress: req.socket.remoteAddress ?? '',
+    startedAt,
+    router: active.router,
+    self: ctx.self,
+    method: req.method ?? 'GET',
+    path: target.path,
+    query: target.query,
+    authority: target.authority ?? req.headers.host ?? '',
+    protocol: 'HTTP/1.1',
+    upgrade: token,
+    headers: copyHeaders(req),
+    body: RequestBody.EMPTY,
+  });
+  let reply: Reply;
+  try {
+    reply = await handler(ex);
+  } catch (err) {
+    reply = errorReply(err instanceof WeftError ? err : new WeftError('WEFT_INTERNAL', `internal error: ${(err as Error).message ?? String(err)}`, 500));
+  }
+  const done = (status: number, completed: boolean): void => {
+    const outcome = { status, code: reply.code, grpcStatus: null, durationSeconds: (performance.now() - startedAt) / 1000, completed };
+    for (const f of ex.onDone) {
+      try {
+        f(ex, outcome);
+      } catch {
+        // an observer's failure must not affect the connection
+      }
+    }
+  };
+  const up = reply.upgraded;
+  if (reply.status !== 101 || !up) {
+    up?.destroy();
+    writeRaw(socket, reply);
+    done(reply.status, true);
+    return;
+  }
+  if (socket.destroyed) {
+    up.destroy();
+    done(499, false);
+    return;
+  }
+  let head101 = 'HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ' + token + '\r\n';
+  for (const k in reply.headers) {
+    if (k === 'connection' || k === 'upgrade') continue;
+    const v = reply.headers[k]!;
+    for (const one of typeof v === 'string' ? [v] : v) head101 += `${k}: ${one}\r\n`;
+  }
+  socket.write(head101 + '\r\n');
+  if (head.length > 0) up.write(head);
+  tunnel(socket, up, limits.streamIdleTimeoutMs, (clean) => done(101, clean));
+}
+
+/**
+ * tunnel pipes two upgraded connections both ways. Either side closing ends the other (half-close
+ * passes through as an end); an error destroys both; `idleMs` without a byte either way closes
+ * both (0: no idle limit).
+ */
+function tunnel(a: Duplex, b: Duplex, idleMs: number, onClose: (clean: boolean) => void): void {
+  let closed = 0;
+  let clean = true;
+  const close = (): void => {
+    if (++closed === 2) onClose(clean);
+  };
+  const fail = (): void => {
+    clean = false;
+    a.destroy();
+    b.destroy();
+  };
+  a.on('error', fail);
+  b.on('error', fail);
+  a.on('close', close);
+  b.on('close', close);
+  a.pipe(b);
+  b.pipe(a);
+  if (idleMs > 0) {
+    let last = Date.now();
+    const touch = (): void => {
+      last = Date.now();
+    };
+    a.on('data', touch);
+    b.on('data', touch);
+    const timer = setInterval(() => {
+      if (Date.now() - last < idleMs) return;
+      clearInterval(timer);
+      a.destroy();
+      b.destroy();
+    }, Math.min(idleMs, 1_000));
+    timer.unref();
+    a.on('close', () => clearInterval(timer));
+  }
+}
+
+/** writeRaw answers an upgrade request that will not be upgraded: a plain HTTP/1.1 response, then close. */
+function writeRaw(socket: Duplex, reply: Reply): void {
+  if (reply.body && typeof reply.body !== 'string') reply.body.destroy();
+  const body = typeof reply.body === 'string' ? reply.body : '';
+  let out = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ''}\r\n`;
+  const headers: Headers = { ...reply.headers, connection: 'close', 'content-length': String(Buffer.byteLength(body)) };
+  delete headers['transfer-encoding'];
+  for (const k in headers) {
+    const v = headers[k]!;
+    for (const one of typeof v === 'string' ? [v] : v) out += `${k}: ${one}\r\n`;
+  }
+  socket.end(out + '\r\n' + body);
 }
 
 /** forClient shapes a local error made before an Exchange exists (bad head, not ready, bad body) for its client. */

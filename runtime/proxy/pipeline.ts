@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Endpoint, Rule, ServiceEntry, WeightedBackend } from '../../schemas/bundle.js';
 import type { CallerIdentity } from '../identity.js';
 import { errorReplyBody, WeftError } from '../errors.js';
@@ -223,6 +223,8 @@ export interface Reply {
   readonly code: string | null;
   /** True when the failure happened before any response (connection refused/reset, attempt timeout). */
   readonly retriable: boolean;
+  /** For an accepted Upgrade (101): the upstream connection, to be piped to the client's. */
+  readonly upgraded?: Duplex;
 }
 
 /** Handler answers an exchange. It may throw a WeftError; the listener turns it into a reply. */

@@ -63,6 +63,28 @@ export class NoEndpointsError extends WeftError {
   }
 }
 
+/**
+ * EndpointsUnknownError: discovery is on, the controller has not yet given this proxy a set for
+ * the Service (just started, or the controller unreachable since start) and git lists none (503).
+ */
+export class EndpointsUnknownError extends WeftError {
+  override name = 'EndpointsUnknownError';
+  constructor(service: string) {
+    super('WEFT_ENDPOINTS_UNKNOWN', `no endpoint set is known yet for service ${service}`, 503);
+  }
+}
+
+/**
+ * NoReadyEndpointsError: the Service's endpoint set is known but nothing in it is ready: no
+ * instance is registered, or every one fails its app health probe (503).
+ */
+export class NoReadyEndpointsError extends WeftError {
+  override name = 'NoReadyEndpointsError';
+  constructor(service: string, notReady: number) {
+    super('WEFT_NO_READY_ENDPOINTS', notReady > 0 ? `service ${service} has ${notReady} registered instance(s), none ready` : `service ${service} has no registered instances`, 503);
+  }
+}
+
 /** UpstreamConnectError: the connection to the endpoint failed (refused, unreachable): 503, retriable. */
 export class UpstreamConnectError extends WeftError {
   override name = 'UpstreamConnectError';

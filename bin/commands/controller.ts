@@ -41,11 +41,13 @@ Usage: weft controller --repo PATH|URL [options]
                          may fetch bundles, report status and register (local development only)
   --max-wait DURATION    longest long-poll honoured (default 60s)
   --debounce DURATION    quiet time after a change before compiling (default 15ms)
+  --lease DURATION       registration lease of an instance (default 15s; proxies heartbeat every third)
   --debug                debug log lines
 
 With --ca-dir the main listener (TLS) serves GET /v1/bundle, POST /v1/status (client certificate
 required), POST /v1/certificates (join token or current certificate), POST /v1/hooks/git,
-/healthz, /readyz; with --insecure it serves everything over plain HTTP. docs/protocol.md,
+/healthz, /readyz, PUT|DELETE /v1/endpoints/self, GET /v1/endpoints (docs/discovery.md);
+with --insecure it serves everything over plain HTTP. docs/protocol.md,
 docs/identity.md. Logs JSON lines on stderr. SIGINT/SIGTERM stop it.
 
 Exit codes: 0 stopped by a signal, 2 usage error or the repository cannot be opened.`;
@@ -73,6 +75,7 @@ export const command: Command = {
         san: { type: 'string', multiple: true, default: [] },
         dashboard: { type: 'string', default: '127.0.0.1:15014' },
         insecure: { type: 'boolean', default: false },
+        lease: { type: 'string', default: '15s' },
         debug: { type: 'boolean', default: false },
       },
       strict: true,
@@ -85,6 +88,8 @@ export const command: Command = {
     if (pollMs < 100) throw new UsageError('--poll must be at least 100ms');
     const maxWaitMs = durationFlag('--max-wait', values['max-wait']);
     const debounceMs = durationFlag('--debounce', values.debounce);
+    const leaseMs = durationFlag('--lease', values.lease);
+    if (leaseMs < 300) throw new UsageError('--lease must be at least 300ms');
     let signKey: string | undefined;
     if (values['sign-key']) signKey = readSigningKey('--sign-key', values['sign-key']);
     const webhookSecret = values['webhook-secret'] ?? process.env.WEFT_WEBHOOK_SECRET;
@@ -122,6 +127,8 @@ export const command: Command = {
         pollMs,
         maxWaitMs,
         debounceMs,
+        leaseMs,
+        heartbeatMs: Math.floor(leaseMs / 3),
         ...(signKey ? { signKey } : {}),
         ...(webhookSecret ? { webhookSecret } : {}),
         logger,

@@ -1,7 +1,8 @@
 /** weft proxy: one sidecar (runtime/proxy). Flags are parsed here; the proxy itself lives in runtime/. */
 import { seededRandom, type RandomSource } from '../../runtime/policy/random.js';
 import type { Command } from '../cli.js';
-import { UsageError, addressFlag, parseFlags } from '../cli.js';
+import { UsageError, addressFlag, durationFlag, parseFlags } from '../cli.js';
+import { ControllerEndpointSource } from '../../runtime/sources/endpoint-source.js';
 import type { HostPort } from '../../runtime/address.js';
 import { loadTrustKey } from '../../runtime/bundle/verify.js';
 import { readTrustKey } from '../signing-keys.js';
@@ -50,9 +51,16 @@ Identity (one of these is required):
   --insecure            no identity: plaintext inbound, callers asserted by the weft-source header from
                         --trust-peers (default 127.0.0.0/8,::1/128). NOT cryptographic; local development only
   --trust-peers CIDRS   (with --insecure) peers allowed to assert a caller with weft-source
+Discovery (with --controller; docs/discovery.md):
+  --advertise HOST:PORT address callers reach this instance's inbound listener at
+                        (default: the inbound address; required when that is a wildcard)
+  --labels k=v,...      labels of this instance (repeatable), e.g. version=v2
+  --app-health PATH     probe the app at PATH every second; failing = registered not ready (no traffic)
+  --drain-delay D       on SIGTERM: deregister, keep serving this long, then drain (default 5s)
+  --no-register         do not register this instance (it still follows registered endpoints)
 
 Addresses are HOST:PORT, [V6]:PORT or PORT; port 0 picks a free port (see the "listening" log line).
-Logs are JSON lines on stderr. SIGTERM/SIGINT drain and exit 0.
+Logs are JSON lines on stderr. SIGTERM/SIGINT: deregister, wait --drain-delay, drain in-flight requests, exit 0.
 Exit codes: 0 stopped cleanly, 2 usage or start-up error.`;
 
 /** listenFlag is addressFlag with "off" for a listener that is not started. */
@@ -182,6 +190,11 @@ export const command: Command = {
         key: { type: 'string' },
         'trust-domain': { type: 'string' },
         insecure: { type: 'boolean', default: false },
+        advertise: { type: 'string' },
+        labels: { type: 'string', multiple: true },
+        'app-health': { type: 'string' },
+        'drain-delay': { type: 'string', default: '5s' },
+        'no-register': { type: 'boolean', default: false },
       },
     });
     if (!values.service) throw new UsageError('--service NAME is required');
@@ -212,6 +225,22 @@ export const command: Command = {
     const logger = jsonLogger();
     const identity = selectCertificates(values, { name: values.service, namespace }, logger);
     const source = await selectSource(values, { name: values.service, namespace }, identity);
+    const drainDelayMs = durationFlag('--drain-delay', values['drain-delay'] ?? '5s');
+    const labels = parseLabels(values.labels ?? []);
+    const appHealth = values['app-health'] ?? null;
+    if (appHealth !== null && (!appHealth.startsWith('/') || /\s/.test(appHealth))) throw new UsageError(`--app-health: expected a path such as /healthz, got "${appHealth}"`);
+    if (appHealth !== null && !app) throw new UsageError('--app-health needs --app URL (the app it probes)');
+    const advertise = values.advertise !== undefined ? addressFlag('--advertise', values.advertise, '') : null;
+    if (advertise && (advertise.host === '' || advertise.port === 0 || isWildcard(advertise.host))) throw new UsageError(`--advertise: expected the HOST:PORT callers dial, got "${values.advertise}"`);
+    const controllerSource = source instanceof ControllerSource ? source : null;
+    const registering = controllerSource !== null && inbound !== null && !values['no-register'];
+    if (registering && !advertise && isWildcard(inbound.host)) {
+      throw new UsageError(`--inbound ${inbound.host}:${inbound.port} listens on every address: give --advertise HOST:PORT (the address callers reach this instance at), or --no-register`);
+    }
+    if ((advertise || labels.size > 0 || appHealth !== null) && !registering) {
+      throw new UsageError('--advertise, --labels and --app-health register this instance: they need --controller URL and an inbound listener (--app)');
+    }
+    const controllerUrl = values.controller;
     let proxy;
     try {
       proxy = await startProxy({
@@ -226,6 +255,21 @@ export const command: Command = {
         ...(random ? { random } : {}),
         logger,
         certificates: identity?.source ?? null,
+        ...(controllerSource && controllerUrl !== undefined
+          ? { endpointSource: new ControllerEndpointSource({ url: controllerUrl, dispatcher: () => controllerSource.dispatcher(), logger }) }
+          : {}),
+        ...(registering && controllerSource && controllerUrl !== undefined
+          ? {
+              register: {
+                url: controllerUrl,
+                dispatcher: () => controllerSource.dispatcher(),
+                advertise: advertise ? { address: advertise.host, port: advertise.port } : null,
+                labels: Object.fromEntries(labels),
+                appHealth,
+                instance: controllerSource.proxyId,
+              },
+            }
+          : {}),
       });
     } catch (err) {
       // startProxy has closed everything it opened: the process exits 2 with one line.
@@ -239,13 +283,15 @@ export const command: Command = {
       const stop = (signal: NodeJS.Signals): void => {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
-        logger.log('info', 'stopping', { signal });
+        // A registered instance deregisters, keeps serving for the drain delay, then drains.
+        const delay = running.registration ? drainDelayMs : 0;
+        logger.log('info', 'stopping', { signal, ...(running.registration ? { drainDelayMs: delay } : {}) });
         const force = setTimeout(() => {
-          logger.log('warn', 'stopped before every connection closed', { afterMs: 10_000 });
+          logger.log('warn', 'stopped before every connection closed', { afterMs: delay + 10_000 });
           resolve(0);
-        }, 10_000);
+        }, delay + 10_000);
         force.unref();
-        void running.close().then(() => {
+        void running.shutdown(delay).then(() => {
           logger.log('info', 'stopped');
           resolve(0);
         });
@@ -255,3 +301,19 @@ export const command: Command = {
     });
   },
 };
+
+/** isWildcard: an address that listens everywhere, which no caller can dial. */
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '' || host === '[::]';
+}
+
+/** parseLabels reads `k=v,k=v` (repeatable) into a map; names and values as Kubernetes labels allow. */
+export function parseLabels(values: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9]([-A-Za-z0-9_./]{0,251}[A-Za-z0-9])?)=([-A-Za-z0-9_.]{0,63})$/.exec(part);
+    if (!m) throw new UsageError(`--labels: expected k=v[,k=v...], got "${part}"`);
+    out.set(m[1]!, m[3]!);
+  }
+  return out;
+}

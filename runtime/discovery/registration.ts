@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from 'undici';
-import { messageOf } from '../controller/errors.js';
-import { silentLogger, type Logger } from '../controller/log.js';
+import { messageOf } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
 import { HEARTBEAT_MS, type RegistrationRequest, type RegistrationResponse } from './protocol.js';
 
 /** RegistrationOptions: the controller, this instance, and how to tell whether it is ready. */
@@ -34,6 +34,7 @@ export class Registration {
   private inFlight: Promise<void> | null = null;
   private again = false;
   private failures = 0;
+  private leaving: Promise<void> | null = null;
   /** Set once the controller accepted a registration (tests, /config). */
   registered = false;
   private readonly base: URL;
@@ -55,7 +56,11 @@ export class Registration {
   }
 
   /** deregister stops heartbeating and removes the registration; resolves when the controller answered (or could not). */
-  async deregister(): Promise<void> {
+  deregister(): Promise<void> {
+    return (this.leaving ??= this.leave());
+  }
+
+  private async leave(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.inFlight?.catch(() => undefined);

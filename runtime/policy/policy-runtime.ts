@@ -32,13 +32,16 @@ export class BackendState {
   ) {
     this.pools = new ConnectionPools(entry.backendPolicy.connectionPool);
     this.budget = new RetryBudget(entry.backendPolicy.retryBudget, clock);
-    this.apply(entry);
+    this.apply(entry, entry.endpoints.map(endpointKey));
   }
 
-  /** apply takes a newer bundle's settings and endpoint list. */
-  apply(entry: ServiceEntry): void {
+  /**
+   * apply takes a newer bundle's settings and the Service's endpoint keys now (git's plus
+   * discovered ones): state of endpoints that stay is kept, so an instance joining or leaving
+   * resets no other endpoint's counters or ejections.
+   */
+  apply(entry: ServiceEntry, keys: readonly string[]): void {
     const p = entry.backendPolicy;
-    const keys = entry.endpoints.map(endpointKey);
     this.pools.update(p.connectionPool, keys);
     this.budget.setSettings(p.retryBudget);
     if (p.outlierDetection === null) {
@@ -56,7 +59,9 @@ export class BackendState {
 export interface CompiledBackend {
   readonly state: BackendState;
   readonly entry: ServiceEntry;
-  /** endpointKey of each endpoint, in bundle order. */
+  /** The endpoints picks index into: the bundle's, plus discovered ones (EndpointTable). */
+  readonly endpoints: readonly Endpoint[];
+  /** endpointKey of each endpoint, in `endpoints` order. */
   readonly keys: readonly string[];
   readonly balancer: LoadBalancer;
   /** Skips ejected endpoints; undefined when outlier detection is off. */
@@ -95,22 +100,27 @@ export class RouterPolicies {
    * detection has not ejected. When every endpoint is ejected (only possible with
    * maxEjectionPercent 100) it ignores ejections rather than fail: a degraded endpoint beats none
    * (Envoy's panic mode). Null when the Service has no endpoints. Attempts and mirrored requests
-   * both pick here, so both follow the policy.
+   * both pick here, so both follow the policy. `endpoints` is the Service's endpoints now (git's
+   * plus discovered ready ones, from the proxy's EndpointTable; default: the bundle's).
    */
-  pickEndpoint(entry: ServiceEntry, request: PickRequest): Endpoint | null {
-    if (entry.endpoints.length === 0) return null;
-    const b = this.backend(entry);
+  pickEndpoint(entry: ServiceEntry, request: PickRequest, endpoints: readonly Endpoint[] = entry.endpoints): Endpoint | null {
+    if (endpoints.length === 0) return null;
+    const b = this.backend(entry, endpoints);
     const hashKey = b.hashOn === null ? null : hashKeyFor(b.hashOn, request.headers, request.clientAddress);
     let i = b.balancer.pick({ eligible: b.eligible, hashKey });
     if (i < 0) i = b.balancer.pick({ hashKey });
-    return entry.endpoints[i] ?? null;
+    return endpoints[i] ?? null;
   }
 
-  /** backend returns the compiled backend for a Service of this table. */
-  backend(entry: ServiceEntry): CompiledBackend {
+  /**
+   * backend returns the compiled backend for a Service of this table over `endpoints` (the
+   * Service's endpoints now), rebuilding its balancer when that list is a different object.
+   * Without `endpoints`, whatever was compiled last (the per-Service state is the same).
+   */
+  backend(entry: ServiceEntry, endpoints?: readonly Endpoint[]): CompiledBackend {
     let b = this.backends.get(entry.id);
-    if (b === undefined || b.entry !== entry) {
-      b = this.runtime.compileBackend(entry, this.current);
+    if (b === undefined || b.entry !== entry || (endpoints !== undefined && b.endpoints !== endpoints)) {
+      b = this.runtime.compileBackend(entry, this.current, endpoints ?? b?.endpoints ?? entry.endpoints);
       this.backends.set(entry.id, b);
     }
     return b;
@@ -170,21 +180,26 @@ export class PolicyRuntime {
     return p;
   }
 
-  /** compileBackend builds a backend's balancer over the bundle's endpoints (RouterPolicies calls it). */
-  compileBackend(entry: ServiceEntry, current: boolean): CompiledBackend {
+  /**
+   * compileBackend builds a backend's balancer over `endpoints` (RouterPolicies calls it). The
+   * ConsistentHash ring is placed by endpoint key, so only keys owned by a joining or leaving
+   * endpoint move; least-request counts and ejections live in BackendState, keyed the same way.
+   */
+  compileBackend(entry: ServiceEntry, current: boolean, endpoints: readonly Endpoint[] = entry.endpoints): CompiledBackend {
+    const keys = endpoints.map(endpointKey);
     let state = this.backends.get(entry.id);
     if (state === undefined) {
       state = new BackendState(entry.id, entry, this.clock, (service, endpoint) => this.metrics.ejections.inc({ service, endpoint }));
+      state.apply(entry, keys);
       this.backends.set(entry.id, state);
     } else if (current) {
-      state.apply(entry);
+      state.apply(entry, keys);
     }
-    const keys = entry.endpoints.map(endpointKey);
     const s = state;
     const balancer = createLoadBalancer(entry.backendPolicy.loadBalancer, keys, { random: this.random, inFlight: (i) => s.pools.inFlight(keys[i] ?? '') });
     const lb = entry.backendPolicy.loadBalancer;
     const eligible = entry.backendPolicy.outlierDetection === null ? undefined : (i: number) => !(s.outlier?.isEjected(keys[i] ?? '') ?? false);
-    return { state, entry, keys, balancer, eligible, hashOn: lb.type === 'ConsistentHash' ? lb.hashOn : null };
+    return { state, entry, endpoints, keys, balancer, eligible, hashOn: lb.type === 'ConsistentHash' ? lb.hashOn : null };
   }
 
   /** snapshot is the state for `/config`: outlier ejections, pool counts, retry budgets. */

@@ -3,6 +3,7 @@ import type { CallerIdentity, IdentityProvider } from '../identity.js';
 import type { MeshTls } from './mtls/mesh-tls.js';
 import type { RandomSource, Router } from '../router/index.js';
 import type { PolicyRuntime } from '../policy/policy-runtime.js';
+import type { EndpointTable } from '../discovery/endpoint-table.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { PoolSet } from './pools.js';
 
@@ -60,6 +61,8 @@ export interface ProxyContext {
   readonly self: { readonly service: string; readonly namespace: string };
   /** Traffic-policy state (balancers, pool limits, ejections, retry budgets, rate-limit buckets, policy metrics). */
   readonly policies: PolicyRuntime;
+  /** Backends' endpoints now: git's plus discovered instances (docs/discovery.md), apart from the bundle. */
+  readonly endpoints: EndpointTable;
   /** Mirrored requests in flight (bounded by settings.mirrorConcurrency). */
   mirrorsInFlight: number;
 }

@@ -22,6 +22,11 @@ import type { Bundle } from '../../schemas/bundle.js';
 import type { CertificateSource } from './mtls/certificate-source.js';
 import { MeshTls } from './mtls/mesh-tls.js';
 import { MtlsMetrics } from './mtls/mtls-metrics.js';
+import { EndpointTable } from '../discovery/endpoint-table.js';
+import { HealthProbe } from '../discovery/health-probe.js';
+import { Registration } from '../discovery/registration.js';
+import type { EndpointSource } from '../sources/endpoint-source.js';
+import type { Dispatcher } from 'undici';
 
 /**
  * inboundMtlsMode is the mode of this proxy's inbound listener under `bundle`: its Service's
@@ -31,6 +36,25 @@ export function inboundMtlsMode(bundle: Bundle, self: { readonly service: string
   const own = bundle.spec.services.find((s) => s.name === self.service && s.namespace === self.namespace);
   if (own) return own.mtls?.mode ?? 'STRICT';
   return bundle.spec.mesh.mtls?.mode ?? 'STRICT';
+}
+
+/**
+ * RegisterOptions make the proxy register its instance with the controller (docs/discovery.md):
+ * needs an inbound listener.
+ */
+export interface RegisterOptions {
+  /** The controller's base URL, and how requests reach it (its mTLS Agent). */
+  readonly url: string;
+  readonly dispatcher?: () => { dispatcher?: Dispatcher };
+  /** Address callers use; null: the inbound listener's bound address (which must not be a wildcard). */
+  readonly advertise: { address: string; port: number } | null;
+  readonly labels: Record<string, string>;
+  /** Path probed on the app (`--app-health`); null: the app counts as ready. */
+  readonly appHealth: string | null;
+  /** Probe period (default 1 s). */
+  readonly probePeriodMs?: number;
+  /** The proxy id the controller knows it by. */
+  readonly instance: string;
 }
 
 /** ProxyOptions configure one sidecar (bin/commands/proxy.ts maps flags onto them). */
@@ -54,6 +78,10 @@ export interface ProxyOptions {
    * meshed endpoints are reached in plaintext.
    */
   readonly certificates?: CertificateSource | null;
+  /** Where backends' registered instances come from (discovery on); absent: git's endpoints only. */
+  readonly endpointSource?: EndpointSource;
+  /** Register this instance (needs `inbound` and `endpointSource`'s controller). */
+  readonly register?: RegisterOptions;
 }
 
 /** RunningProxy is a started proxy: its bound addresses and a way to stop it. */
@@ -61,7 +89,14 @@ export interface RunningProxy {
   readonly addresses: { outbound: string | null; inbound: string | null; admin: string | null };
   readonly reloader: Reloader;
   readonly context: ProxyContext;
+  /** The instance's registration, when registering. */
+  readonly registration: Registration | null;
   close(): Promise<void>;
+  /**
+   * shutdown is SIGTERM: deregister first, keep serving for `drainDelayMs` so callers learn the
+   * instance is gone, then stop accepting, let in-flight requests finish, and close.
+   */
+  shutdown(drainDelayMs: number): Promise<void>;
 }
 
 /** listen binds one listener; a bind failure is a StartupError naming the listener and the address. */
@@ -106,17 +141,30 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     logger.log('info', 'certificate rotated', { spiffeId: st?.spiffeId, serialNumber: st?.serialNumber, notAfter: st?.notAfter, poolsRecycled: n });
   });
   const appOrigin = opts.settings.app ? `http://${endpointKey(opts.settings.app)}` : null;
+  const endpoints = new EndpointTable(opts.endpointSource !== undefined);
+  const discoveredOrigins = (): string[] => {
+    const out: string[] = [];
+    for (const s of reloader.current()?.bundle.spec.services ?? []) for (const e of endpoints.view(s).endpoints) out.push(pools.keyFor(e, s));
+    return out;
+  };
+  let registration: Registration | null = null;
+  let probe: HealthProbe | null = null;
+  let wasReady = false;
+  const ready = (): boolean => reloader.current() !== null && (probe === null || probe.ready);
   const reloader = new Reloader({
     verify: { trustKey: opts.trustKey },
     metrics,
     pools,
     pinnedOrigins: appOrigin ? [appOrigin] : [],
+    keepOrigins: discoveredOrigins,
     cacheDir: opts.cacheDir,
     onVerdict: (v: LoadVerdict, origin: string) => {
       if (v.state === 'unchanged') return;
       if (v.state === 'active') {
         logger.log('info', 'bundle active', { origin, digest: v.digest });
         applyLimits();
+        opts.endpointSource?.servicesChanged();
+        if (registration && ready() !== wasReady) registration.readinessChanged();
       }
       else logger.log('warn', 'bundle rejected', { origin, digest: v.digest, code: v.code, reason: v.reason });
     },
@@ -140,8 +188,16 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     writeLog: opts.writeLog ?? ((l: string) => void process.stdout.write(l)),
     self: Object.freeze({ service: opts.settings.service, namespace: opts.settings.namespace }),
     policies,
+    endpoints,
     mirrorsInFlight: 0,
   };
+  // An instance leaving takes its pool with it (after in-flight requests finish); pools of
+  // endpoints that stay are untouched.
+  endpoints.subscribe(() => {
+    const keep = new Set<string>([...(appOrigin ? [appOrigin] : []), ...discoveredOrigins()]);
+    for (const s of reloader.current()?.bundle.spec.services ?? []) for (const e of s.endpoints) keep.add(pools.keyFor(e, s));
+    pools.retain(keep);
+  });
   const out = outboundSteps(ctx);
   const inb = inboundSteps(ctx);
   const last = terminal(ctx);
@@ -171,6 +227,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
             certificates && mtls
               ? { mode: 'mtls', inbound: inbound ? (inbound.dispatcher.acceptPlaintext ? 'PERMISSIVE' : 'STRICT') : null, ...certificates.status() }
               : { mode: 'insecure', inbound: inbound ? 'plaintext' : null },
+          endpoints: () => endpoints.snapshot(),
+          registration: () => (registration ? { registered: registration.registered, ready: ready() } : null),
         },
       })
     : null;
@@ -182,8 +240,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     for (const l of listeners) l.apply(limits);
     pools.setMaxResponseHeadersBytes(limits.maxResponseHeadersBytes);
   }
-  const close = async (): Promise<void> => {
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => (closing ??= closeAll());
+  const closeAll = async (): Promise<void> => {
     stopModeWatch();
+    probe?.stop();
+    await registration?.deregister();
+    await opts.endpointSource?.stop();
     await opts.source.stop();
     await certificates?.stop();
     await Promise.all([
@@ -211,10 +274,53 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     if (admin && opts.admin) addresses.admin = await listen(admin, opts.admin, 'admin');
     if (outbound && opts.outbound) addresses.outbound = await listen(outbound.dispatcher.server, opts.outbound, 'outbound');
     if (inbound && opts.inbound) addresses.inbound = await listen(inbound.dispatcher.server, opts.inbound, 'inbound');
+    opts.endpointSource?.start(endpoints, () => (reloader.current()?.bundle.spec.services ?? []).map((s) => s.id));
+    if (opts.register && inbound && opts.settings.app) {
+      const r = opts.register;
+      const advertise = r.advertise ?? advertisedInbound(addresses.inbound);
+      if (r.appHealth !== null) {
+        probe = new HealthProbe({ url: new URL(r.appHealth, `http://${endpointKey(opts.settings.app)}`).href, ...(r.probePeriodMs ? { periodMs: r.probePeriodMs } : {}) }, (ok) => {
+          logger.log(ok ? 'info' : 'warn', 'app health', { ready: ok });
+          registration?.readinessChanged();
+        });
+        await probe.start();
+      }
+      registration = new Registration({
+        url: r.url,
+        ...(r.dispatcher ? { dispatcher: r.dispatcher } : {}),
+        instance: r.instance,
+        advertise,
+        labels: r.labels,
+        service: opts.settings.service,
+        namespace: opts.settings.namespace,
+        ready: () => (wasReady = ready()),
+        logger,
+      });
+      await registration.start();
+    }
   } catch (err) {
     await close().catch(() => undefined);
     throw err instanceof WeftError ? err : new StartupError(`cannot start: ${(err as Error).message ?? String(err)}`);
   }
 
-  return { addresses, reloader, context: ctx, close };
+  return {
+    addresses,
+    reloader,
+    context: ctx,
+    registration,
+    close,
+    async shutdown(drainDelayMs: number) {
+      probe?.stop();
+      await registration?.deregister();
+      if (drainDelayMs > 0) await new Promise((r) => setTimeout(r, drainDelayMs));
+      await close();
+    },
+  };
+}
+
+/** advertisedInbound is the inbound listener's bound address as callers would dial it. */
+function advertisedInbound(bound: string | null): { address: string; port: number } {
+  const m = bound ? /^\[?([^\]]*)\]?:(\d+)$/.exec(bound) : null;
+  if (!m) throw new StartupError('no inbound address to advertise');
+  return { address: m[1]!, port: Number(m[2]) };
 }

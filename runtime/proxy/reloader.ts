@@ -27,6 +27,8 @@ export interface ReloaderOptions {
   readonly pools: PoolSet;
   /** Origins that must keep their pool whatever the bundle says (the local app). */
   readonly pinnedOrigins: readonly string[];
+  /** Origins outside the bundle whose pools stay (discovered endpoints); read at each swap. */
+  readonly keepOrigins?: () => Iterable<string>;
   /** Where the last good bundle is kept; null: not kept. */
   readonly cacheDir: string | null;
   /** Called after each verdict (logging). */
@@ -198,6 +200,7 @@ export class Reloader implements BundleSink {
     this.activeOrigin = origin;
     const keep = new Set<string>(this.opts.pinnedOrigins);
     for (const s of bundle.spec.services) for (const e of s.endpoints) keep.add(this.opts.pools.keyFor(e, s));
+    for (const o of this.opts.keepOrigins?.() ?? []) keep.add(o);
     this.opts.pools.retain(keep);
     m.reloads.inc({ result: 'active' });
     m.bundleInfo.reset();

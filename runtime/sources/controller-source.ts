@@ -107,9 +107,10 @@ export class ControllerSource implements BundleSource {
   /**
    * dispatcher is what requests go through: with `tls`, an Agent built once per client
    * certificate generation (the old one is closed gracefully: requests on it finish); else the
-   * configured or global dispatcher.
+   * configured or global dispatcher. Public: discovery (registration, the endpoint long-poll)
+   * reaches the same controller through the same Agent.
    */
-  private dispatcher(): { dispatcher?: Dispatcher } {
+  dispatcher(): { dispatcher?: Dispatcher } {
     const tls = this.options.tls;
     if (!tls) return this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {};
     const creds = tls.identity.current();

@@ -5,8 +5,9 @@
  * balancers read in place.
  */
 import { request, type Dispatcher } from 'undici';
-import { ControllerError, messageOf } from '../controller/errors.js';
-import { silentLogger, type Logger } from '../controller/log.js';
+import { messageOf } from '../errors.js';
+import { SourceError } from './errors.js';
+import { silentLogger, type Logger } from '../log.js';
 import type { EndpointTable } from '../discovery/endpoint-table.js';
 import { MAX_SERVICES_PER_POLL, type EndpointSet, type EndpointsResponse } from '../discovery/protocol.js';
 
@@ -91,7 +92,7 @@ export class ControllerEndpointSource implements EndpointSource {
       } catch (err) {
         if (signal.aborted) return;
         failures++;
-        const code = err instanceof ControllerError ? err.code : 'WEFT_SRC_UNREACHABLE';
+        const code = err instanceof SourceError ? err.code : 'WEFT_SRC_UNREACHABLE';
         this.log.log(failures === 1 ? 'warn' : 'debug', 'endpoint poll failed; keeping the last known endpoints', { code, error: messageOf(err), failures });
         const exp = Math.min(this.backoff.max, this.backoff.initial * 2 ** Math.min(failures - 1, 20));
         await sleep(exp / 2 + Math.random() * (exp / 2), signal);
@@ -123,7 +124,7 @@ export class ControllerEndpointSource implements EndpointSource {
     }
     if (res.statusCode !== 200) {
       await res.body.dump().catch(() => undefined);
-      throw new ControllerError('WEFT_SRC_HTTP', `GET ${url.pathname} answered ${res.statusCode}`);
+      throw new SourceError('WEFT_SRC_HTTP', `GET ${url.pathname} answered ${res.statusCode}`);
     }
     const doc = (await res.body.json()) as EndpointsResponse;
     const sets = Array.isArray(doc?.sets) ? doc.sets.filter(validSet) : [];

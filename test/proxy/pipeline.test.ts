@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { identityOf } from '../../runtime/identity.js';
 import { PolicyRuntime } from '../../runtime/policy/policy-runtime.js';
+import { EndpointTable } from '../../runtime/discovery/endpoint-table.js';
 import { DEFAULT_TRUSTED_PEERS, HeaderIdentityProvider } from '../../runtime/proxy/caller-identity.js';
 import type { ProxyContext } from '../../runtime/proxy/context.js';
 import { ProxyMetrics } from '../../runtime/proxy/metrics.js';
@@ -28,6 +29,7 @@ function context(): ProxyContext {
     writeLog: () => {},
     self: { service: 'me', namespace: 'default' },
     policies: new PolicyRuntime({ registry: metrics.registry, random: Math.random, activeRouter: () => null }),
+    endpoints: new EndpointTable(false),
     mirrorsInFlight: 0,
   };
 }

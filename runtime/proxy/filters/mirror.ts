@@ -18,7 +18,7 @@ export function sendMirror(ctx: ProxyContext, ex: Exchange, m: Mirror): void {
   const body = ex.body.mirrorCopy();
   const svc = ex.router.services.get(m.service)?.entry;
   const policies = ctx.policies.forRouter(ex.router);
-  const endpoint = svc && body !== undefined && ctx.mirrorsInFlight < ctx.settings.mirrorConcurrency ? policies.pickEndpoint(svc, ex) : null;
+  const endpoint = svc && body !== undefined && ctx.mirrorsInFlight < ctx.settings.mirrorConcurrency ? policies.pickEndpoint(svc, ex, ctx.endpoints.view(svc).endpoints) : null;
   if (!svc || !endpoint) {
     ctx.metrics.mirrors.inc({ result: 'dropped' });
     return;

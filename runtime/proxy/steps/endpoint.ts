@@ -1,4 +1,4 @@
-import { NoEndpointsError } from '../../errors.js';
+import { EndpointsUnknownError, NoEndpointsError, NoReadyEndpointsError } from '../../errors.js';
 import type { ProxyContext } from '../context.js';
 import { errorReply, missingFact, type Step } from '../pipeline.js';
 
@@ -17,8 +17,15 @@ export function endpoint(ctx: ProxyContext): Step {
     direction: 'outbound',
     wrap: (next) => (ex) => {
       const svc = ex.backendService ?? missingFact('endpoint', 'backend');
-      const e = policies.forRouter(ex.router).pickEndpoint(svc, ex);
-      if (!e) return Promise.resolve(errorReply(new NoEndpointsError(svc.id)));
+      // The Service's endpoints now (git's + discovered ready ones, docs/discovery.md): read per
+      // attempt, so a retry after an instance left already sees the new set.
+      const view = ctx.endpoints.view(svc);
+      const e = policies.forRouter(ex.router).pickEndpoint(svc, ex, view.endpoints);
+      if (!e) {
+        if (view.state === 'unknown') return Promise.resolve(errorReply(new EndpointsUnknownError(svc.id)));
+        if (view.state === 'discovered' && view.endpoints.length === 0) return Promise.resolve(errorReply(new NoReadyEndpointsError(svc.id, view.notReady)));
+        return Promise.resolve(errorReply(new NoEndpointsError(svc.id)));
+      }
       ex.endpoint = e;
       return next(ex);
     },

@@ -18,6 +18,7 @@ Usage: weft status --controller URL [--format text|json]
 
 Shows the current revision and digest, the last compile (ok, or its diagnostics), and every
 proxy: service, digest, state, last contact; a proxy not on the current digest is marked stale.
+Then each Service's registered instances: address, readiness, lease age, labels.
 Proxies not heard from for a while are listed as lost and do not count.
 
 Exit codes: 0 every proxy is on the current digest, 1 some proxy is behind or rejected it,
@@ -150,5 +151,28 @@ export function renderText(doc: StatusDocument, now = Date.now()): string {
     lines.push('');
     for (const r of rows) lines.push(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
   }
+  lines.push(...renderInstances(doc));
   return lines.join('\n') + '\n';
+}
+
+/** renderInstances lists registered instances per Service (docs/discovery.md); nothing when none. */
+function renderInstances(doc: StatusDocument): string[] {
+  const disc = doc.discovery;
+  if (!disc) return [];
+  const total = disc.services.reduce((n, s) => n + s.instances.length, 0);
+  const ready = disc.services.reduce((n, s) => n + s.ready, 0);
+  const lines = ['', `instances   ${total} registered, ${ready} ready  (lease ${disc.leaseMs / 1000}s${disc.warming ? '; WARMING after a restart: sets incomplete for one lease' : ''})`];
+  if (total === 0) return lines;
+  const rows = [['SERVICE', 'ADDRESS', 'READY', 'LEASE AGE', 'LABELS', 'INSTANCE']];
+  for (const s of disc.services) {
+    for (const i of s.instances) {
+      const addr = i.address.includes(':') ? `[${i.address}]:${i.port}` : `${i.address}:${i.port}`;
+      const labels = Object.entries(i.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-';
+      rows.push([s.service, addr, i.ready ? 'yes' : 'NO', `${(i.leaseAgeMs / 1000).toFixed(1)}s`, labels, i.instance]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  lines.push('');
+  for (const r of rows) lines.push(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+  return lines;
 }

@@ -9,9 +9,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { getJson, killAll, removeTmp, sleep, tmpDir, type ControllerProc } from '../controller/helpers.js';
+import { cp } from 'node:fs/promises';
+import { request } from 'undici';
+import { freePort, getJson, killAll, removeTmp, sleep, spawnWeft, tmpDir, waitFor, type ControllerProc } from '../controller/helpers.js';
 import {
-  initMeshRepo, readyInstances, startCaller, startInstance, startMeshController, startTraffic, until, type Instance,
+  closeApps, initMeshRepo, readyInstances, startCaller, startInstance, startMeshController, startTraffic, until,
 } from './mesh-kit.js';
 
 interface ProxyConfig {
@@ -35,20 +37,20 @@ describe('discovery end to end', { timeout: 240_000 }, () => {
   let repo: string;
   let ctl: ControllerProc;
   let web: Awaited<ReturnType<typeof startCaller>>;
-  let first: Instance;
 
   before(async () => {
     dir = await tmpDir('discovery-e2e');
     repo = path.join(dir, 'repo');
     await initMeshRepo(repo, { outlier: true });
     ctl = await startMeshController(repo, path.join(dir, 'store'), '3s');
-    first = await startInstance(ctl, 'r1', dir);
+    await startInstance(ctl, 'r1', dir);
     web = await startCaller(ctl, dir);
     await until(async () => (await callerSees(web.admin)) === 1, 30_000, 'the caller routes to r1');
   });
 
   after(async () => {
     await killAll();
+    await closeApps();
     await removeTmp(dir);
   });
 
@@ -176,10 +178,19 @@ describe('discovery end to end', { timeout: 240_000 }, () => {
   });
 
   it('tells "no endpoint set known" from "known, none ready" with two 503 codes', async () => {
-    const res = await fetch(`http://${web.outbound}/x`, { headers: { host: 'web' } });
-    const text = await res.text();
-    // web has no registered instances and no static endpoints: a known, empty set.
-    assert.equal(res.status, 503);
+    // (fetch() would drop the Host header: undici's request sends it.)
+    const res = await request(`http://${web.outbound}/x`, { headers: { host: 'ratings' } });
+    const text = await res.body.text();
+    // ratings has no registered instances and no static endpoints: a known, empty set.
+    assert.equal(res.statusCode, 503);
     assert.match(text, /WEFT_NO_READY_ENDPOINTS/);
+    // A caller started from its cache while no controller answers knows no set for reviews yet.
+    await cp(path.join(dir, 'cache-web'), path.join(dir, 'cache-orphan'), { recursive: true });
+    const orphan = spawnWeft(['proxy', '--service', 'web', '--controller', `http://127.0.0.1:${await freePort()}`, '--outbound', '127.0.0.1:0', '--admin', 'off', '--cache-dir', path.join(dir, 'cache-orphan')]);
+    const line = await waitFor(() => orphan.logs.find((l) => l.msg === 'listening'), 60_000, 'orphan listening', orphan);
+    const res2 = await request(`http://${String(line.outbound)}/x`, { headers: { host: 'reviews' } });
+    assert.equal(res2.statusCode, 503);
+    assert.match(await res2.body.text(), /WEFT_ENDPOINTS_UNKNOWN/);
+    await orphan.kill('SIGKILL');
   });
 });

@@ -27,6 +27,12 @@ kind: Service
 metadata: { name: web }
 spec:
   ports: [{ name: http, port: 80 }]
+---
+apiVersion: weft.dev/v1alpha1
+kind: Service
+metadata: { name: ratings }
+spec:
+  ports: [{ name: http, port: 9080 }]
 `,
     'mesh.yaml': `apiVersion: weft.dev/v1alpha1
 kind: MeshConfig
@@ -58,6 +64,13 @@ export interface App {
   close(): Promise<void>;
 }
 
+const apps = new Set<App>();
+
+/** closeApps closes every app still open (for `after` hooks: an open server keeps the test process alive). */
+export async function closeApps(): Promise<void> {
+  await Promise.all([...apps].map((a) => a.close()));
+}
+
 export async function startApp(name: string): Promise<App> {
   const app = { name, port: 0, healthy: true, hits: 0, close: async () => {} };
   const server = http.createServer((req, res) => {
@@ -75,9 +88,12 @@ export async function startApp(name: string): Promise<App> {
   app.port = (server.address() as AddressInfo).port;
   app.close = () =>
     new Promise<void>((r) => {
+      apps.delete(app);
+      if (!server.listening) return r();
       server.close(() => r());
       server.closeAllConnections();
     });
+  apps.add(app);
   return app;
 }
 

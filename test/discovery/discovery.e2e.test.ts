@@ -186,7 +186,7 @@ describe('discovery end to end', { timeout: 240_000 }, () => {
     assert.match(text, /WEFT_NO_READY_ENDPOINTS/);
     // A caller started from its cache while no controller answers knows no set for reviews yet.
     await cp(path.join(dir, 'cache-web'), path.join(dir, 'cache-orphan'), { recursive: true });
-    const orphan = spawnWeft(['proxy', '--service', 'web', '--controller', `http://127.0.0.1:${await freePort()}`, '--outbound', '127.0.0.1:0', '--admin', 'off', '--cache-dir', path.join(dir, 'cache-orphan')]);
+    const orphan = spawnWeft(['proxy', '--insecure', '--service', 'web', '--controller', `http://127.0.0.1:${await freePort()}`, '--outbound', '127.0.0.1:0', '--admin', 'off', '--cache-dir', path.join(dir, 'cache-orphan')]);
     const line = await waitFor(() => orphan.logs.find((l) => l.msg === 'listening'), 60_000, 'orphan listening', orphan);
     const res2 = await request(`http://${String(line.outbound)}/x`, { headers: { host: 'reviews' } });
     assert.equal(res2.statusCode, 503);

@@ -110,7 +110,7 @@ export interface Instance {
 export async function startInstance(ctl: { url: string }, name: string, dir: string, extra: string[] = []): Promise<Instance> {
   const app = await startApp(name);
   const proxy = spawnWeft([
-    'proxy', '--service', 'reviews', '--controller', ctl.url, '--inbound', '127.0.0.1:0', '--app', `http://127.0.0.1:${app.port}`,
+    'proxy', '--insecure', '--service', 'reviews', '--controller', ctl.url, '--inbound', '127.0.0.1:0', '--app', `http://127.0.0.1:${app.port}`,
     '--outbound', 'off', '--admin', '127.0.0.1:0', '--cache-dir', path.join(dir, `cache-${name}`), '--labels', `instance=${name}`,
     '--drain-delay', '1s', ...extra,
   ]);
@@ -120,7 +120,7 @@ export async function startInstance(ctl: { url: string }, name: string, dir: str
 
 /** startCaller starts the `web` proxy whose outbound listener the traffic goes through. */
 export async function startCaller(ctl: { url: string }, dir: string): Promise<Child & { outbound: string; admin: string }> {
-  const proxy = spawnWeft(['proxy', '--service', 'web', '--controller', ctl.url, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--cache-dir', path.join(dir, 'cache-web')]);
+  const proxy = spawnWeft(['proxy', '--insecure', '--service', 'web', '--controller', ctl.url, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--cache-dir', path.join(dir, 'cache-web')]);
   const line = await waitFor(() => proxy.logs.find((l) => l.event === 'listening' || l.msg === 'listening'), 60_000, 'web listening', proxy);
   return Object.assign(proxy, { outbound: String(line.outbound), admin: String(line.admin) });
 }

@@ -23,6 +23,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Bundle, BundleSpec, Filter, RouteTable, Routing, ServiceEntry, SourceMap } from '../schemas/bundle.js';
 import { egressMatcher } from '../schemas/egress.js';
+import { canonicalJson } from '../schemas/canonical.js';
 import { assembleBundle, type EmitResult } from './emit.js';
 
 const NO_ROUTING: Routing = Object.freeze({ consumers: Object.freeze({}) as Routing['consumers'], producer: null });
@@ -145,4 +146,92 @@ export function sliceBundle(bundle: Bundle, service: string, key: KeyObject | nu
   const spec = sliceSpec(bundle.spec, service);
   // A slice is issued when its bundle was: proxies order slices and bundles by one clock.
   return assembleBundle(spec, sliceSources(bundle.sources, spec), bundle.revision, key, bundle.signature?.issuedAt);
+}
+
+/** view is an entry's canonical text as a slice holds it (null: absent), kept per entry object. */
+const viewText = new WeakMap<ServiceEntry, string>();
+function text(e: ServiceEntry | undefined): string | null {
+  if (!e) return null;
+  let t = viewText.get(e);
+  if (t === undefined) viewText.set(e, (t = canonicalJson(e)));
+  return t;
+}
+
+/**
+ * touchedSlices lists the Services (ids, sorted) whose slice differs between two bundles: the
+ * proxies a change between them reloads. Services of either side are considered. Exact but for
+ * one over-approximation: a Service whose egress scope was rewritten counts as touched even when
+ * the rewrite allows the same Services. Cost: Services × changed entries, not Services².
+ */
+export function touchedSlices(base: BundleSpec, head: BundleSpec): string[] {
+  const b = new Map(base.services.map((e) => [e.id, e]));
+  const h = new Map(head.services.map((e) => [e.id, e]));
+  const ids = [...new Set([...b.keys(), ...h.keys()])].sort();
+  if (canonicalJson(base.mesh) !== canonicalJson(head.mesh)) return ids;
+  const changed = ids.filter((id) => text(b.get(id)) !== text(h.get(id)));
+  if (changed.length === 0) return [];
+  // Who forwards to whom: target → the Services whose producer table, or whose consumer table
+  // for a namespace, sends to it (either side: a route that stopped reaching a backend counts).
+  const reachers = new Map<string, { producer: Set<string>; consumers: Map<string, Set<string>> }>();
+  for (const spec of [base, head]) {
+    for (const e of spec.services) {
+      const note = (target: string, ns: string | null): void => {
+        let r = reachers.get(target);
+        if (!r) reachers.set(target, (r = { producer: new Set(), consumers: new Map() }));
+        if (ns === null) r.producer.add(e.id);
+        else {
+          let s = r.consumers.get(ns);
+          if (!s) r.consumers.set(ns, (s = new Set()));
+          s.add(e.id);
+        }
+      };
+      const walk = (t: RouteTable, ns: string | null): void => {
+        const targets = new Set<string>();
+        for (const r of t.rules) {
+          filterTargets(r.filters, targets);
+          for (const be of r.backends) {
+            targets.add(be.service);
+            filterTargets(be.filters, targets);
+          }
+        }
+        for (const x of targets) note(x, ns);
+      };
+      if (e.routing.producer) walk(e.routing.producer, null);
+      for (const [ns, t] of Object.entries(e.routing.consumers)) walk(t, ns);
+    }
+  }
+  const scopeText = (e: ServiceEntry | undefined, spec: BundleSpec): string => JSON.stringify(e ? (e.egress ?? spec.mesh.defaults.egress ?? null) : (spec.mesh.defaults.egress ?? null));
+  const out: string[] = [];
+  for (const s of ids) {
+    const bs = b.get(s);
+    const hs = h.get(s);
+    if (scopeText(bs, base) !== scopeText(hs, head)) {
+      out.push(s);
+      continue;
+    }
+    const scope = egressMatcher(hs ? (hs.egress ?? head.mesh.defaults.egress) : head.mesh.defaults.egress);
+    const ns = s.slice(0, s.indexOf('/'));
+    const own = (e: ServiceEntry | undefined): string | null => {
+      if (!e) return null;
+      if (!scope.allows(s)) return text(asSelf(e));
+      return text(cached(e, 'self-in-scope', () => ({ ...asCallee(e, ns), authorization: e.authorization, rateLimits: e.rateLimits })));
+    };
+    let touched = own(bs) !== own(hs);
+    for (const c of changed) {
+      if (touched) break;
+      if (c === s) continue;
+      const bc = b.get(c);
+      const hc = h.get(c);
+      if (scope.allows(c)) {
+        touched = text(bc && asCallee(bc, ns)) !== text(hc && asCallee(hc, ns));
+        continue;
+      }
+      if (text(bc && asBackend(bc)) === text(hc && asBackend(hc))) continue;
+      const r = reachers.get(c);
+      const via = r ? [...r.producer, ...(r.consumers.get(ns) ?? [])] : [];
+      touched = via.some((x) => scope.allows(x));
+    }
+    if (touched) out.push(s);
+  }
+  return out;
 }

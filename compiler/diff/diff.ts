@@ -17,6 +17,7 @@ import type {
   SourceMap,
 } from '../../schemas/bundle.js';
 import type { CompileResult, Diagnostic } from '../types.js';
+import { touchedSlices } from '../slice.js';
 import {
   describeAuthorization,
   describeBackends,
@@ -135,6 +136,11 @@ export interface BundleDiff {
   newDiagnostics: Diagnostic[];
   /** How many base findings are gone in head. */
   resolvedDiagnostics: number;
+  /**
+   * Services whose slice (compiler/slice.ts) differs between base and head, sorted: the proxies
+   * this change reloads. Null when either side has no bundle.
+   */
+  slicesTouched?: string[] | null;
 }
 
 /** DiffInput is one side: the compile result and the revision that was asked for. */
@@ -469,6 +475,7 @@ export function diffBundles(base: DiffInput, head: DiffInput): BundleDiff {
     traffic: hb && (bb || base.missing) ? diffSpecs(bb?.spec ?? { mesh: hb.spec.mesh, services: [] }, hb.spec, bb?.sources ?? {}, hb.sources) : null,
     newDiagnostics: added,
     resolvedDiagnostics: resolved,
+    slicesTouched: hb && (bb || base.missing) ? touchedSlices(bb?.spec ?? { mesh: hb.spec.mesh, services: [] }, hb.spec) : null,
   };
 }
 

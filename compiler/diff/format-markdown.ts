@@ -8,7 +8,7 @@
 import type { BundleDiff, MatchChange, ServiceChange } from './diff.js';
 import { countChanges } from './diff.js';
 import { shortService } from './describe.js';
-import { sideLabel, summaryLine } from './format-text.js';
+import { sideLabel, slicesLine, summaryLine } from './format-text.js';
 
 /** MARKDOWN_MARKER starts every markdown diff; docs/examples/…/weft-comment.yml searches for it. */
 export const MARKDOWN_MARKER = '<!-- weft-diff -->';
@@ -96,6 +96,7 @@ export function formatDiffMarkdown(d: BundleDiff, opts: { maxBytes?: number } = 
     else if (s.digest === null) head.push(`> ❌ ${label} does not compile (${s.errors} ${s.errors === 1 ? 'error' : 'errors'}): no traffic comparison.`, '');
   }
   if (d.sameDigest) head.push(`Same bundle digest ${code(d.head.digest ?? '')}: proxies will not reload.`, '');
+  else if (d.slicesTouched && d.slicesTouched.length > 0) head.push(`${slicesLine(d.slicesTouched).replace(/^slices touched/, 'Slices touched')}.`, '');
 
   // Blocks are added whole, in order, while they fit; each knows what it would have counted.
   interface Block {

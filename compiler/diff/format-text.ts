@@ -116,6 +116,13 @@ export function formatDiffText(d: BundleDiff): string {
     out.push(...text.format(d.newDiagnostics).trimEnd().split('\n').map((l) => (l === '' ? '' : `  ${l}`)));
   }
   if (d.resolvedDiagnostics) out.push(`${d.resolvedDiagnostics} ${d.resolvedDiagnostics === 1 ? 'diagnostic' : 'diagnostics'} of ${sideLabel(d.base)} resolved`);
+  if (d.slicesTouched && d.slicesTouched.length > 0) out.push(slicesLine(d.slicesTouched));
   out.push(summaryLine(d));
   return out.join('\n') + '\n';
+}
+
+/** slicesLine names the Services whose proxies reload (their slice changes), the first 20 of them. */
+export function slicesLine(ids: readonly string[]): string {
+  const shown = ids.slice(0, 20).map(shortService).join(', ');
+  return `slices touched (these Services' proxies reload): ${ids.length}: ${shown}${ids.length > 20 ? `, … ${ids.length - 20} more` : ''}`;
 }

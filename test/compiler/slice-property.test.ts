@@ -11,9 +11,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildRouter, route, type RouteDecision, type Router } from '../../runtime/router/index.js';
-import { sliceBundle, sliceSpec } from '../../compiler/slice.js';
+import { sliceBundle, sliceSpec, touchedSlices } from '../../compiler/slice.js';
 import { canonicalJson, digestOf } from '../../schemas/canonical.js';
 import { compileYaml } from './backend-helpers.js';
+import { diffBundles } from '../../compiler/diff/diff.js';
+import { formatDiffText } from '../../compiler/diff/format-text.js';
 
 const NAMESPACES = ['a', 'b', 'c'];
 const NAMES = ['web', 'api', 'db', 'cache'];
@@ -22,6 +24,8 @@ interface Svc {
   ns: string;
   name: string;
   egress: string[] | null;
+  /** An endpoint label that changes what a forward to this Service needs, and nothing else. */
+  version?: number;
 }
 interface RouteGen {
   ns: string;
@@ -66,7 +70,7 @@ kind: Service
 metadata: { name: ${s.name}, namespace: ${s.ns} }
 spec:
   ports: [{ name: http, port: 80 }]
-  endpoints: [{ address: 10.0.${i}.1, labels: { svc: "${s.ns}-${s.name}" } }]
+  endpoints: [{ address: 10.0.${i}.1, labels: { svc: "${s.ns}-${s.name}"${s.version !== undefined ? `, v: "${s.version}"` : ''} } }]
 ${egress.length > 0 ? `  egress: ${JSON.stringify(egress)}\n` : ''}`);
   });
   m.routes.forEach((r, ri) => {
@@ -188,4 +192,49 @@ test('a slice is a bundle: its digest covers its own spec, and equal slices shar
   // db and cache have no scope (*/*) and no inbound policies: their slices are the same bundle.
   assert.equal(sliceBundle(r.bundle, 'b/db').bundle.digest, sliceBundle(r.bundle, 'b/cache').bundle.digest);
   assert.notEqual(sliceBundle(r.bundle, 'b/db').bundle.digest, web.bundle.digest);
+});
+
+test('touchedSlices names exactly the Services whose slice a change alters', async () => {
+  const edit = fc.record({ route: fc.nat(), rule: fc.nat(), to: fc.nat(), weight: fc.constantFrom(0, 1, 5), authz: fc.option(fc.nat(), { nil: null }), endpoint: fc.option(fc.nat(), { nil: null }), kind: fc.nat(2) });
+  await fc.assert(
+    fc.asyncProperty(meshArb, edit, async (m, e) => {
+      const before = await compileYaml(yamlOf(m));
+      const changed = structuredClone(m);
+      const r = changed.routes.length > 0 ? changed.routes[e.route % changed.routes.length] : undefined;
+      const rule = r?.rules[e.rule % r.rules.length];
+      // One kind of edit at a time: a route, an inbound policy, or an endpoint (seen only by callers).
+      if (e.kind === 0 && rule) rule.backends[0] = { to: e.to % changed.svcs.length, weight: e.weight };
+      if (e.kind === 1 && e.authz !== null) changed.authz = [...changed.authz, e.authz % changed.svcs.length];
+      if (e.kind === 2 && e.endpoint !== null) changed.svcs[e.endpoint % changed.svcs.length]!.version = 2;
+      const after = await compileYaml(yamlOf(changed));
+      assert.ok(before.bundle && after.bundle);
+      const ids = [...new Set([...before.bundle.spec.services, ...after.bundle.spec.services].map((s) => s.id))].sort();
+      const brute = ids.filter((id) => digestOf(sliceSpec(before.bundle!.spec, id)) !== digestOf(sliceSpec(after.bundle!.spec, id)));
+      assert.deepEqual(touchedSlices(before.bundle.spec, after.bundle.spec), brute);
+    }),
+    { seed: 4242, numRuns: 80 },
+  );
+});
+
+test('touchedSlices follows backends out of the scope: an endpoint change reaches the callers of its callers', async () => {
+  const mesh = (version?: number): Parameters<typeof yamlOf>[0] => ({
+    svcs: [
+      { ns: 'a', name: 'web', egress: ['a/api'] },
+      { ns: 'a', name: 'api', egress: ['a/api'] },
+      { ns: 'b', name: 'db', egress: ['b/db'], ...(version !== undefined ? { version } : {}) },
+      { ns: 'b', name: 'cache', egress: ['b/cache'] },
+    ],
+    routes: [{ ns: 'a', parent: 1, rules: [{ prefix: '/', header: false, backends: [{ to: 2, weight: 1 }], mirror: null }] }],
+    meshDefault: null,
+    authz: [],
+  });
+  const before = await compileYaml(yamlOf(mesh()));
+  const after = await compileYaml(yamlOf(mesh(2)));
+  assert.ok(before.bundle && after.bundle);
+  // web reaches db through api's route; api calls itself, so it reaches db too; cache does not.
+  assert.deepEqual(touchedSlices(before.bundle.spec, after.bundle.spec), ['a/api', 'a/web', 'b/db']);
+  // weft diff says it too.
+  const report = diffBundles({ ref: 'main', result: before }, { ref: null, result: after });
+  assert.deepEqual(report.slicesTouched, ['a/api', 'a/web', 'b/db']);
+  assert.match(formatDiffText(report), /^slices touched \(these Services' proxies reload\): 3: /m);
 });

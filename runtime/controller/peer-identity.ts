@@ -25,7 +25,11 @@ export function notePeer(socket: TLSSocket, bundle: TrustBundle, now = new Date(
     return;
   }
   try {
-    verdicts.set(socket, verifyLeaf(bundle, cert, [], now));
+    const leaf = verifyLeaf(bundle, cert, [], now);
+    // OpenSSL's own verdict too (it also refuses what the mesh check does not look at, such as
+    // duplicate extensions); the listener lets unverified clients connect, so it is checked here.
+    if (!socket.authorized) throw new IdentityError('WEFT_ID_CERT_CHAIN', `the client certificate does not verify: ${String(socket.authorizationError ?? 'unknown reason')}`);
+    verdicts.set(socket, leaf);
   } catch (err) {
     verdicts.set(socket, err instanceof IdentityError ? err : new IdentityError('WEFT_ID_CERT', (err as Error).message));
   }

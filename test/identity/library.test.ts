@@ -119,6 +119,10 @@ describe('CA, CSR, leaf, verification', () => {
     assert.equal(code(() => verifyLeaf(bundle, none.certPem)), 'WEFT_ID_CERT_SAN');
     const otherTd = await rogueLeaf(ca, ['spiffe://evil.org/ns/default/sa/web']);
     assert.equal(code(() => verifyLeaf(bundle, otherTd.certPem)), 'WEFT_ID_CERT_SAN');
+    // A comma inside one URI SAN must not split it into two (node quotes such a value).
+    const smuggled = await rogueLeaf(ca, ['spiffe://weft.local/ns/x, URI:spiffe://weft.local/ns/default/sa/web']);
+    assert.equal(uriSans(new X509Certificate(smuggled.certPem)).length, 1);
+    assert.equal(code(() => verifyLeaf(bundle, smuggled.certPem)), 'WEFT_ID_CERT_SAN');
     const notSpiffe = await rogueLeaf(ca, ['https://weft.local/ns/default/sa/web']);
     assert.equal(code(() => verifyLeaf(bundle, notSpiffe.certPem)), 'WEFT_ID_CERT_SAN');
     assert.equal(code(() => verifyLeaf(bundle, ca.certPem)), 'WEFT_ID_CERT');

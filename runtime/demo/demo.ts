@@ -2,7 +2,9 @@
  * runDemo is `weft up`: a whole mesh on loopback, driven by a real git repository.
  *
  *   .weft/demo   git repository seeded from policies/ (the user commits here)
- *   controller   `weft controller` watching that repository; serves bundles and the dashboard
+ *   .weft/ca     the mesh CA (made on the first run); each proxy bootstraps with a join token
+ *   controller   `weft controller --ca-dir` watching that repository; serves bundles over mTLS
+ *                and the dashboard on its plain-HTTP dashboard listener
  *   apps         one child process running the bookinfo-style apps (runtime/demo/apps.ts)
  *   proxies      one `weft proxy --controller` per instance, inbound on the declared endpoint
  *   traffic      this process: a steady stream to productpage, counted per reviews backend,
@@ -29,6 +31,7 @@ import { summarize } from './traffic.js';
 import { convergence, renderBlock, renderLine, shortDigest, TtyView } from './view.js';
 import { renderBanner } from './banner.js';
 import { DemoError } from './errors.js';
+import { demoIdentity, type DemoIdentity } from './identity.js';
 import { packageRoot, weftEntry } from './package-root.js';
 
 /** DemoOptions are `weft up`'s flags, parsed. */
@@ -52,7 +55,10 @@ export interface DemoOptions {
 /** Running is what a started demo is made of; the lock file records the same. */
 interface Running {
   children: ChildSet;
+  /** The controller's main listener (TLS: proxies) and its dashboard listener (plain: people, status). */
   controllerUrl: string;
+  dashboardUrl: string;
+  identity: DemoIdentity;
   proxies: { name: string; admin: string }[];
   inbound: Map<string, number>;
 }
@@ -123,8 +129,12 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
   }
   const alloc = new PortAllocator();
   alloc.reserve(...inbound.values());
-  const controllerPort = await alloc.next(opts.pickPorts ? undefined : opts.controllerPort);
-  const controllerUrl = `http://127.0.0.1:${controllerPort}`;
+  // The preferred port is the dashboard's: that is the URL people open.
+  const dashboardPort = await alloc.next(opts.pickPorts ? undefined : opts.controllerPort);
+  const controllerPort = await alloc.next();
+  const controllerUrl = `https://127.0.0.1:${controllerPort}`;
+  const dashboardUrl = `http://127.0.0.1:${dashboardPort}`;
+  const identity = await demoIdentity(dirs.state);
   const node = process.execPath;
   const weft = weftEntry(packageRoot());
   const children = new ChildSet((child, code, signal) => onExit(child, code ?? signal ?? 'unknown'));
@@ -133,16 +143,16 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
     const controller = children.start({
       name: 'controller',
       command: node,
-      args: [weft, 'controller', '--repo', seed.repo, '--branch', seed.branch, '--listen', `127.0.0.1:${controllerPort}`, '--insecure', '--dashboard', 'off', '--store', path.join(dirs.state, 'store')],
+      args: [weft, 'controller', '--repo', seed.repo, '--branch', seed.branch, '--listen', `127.0.0.1:${controllerPort}`, '--ca-dir', identity.caDir, '--dashboard', `127.0.0.1:${dashboardPort}`, '--store', path.join(dirs.state, 'store')],
       logFile: log('controller'),
     });
-    await lock.update({ controller: controllerUrl, children: children.list().map((c) => ({ name: c.name, pid: c.pid })) });
-    await waitReady(controller, `${controllerUrl}/healthz`, 30_000, opts.cwd, 'the controller', stopping);
+    await lock.update({ controller: dashboardUrl, children: children.list().map((c) => ({ name: c.name, pid: c.pid })) });
+    await waitReady(controller, `${dashboardUrl}/healthz`, 30_000, opts.cwd, 'the controller', stopping);
     // Let the first compile finish before seven proxies start competing for the CPU (a CUE
     // evaluation on a busy two-core machine takes seconds). A HEAD that does not compile, with
     // no stored bundle, still lets the mesh start: the proxies wait and the view says why.
     await waitFor(async () => {
-      const c = await readController(controllerUrl);
+      const c = await readController(dashboardUrl);
       return stopping() || exitedEarly(controller) || c.digest !== null || c.lastCompile !== null;
     }, 90_000, 250);
     if (stopping()) throw new Interrupted();
@@ -171,12 +181,14 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
       const inPort = inbound.get(inst.name);
       if (!p || inPort === undefined) throw new Error(`no ports for ${inst.name}`);
       const admin = `127.0.0.1:${p.admin}`;
+      const tokenFile = await identity.tokenFile(inst.name, inst.proxyService);
       children.start({
         name: inst.name,
         command: node,
         args: [
           weft, 'proxy',
-          '--insecure',
+          '--ca', identity.caFile,
+          '--token-file', tokenFile,
           '--service', inst.proxyService,
           '--controller', controllerUrl,
           '--outbound', `127.0.0.1:${p.outbound}`,
@@ -193,7 +205,7 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
     await lock.update({ children: children.list().map((c) => ({ name: c.name, pid: c.pid, ...(adminOf.has(c.name) ? { admin: adminOf.get(c.name) } : {}) })) });
     // A proxy is ready once it holds a bundle. With no bundle to give (the HEAD does not compile
     // and nothing is stored) they cannot be: only wait for them to answer, and let the view say why.
-    const hasBundle = (await readController(controllerUrl)).digest !== null;
+    const hasBundle = (await readController(dashboardUrl)).digest !== null;
     const procs = new Map(children.list().map((c) => [c.name, c]));
     await Promise.all(
       proxies.map(async (p) => {
@@ -204,7 +216,7 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
         if (exitedEarly(child)) throw new DemoError(`proxy ${p.name} exited during start-up (code ${child.process.exitCode ?? child.process.signalCode}): ${logHint(child, opts.cwd)}`);
       }),
     );
-    return { children, controllerUrl, proxies, inbound };
+    return { children, controllerUrl, dashboardUrl, identity, proxies, inbound };
   } catch (err) {
     await children.stopAll(3000);
     throw err;
@@ -212,10 +224,10 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
 }
 
 /** postTraffic sends the newest samples to the controller's dashboard store (best effort). */
-async function postTraffic(controllerUrl: string, gen: LoadGenerator): Promise<void> {
+async function postTraffic(controllerUrl: string, identity: DemoIdentity, gen: LoadGenerator): Promise<void> {
   try {
     const body = JSON.stringify({ source: 'weft-up', samples: gen.window.last(10) });
-    const res = await request(`${controllerUrl}/v1/traffic`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, headersTimeout: 2000, bodyTimeout: 2000 });
+    const res = await request(`${controllerUrl}/v1/traffic`, { method: 'POST', body, dispatcher: identity.controllerClient, headers: { 'content-type': 'application/json' }, headersTimeout: 2000, bodyTimeout: 2000 });
     await res.body.dump();
   } catch {
     // The chart misses a second; the terminal view still has it.
@@ -291,7 +303,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       return exitCode;
     }
     running = first.r;
-    const dashboard = `${running.controllerUrl}/`;
+    const dashboard = `${running.dashboardUrl}/`;
     await lock.update({ dashboard, repo: seed.repo, ready: true });
 
     gen = new LoadGenerator({ target: `http://127.0.0.1:${running.inbound.get('productpage') ?? 0}`, host: 'productpage', path: '/productpage', rate: opts.rate });
@@ -312,8 +324,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       if (busy) return;
       busy = true;
       void (async () => {
-        const [controller, proxies] = await Promise.all([readController(r.controllerUrl), Promise.all(r.proxies.map((p) => readProxy(p.name, p.admin)))]);
-        await postTraffic(r.controllerUrl, g);
+        const [controller, proxies] = await Promise.all([readController(r.dashboardUrl), Promise.all(r.proxies.map((p) => readProxy(p.name, p.admin)))]);
+        await postTraffic(r.controllerUrl, r.identity, g);
         const viewState = { traffic: summarize(g.window.last(5)), proxies, controller, lastError: g.lastError };
         const events = eventsOf(controller, proxies, { lastCompileSeen, lastConverged });
         lastCompileSeen = events.lastCompileSeen;
@@ -343,6 +355,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (began) opts.out.write('stopping ...\n');
     await gen?.stop();
     await running?.children.stopAll();
+    await running?.identity.controllerClient.close().catch(() => undefined);
     await lock.release();
     if (began) opts.out.write(`stopped. The repository stays in ${path.relative(opts.cwd, path.join(state, 'demo')) || '.'} for next time.\n`);
   }

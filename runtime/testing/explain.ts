@@ -144,7 +144,9 @@ function limitLines(r: RateLimitReport | null, indent: string): string[] {
 export function formatExplainText(r: ExplainReport): string {
   const out: string[] = [];
   out.push(`request:  ${r.request.method} ${r.request.url}${r.request.from ? ` from ${shortService(r.request.from)}` : ' (caller outside the mesh)'}`);
-  out.push(`service:  ${r.service ?? `none: no mesh Service answers to host "${r.request.host}"`}${r.table ? ` (routes for ${r.table})` : ''}`);
+  const outOfScope = r.outcome.kind === 'local' && /outside the egress scope/.test(r.outcome.reason);
+  const none = outOfScope ? `none in the caller's egress scope answers to host "${r.request.host}"` : `none: no mesh Service answers to host "${r.request.host}"`;
+  out.push(`service:  ${r.service ?? none}${r.table ? ` (routes for ${r.table})` : ''}`);
   if (r.chosen) {
     out.push(`route:    ${r.chosen.route}${r.chosen.routeSource ? ` (${r.chosen.routeSource})` : ''}`);
     out.push(`match:    ${r.chosen.id} ${r.chosen.match}${r.chosen.source ? ` (${r.chosen.source})` : ''}`);

@@ -1,17 +1,17 @@
 /**
  * Caller identity: who is calling, as the inbound side knows it. Every policy that asks "who"
  * (authorization, rate limits keyed by caller, access logs) goes through CallerIdentity, so the
- * source can change from today's `weft-source` header (trusted only from mesh peers, NOT
- * cryptographic) to mTLS SPIFFE identities without touching the policies.
+ * policies read it the same way whether it came from the peer's mTLS certificate (its SPIFFE ID)
+ * or from the `weft-source` header of a trusted peer (--insecure meshes: NOT cryptographic).
  */
 export interface CallerIdentity {
   /** Calling Service name. */
   readonly service: string;
   /** Calling Service namespace. */
   readonly namespace: string;
-  /** How the identity was established: 'header' today; 'mtls' when SPIFFE identities arrive. */
+  /** How the identity was established: 'mtls' (the peer certificate) or 'header' (weft-source, not cryptographic). */
   readonly source: 'header' | 'mtls';
-  /** SPIFFE-style id, `spiffe://<trust-domain>/ns/<namespace>/sa/<service>` (informational until mTLS). */
+  /** SPIFFE ID, `spiffe://<trust-domain>/ns/<namespace>/sa/<service>` (with 'header', derived from the claimed name). */
   readonly uri: string;
 }
 

@@ -70,7 +70,6 @@ function listenFlag(flag: string, v: string, defaultHost: string): HostPort | nu
 
 /**
  * selectSource picks where bundles come from: exactly one of --bundle or --controller.
- * (The controller issue plugs its ControllerSource in here.)
  */
 export async function selectSource(values: { bundle?: string | undefined; controller?: string | undefined }, _service: { name: string; namespace: string }, identity: Identity | null = null): Promise<BundleSource> {
   if (values.bundle !== undefined && values.controller !== undefined) throw new UsageError('give either --bundle or --controller, not both');

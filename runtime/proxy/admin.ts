@@ -10,7 +10,7 @@ export interface AdminInfo {
   readonly steps: { readonly outbound: readonly string[]; readonly inbound: readonly string[] };
   /** Upstream origins with a connection pool (pools of removed endpoints are closed on reload). */
   readonly pools: () => readonly string[];
-  /** Extra sections for /config (the policy issue adds outlier ejections here). */
+  /** Extra sections for /config, by name (policy state such as outlier ejections). */
   readonly extra: Record<string, () => unknown>;
 }
 

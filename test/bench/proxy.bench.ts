@@ -11,7 +11,7 @@
  *    request that should have been sent during it (coordinated-omission correction).
  * Responses are 1 KiB with keep-alive. Also: route lookup time at 10 and 10,000 routes.
  *
- * Extending: add an entry to SCENARIOS (the policy issue adds "Weft + policies").
+ * Extending: add an entry to SCENARIOS (as "Weft + policies" is).
  *
  * Usage: node dist/test/bench/proxy.bench.js [--seconds 3] [--rate 1000] [--concurrency 32] [--rounds 3]
  *          [--only name,name] [--no-write] [--json]

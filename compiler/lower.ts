@@ -213,6 +213,7 @@ function lowerMesh(tree: ResolvedTree): MeshSettings {
         attempts: d.retry.attempts ?? BUILTIN_DEFAULTS.retryAttempts,
         backoffMs: ms(d.retry.backoff, BUILTIN_DEFAULTS.retryBackoffMs),
         codes: codes(d.retry.codes ?? [...BUILTIN_DEFAULTS.retryCodes]),
+        ...(d.retry.grpcCodes && d.retry.grpcCodes.length > 0 ? { grpcCodes: [...new Set(d.retry.grpcCodes)].sort() } : {}),
       }
     : null;
   return {
@@ -341,9 +342,11 @@ function lowerRule(e: MatchEntry, tree: ResolvedTree, mesh: MeshSettings, source
         attempts: rule.retry.attempts ?? meshRetry?.attempts ?? BUILTIN_DEFAULTS.retryAttempts,
         backoffMs: ms(rule.retry.backoff, meshRetry?.backoffMs ?? BUILTIN_DEFAULTS.retryBackoffMs),
         codes: codes(rule.retry.codes ?? meshRetry?.codes ?? [...BUILTIN_DEFAULTS.retryCodes]),
+        // An HTTPRoute retry cannot name gRPC statuses; the mesh default's apply to its gRPC calls.
+        ...(meshRetry?.grpcCodes ? { grpcCodes: [...meshRetry.grpcCodes] } : {}),
       }
     : meshRetry
-      ? { attempts: meshRetry.attempts, backoffMs: meshRetry.backoffMs, codes: [...meshRetry.codes] }
+      ? { attempts: meshRetry.attempts, backoffMs: meshRetry.backoffMs, codes: [...meshRetry.codes], ...(meshRetry.grpcCodes ? { grpcCodes: [...meshRetry.grpcCodes] } : {}) }
       : null;
   return {
     backends: redirects ? [] : backends,

@@ -164,6 +164,10 @@ export interface RetryPolicy {
    * Base backoff in ms: the wait before retry n grows exponentially from it, capped at 10x, and is drawn between the base and that cap (never below the base: Gateway API's minimum wait).
    */
   backoffMs: number;
+  /**
+   * gRPC statuses retried (Envoy retry_on names), sorted; absent when none. Only a trailers-only gRPC answer can be retried.
+   */
+  grpcCodes?: ('cancelled' | 'deadline-exceeded' | 'internal' | 'resource-exhausted' | 'unavailable')[];
 }
 /**
  * MeshConfig spec.proxy, present only when the MeshConfig has it (absent: DEFAULT_PROXY_SETTINGS), so bundles of repositories that never mention it keep their digest.

@@ -63,6 +63,12 @@ export interface MeshConfig {
          */
         codes?: number[];
         backoff?: Duration;
+        /**
+         * gRPC statuses retried (Envoy retry_on names), for gRPC calls answered trailers-only
+         *
+         * @maxItems 5
+         */
+        grpcCodes?: ('cancelled' | 'deadline-exceeded' | 'internal' | 'resource-exhausted' | 'unavailable')[];
       };
       /**
        * @maxItems 1024

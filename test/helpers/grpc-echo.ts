@@ -9,6 +9,7 @@
  *   Slow           answers after `{delayMs}`
  *   Forbidden      answers like Unary (an AuthorizationPolicy is expected to stop it)
  *   Weighted       answers `{name}` (weighted routing)
+ *   Flaky          fails with UNAVAILABLE on every odd-numbered call, answers on the others
  *   ServerStream   sends `{count}` messages `{i}`
  *   ClientStream   sums `{n}` of every message
  *   Bidi           echoes each message `{text}` as `{text, name}`
@@ -32,6 +33,7 @@ export const ECHO_SERVICE: grpc.ServiceDefinition = {
   Slow: method('Slow', false, false),
   Forbidden: method('Forbidden', false, false),
   Weighted: method('Weighted', false, false),
+  Flaky: method('Flaky', false, false),
   ServerStream: method('ServerStream', false, true),
   ClientStream: method('ClientStream', true, false),
   Bidi: method('Bidi', true, true),
@@ -66,6 +68,11 @@ export async function startGrpcEcho(name: string): Promise<GrpcEcho> {
     Unary: unary('Unary'),
     Forbidden: unary('Forbidden'),
     Weighted: unary('Weighted'),
+    Flaky: (call: grpc.ServerUnaryCall<Msg, Msg>, cb: grpc.sendUnaryData<Msg>) => {
+      count('Flaky');
+      if ((calls['Flaky'] ?? 0) % 2 === 1) cb({ code: grpc.status.UNAVAILABLE, details: 'try again' });
+      else cb(null, { ...call.request, name });
+    },
     Missing: (_call: grpc.ServerUnaryCall<Msg, Msg>, cb: grpc.sendUnaryData<Msg>) => {
       count('Missing');
       const trailer = new grpc.Metadata();

@@ -5,7 +5,8 @@
  * client- and bidi-streaming calls; metadata and trailers both ways; an app's own error status
  * unchanged; the proxy's own errors as gRPC statuses (no endpoint → UNAVAILABLE, denied →
  * PERMISSION_DENIED, grpc-timeout → DEADLINE_EXCEEDED, no route → UNIMPLEMENTED); GRPCRoute
- * method matching and weights; gRPC status in metrics.
+ * method matching and weights; retries on a gRPC status (MeshConfig retry.grpcCodes); gRPC status
+ * in metrics.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,13 @@ function policies(dir: string, inbound: { v1: number; v2: number }): void {
   writeFileSync(
     path.join(dir, 'mesh.yaml'),
     `apiVersion: weft.dev/v1alpha1
+kind: MeshConfig
+metadata: { name: mesh }
+spec:
+  defaults:
+    retry: { attempts: 2, codes: [503], backoff: 10ms, grpcCodes: [unavailable] }
+---
+apiVersion: weft.dev/v1alpha1
 kind: Service
 metadata: { name: client }
 spec:
@@ -202,6 +210,14 @@ describe('gRPC through two proxies', () => {
     for (let i = 0; i < total; i++) if ((await unary(client, 'Weighted', {})).value?.name === 'v1') n1++;
     // Expected 150; sd ≈ 6.1. ±30 is ~5 sd: a real skew fails, chance does not.
     assert.ok(Math.abs(n1 - 150) <= 30, `v1 got ${n1} of ${total}`);
+  });
+
+  it('a trailers-only UNAVAILABLE from the app is retried (retry.grpcCodes) and the client sees the answer', async () => {
+    const before = v1.calls['Flaky'] ?? 0;
+    const r = await unary(client, 'Flaky', { text: 'again' });
+    assert.equal(r.error, null);
+    assert.equal(r.value?.text, 'again');
+    assert.equal((v1.calls['Flaky'] ?? 0) - before, 2);
   });
 
   it('denied by the callee\'s AuthorizationPolicy → PERMISSION_DENIED, the app never called', async () => {

@@ -1,6 +1,7 @@
 import type { RetryPolicy } from '../../../schemas/bundle.js';
 import type { ProxyContext } from '../context.js';
-import { discard, type Step } from '../pipeline.js';
+import { GRPC_RETRY_ON } from '../grpc-status.js';
+import { discard, type Reply, type Step } from '../pipeline.js';
 
 /**
  * backoffMs is the wait before retry `n` (1-based): exponential from the base, capped at 10x the
@@ -20,7 +21,9 @@ function sleep(ms: number): Promise<void> {
 /**
  * retry makes attempts until one is not retriable or `attempts` retries were made. Retriable:
  * an upstream status in `codes`, or a failure before any response (refused, reset, attempt
- * timeout). A streamed (large) body is never replayed. Every attempt is counted
+ * timeout), or for a gRPC call a trailers-only answer whose grpc-status is in `grpcCodes` (Envoy's
+ * `retry_on` names; a status that arrives in trailers after messages were streamed cannot be
+ * retried, as in Envoy). A streamed (large) body is never replayed. Every attempt is counted
  * (weft_upstream_attempts_total in forward.ts, weft_retries_total here).
  */
 export function retry(ctx: ProxyContext): Step {
@@ -35,7 +38,7 @@ export function retry(ctx: ProxyContext): Step {
         ex.attempt++;
         const reply = await next(ex);
         if (!policy || ex.attempt > policy.attempts || ex.aborted || !ex.body.replayable) return reply;
-        const retriable = reply.retriable || (reply.origin === 'upstream' && policy.codes.includes(reply.status));
+        const retriable = reply.retriable || (reply.origin === 'upstream' && (policy.codes.includes(reply.status) || grpcRetriable(ex.grpc, policy.grpcCodes, reply)));
         if (!retriable) return reply;
         if (ex.retryGates.length > 0 && !ex.retryGates.every((gate) => gate(ex, reply))) return reply;
         discard(reply);
@@ -46,4 +49,13 @@ export function retry(ctx: ProxyContext): Step {
       }
     },
   };
+}
+
+/** grpcRetriable: a gRPC call answered trailers-only with a grpc-status the policy retries. */
+function grpcRetriable(grpc: boolean, names: readonly string[] | undefined, reply: Reply): boolean {
+  if (!grpc || !names || names.length === 0 || reply.body !== null) return false;
+  const status = reply.headers['grpc-status'];
+  if (typeof status !== 'string') return false;
+  const n = Number(status);
+  return names.some((name) => GRPC_RETRY_ON[name] === n);
 }

@@ -32,7 +32,8 @@ export class ControllerServer {
     tls?: ServerTls,
   ) {
     if (tls) {
-      const s = https.createServer({ ...tls.credentials, requestCert: true, rejectUnauthorized: false }, (req, res) => this.handle(req, res));
+      // A handshake must finish within 10 s (Node's default is 120 s): half-open TLS connections are cheap to make.
+      const s = https.createServer({ ...tls.credentials, requestCert: true, rejectUnauthorized: false, handshakeTimeout: 10_000 }, (req, res) => this.handle(req, res));
       s.on('secureConnection', (socket: TLSSocket) => notePeer(socket, tls.bundle));
       // A failed handshake (plaintext, wrong protocol) is the client's problem, not a crash.
       s.on('tlsClientError', () => undefined);

@@ -43,6 +43,17 @@ export interface IssuedLeaf {
   readonly notAfter: Date;
 }
 
+// The CA certificate parsed once per CA (parsing costs about 2 ms of CPU; issuing, 8).
+const parsedCa = new WeakMap<MeshCa, x509.X509Certificate>();
+function caCertOf(ca: MeshCa): x509.X509Certificate {
+  let c = parsedCa.get(ca);
+  if (!c) {
+    c = new x509.X509Certificate(ca.certPem);
+    parsedCa.set(ca, c);
+  }
+  return c;
+}
+
 /**
  * issueLeaf signs a leaf for the key in `csrPem` (checked: PEM, ECDSA P-256, self-signature)
  * with the identity in `req`. Throws IdentityError WEFT_ID_CSR for a bad CSR and
@@ -70,7 +81,7 @@ export async function issueLeafForKey(ca: MeshCa, publicKey: x509.PublicKey | we
     names.push({ type: 'ip', value: ip });
   }
   const serialNumber = randomSerial();
-  const caX509 = new x509.X509Certificate(ca.certPem);
+  const caX509 = caCertOf(ca);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber,
     subject: `O=Weft, CN=${id.path.split('/').pop() || id.trustDomain}`,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['compile.bench.js', 'proxy.bench.js', 'policies.bench.js', 'propagation.bench.js', 'discovery.bench.js', 'cue.bench.js', 'reload.bench.js'];
+const BENCHES = ['compile.bench.js', 'proxy.bench.js', 'policies.bench.js', 'propagation.bench.js', 'discovery.bench.js', 'cue.bench.js', 'reload.bench.js', 'identity.bench.js'];
 
 let failed = 0;
 for (const file of BENCHES) {

@@ -1,5 +1,6 @@
 import type { AuthorizationPolicyEntry, AuthorizationRule, AuthorizationSettings } from '../../schemas/bundle.js';
 import type { CallerIdentity } from '../identity.js';
+import { policyHeader } from './headers.js';
 
 /** AuthorizationRequest is what rules look at. `path` must already be normalised (normalizePath). */
 export interface AuthorizationRequest {
@@ -10,6 +11,8 @@ export interface AuthorizationRequest {
   path: string;
   /** Lower-case header names, as node:http gives them. */
   headers: Record<string, string | string[] | undefined>;
+  /** The request's authority (what a `when` clause on `host` reads). */
+  authority?: string;
 }
 
 /**
@@ -61,7 +64,7 @@ export function ruleMatches(r: AuthorizationRule, req: AuthorizationRequest): bo
     }
   }
   if (r.when !== null) {
-    for (const w of r.when) if (!headerMatches(req.headers[w.header.toLowerCase()], w.values)) return false;
+    for (const w of r.when) if (!headerMatches(policyHeader(req.headers, w.header.toLowerCase(), req.authority), w.values)) return false;
   }
   return true;
 }
@@ -77,10 +80,10 @@ export function pathMatches(pattern: string, path: string): boolean {
 }
 
 /** headerMatches: some value of the header (repeated headers count each) equals one of `values`. */
-function headerMatches(v: string | string[] | undefined, values: readonly string[]): boolean {
+function headerMatches(v: string | readonly string[] | undefined, values: readonly string[]): boolean {
   if (v === undefined) return false;
-  if (Array.isArray(v)) return v.some((x) => values.includes(x));
-  return values.includes(v);
+  if (typeof v === 'string') return values.includes(v);
+  return v.some((x) => values.includes(x));
 }
 
 /** describeDenial is the 403 body text: which policy, or which ALLOW policies, refused. */

@@ -1,5 +1,6 @@
 import type { BackendPolicySettings } from '../../schemas/bundle.js';
 import { eligibleIndexes } from './eligible.js';
+import { policyHeader } from './headers.js';
 import { hash32 } from './hash.js';
 import type { LoadBalancer, PickOptions } from './load-balancer.js';
 import { randomIndex, type RandomSource } from './random.js';
@@ -14,9 +15,9 @@ export type HashOn = Extract<BackendPolicySettings['loadBalancer'], { type: 'Con
  * hashKeyFor extracts a request's hash key: the header's value (first value when repeated), or
  * the client address. Null when the header is absent, so the balancer falls back to random.
  */
-export function hashKeyFor(hashOn: HashOn, headers: Record<string, string | string[] | undefined>, clientAddress: string | null): string | null {
+export function hashKeyFor(hashOn: HashOn, headers: Readonly<Record<string, string | readonly string[] | undefined>>, clientAddress: string | null, authority?: string): string | null {
   if ('header' in hashOn) {
-    const v = headers[hashOn.header.toLowerCase()];
+    const v = policyHeader(headers, hashOn.header.toLowerCase(), authority);
     const first = Array.isArray(v) ? v[0] : v;
     return first === undefined ? null : first;
   }

@@ -74,6 +74,8 @@ export interface CompiledBackend {
 export interface PickRequest {
   readonly headers: Readonly<Headers>;
   readonly clientAddress: string;
+  /** The request's authority (what a hashOn `host` header hashes). */
+  readonly authority?: string;
 }
 
 /**
@@ -106,7 +108,7 @@ export class RouterPolicies {
   pickEndpoint(entry: ServiceEntry, request: PickRequest, endpoints: readonly Endpoint[] = entry.endpoints): Endpoint | null {
     if (endpoints.length === 0) return null;
     const b = this.backend(entry, endpoints);
-    const hashKey = b.hashOn === null ? null : hashKeyFor(b.hashOn, request.headers, request.clientAddress);
+    const hashKey = b.hashOn === null ? null : hashKeyFor(b.hashOn, request.headers, request.clientAddress, request.authority);
     let i = b.balancer.pick({ eligible: b.eligible, hashKey });
     if (i < 0) i = b.balancer.pick({ hashKey });
     return endpoints[i] ?? null;

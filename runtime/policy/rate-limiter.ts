@@ -1,5 +1,6 @@
 import type { RateLimit } from '../../schemas/bundle.js';
 import type { CallerIdentity } from '../identity.js';
+import { policyHeader } from './headers.js';
 import type { Clock } from './clock.js';
 
 /** MAX_KEYS_PER_LIMIT bounds each limit's bucket table (approximate LRU): distinct keys cannot exhaust memory. */
@@ -12,6 +13,8 @@ export interface RateLimitRequest {
   clientAddress: string | null;
   /** Lower-case header names, as node:http gives them. */
   headers: Record<string, string | string[] | undefined>;
+  /** The request's authority (what a `header:host` key reads). */
+  authority?: string;
 }
 
 /** UNIDENTIFIED_CALLER is the one bucket all callers without an identity share for `caller` keys. */
@@ -30,7 +33,7 @@ export function rateLimitKey(key: string, req: RateLimitRequest): string | null 
     return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
   }
   if (key.startsWith('header:')) {
-    const v = req.headers[key.slice(7).toLowerCase()];
+    const v = policyHeader(req.headers, key.slice(7).toLowerCase(), req.authority);
     const first = Array.isArray(v) ? v[0] : v;
     return first === undefined ? null : first;
   }

@@ -10,7 +10,7 @@ export { explainRoute } from './explain.js';
 export type { ConsideredMatch, RouteExplanation } from './explain.js';
 export { resolveHost, splitHostPort } from './hosts.js';
 export type { HostTarget } from './hosts.js';
-export { splitTarget, parseQuery, headerValue } from './request.js';
+export { splitTarget, parseQuery, headerValue, fieldSeparator } from './request.js';
 export type { RouteRequest } from './request.js';
 export { RegexCompileError } from './table.js';
 export type { CompiledMatch, CompiledTable, MismatchReason } from './table.js';

@@ -13,6 +13,12 @@ export interface RouteRequest {
   readonly query: string;
   /** Lower-case names; a repeated header may be an array (its values joined with ", " for matching). */
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /**
+   * The request's authority (the Host header, or an absolute-form target's authority, which
+   * replaces it: RFC 9112 §3.2.2), as the client sent it, port included. Proxies carry it apart
+   * from `headers`; a header match on `Host` compares it.
+   */
+  readonly authority?: string;
 }
 
 /**
@@ -38,11 +44,31 @@ export function splitTarget(target: string): { path: string; query: string; auth
   return { path: rest.slice(0, q) || '/', query: rest.slice(q + 1), authority };
 }
 
-/** headerValue is the value a header match compares: repeated headers joined with ", ". */
+/**
+ * fieldSeparator is how repeated values of header `name` (lower-case) are joined into one: `; `
+ * for Cookie (RFC 6265 §5.4; HTTP/2 sends each cookie as its own field, RFC 9113 §8.2.3), `, `
+ * for every other list header (RFC 9110 §5.3). Set-Cookie must never be joined (RFC 6265 §3):
+ * code that writes headers keeps its values apart.
+ */
+export function fieldSeparator(name: string): string {
+  return name === 'cookie' ? '; ' : ', ';
+}
+
+/**
+ * requestHeader is the value a header match on `name` compares: `host` is the request's
+ * authority (so `matches: [{headers: [{name: Host, ...}]}]` sees what the client asked for, on
+ * the proxy, in weft test and in weft explain alike); any other name is headerValue.
+ */
+export function requestHeader(req: RouteRequest, name: string): string | undefined {
+  if (name === 'host' && req.authority !== undefined) return req.authority;
+  return headerValue(req.headers, name);
+}
+
+/** headerValue is the value a header match compares: repeated headers joined by fieldSeparator. */
 export function headerValue(headers: RouteRequest['headers'], name: string): string | undefined {
   const v = headers[name];
   if (v === undefined) return undefined;
-  return typeof v === 'string' ? v : v.join(', ');
+  return typeof v === 'string' ? v : v.join(fieldSeparator(name));
 }
 
 /**

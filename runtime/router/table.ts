@@ -1,6 +1,6 @@
 import { RE2JS } from 're2js';
 import type { RouteMatch, RouteTable, Rule, ValueMatch } from '../../schemas/bundle.js';
-import { headerValue, parseQuery, type RouteRequest } from './request.js';
+import { parseQuery, requestHeader, type RouteRequest } from './request.js';
 
 /**
  * Compiled route tables. Regular expressions are compiled once here, with re2js (RE2 semantics:
@@ -150,7 +150,7 @@ export class RequestView {
 export function conditionsMatch(m: CompiledMatch, view: RequestView): boolean {
   if (m.method !== null && m.method !== view.req.method) return false;
   if (m.port !== null && view.port !== null && m.port !== view.port) return false;
-  for (const h of m.headers) if (!valueMatches(h, headerValue(view.req.headers, h.name))) return false;
+  for (const h of m.headers) if (!valueMatches(h, requestHeader(view.req, h.name))) return false;
   if (m.queryParams.length > 0) {
     const q = view.query();
     for (const p of m.queryParams) if (!valueMatches(p, q.get(p.name))) return false;
@@ -166,7 +166,7 @@ export function mismatch(m: CompiledMatch, view: RequestView): MismatchReason | 
   if (m.method !== null && m.method !== view.req.method) return { on: 'method', detail: `wants ${m.method}, got ${view.req.method}` };
   if (m.port !== null && view.port !== null && m.port !== view.port) return { on: 'port', detail: `wants port ${m.port}, got ${view.port}` };
   for (const h of m.headers) {
-    const v = headerValue(view.req.headers, h.name);
+    const v = requestHeader(view.req, h.name);
     if (!valueMatches(h, v)) {
       return { on: 'header', name: h.name, detail: `${h.source.type} ${JSON.stringify(h.source.value)}, got ${v === undefined ? 'no such header' : JSON.stringify(v)}` };
     }

@@ -14,7 +14,7 @@
  */
 import type { Filter, Rule, ServiceEntry } from '../../schemas/bundle.js';
 import { identityOf, type CallerIdentity } from '../identity.js';
-import { backendShares, explainRoute, hostsFor, splitTarget, type RouteExplanation, type Router } from '../router/index.js';
+import { backendShares, explainRoute, fieldSeparator, hostsFor, splitTarget, type RouteExplanation, type Router } from '../router/index.js';
 import { mismatch, RequestView, type CompiledMatch } from '../router/table.js';
 import { decidingStep, type GrpcRank, type Ranked } from '../../compiler/precedence.js';
 import { resolveHost } from '../router/hosts.js';
@@ -242,19 +242,19 @@ function simulateFilters(req: RequestLine, filters: readonly Filter[], steps: Fi
   return null;
 }
 
-/** flatHeaders shows headers one value per name, repeated values comma-joined, names sorted. */
+/** flatHeaders shows headers one value per name, repeated values joined as the router joins them (fieldSeparator), names sorted. */
 function flatHeaders(h: Headers): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of Object.keys(h).sort()) {
     const v = h[k];
-    if (v !== undefined) out[k] = typeof v === 'string' ? v : v.join(',');
+    if (v !== undefined) out[k] = typeof v === 'string' ? v : v.join(fieldSeparator(k));
   }
   return out;
 }
 
 /** rateLimitReport evaluates limits with the proxy's RateLimiter on a frozen clock. */
-export function rateLimitReport(limits: Rule['rateLimits'], caller: CallerIdentity | null, headers: Headers): RateLimitReport {
-  const req = { caller, clientAddress: SIMULATED_CLIENT_ADDRESS, headers };
+export function rateLimitReport(limits: Rule['rateLimits'], caller: CallerIdentity | null, headers: Headers, authority?: string): RateLimitReport {
+  const req = { caller, clientAddress: SIMULATED_CLIENT_ADDRESS, headers, ...(authority !== undefined ? { authority } : {}) };
   const report: RateLimitReport = { applying: [], notApplying: [], admittedAtOnce: null, refusedBy: null };
   for (const l of limits) {
     const keyValue = rateLimitKey(l.key, req);
@@ -322,7 +322,7 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   const sent = outboundHeaders(headers, host, caller);
 
   // The router sees the request as the outbound listener receives it.
-  const routeReq = { method, path: rawPath, query, headers: flatHeaders(sent) };
+  const routeReq = { method, path: rawPath, query, headers: flatHeaders(sent), authority: host };
   const callerId = caller ? `${caller.namespace}/${caller.service}` : null;
   const explanation = explainRoute(router, host, caller?.namespace ?? null, routeReq, callerId);
   base.explanation = explanation;
@@ -340,7 +340,7 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   }
 
   // The caller's proxy applies the route's rate limits right after routing, before filters.
-  base.outboundRateLimits = rateLimitReport(rule.rateLimits, caller, sent);
+  base.outboundRateLimits = rateLimitReport(rule.rateLimits, caller, sent, host);
 
   // Rule filters, in the order written (the proxy's order).
   const req: RequestLine = { authority: host, path: rawPath, query, headers: sent };
@@ -363,10 +363,10 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
     const authHeaders = flatHeaders(breq.headers);
     const authorization: AuthorizationDecision = receiver
       ? normal.ok
-        ? authorize(receiver.authorization, router.mesh.authorization.default, { caller, method, path: normal.path, headers: authHeaders })
+        ? authorize(receiver.authorization, router.mesh.authorization.default, { caller, method, path: normal.path, headers: authHeaders, authority: breq.authority })
         : { allowed: false, reason: 'mesh-default', default: 'deny' }
       : { allowed: router.mesh.authorization.default === 'allow', reason: 'mesh-default', default: router.mesh.authorization.default };
-    const rateLimits = rateLimitReport(receiver?.rateLimits ?? [], caller, breq.headers);
+    const rateLimits = rateLimitReport(receiver?.rateLimits ?? [], caller, breq.headers, breq.authority);
     let status: number | null = null;
     let reason = 'delivered';
     if (backendAnswer) {

@@ -1,17 +1,143 @@
 /**
- * Runtime errors: every failure the proxy reports has a class here with a stable `code` (like
- * undici's `UND_ERR_*`). Codes appear in response bodies (`weft: <code>: <message>`), in the
- * access log, in `/config` (bundle rejections) and in metrics labels, so they never change
- * meaning once released. User mistakes never print a stack trace.
+ * Runtime errors: every failure the proxy, the controller, the bundle sources and the identity
+ * library report has a stable code in RUNTIME_ERRORS below (like undici's `UND_ERR_*`), and the
+ * errors a request can get have a class in this file. Codes appear in response bodies
+ * (`weft: <code>: <message>`), the `weft-error` header, the access log, `/config`, metrics labels
+ * and the controller's `{error: {code, message}}`, so they never change meaning once released.
+ * docs/runtime-errors.md lists exactly these codes (test/runtime/errors.test.ts checks it, and
+ * that no source file writes a code missing here). User mistakes never print a stack trace.
  */
+
+/** RuntimeErrorInfo describes one code. */
+export interface RuntimeErrorInfo {
+  /** Which part reports it. */
+  readonly where: 'proxy' | 'bundle' | 'source' | 'controller' | 'identity' | 'process';
+  /**
+   * HTTP statuses it is answered with, the first being the usual one; empty when it is never an
+   * HTTP answer (a log line, /config, a status report, an exit). `configured`: the policy sets it.
+   */
+  readonly status: readonly number[] | 'configured';
+  /** What it means, one sentence. */
+  readonly meaning: string;
+}
+
+/** RUNTIME_ERRORS is the one table of runtime error codes: code → where, HTTP status, meaning. */
+export const RUNTIME_ERRORS = {
+  // ---- the proxy's request path: answered locally ------------------------------------------
+  WEFT_NOT_READY: { where: 'proxy', status: [503], meaning: 'No bundle is active yet: the proxy has neither loaded one from its source nor from --cache-dir.' },
+  WEFT_BAD_REQUEST: { where: 'proxy', status: [400], meaning: 'The request is malformed (HTTP framing, a body that could not be read); the connection is closed.' },
+  WEFT_DUPLICATE_HOST: { where: 'proxy', status: [400], meaning: 'The request has more than one Host header (RFC 9112 §3.2).' },
+  WEFT_HEADERS_TOO_LARGE: { where: 'proxy', status: [431], meaning: 'The request headers are over the listener limit (maxRequestHeadersBytes, or their count).' },
+  WEFT_REQUEST_HEADERS_TIMEOUT: { where: 'proxy', status: [408], meaning: 'The request headers did not all arrive within requestHeadersTimeout.' },
+  WEFT_STREAM_IDLE_TIMEOUT: { where: 'proxy', status: [408], meaning: 'Nothing moved in either direction for streamIdleTimeout while the request body was unfinished.' },
+  WEFT_UPGRADE_UNSUPPORTED: { where: 'proxy', status: [400], meaning: 'An HTTP/1.1 Upgrade other than websocket; the connection is closed (HTTP/2 is served with prior knowledge or ALPN).' },
+  WEFT_BAD_PATH: { where: 'proxy', status: [400], meaning: 'The request path cannot be normalised safely (an encoded slash, a bad escape, ..) and was not forwarded.' },
+  WEFT_UNKNOWN_HOST: { where: 'proxy', status: [404], meaning: 'The Host (or absolute-form authority) names no mesh Service the caller may reach; the proxy is never an open proxy.' },
+  WEFT_NO_ROUTE: { where: 'proxy', status: [404], meaning: 'The Service has routes, but none matches the request.' },
+  WEFT_RATE_LIMITED: { where: 'proxy', status: [429], meaning: 'A RateLimitPolicy bucket for this request is empty; Retry-After says when to try again.' },
+  WEFT_FORBIDDEN: { where: 'proxy', status: [403], meaning: 'An AuthorizationPolicy (or the mesh default) refused the caller; the body names the deciding policy.' },
+  WEFT_FAULT_ABORT: { where: 'proxy', status: 'configured', meaning: "A Fault filter aborted the request with its abort.status instead of forwarding it." },
+  WEFT_UNSUPPORTED_FILTER: { where: 'proxy', status: [500], meaning: 'The matched rule has a filter type this proxy does not know; it is never skipped silently.' },
+  WEFT_NO_BACKEND: { where: 'proxy', status: [500], meaning: 'The matched rule has no backends.' },
+  WEFT_NO_BACKEND_WEIGHT: { where: 'proxy', status: [503], meaning: 'Every backend of the matched rule has weight 0.' },
+  WEFT_INVALID_BACKEND: { where: 'proxy', status: [500], meaning: 'The weighted choice landed on a backend the compiler found invalid.' },
+  WEFT_NO_ENDPOINTS: { where: 'proxy', status: [503], meaning: 'The backend Service has no endpoint to send to.' },
+  WEFT_ENDPOINTS_UNKNOWN: { where: 'proxy', status: [503], meaning: 'Discovery is on and the controller has not yet given this proxy an endpoint set for the Service (just started, or unreachable since), and git lists none.' },
+  WEFT_NO_READY_ENDPOINTS: { where: 'proxy', status: [503], meaning: "The Service's endpoint set is known, but no instance is registered or every one fails its app health probe." },
+  WEFT_POOL_OVERFLOW: { where: 'proxy', status: [503], meaning: "The endpoint's connection pool and its wait queue are full (maxConnections and maxPendingRequests); not retried." },
+  WEFT_UPSTREAM_CONNECT: { where: 'proxy', status: [503], meaning: 'The connection to the endpoint failed (refused, unreachable, connect timeout); retriable.' },
+  WEFT_UPSTREAM_IDENTITY: { where: 'proxy', status: [503], meaning: "The endpoint's certificate does not prove the SPIFFE ID its Service must have; retriable on another endpoint." },
+  WEFT_UPSTREAM_RESET: { where: 'proxy', status: [502], meaning: 'The upstream closed or reset the connection before a response; retriable.' },
+  WEFT_UPSTREAM_PROTOCOL: { where: 'proxy', status: [502], meaning: 'The upstream answered with something that is not valid HTTP, or with a header Node refuses to send on.' },
+  WEFT_UPSTREAM_HEADERS_TOO_LARGE: { where: 'proxy', status: [502], meaning: "The upstream's response headers are over maxResponseHeadersBytes." },
+  WEFT_UPSTREAM_IDLE_TIMEOUT: { where: 'proxy', status: [504], meaning: 'The whole request was sent and the upstream sent nothing for streamIdleTimeout.' },
+  WEFT_BACKEND_TIMEOUT: { where: 'proxy', status: [504], meaning: 'One attempt got no response headers within timeouts.backendRequest; retriable.' },
+  WEFT_REQUEST_TIMEOUT: { where: 'proxy', status: [504], meaning: 'The whole request, retries and backoff included, got no response headers within timeouts.request.' },
+  WEFT_BODY_CONSUMED: { where: 'proxy', status: [502], meaning: 'A retry needed the request body again, but it was streamed (too large to keep) and already sent.' },
+  WEFT_CLIENT_GONE: { where: 'proxy', status: [499], meaning: 'The client went away before the response was complete; 499 is recorded in metrics and the access log, never sent.' },
+  WEFT_INTERNAL: { where: 'proxy', status: [500], meaning: 'The proxy failed handling the request; this is a bug (report it).' },
+  WEFT_NO_ENDPOINT_CHOSEN: { where: 'proxy', status: [500], meaning: 'The forwarder was reached without an endpoint; this is a bug (report it).' },
+
+  // ---- bundles the proxy refuses (nothing changes; /config and the status report say why) -----
+  WEFT_BUNDLE_TOO_LARGE: { where: 'bundle', status: [], meaning: 'The bundle is larger than the size limit.' },
+  WEFT_BUNDLE_UNREADABLE: { where: 'bundle', status: [], meaning: 'The bundle file cannot be read.' },
+  WEFT_BUNDLE_PARSE: { where: 'bundle', status: [], meaning: 'The bundle is not valid JSON.' },
+  WEFT_BUNDLE_SCHEMA: { where: 'bundle', status: [], meaning: 'The bundle does not match schemas/bundle.schema.json (or this installation has no bundle schema).' },
+  WEFT_BUNDLE_DIGEST: { where: 'bundle', status: [], meaning: 'The bundle content does not hash to the digest it claims.' },
+  WEFT_BUNDLE_UNSIGNED: { where: 'bundle', status: [], meaning: 'The proxy has a --trust-key and the bundle is not signed.' },
+  WEFT_BUNDLE_SIGNATURE: { where: 'bundle', status: [], meaning: 'The bundle signature does not verify with the trusted key.' },
+  WEFT_BUNDLE_ROLLBACK: { where: 'bundle', status: [], meaning: 'The bundle was issued before the active one (no rollback by replay; a revert is a new bundle).' },
+  WEFT_BUNDLE_BUILD: { where: 'bundle', status: [], meaning: 'A verified bundle could not be turned into a route table.' },
+
+  // ---- bundle sources, on the proxy's side ----------------------------------------------------
+  WEFT_SRC_NOT_FOUND: { where: 'source', status: [], meaning: 'The --bundle file does not exist (the proxy waits for it to appear).' },
+  WEFT_SRC_UNREADABLE: { where: 'source', status: [], meaning: 'The --bundle file is not a regular file or cannot be read.' },
+  WEFT_SRC_TOO_LARGE: { where: 'source', status: [], meaning: 'A bundle from the source is larger than the size limit and was not loaded.' },
+  WEFT_SRC_UNREACHABLE: { where: 'source', status: [], meaning: 'The controller did not answer (connection refused, reset, timeout).' },
+  WEFT_SRC_HTTP: { where: 'source', status: [], meaning: 'The controller answered with an unexpected HTTP status.' },
+  WEFT_READ_TOO_LARGE: { where: 'source', status: [], meaning: 'A file or body is larger than its limit and was refused before being read whole.' },
+
+  // ---- the controller ---------------------------------------------------------------------------
+  WEFT_CTL_REPO: { where: 'controller', status: [], meaning: 'The repository cannot be opened, cloned or fetched, or the branch does not exist.' },
+  WEFT_CTL_STORE: { where: 'controller', status: [503], meaning: 'The bundle store cannot be read or written.' },
+  WEFT_CTL_LISTEN: { where: 'controller', status: [], meaning: 'The controller cannot listen on the address given.' },
+  WEFT_CTL_BAD_REQUEST: { where: 'controller', status: [400, 413], meaning: 'A request to the controller is malformed (bad JSON, missing field) or too large (413).' },
+  WEFT_CTL_NOT_READY: { where: 'controller', status: [503], meaning: 'No bundle exists yet (the first compile has not finished, or failed).' },
+  WEFT_CTL_NOT_FOUND: { where: 'controller', status: [404], meaning: 'No such path on the controller.' },
+  WEFT_CTL_METHOD: { where: 'controller', status: [405], meaning: 'The path exists, but not with this method.' },
+  WEFT_CTL_INTERNAL: { where: 'controller', status: [500], meaning: 'The controller failed answering a request; this is a bug.' },
+  WEFT_CTL_FORBIDDEN: { where: 'controller', status: [403], meaning: 'The request needs a client certificate naming a Service, or the certificate names another identity than the one the request is for (a proxy may speak only for its own Service).' },
+  WEFT_CTL_TOO_MANY: { where: 'controller', status: [429], meaning: 'The instance registry is full (in total or for this Service); the registration was refused.' },
+  WEFT_CTL_WEBHOOK_SIGNATURE: { where: 'controller', status: [401], meaning: 'A webhook request has a missing or wrong X-Hub-Signature-256, or the controller has no --webhook-secret (required unless --insecure).' },
+  WEFT_CTL_FLEET_FULL: { where: 'controller', status: [429], meaning: 'The proxy table is full; the proxy is served but not recorded.' },
+  WEFT_CTL_INSECURE: { where: 'controller', status: [], meaning: 'The controller was started without --ca-dir and without --insecure.' },
+  WEFT_CTL_TOKEN_LEDGER: { where: 'controller', status: [503], meaning: 'The record of used join tokens cannot be read or written; no token is accepted until it can.' },
+
+  // ---- identity (runtime/identity/, and the proxy's certificates) ------------------------------
+  WEFT_ID_SPIFFE_ID: { where: 'identity', status: [400, 403], meaning: 'A string is not a SPIFFE ID (spiffe://<trust-domain>/<path>), or not the workload form /ns/<namespace>/sa/<service>.' },
+  WEFT_ID_TRUST_DOMAIN: { where: 'identity', status: [400, 403], meaning: 'A trust domain name is malformed, or an identity belongs to another trust domain.' },
+  WEFT_ID_CA: { where: 'identity', status: [500], meaning: 'The mesh CA files (ca.pem, ca.key) are missing, unreadable, or do not belong together.' },
+  WEFT_ID_CSR: { where: 'identity', status: [400], meaning: 'A certificate signing request is malformed, its signature does not verify, or its key is not ECDSA P-256.' },
+  WEFT_ID_CERT_CHAIN: { where: 'identity', status: [403], meaning: 'A certificate was not issued by a CA in the trust bundle.' },
+  WEFT_ID_CERT_EXPIRED: { where: 'identity', status: [403], meaning: 'A certificate is not valid at this time (expired, or not valid yet).' },
+  WEFT_ID_CERT_SAN: { where: 'identity', status: [403], meaning: 'A certificate does not carry exactly one URI SAN that is a SPIFFE ID in the trust domain.' },
+  WEFT_ID_CERT_MISSING: { where: 'identity', status: [401], meaning: 'No client certificate was presented where one is required.' },
+  WEFT_ID_CERT: { where: 'identity', status: [403], meaning: 'A certificate cannot be parsed, or is a CA certificate where a leaf is required.' },
+  WEFT_ID_TOKEN: { where: 'identity', status: [400, 401, 403], meaning: 'A join token is malformed, not signed by the mesh CA, or bound to another trust domain.' },
+  WEFT_ID_TOKEN_EXPIRED: { where: 'identity', status: [403], meaning: 'A join token has expired.' },
+  WEFT_ID_TOKEN_USED: { where: 'identity', status: [403], meaning: 'A join token has no uses left.' },
+  WEFT_ID_ISSUE: { where: 'identity', status: [], meaning: 'The proxy could not get a certificate from the controller (the message says why).' },
+  WEFT_ID_NO_TOKEN: { where: 'identity', status: [], meaning: 'The proxy has no cached certificate and no join token (--token or --token-file).' },
+  WEFT_ID_CONTROLLER_URL: { where: 'identity', status: [], meaning: 'Certificates from the controller need an https:// --controller URL.' },
+  WEFT_ID_CERT_FILES: { where: 'identity', status: [], meaning: 'The --cert, --key or --ca files cannot be read or do not belong together.' },
+
+  // ---- processes ---------------------------------------------------------------------------------
+  WEFT_CONFIG: { where: 'process', status: [], meaning: 'A bad flag or an unreadable file at start-up (one line, exit 2).' },
+  WEFT_STARTUP: { where: 'process', status: [], meaning: 'The proxy could not start (a listener failed to bind); everything it opened was closed (exit 2).' },
+} as const satisfies Record<string, RuntimeErrorInfo>;
+
+/** RuntimeCode is a code of RUNTIME_ERRORS: the only strings a WeftError may carry. */
+export type RuntimeCode = keyof typeof RUNTIME_ERRORS;
+
+/** isRuntimeCode: is `s` (from the wire, say) one of RUNTIME_ERRORS? */
+export function isRuntimeCode(s: unknown): s is RuntimeCode {
+  return typeof s === 'string' && Object.hasOwn(RUNTIME_ERRORS, s);
+}
+
+/** usualStatus is the HTTP status a code is usually answered with (RUNTIME_ERRORS), 0 when none. */
+export function usualStatus(code: RuntimeCode): number {
+  const s: RuntimeErrorInfo['status'] = RUNTIME_ERRORS[code].status;
+  return s === 'configured' ? 0 : (s[0] ?? 0);
+}
 
 /** WeftError is the base class: `code` is stable, `status` is the HTTP status a request gets. */
 export class WeftError extends Error {
   override name = 'WeftError';
   constructor(
-    readonly code: string,
+    readonly code: RuntimeCode,
     message: string,
-    readonly status = 500,
+    /** The HTTP status a request gets; RUNTIME_ERRORS' usual one unless given. */
+    readonly status = usualStatus(code),
   ) {
     super(message);
   }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RuntimeCode } from '../errors.js';
 import { ControllerError } from './errors.js';
 
 /** readBody buffers a request body up to `limit` bytes; larger is ControllerError WEFT_CTL_BAD_REQUEST. */
@@ -33,8 +34,8 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   res.end(body);
 }
 
-/** sendError answers `{error: {code, message}}`. */
-export function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+/** sendError answers `{error: {code, message}}`; `code` is one of RUNTIME_ERRORS (runtime/errors.ts). */
+export function sendError(res: ServerResponse, status: number, code: RuntimeCode, message: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { error: { code, message } }, headers);
 }
 

@@ -15,6 +15,7 @@ import {
   UpgradeUnsupportedError,
   UpstreamIdleTimeoutError,
   WeftError,
+  type RuntimeCode,
 } from '../errors.js';
 import { splitTarget } from '../router/index.js';
 import { RequestBody } from './body.js';
@@ -275,7 +276,7 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
     headers: copyHeaders(req),
     body,
   });
-  let code: string | null = null;
+  let code: RuntimeCode | null = null;
   let answered: Reply | null = null;
   res.on('close', () => {
     if (!res.writableFinished) ex.abort(new WeftError('WEFT_CLIENT_GONE', 'the client went away', 499));

@@ -3,7 +3,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { Duplex, Readable } from 'node:stream';
 import type { Endpoint, Rule, ServiceEntry, WeightedBackend } from '../../schemas/bundle.js';
 import type { CallerIdentity } from '../identity.js';
-import { errorReplyBody, WeftError } from '../errors.js';
+import { errorReplyBody, WeftError, type RuntimeCode } from '../errors.js';
 import type { RouteDecision, Router } from '../router/index.js';
 import type { Headers } from '../policy/headers.js';
 import type { RequestBody } from './body.js';
@@ -204,7 +204,7 @@ export type RetryGate = (ex: Exchange, reply: Reply) => boolean;
 export interface Outcome {
   readonly status: number;
   /** Error code when the proxy answered itself, else null. */
-  readonly code: string | null;
+  readonly code: RuntimeCode | null;
   /** For a gRPC call: the grpc-status it ended with (trailers, or headers-only), else null. */
   readonly grpcStatus: string | null;
   /** Seconds from arrival to the end of the response. */
@@ -220,7 +220,7 @@ export interface Reply {
   body: Readable | string | null;
   readonly origin: 'upstream' | 'local';
   /** Stable error code of a local error reply; null otherwise. */
-  readonly code: string | null;
+  readonly code: RuntimeCode | null;
   /** True when the failure happened before any response (connection refused/reset, attempt timeout). */
   readonly retriable: boolean;
   /** For an accepted Upgrade (101): the upstream connection, to be piped to the client's. */
@@ -342,7 +342,7 @@ export function missingFact(step: string, fact: Fact): never {
 }
 
 /** localReply is a reply the proxy makes itself. */
-export function localReply(status: number, body: string, code: string | null = null, headers: Headers = {}, retriable = false): Reply {
+export function localReply(status: number, body: string, code: RuntimeCode | null = null, headers: Headers = {}, retriable = false): Reply {
   return {
     status,
     headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), ...headers },

@@ -1,16 +1,11 @@
-import { WeftError } from '../errors.js';
+import { WeftError, type RuntimeCode } from '../errors.js';
 
 /**
- * SOURCE_ERROR_CODES are the failures a bundle source raises on the proxy's side of the protocol.
- * Codes are stable: proxy logs and the status reports it posts carry them; docs/protocol.md lists them.
+ * SourceErrorCode: the failures a bundle source raises on the proxy's side of the protocol, the
+ * WEFT_SRC_ codes of RUNTIME_ERRORS (runtime/errors.ts, documented in docs/runtime-errors.md).
+ * Proxy logs and the status reports it posts carry them.
  */
-export const SOURCE_ERROR_CODES = {
-  WEFT_SRC_UNREACHABLE: 'The controller did not answer (connection refused, reset, timeout).',
-  WEFT_SRC_HTTP: 'The controller answered with an unexpected HTTP status.',
-  WEFT_SRC_TOO_LARGE: 'A bundle from the controller is larger than the size limit and was not loaded.',
-} as const;
-
-export type SourceErrorCode = keyof typeof SOURCE_ERROR_CODES;
+export type SourceErrorCode = Extract<RuntimeCode, `WEFT_SRC_${string}`>;
 
 /** SourceError carries a stable `code`; its message is one line, fit for a log. */
 export class SourceError extends WeftError {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { request } from 'undici';
 import { writeFileAtomic } from '../../atomic-write.js';
-import { WeftError } from '../../errors.js';
+import { isRuntimeCode, WeftError, type RuntimeCode } from '../../errors.js';
 import { createCsr } from '../../identity/csr.js';
 import { workloadId } from '../../identity/spiffe-id.js';
 import { loadTrustBundle, type TrustBundle } from '../../identity/trust-bundle.js';
@@ -208,11 +208,12 @@ export class ControllerCertificateSource implements CertificateSource {
       });
       const text = await res.body.text();
       if (res.statusCode !== 200) {
-        let code = 'WEFT_ID_ISSUE';
+        let code: RuntimeCode = 'WEFT_ID_ISSUE';
         let message = text.slice(0, 300);
         try {
           const j = JSON.parse(text) as { error?: { code?: string; message?: string } };
-          code = j.error?.code ?? code;
+          // Only a code of the one table is kept: a controller cannot invent codes for this proxy.
+          if (isRuntimeCode(j.error?.code)) code = j.error.code;
           message = j.error?.message ?? message;
         } catch {
           // not JSON: keep the text
@@ -262,7 +263,8 @@ export class ControllerCertificateSource implements CertificateSource {
 function asWeftError(err: unknown): WeftError {
   if (err instanceof WeftError) return err;
   const e = err as { code?: string; message?: string };
-  return new WeftError(e.code ?? 'WEFT_ID_ISSUE', `certificate request failed: ${e.message ?? String(err)}`, 503);
+  const detail = e.code !== undefined && !isRuntimeCode(e.code) ? `${e.code}: ` : '';
+  return new WeftError(isRuntimeCode(e.code) ? e.code : 'WEFT_ID_ISSUE', `certificate request failed: ${detail}${e.message ?? String(err)}`, 503);
 }
 
 /** isTransient: worth retrying (the controller is down or busy), as opposed to a refusal. */

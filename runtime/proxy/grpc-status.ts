@@ -86,7 +86,7 @@ export function encodeGrpcMessage(text: string): string {
  * comment). The Weft code stays in `weft-error` and in the reply's code (access log, metrics).
  */
 export function grpcErrorReply(reply: Reply): Reply {
-  const text = typeof reply.body === 'string' ? reply.body.trim() : `weft: ${reply.code ?? 'WEFT_ERROR'}`;
+  const text = typeof reply.body === 'string' ? reply.body.trim() : `weft: ${reply.code ?? `HTTP ${reply.status}`}`;
   const headers: Headers = {
     'content-type': 'application/grpc',
     'grpc-status': String(grpcStatusFor(reply.code, reply.status)),

@@ -31,6 +31,7 @@ import { bundle, service, spec, type RuleInput } from '../helpers/bundle-builder
 import { tempDir, writeBundle } from '../helpers/proxy-harness.js';
 import { policyScenarios } from '../policy/bench-scenarios.js';
 import { mtlsScenarios, mtlsSection } from './mtls-scenarios.js';
+import { protocolSection } from './protocols.bench.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WEFT = path.resolve(HERE, '..', '..', 'bin', 'weft.js');
@@ -455,6 +456,12 @@ async function main(): Promise<void> {
   if (!values['no-write']) {
     writeBenchSection('Proxy', section);
     if (mtls) writeBenchSection('Proxy mTLS', mtls);
+  }
+  // Protocol rows (gRPC unary direct vs through Weft; proxy → proxy over HTTP/2 vs HTTP/1.1).
+  if (!only || only.has('protocols')) {
+    const protocols = await protocolSection(seconds, Math.min(concurrency, 16));
+    process.stdout.write('\n' + protocols + '\n');
+    if (!values['no-write']) writeBenchSection('Proxy protocols', protocols);
   }
 }
 

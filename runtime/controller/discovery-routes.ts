@@ -66,6 +66,7 @@ function addressOf(body: Record<string, unknown>): { address: string; port: numb
  * instance or renews its lease; answers the lease it holds.
  */
 async function putSelf(ctl: Controller, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  ctl.discovery.catalog.touch();
   const body = await readJson(req, res);
   if (!body) return;
   const who = registrantOf(ctl, req, body);
@@ -145,6 +146,7 @@ function serviceParam(v: string): string | null {
  * (304). With one Service the response's ETag is its version, exactly like /v1/bundle.
  */
 function getEndpoints(ctl: Controller, req: IncomingMessage, res: ServerResponse, url: URL): void {
+  ctl.discovery.catalog.touch();
   const raw = url.searchParams.getAll('service').flatMap((s) => s.split(',')).filter((s) => s !== '');
   if (raw.length === 0 || raw.length > MAX_SERVICES_PER_POLL) {
     sendError(res, 400, 'WEFT_CTL_BAD_REQUEST', `name 1..${MAX_SERVICES_PER_POLL} Services: ?service=NAMESPACE/NAME`);

@@ -32,6 +32,12 @@ export interface ControllerView {
   digest: string | null;
   commit: string | null;
   lastCompile: CompileView | null;
+  /**
+   * Digests proxies hold that the controller counts as current (not behind, active, not lost).
+   * Each proxy gets its Service's slice, whose digest is not the full bundle's, so a proxy is
+   * current when its digest is one of these, not when it equals `digest`.
+   */
+  currentDigests?: ReadonlySet<string>;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -102,7 +108,12 @@ export async function readController(base: string): Promise<ControllerView> {
       firstError: first ? `${str(first.file) ?? '(repository)'}:${typeof first.line === 'number' ? first.line : 0} ${str(first.code) ?? ''} ${str(first.message) ?? ''}` : null,
     };
   }
-  return { up: true, digest: current ? str(current.digest) : null, commit: currentCommit, lastCompile };
+  const currentDigests = new Set<string>();
+  for (const p of Array.isArray(doc.proxies) ? doc.proxies.filter(isRecord) : []) {
+    const d = str(p.digest);
+    if (d !== null && p.behind === false && p.lost !== true && p.state === 'active') currentDigests.add(d);
+  }
+  return { up: true, digest: current ? str(current.digest) : null, commit: currentCommit, lastCompile, currentDigests };
 }
 
 /** waitFor polls `check` every `everyMs` until it resolves true or `timeoutMs` passes. */

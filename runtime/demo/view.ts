@@ -21,10 +21,14 @@ export function shortDigest(d: string | null): string {
   return d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]*$/, '$1');
 }
 
-/** convergence says whether every proxy reports the controller's current digest. */
+/**
+ * convergence says whether every proxy is on what the controller serves it: the current digest,
+ * or (slices: each Service gets its own bundle) a digest the controller counts as current.
+ */
 export function convergence(state: Pick<ViewState, 'proxies' | 'controller'>): { converged: boolean; onCurrent: number; total: number } {
   const target = state.controller.digest;
-  const onCurrent = state.proxies.filter((p) => p.digest !== null && p.digest === target).length;
+  const served = state.controller.currentDigests;
+  const onCurrent = state.proxies.filter((p) => p.digest !== null && (p.digest === target || (served?.has(p.digest) ?? false))).length;
   return { converged: target !== null && onCurrent === state.proxies.length, onCurrent, total: state.proxies.length };
 }
 
@@ -67,7 +71,7 @@ export function renderBlock(state: ViewState, color = true): string[] {
     lines.push(`proxies     ${c.total}/${c.total} on ${shortDigest(state.controller.digest)}  ${paint.green('converged')}`);
   } else {
     const others = state.proxies
-      .filter((p) => p.digest !== state.controller.digest)
+      .filter((p) => p.digest !== state.controller.digest && !(p.digest !== null && (state.controller.currentDigests?.has(p.digest) ?? false)))
       .map((p) => `${p.name} ${p.up ? shortDigest(p.digest) : 'down'}`)
       .join(', ');
     lines.push(`proxies     ${c.onCurrent}/${c.total} on ${shortDigest(state.controller.digest)}  ${paint.dim(`converging: ${others}`)}`);

@@ -33,6 +33,7 @@ export class EndpointCatalog {
   private readonly cache = new Map<string, EndpointSet>();
   private readonly unsubscribe: (() => void)[];
   private warmUntil = 0;
+  private pendingWarmMs = 0;
   private warmTimer: NodeJS.Timeout | null = null;
   /** Count of set changes published (metrics, tests). */
   changes = 0;
@@ -46,12 +47,25 @@ export class EndpointCatalog {
 
   /** warming is true while sets are served as incomplete (see above). */
   get warming(): boolean {
-    return this.now() < this.warmUntil;
+    return this.pendingWarmMs > 0 || this.now() < this.warmUntil;
   }
 
-  /** warm starts a warming period of `ms` (a controller that restarted calls it with one lease). */
+  /**
+   * warm arms a warming period of `ms` (a controller that restarted calls it with one lease). It
+   * starts at the first discovery request (`touch`), not now: a controller still opening its
+   * repository or binding its listener hears from no instance, so that time must not count.
+   */
   warm(ms: number): void {
     if (ms <= 0) return;
+    this.pendingWarmMs = ms;
+    this.cache.clear();
+  }
+
+  /** touch is called on every discovery request: it starts an armed warming period. */
+  touch(): void {
+    if (this.pendingWarmMs <= 0) return;
+    const ms = this.pendingWarmMs;
+    this.pendingWarmMs = 0;
     this.warmUntil = this.now() + ms;
     this.cache.clear();
     if (this.warmTimer) clearTimeout(this.warmTimer);

@@ -139,6 +139,11 @@ describe('discovery end to end', { timeout: 240_000 }, () => {
       const row = st.discovery.services.find((s) => s.service === 'default/reviews');
       assert.equal(row?.instances.length, 2, 'still registered');
       assert.equal(row?.instances.filter((i) => !i.ready).length, 1);
+      const status = spawnWeft(['status', '--controller', ctl.url]);
+      await status.exited;
+      const text = status.stdout.join('');
+      assert.match(text, /instances\s+\d+ registered, \d+ ready/);
+      assert.match(text, /default\/reviews\s+127\.0\.0\.1:\d+\s+NO\s+\d+\.\ds\s+instance=sick/, 'weft status lists the sick instance as not ready, with its lease age');
       const hits = sick.app.hits;
       const at = traffic.ok;
       await until(() => traffic.ok >= at + 100, 30_000, 'traffic while sick');

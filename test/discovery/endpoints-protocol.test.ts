@@ -64,7 +64,7 @@ async function serve(opts: { leaseMs?: number; peerIdentity?: Controller['peerId
 describe('discovery routes (insecure mode: the registrant named in the request)', { timeout: 60_000 }, () => {
   let s: Awaited<ReturnType<typeof serve>>;
   before(async () => {
-    s = await serve({ leaseMs: 600 });
+    s = await serve({ leaseMs: 1500 });
   });
   after(async () => {
     await s.ctl.close();
@@ -75,7 +75,7 @@ describe('discovery routes (insecure mode: the registrant named in the request)'
   it('registers, answers the lease, and serves the set with its version as ETag', async () => {
     const put = await call(s.base, 'PUT', '/v1/endpoints/self', reg('reviews', 19081, true, { version: 'v2' }));
     assert.equal(put.status, 200);
-    assert.deepEqual(put.json, { service: 'default/reviews', leaseMs: 600, heartbeatMs: 200 });
+    assert.deepEqual(put.json, { service: 'default/reviews', leaseMs: 1500, heartbeatMs: 500 });
     const got = await endpoints(s.base, ['default/reviews']);
     assert.equal(got.status, 200);
     const set = got.body?.sets[0];
@@ -132,7 +132,7 @@ describe('discovery routes (insecure mode: the registrant named in the request)'
     assert.equal(row?.ready, 0);
     assert.equal(row?.instances[0]?.ready, false);
     assert.equal(typeof row?.instances[0]?.leaseAgeMs, 'number');
-    assert.equal(st.discovery.leaseMs, 600);
+    assert.equal(st.discovery.leaseMs, 1500);
   });
 
   it('refuses malformed registrations and polls with one readable error', async () => {

@@ -113,6 +113,8 @@ describe('EndpointCatalog', () => {
     const c = new EndpointCatalog({ providers: [r], now: () => now });
     try {
       c.warm(15_000);
+      assert.equal(c.set('default/reviews').complete, false, 'armed: incomplete before any instance is heard');
+      c.touch();
       r.register(reviews, ep(9001));
       const warm = c.set('default/reviews');
       assert.equal(warm.complete, false);

@@ -205,7 +205,7 @@ export async function removeDir(dir: string): Promise<void> {
 export interface StatusDoc {
   current: { digest: string; commit: { commit: string } | null } | null;
   lastCompile: { commit: { commit: string }; ok: boolean; diagnostics: { file: string | null; line: number; code: string; severity: string }[] } | null;
-  proxies: { proxy: string; service: string; digest: string | null; state: string; lost: boolean }[];
+  proxies: { proxy: string; service: string; digest: string | null; state: string; lost: boolean; behind: boolean }[];
 }
 
 /** TrafficDoc is the controller's /v1/traffic. */
@@ -225,17 +225,19 @@ export async function proxyDigests(up: UpRun): Promise<Map<string, string | null
 }
 
 /**
- * converged resolves the digest every proxy has active once all seven proxies report the
- * controller's current digest (both in /v1/status and in their own /config), else undefined.
+ * converged resolves the controller's current digest once all seven proxies are on what it
+ * serves them (their Service's slice: /v1/status says active and not behind) and each proxy's
+ * own /config agrees with what it reported; else undefined.
  */
 export async function converged(up: UpRun, notDigest?: string): Promise<string | undefined> {
   const st = await getJson<StatusDoc>(`${up.lock.controller}/v1/status`);
   const digest = st.current?.digest;
   if (!digest || digest === notDigest) return undefined;
   const live = st.proxies.filter((p) => !p.lost);
-  if (live.length < 7 || !live.every((p) => p.state === 'active' && p.digest === digest)) return undefined;
+  if (live.length < 7 || !live.every((p) => p.state === 'active' && !p.behind && p.digest !== null)) return undefined;
+  const reported = new Set(live.map((p) => p.digest));
   const own = await proxyDigests(up);
-  if (own.size < 7 || ![...own.values()].every((d) => d === digest)) return undefined;
+  if (own.size < 7 || ![...own.values()].every((d) => reported.has(d))) return undefined;
   return digest;
 }
 

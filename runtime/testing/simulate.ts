@@ -316,7 +316,7 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
   if (host === '') return local(400, 'the request names no host (give an absolute URL or a Host header)');
   // The caller's proxy normalises the path before routing (runtime/proxy/steps/index.ts), so a
   // `..` segment or an encoded letter cannot steer a request past a route's limits and filters.
-  const normalised = normalizePath(writtenPath);
+  const normalised = normalizePath(writtenPath, router.mesh.proxy?.pathNormalization);
   if (!normalised.ok) return local(400, `the path cannot be normalised safely: ${normalised.detail}`);
   const rawPath = normalised.path;
   const sent = outboundHeaders(headers, host, caller);
@@ -357,7 +357,7 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
     const backendAnswer = simulateFilters(breq, b.filters, steps, base.partialFaults, `backend ${b.service} of rule ${rule.id}`);
     const receiver = findService(router, b.service);
     // The inbound proxy normalises the path first: authorization, rate limits and the app all see that form.
-    const normal = normalizePath(breq.path);
+    const normal = normalizePath(breq.path, router.mesh.proxy?.pathNormalization);
     const received = normal.ok ? normal.path : breq.path;
     const request: BackendRequest = { method, authority: breq.authority, path: breq.query ? `${received}?${breq.query}` : received, headers: flatHeaders(breq.headers) };
     const authHeaders = flatHeaders(breq.headers);

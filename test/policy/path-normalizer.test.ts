@@ -80,3 +80,42 @@ describe('normalizePath', () => {
     );
   });
 });
+
+describe('normalizePath options (MeshConfig spec.proxy.pathNormalization, issue 13 item 7)', () => {
+  const opts = (o: Partial<{ escapedSlashes: 'Reject' | 'KeepUnchanged' | 'UnescapeAndForward'; mergeSlashes: boolean; stripPathParameters: boolean }>) => ({ escapedSlashes: 'Reject' as const, mergeSlashes: true, stripPathParameters: false, ...o });
+  const ok = (target: string, o: ReturnType<typeof opts>): string => {
+    const r = normalizePath(target, o);
+    assert.ok(r.ok, `${target} rejected: ${r.ok ? '' : r.reason}`);
+    // Idempotent under the same options.
+    const again = normalizePath(r.path, o);
+    assert.ok(again.ok && again.path === r.path, `${r.path} is not stable`);
+    return r.path;
+  };
+
+  it('a dot segment with ;parameters is refused by default (Tomcat would climb: /data/..;/secret is /secret)', () => {
+    assert.equal(rejected('/data/..;/secret'), 'dot-segment-parameter');
+    assert.equal(rejected('/data/.;x=1/../secret'), 'dot-segment-parameter');
+    assert.equal(rejected('/data/..%3B/secret'), 'dot-segment-parameter');
+    assert.equal(norm('/data/item;jsessionid=1'), '/data/item;jsessionid=1', 'parameters on a name are kept');
+  });
+
+  it('stripPathParameters: parameters go, then dot segments resolve: /data/..;/secret is /secret', () => {
+    const o = opts({ stripPathParameters: true });
+    assert.equal(ok('/data/..;/secret', o), '/secret');
+    assert.equal(ok('/a;x=1/b;y', o), '/a/b');
+  });
+
+  it('escapedSlashes: Reject refuses, KeepUnchanged keeps them encoded (never a separator), UnescapeAndForward decodes then resolves', () => {
+    assert.equal(rejected('/api/vhosts/%2F'), 'encoded-separator');
+    assert.equal(ok('/api/vhosts/%2f/queue', opts({ escapedSlashes: 'KeepUnchanged' })), '/api/vhosts/%2F/queue');
+    assert.equal(ok('/a/..%2Fb', opts({ escapedSlashes: 'KeepUnchanged' })), '/a/..%2Fb', '..%2F is a name, not a climb');
+    assert.equal(ok('/data%2F..%2Fsecret', opts({ escapedSlashes: 'UnescapeAndForward' })), '/secret');
+    assert.equal(ok('/a%5Cb\\c', opts({ escapedSlashes: 'UnescapeAndForward' })), '/a/b/c');
+  });
+
+  it('mergeSlashes: false keeps // as sent; dot segments still resolve', () => {
+    const o = opts({ mergeSlashes: false });
+    assert.equal(ok('//a//b/', o), '//a//b/');
+    assert.equal(ok('/a//../b', o), '/a/b');
+  });
+});

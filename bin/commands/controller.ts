@@ -40,6 +40,8 @@ Usage: weft controller --repo PATH|URL [options]
   --insecure             run without --ca-dir: plain HTTP, and anyone who can reach the controller
                          may fetch bundles, report status and register (local development only)
   --max-wait DURATION    longest long-poll honoured (default 60s)
+  --whole-bundles        serve every proxy the whole bundle instead of its Service's slice
+                         (docs/scale.md); the demo mesh uses it so all proxies share one digest
   --debounce DURATION    quiet time after a change before compiling (default 15ms)
   --lease DURATION       registration lease of an instance (default 15s; proxies heartbeat every third)
   --debug                debug log lines
@@ -77,6 +79,7 @@ export const command: Command = {
         insecure: { type: 'boolean', default: false },
         lease: { type: 'string', default: '15s' },
         debug: { type: 'boolean', default: false },
+        'whole-bundles': { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -126,6 +129,7 @@ export const command: Command = {
         ...(values.out ? { outFile: path.resolve(values.out) } : {}),
         pollMs,
         maxWaitMs,
+        ...(values['whole-bundles'] ? { slices: false } : {}),
         debounceMs,
         leaseMs,
         heartbeatMs: Math.floor(leaseMs / 3),

@@ -47,6 +47,8 @@ export interface ControllerOptions {
   logger: Logger;
   /** Quiet time after a change before compiling, so a burst compiles once (default 15 ms). */
   debounceMs?: number;
+  /** false: every proxy gets the whole bundle, not its Service's slice (default true). */
+  slices?: boolean;
   /** Longest `Prefer: wait` honoured, in ms (default 60 s). */
   maxWaitMs?: number;
   /** Registration lease and heartbeat period in ms (defaults 15 s / 5 s, docs/discovery.md). */
@@ -380,7 +382,7 @@ export class Controller {
   servedFor(service: string): ServedBundle | null {
     const cur = this.current;
     if (!cur) return null;
-    const id = serviceId(service, null);
+    const id = this.options.slices === false ? null : serviceId(service, null);
     if (id === null) return cur;
     this.slices.use(cur.bundle);
     try {

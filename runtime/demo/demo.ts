@@ -143,7 +143,7 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
     const controller = children.start({
       name: 'controller',
       command: node,
-      args: [weft, 'controller', '--repo', seed.repo, '--branch', seed.branch, '--listen', `127.0.0.1:${controllerPort}`, '--ca-dir', identity.caDir, '--dashboard', `127.0.0.1:${dashboardPort}`, '--store', path.join(dirs.state, 'store')],
+      args: [weft, 'controller', '--repo', seed.repo, '--branch', seed.branch, '--listen', `127.0.0.1:${controllerPort}`, '--ca-dir', identity.caDir, '--dashboard', `127.0.0.1:${dashboardPort}`, '--store', path.join(dirs.state, 'store'), '--whole-bundles'],
       logFile: log('controller'),
     });
     await lock.update({ controller: dashboardUrl, children: children.list().map((c) => ({ name: c.name, pid: c.pid })) });

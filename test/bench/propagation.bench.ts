@@ -183,6 +183,8 @@ async function main(): Promise<void> {
     const frontRss = fronts.map((p) => rssMiB(p.proc.pid!));
     const frontNow = await sliceOf('front');
     const loadPart1 = load();
+    // Part 1's figures first, so a failure in part 2 does not lose them.
+    console.error(`# part 1: e2e p50 ${pct(e2e, 50)} / p99 ${pct(e2e, 99)} ms; compile wall p50 ${pct(compileMs, 50)} / p99 ${pct(compileMs, 99)} ms, CPU p50 ${pct(compileCpu, 50)} / p99 ${pct(compileCpu, 99)} ms; distribution p50 ${pct(distribution, 50)} / p99 ${pct(distribution, 99)} ms; front slice ${frontNow.bytes} B; front RSS ${frontRss.map((r) => r.toFixed(0)).join(',')} MiB; back digests unchanged ${String(backDigests.every((d) => d === backDigest))}, reloads ${backReloadsAfter.map((n, k) => n - backReloads[k]!).join(',')}; load ${loadPart1}`);
 
     // Part 2: idle long-polls of `front`. The real proxies go first, so only simulated clients remain.
     await Promise.all([...fronts, ...backs].map((p) => p.kill('SIGTERM')));
@@ -217,7 +219,8 @@ async function main(): Promise<void> {
     const idle = { cpu: (cpuSeconds(pid) - c1) / window, rss: rssMiB(pid) };
     const sha = await commit(repo, { [`${ns(3)}/svc-3.yaml`]: serviceFile(3, 77) }, 'wake everyone');
     const compiled = await waitFor(() => logOf(ctl, (l) => l.msg === 'compiled' && l.commit === sha), 60_000, 'wake compile');
-    const woken = await waitFor(() => logOf(ctl, (l) => l.msg === 'bundle published' && l.digest === compiled.digest), 10_000, 'wake publish');
+    // Publishing waits for the store's fsync of the whole bundle: generous on a shared disk.
+    const woken = await waitFor(() => logOf(ctl, (l) => l.msg === 'bundle published' && l.digest === compiled.digest), 60_000, 'wake publish');
     const before = received;
     await waitFor(() => received - before >= IDLE, 120_000, `all ${IDLE} simulated proxies received the new slice`);
     const wakeAll = Date.now() - Date.parse(String(woken.time));

@@ -4,7 +4,7 @@
  * OpenSSL decoder message.
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { UsageError } from './cli.js';
 
 /** MAX_KEY_FILE_BYTES bounds a key file: a PEM key is a few hundred bytes. */
@@ -14,7 +14,8 @@ const MAX_KEY_FILE_BYTES = 64 * 1024;
 function readKeyFile(flag: string, file: string): string {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // O_NONBLOCK: a FIFO given as a key file is refused below instead of blocking the open.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw new UsageError(`${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }

@@ -54,14 +54,15 @@ const USAGE = 'weft explain [DIR] METHOD URL';
  */
 function explainArguments(positionals: string[]): [dir: string, method: string, url: string] {
   if (positionals.length > 3) throw new UsageError(`too many arguments (${positionals.length}); usage: ${USAGE}`);
-  const urlAt = positionals.findIndex((p) => URL_SHAPE.test(p));
+  // The last URL-shaped word is the URL: an absolute DIR (/srv/policies) also starts with '/'.
+  const urlAt = positionals.findLastIndex((p) => URL_SHAPE.test(p));
   if (urlAt === -1) {
     const last = positionals[positionals.length - 1];
     if (last === undefined) throw new UsageError(`explain needs METHOD and URL; usage: ${USAGE}`);
     if (methodLike(last)) throw new UsageError(`no URL after the method ${last}; usage: ${USAGE} (URL is http://service/path, or /path with -H 'Host: service')`);
     throw new UsageError(`"${last}" is not a URL: give http://service/path, or /path with -H 'Host: service'; usage: ${USAGE}`);
   }
-  if (urlAt !== positionals.length - 1) throw new UsageError(`the URL "${positionals[urlAt]}" must come last; usage: ${USAGE}`);
+  if (urlAt !== positionals.length - 1 && !isDirectory(positionals[urlAt]!)) throw new UsageError(`the URL "${positionals[urlAt]}" must come last; usage: ${USAGE}`);
   const before = positionals.slice(0, urlAt);
   const method = before[before.length - 1];
   // `weft explain policies/ http://x/` names a folder where the method goes: say the method is missing.

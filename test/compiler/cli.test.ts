@@ -184,6 +184,9 @@ test('command-line mistakes: one readable line, a did-you-mean, blamed on the ri
     [['explain', 'p', 'http://reviews/'], /^weft: no METHOD before the URL/],
     [['explain', 'http://reviews/', 'GET'], /^weft: the URL "http:\/\/reviews\/" must come last/],
   ];
+  // An absolute DIR starts with '/' like a path URL: it is still read as DIR.
+  const absolute = await weft(['explain', path.join(dir, 'p'), 'GET', 'http://reviews/'], dir);
+  assert.equal(absolute.code, 0, absolute.stderr);
   for (const [args, expected] of cases) {
     const r = await weft(args, dir);
     assert.equal(r.code, 2, args.join(' '));

@@ -22,7 +22,10 @@ export function upstreamFailure(ex: Exchange, key: string, err: unknown, maxHead
   const reason = ex.attemptAborted;
   if (reason instanceof WeftError) return errorReply(reason, reason.code === 'WEFT_BACKEND_TIMEOUT');
   if (reason) return errorReply(new WeftError('WEFT_CLIENT_GONE', 'the client went away', 499));
-  const e = err as { code?: string; message?: string };
+  // node:http2 cancels the pending stream when its session fails to connect; the connect
+  // failure (e.g. the endpoint's certificate names another Service) is the stream error's cause.
+  const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
+  const e = (cause?.code === 'WEFT_UPSTREAM_IDENTITY' ? cause : err) as { code?: string; message?: string };
   const detail = `${e.code ?? 'error'}: ${e.message ?? String(err)}`;
   switch (e.code) {
     case 'ECONNREFUSED':

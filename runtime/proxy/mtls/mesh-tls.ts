@@ -163,7 +163,15 @@ export class MeshTls implements TlsClientIdentity {
    */
   h2ClientOptions(expected: string): { secureContext: SecureContext; checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined } {
     const gen = this.gen;
-    return { secureContext: gen.client, checkServerIdentity: (_host, cert) => this.checkServer(gen, expected, cert as DetailedPeerCertificate) };
+    return {
+      secureContext: gen.client,
+      checkServerIdentity: (_host, cert) => {
+        // Called once per full handshake (no session is offered): count it here, as the undici connector does.
+        const err = this.checkServer(gen, expected, cert as DetailedPeerCertificate);
+        this.metrics.handshakes.inc({ direction: 'outbound', result: err ? 'WEFT_UPSTREAM_IDENTITY' : 'ok' });
+        return err;
+      },
+    };
   }
 
   private connectorFor(expected: string, allowH2: boolean): buildConnector.connector {

@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import http2 from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -183,6 +184,26 @@ describe('mTLS between proxies', () => {
       await Promise.all([waitForDigest(ratings.admin, strict.digest), waitForDigest(web.admin, strict.digest)]);
     }
     assert.equal(await direct(null), 'refused', 'back to STRICT');
+  });
+
+  it('HTTP/2 over TLS (ALPN h2) to the inbound: same certificate check, same caller', async () => {
+    const n = ratingsApp.seen.length;
+    const session = http2.connect(`https://${ratings.inbound!}`, { key: webCert.keyPem, cert: webCert.certPem, ca: ca.certPem, checkServerIdentity: () => undefined });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = session.request({ ':path': '/ratings/9', ':authority': 'ratings', 'weft-source': 'admin.default' });
+        req.on('response', (h) => resolve(Number(h[':status'])));
+        req.on('error', reject);
+        req.resume();
+        req.end();
+      });
+      assert.equal(status, 200);
+      assert.equal((session.socket as import('node:tls').TLSSocket).alpnProtocol, 'h2');
+    } finally {
+      session.close();
+    }
+    assert.match(String(ratingsApp.seen[n]!.headers['x-forwarded-client-cert']), /URI=spiffe:\/\/weft\.local\/ns\/default\/sa\/web$/);
+    assert.equal(ratingsApp.seen[n]!.headers['weft-source'], undefined);
   });
 
   it('/config shows the identity in force', async () => {

@@ -52,3 +52,22 @@ export function writeBenchSection(heading: string, section: string): void {
   }
   writeFileSync(file, out.endsWith('\n') ? out : out + '\n');
 }
+
+/** pct is the p-th percentile (nearest rank) of `xs`; NaN when empty. */
+export function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+}
+
+/** cpuSeconds is user+system CPU time of a process so far, in seconds (Linux /proc, 100 Hz ticks). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** rssMiB is a process's resident set size in MiB (Linux /proc); NaN when unknown. */
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}

@@ -18,34 +18,16 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { Pool, request } from 'undici';
 import { getJson, initRepo, killAll, removeTmp, sleep, startController, tmpDir, waitFor } from '../controller/helpers.js';
 import { closeApps, meshRepo, startApp, startCaller } from '../discovery/mesh-kit.js';
-import { writeBenchSection } from './bench-kit.js';
+import { writeBenchSection, cpuSeconds, pct, rssMiB } from './bench-kit.js';
 
 const ROUNDS = Number(process.env.WEFT_BENCH_ROUNDS ?? 30);
 const CALLERS = Number(process.env.WEFT_BENCH_CALLERS ?? 4);
 const INSTANCES = Number(process.env.WEFT_BENCH_INSTANCES ?? 1000);
 const SECONDS = Number(process.env.WEFT_BENCH_SECONDS ?? 30);
 const HEARTBEAT_MS = 5000;
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-}
-
-/** cpuSeconds is user+system CPU time of a process so far (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 const load = (): string => os.loadavg().map((x) => x.toFixed(1)).join(' ');
 

@@ -21,34 +21,17 @@
 import os from 'node:os';
 import path from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { Pool, request } from 'undici';
 import {
   commit, git, killAll, removeTmp, sleep, startController, startProxy, statusOf, tmpDir, waitCompiled, waitFor, type ControllerProc, type ProxyProc,
 } from '../controller/helpers.js';
+import { cpuSeconds, pct, rssMiB } from './bench-kit.js';
 
 const SERVICES = Math.max(60, Number(process.env.WEFT_BENCH_SERVICES ?? 10_000));
 const COMMITS = Number(process.env.WEFT_BENCH_COMMITS ?? 30);
 const PROXIES = Number(process.env.WEFT_BENCH_PROXIES ?? 3);
 const IDLE = Number(process.env.WEFT_BENCH_IDLE ?? 1000);
 const EGRESS = 20;
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-}
-
-/** cpuSeconds is user+system CPU time of a process so far (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 const load = (): string => os.loadavg().map((x) => x.toFixed(1)).join(' ');
 const ns = (i: number): string => `team-${i % 20}`;

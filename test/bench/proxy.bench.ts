@@ -1,6 +1,8 @@
 /**
  * Proxy benchmark (`npm run bench:proxy`). The same load against the upstream directly, through
- * Weft, through node-http-proxy (keep-alive agent, for fairness) and through nginx when
+ * the floor (floor-proxy.ts: node:http + undici Pool.dispatch and nothing else; every row's CPU per
+ * request is also given as a ratio of the floor's from the same run), through Weft, through
+ * node-http-proxy (keep-alive agent, for fairness) and through nginx when
  * installed (skipped with a message otherwise). Every target runs in its own process; the load
  * driver runs here.
  *
@@ -35,6 +37,7 @@ import { protocolSection } from './protocols.bench.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WEFT = path.resolve(HERE, '..', '..', 'bin', 'weft.js');
+const FLOOR = path.join(HERE, 'floor-proxy.js');
 const BODY = Buffer.alloc(1024, 120);
 
 // ---------------------------------------------------------------- child roles
@@ -152,6 +155,15 @@ function weftBundleFile(upstream: string): string {
 /** SCENARIOS run in this order; "direct" is the baseline the others are compared with. */
 const SCENARIOS: Scenario[] = [
   { name: 'direct', start: async (upstream) => ({ addr: upstream, host: 'up', pid: null, stop: async () => {} }) },
+  {
+    // issue 16's yardstick: node:http + undici Pool.dispatch, nothing else (floor-proxy.ts).
+    name: 'floor',
+    start: async (upstream) => {
+      const port = await freePort();
+      const c = await startChild([FLOOR, String(port), upstream], 'ready');
+      return { addr: `127.0.0.1:${port}`, host: 'up', pid: c.pid ?? null, stop: () => stopChild(c) };
+    },
+  },
   {
     name: 'weft',
     start: async (upstream) => {
@@ -376,7 +388,7 @@ async function main(): Promise<void> {
   const upstream = `127.0.0.1:${upPort}`;
   const results: Result[] = [];
   for (const s of SCENARIOS) {
-    if (only && !only.has(s.name) && s.name !== 'direct') continue;
+    if (only && !only.has(s.name) && s.name !== 'direct' && s.name !== 'floor') continue;
     const t = await s.start(upstream);
     if (typeof t === 'string') {
       process.stderr.write(`skip ${s.name}: ${t}\n`);
@@ -406,10 +418,13 @@ async function main(): Promise<void> {
   const direct = results.find((r) => r.name === 'direct');
   const by = (n: string): Result | undefined => results.find((r) => r.name === n);
   const fmt = (x: number | undefined, d = 2): string => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
+  const floorCpu = by('floor')?.cpuUsPerReq ?? null;
+  // CPU per request over the floor's, from the same run (the chain rows add up two proxies).
+  const overFloor = (r: Result): string => (r.cpuUsPerReq && floorCpu ? `${(r.cpuUsPerReq / floorCpu).toFixed(2)}×` : '–');
   const rows = results.map((r) =>
     r.skipped
-      ? `| ${r.name} | skipped: ${r.skipped} | | | | | | |`
-      : `| ${r.name} | ${fmt(r.rps, 0)} | ${r.cpuUsPerReq == null ? '–' : fmt(r.cpuUsPerReq, 0)} | ${direct?.rps ? fmt((r.rps ?? 0) / direct.rps) : '–'} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${r.name === 'direct' ? '–' : `${fmt((r.p50 ?? 0) - (direct?.p50 ?? 0), 3)} / ${fmt((r.p99 ?? 0) - (direct?.p99 ?? 0), 3)}`} | ${r.errors ?? 0} |`,
+      ? `| ${r.name} | skipped: ${r.skipped} | | | | | | | |`
+      : `| ${r.name} | ${fmt(r.rps, 0)} | ${r.cpuUsPerReq == null ? '–' : fmt(r.cpuUsPerReq, 0)} | ${overFloor(r)} | ${direct?.rps ? fmt((r.rps ?? 0) / direct.rps) : '–'} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${r.name === 'direct' ? '–' : `${fmt((r.p50 ?? 0) - (direct?.p50 ?? 0), 3)} / ${fmt((r.p99 ?? 0) - (direct?.p99 ?? 0), 3)}`} | ${r.errors ?? 0} |`,
   );
   const weft = by('weft');
   const ratio = (a: string): string => {
@@ -440,9 +455,11 @@ async function main(): Promise<void> {
     '',
     `Upstream: Node http server, 1 KiB responses, keep-alive. Throughput: closed loop, ${concurrency} in flight, best of ${rounds} rounds of ${seconds} s; proxy CPU µs/req is the proxy process's user+system time per request (nginx: master and worker), the lowest of the rounds. Latency: open loop at ${rate} req/s for ${seconds} s, measured from each request's scheduled send time (coordinated-omission corrected). Each target is one process (nginx: 1 worker, upstream keepalive).`,
     '',
-    '| target | req/s | proxy CPU µs/req | × direct | p50 ms | p99 ms | added p50 / p99 ms | errors |',
-    '|---|---|---|---|---|---|---|---|',
+    '| target | req/s | proxy CPU µs/req | CPU / floor | × direct | p50 ms | p99 ms | added p50 / p99 ms | errors |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
+    '',
+    `Floor: node:http in, undici Pool.dispatch out, headers copied, body streamed, nothing else (test/bench/floor-proxy.ts). Weft outbound CPU per request: ${by('weft') ? overFloor(by('weft')!) : 'n/a'} the floor (goal ≤ 1.3×); inbound with the 10-rule authorization and rate limit: ${by('weft-inbound+policies')?.cpuUsPerReq && by('weft-inbound')?.cpuUsPerReq ? `${(by('weft-inbound+policies')!.cpuUsPerReq! / by('weft-inbound')!.cpuUsPerReq!).toFixed(2)}×` : 'n/a'} plain inbound (goal ≤ 1.1×).`,
     '',
     `Weft throughput: ${ratio('node-http-proxy')} node-http-proxy (goal ≥ 1.6×), ${ratio('nginx')} nginx (goal ≥ 0.5×), measured as req/s. By CPU per request (one-core capacity, robust to a shared machine): ${cpuRatio('node-http-proxy')} node-http-proxy, ${cpuRatio('nginx')} nginx.`,
     '',

@@ -136,8 +136,17 @@ export interface UnaryResult {
   trailers: grpc.Metadata | null;
 }
 
-/** unary makes one unary call of test.Echo/`name`. */
+/**
+ * bounded gives a call a 10 s deadline unless the test set one: a call that got no answer fails
+ * as DEADLINE_EXCEEDED instead of hanging the test run.
+ */
+function bounded(options: grpc.CallOptions = {}): grpc.CallOptions {
+  return { deadline: Date.now() + 10_000, ...options };
+}
+
+/** unary makes one unary call of test.Echo/`name` (10 s deadline unless `options` sets one). */
 export function unary(client: grpc.Client, name: string, req: Msg, metadata = new grpc.Metadata(), options: grpc.CallOptions = {}): Promise<UnaryResult> {
+  options = bounded(options);
   return new Promise((resolve) => {
     let headers: grpc.Metadata | null = null;
     let trailers: grpc.Metadata | null = null;
@@ -154,7 +163,7 @@ export function unary(client: grpc.Client, name: string, req: Msg, metadata = ne
 export function serverStream(client: grpc.Client, req: Msg): Promise<{ messages: Msg[]; status: grpc.StatusObject }> {
   return new Promise((resolve, reject) => {
     const messages: Msg[] = [];
-    const call = client.makeServerStreamRequest('/test.Echo/ServerStream', ser, de, req);
+    const call = client.makeServerStreamRequest('/test.Echo/ServerStream', ser, de, req, new grpc.Metadata(), bounded());
     call.on('data', (m: Msg) => messages.push(m));
     call.on('error', () => {});
     call.on('status', (status: grpc.StatusObject) => resolve({ messages, status }));
@@ -165,7 +174,7 @@ export function serverStream(client: grpc.Client, req: Msg): Promise<{ messages:
 /** clientStream sends `msgs` to test.Echo/ClientStream and returns the answer. */
 export function clientStream(client: grpc.Client, msgs: Msg[]): Promise<Msg> {
   return new Promise((resolve, reject) => {
-    const call = client.makeClientStreamRequest('/test.Echo/ClientStream', ser, de, (err, value) => (err ? reject(err) : resolve(value!)));
+    const call = client.makeClientStreamRequest('/test.Echo/ClientStream', ser, de, new grpc.Metadata(), bounded(), (err, value) => (err ? reject(err) : resolve(value!)));
     for (const m of msgs) call.write(m);
     call.end();
   });
@@ -175,7 +184,7 @@ export function clientStream(client: grpc.Client, msgs: Msg[]): Promise<Msg> {
 export function bidi(client: grpc.Client, texts: string[]): Promise<Msg[]> {
   return new Promise((resolve, reject) => {
     const out: Msg[] = [];
-    const call = client.makeBidiStreamRequest('/test.Echo/Bidi', ser, de);
+    const call = client.makeBidiStreamRequest('/test.Echo/Bidi', ser, de, new grpc.Metadata(), bounded());
     let i = 0;
     call.on('data', (m: Msg) => {
       out.push(m);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { compile } from '../../compiler/compile.js';
-import { agent, raw, spawnProxy, tempDir, type ProxyProcess } from '../helpers/proxy-harness.js';
+import { agent, raw, spawnProxy, tempDir, within, type ProxyProcess } from '../helpers/proxy-harness.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,17 +25,41 @@ function freePort(): Promise<number> {
   });
 }
 
-/** open connects a WebSocket to `addr` with Host `host`; resolves when open, rejects with the HTTP status when refused. */
-function open(addr: string, host: string, p: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${addr}${p}`, { headers: { host } });
-    ws.once('open', () => resolve(ws));
+/** A WebSocket whose messages are queued from the moment it exists. */
+interface Conn {
+  ws: WebSocket;
+  /** next resolves with the next message, waiting at most 5 s for it. */
+  next(): Promise<WebSocket.RawData>;
+}
+
+/**
+ * open connects a WebSocket to `addr` with Host `host`; resolves when open, rejects with the HTTP
+ * status when refused. Messages are queued before 'open': the app's first frame can arrive in
+ * the same read as the 101 response and is emitted before an awaiting caller could listen.
+ */
+function open(addr: string, host: string, p: string): Promise<Conn> {
+  const ws = new WebSocket(`ws://${addr}${p}`, { headers: { host } });
+  const queued: WebSocket.RawData[] = [];
+  const waiting: Array<(d: WebSocket.RawData) => void> = [];
+  ws.on('message', (d) => {
+    const w = waiting.shift();
+    if (w) w(d);
+    else queued.push(d);
+  });
+  const next = (): Promise<WebSocket.RawData> => {
+    const d = queued.shift();
+    if (d !== undefined) return Promise.resolve(d);
+    return within(new Promise((resolve) => waiting.push(resolve)), 5_000, 'a WebSocket message');
+  };
+  const opened = new Promise<Conn>((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, next }));
     ws.once('unexpected-response', (_req, res) => {
       reject(Object.assign(new Error(`refused: ${res.statusCode}`), { status: res.statusCode, headers: res.headers }));
       ws.terminate();
     });
     ws.once('error', reject);
   });
+  return within(opened, 10_000, `the WebSocket to ${addr}${p} to open`);
 }
 
 describe('WebSocket through two proxies', () => {
@@ -46,7 +70,7 @@ describe('WebSocket through two proxies', () => {
   let caller: ProxyProcess;
   before(async () => {
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    await within(new Promise<void>((resolve) => wss.once('listening', () => resolve())), 5_000, 'the WebSocket server to listen');
     appPort = (wss.address() as { port: number }).port;
     wss.on('connection', (ws, req) => {
       upgrades.push(req.url ?? '');
@@ -90,17 +114,20 @@ spec:
   });
   after(async () => {
     for (const p of procs) await p.stop();
-    await new Promise<void>((resolve) => {
-      for (const c of wss.clients) c.terminate();
-      wss.close(() => resolve());
-    });
+    await within(
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => resolve());
+      }),
+      5_000,
+      'the WebSocket server to close',
+    );
     await agent.close();
   });
 
   it('echoes text and binary messages both ways, and closes cleanly', async () => {
-    const ws = await open(caller.outbound, 'chat', '/room/1');
+    const { ws, next } = await open(caller.outbound, 'chat', '/room/1');
     const got: string[] = [];
-    const next = (): Promise<WebSocket.RawData> => new Promise((resolve) => ws.once('message', (d) => resolve(d)));
     got.push((await next()).toString());
     assert.equal(got[0], 'hello client.default');
     for (const text of ['one', 'two', 'x'.repeat(100_000)]) {
@@ -112,7 +139,7 @@ spec:
     assert.deepEqual(Buffer.from((await next()) as Buffer), bin);
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     ws.close(1000, 'bye');
-    assert.equal(await closed, 1000);
+    assert.equal(await within(closed, 5_000, 'the WebSocket close'), 1000);
     assert.ok(upgrades.includes('/room/1'));
   });
 

@@ -24,11 +24,7 @@ export function analyze(tree: ResolvedTree, ctx: PassContext): ResolvedTree {
   for (const r of tree.routes) checkRoute(r, tree, ctx);
   if (tree.meshConfig) checkMeshConfig(tree.meshConfig, ctx);
 
-  for (const svc of tree.services.values()) {
-    if ((svc.spec.endpoints ?? []).length === 0) {
-      report(ctx, 'WFT511', `Service ${svc.metadata.namespace}/${svc.metadata.name} has no endpoints; traffic to it gets 503`, { origin: svc.origin, pointer: '/spec', resource: svc });
-    }
-  }
+  checkEndpoints(tree, ctx);
   for (const f of tree.faults.values()) {
     if (!referencedFaults.has(f)) {
       report(ctx, 'WFT510', `Fault ${f.metadata.namespace}/${f.metadata.name} is not used by any HTTPRoute ExtensionRef filter`, { origin: f.origin, pointer: '/metadata/name', resource: f });
@@ -49,6 +45,28 @@ export function analyze(tree: ResolvedTree, ctx: PassContext): ResolvedTree {
     }
   }
   return tree;
+}
+
+/**
+ * WFT511: a Service whose own endpoints receive traffic but that lists none in git. That is how a
+ * Service fed only by registration is declared (docs/discovery.md: its proxies register with the
+ * controller), so it is a note, not a warning: only without a controller (`weft proxy --bundle`)
+ * do callers get 503. A Service with a producer route that no backendRef or
+ * mirror names never sends to its own endpoints (its routes decide), so it gets nothing.
+ */
+function checkEndpoints(tree: ResolvedTree, ctx: PassContext): void {
+  const targets = new Set<string>();
+  for (const b of tree.backends.values()) targets.add(b.service);
+  for (const [id, svc] of tree.services) {
+    if ((svc.spec.endpoints ?? []).length > 0) continue;
+    // With a producer route every caller without a consumer table of its own is routed by it
+    // (a request no rule matches is 404), so the Service's own endpoints are never picked.
+    if (!targets.has(id) && (tree.routesByParent.get(id) ?? []).some((a) => !a.consumer)) continue;
+    const name = `${svc.metadata.namespace}/${svc.metadata.name}`;
+    report(ctx, 'WFT511', `Service ${name} lists no static endpoints: its traffic goes to the instances that register (weft proxy --service ${svc.metadata.name} --controller URL); without a controller (weft proxy --bundle) callers get 503`, { origin: svc.origin, pointer: '/spec', resource: svc }, {
+      hint: 'nothing to do if its instances run a Weft proxy; list spec.endpoints for an upstream that cannot register (a database, an external API)',
+    });
+  }
 }
 
 /** WFT501: within one table, a match whose key an earlier (higher-precedence) match already has. */

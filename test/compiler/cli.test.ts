@@ -42,7 +42,15 @@ spec:
   ports: [{ name: http, port: 9080 }]
   endpoint: []
 `;
-const WARN = `apiVersion: weft.dev/v1alpha1
+// An unused Fault: warning WFT510. (A Service without endpoints is only a note, WFT511: it is
+// how a Service fed by registration is declared.)
+const WARN = `${SERVICE}---
+apiVersion: weft.dev/v1alpha1
+kind: Fault
+metadata: { name: slow }
+spec: { delay: { fixed: 1s } }
+---
+apiVersion: weft.dev/v1alpha1
 kind: Service
 metadata: { name: details }
 spec:
@@ -85,7 +93,9 @@ test('validate --fail-on warning turns warnings into exit 1', async (t) => {
   const dir = tree(t, { 'svc.yaml': WARN });
   const plain = await weft(['validate'], dir);
   assert.equal(plain.code, 0);
-  assert.match(plain.stdout, /warning WFT511/);
+  assert.match(plain.stdout, /warning WFT510/);
+  assert.match(plain.stdout, /info WFT511 Service default\/details lists no static endpoints: its traffic goes to the instances that register/);
+  assert.match(plain.stdout, /1 warning, 1 note/);
   assert.equal((await weft(['validate', '--fail-on', 'warning'], dir)).code, 1);
 });
 

@@ -34,7 +34,8 @@ Options:
   --inbound ADDR        listener for peers calling this instance (default 0.0.0.0:15006 when --app is given)
   --app URL             the local app inbound requests go to, e.g. http://127.0.0.1:8080
   --admin ADDR          /metrics, /ready, /config (default 127.0.0.1:15000; "off" disables)
-  --cache-dir DIR       keep the last good bundle here; start from it when the source has none
+  --cache-dir DIR       keep the last good bundle (and, with --controller, the last known endpoint sets)
+                        here; start from them when the source has none
   --trust-key PEM       accept only bundles signed by this ed25519 public key
   --access-log          one JSON line per request on stdout
   --random-seed N       seed the proxy's random draws (backend weights, Random and LeastRequest balancing,

@@ -84,6 +84,17 @@ export class EndpointTable {
     return view;
   }
 
+  /**
+   * sets is the table as the endpoint stream would carry it (the endpoint cache's content): per
+   * Service, the set callers use now, complete unless the controller was warming.
+   */
+  currentSets(): EndpointSet[] {
+    return [...this.sets.keys()].sort().map((service) => {
+      const k = this.sets.get(service)!;
+      return { service, version: k.version, complete: k.complete === k.effective, endpoints: [...k.effective] };
+    });
+  }
+
   /** snapshot lists the discovered sets (for `/config`), by Service. */
   snapshot(): Record<string, { version: string; complete: boolean; endpoints: { address: string; port: number; ready: boolean }[] }> {
     const out: Record<string, { version: string; complete: boolean; endpoints: { address: string; port: number; ready: boolean }[] }> = {};

@@ -1,7 +1,7 @@
 /**
  * The discovery protocol's documents (docs/discovery.md, docs/protocol.md), shared by the
- * controller (which serves them) and the proxy (which speaks them). Pure types and constants:
- * the proxy imports this file and nothing else of the controller side.
+ * controller (which serves them) and the proxy (which speaks them). Pure types, constants and
+ * shape checks: the proxy imports this file and nothing else of the controller side.
  *
  *   PUT    /v1/endpoints/self   ← RegistrationRequest   → RegistrationResponse  (lease renewal)
  *   DELETE /v1/endpoints/self   ← {address, port}       → 204                   (deregistration)
@@ -77,4 +77,18 @@ export interface RegistrationResponse {
 /** serviceIdOf is the bundle id of a Service: `namespace/name`. */
 export function serviceIdOf(name: string, namespace: string): string {
   return `${namespace}/${name}`;
+}
+
+/** isEndpointSet checks one set as it comes from a file or the network (the protocol's shape). */
+export function isEndpointSet(s: unknown): s is EndpointSet {
+  const x = s as EndpointSet;
+  return (
+    typeof x === 'object' && x !== null && typeof x.service === 'string' && typeof x.version === 'string' && typeof x.complete === 'boolean' &&
+    Array.isArray(x.endpoints) &&
+    x.endpoints.every(
+      (e) =>
+        typeof e === 'object' && e !== null && typeof e.address === 'string' && Number.isInteger(e.port) && e.port > 0 && e.port < 65536 &&
+        typeof e.ready === 'boolean' && typeof e.labels === 'object' && e.labels !== null && Object.values(e.labels).every((v) => typeof v === 'string'),
+    )
+  );
 }

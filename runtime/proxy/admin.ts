@@ -12,11 +12,13 @@ export interface AdminInfo {
   readonly pools: () => readonly string[];
   /** Extra sections for /config, by name (policy state such as outlier ejections). */
   readonly extra: Record<string, () => unknown>;
+  /** True once the proxy drains (SIGTERM): /ready answers 503 from then on, as Envoy's does. */
+  readonly draining?: () => boolean;
 }
 
 /**
  * createAdmin serves `/metrics` (Prometheus text), `/ready` (200 once a bundle is active, else
- * 503), `/healthz` (200 while the process runs) and `/config` (JSON: active digest, revision,
+ * 503; 503 `DRAINING` from SIGTERM on), `/healthz` (200 while the process runs) and `/config` (JSON: active digest, revision,
  * loaded time, where it came from, the last rejection and why, the source's current problem
  * (file missing, controller unreachable...), listeners, pipeline steps and the upstream origins
  * that have a connection pool). Nothing here quotes a rejected file's content.
@@ -42,6 +44,9 @@ export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: Adm
     }
     if (url === '/healthz') return json(200, { ok: true });
     if (url === '/ready') {
+      // Draining first: a load balancer or kubelet probing /ready must stop sending new work
+      // while in-flight requests finish (Envoy answers 503 DRAINING here during drain).
+      if (info.draining?.()) return json(503, { ready: false, state: 'DRAINING', reason: 'draining: the proxy is shutting down (SIGTERM)' });
       const a = reloader.current();
       const why = reloader.sourceProblem;
       return json(a ? 200 : 503, a ? { ready: true, digest: a.bundle.digest } : { ready: false, reason: why ? `no bundle is active yet: ${why.code}: ${why.reason}` : 'no bundle is active yet' });

@@ -25,6 +25,7 @@ import { MtlsMetrics } from './mtls/mtls-metrics.js';
 import { EndpointTable } from '../discovery/endpoint-table.js';
 import { HealthProbe } from '../discovery/health-probe.js';
 import { Registration } from '../discovery/registration.js';
+import { EndpointCacheWriter, readEndpointCache } from '../discovery/endpoint-cache.js';
 import type { EndpointSource } from '../sources/endpoint-source.js';
 import type { Dispatcher } from 'undici';
 
@@ -149,6 +150,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
   let registration: Registration | null = null;
   let probe: HealthProbe | null = null;
+  let endpointCache: EndpointCacheWriter | null = null;
+  /** Set by shutdown(): /ready says not ready while the instance drains. */
+  let draining = false;
   let wasReady = false;
   const ready = (): boolean => reloader.current() !== null && (probe === null || probe.ready);
   const reloader = new Reloader({
@@ -221,6 +225,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         listeners: () => ({ ...addresses }),
         steps: { outbound: out.map((s) => s.name), inbound: inb.map((s) => s.name) },
         pools: () => pools.origins(),
+        draining: () => draining,
         extra: {
           policies: () => policies.snapshot(),
           identity: () =>
@@ -247,6 +252,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     probe?.stop();
     await registration?.deregister();
     await opts.endpointSource?.stop();
+    await endpointCache?.stop();
     await opts.source.stop();
     await certificates?.stop();
     await Promise.all([
@@ -274,6 +280,16 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     if (admin && opts.admin) addresses.admin = await listen(admin, opts.admin, 'admin');
     if (outbound && opts.outbound) addresses.outbound = await listen(outbound.dispatcher.server, opts.outbound, 'outbound');
     if (inbound && opts.inbound) addresses.inbound = await listen(inbound.dispatcher.server, opts.inbound, 'inbound');
+    if (opts.endpointSource && opts.cacheDir) {
+      // The last known sets first (a restart while the controller is unreachable still routes
+      // to the last known instances); the controller's first answer replaces them.
+      const cached = await readEndpointCache(opts.cacheDir, logger);
+      if (cached.length > 0) {
+        endpoints.apply(cached);
+        logger.log('info', 'endpoint sets restored from the cache', { services: cached.length, endpoints: cached.reduce((n, s) => n + s.endpoints.length, 0) });
+      }
+      endpointCache = new EndpointCacheWriter(endpoints, opts.cacheDir, logger);
+    }
     opts.endpointSource?.start(endpoints, () => (reloader.current()?.bundle.spec.services ?? []).map((s) => s.id));
     if (opts.register && inbound && opts.settings.app) {
       const r = opts.register;
@@ -310,6 +326,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     registration,
     close,
     async shutdown(drainDelayMs: number) {
+      draining = true;
       probe?.stop();
       await registration?.deregister();
       if (drainDelayMs > 0) await new Promise((r) => setTimeout(r, drainDelayMs));

@@ -9,7 +9,7 @@ import { messageOf } from '../errors.js';
 import { SourceError } from './errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { EndpointTable } from '../discovery/endpoint-table.js';
-import { MAX_SERVICES_PER_POLL, type EndpointSet, type EndpointsResponse } from '../discovery/protocol.js';
+import { isEndpointSet, MAX_SERVICES_PER_POLL, type EndpointsResponse } from '../discovery/protocol.js';
 
 /** EndpointSource: see above. */
 export interface EndpointSource {
@@ -127,19 +127,10 @@ export class ControllerEndpointSource implements EndpointSource {
       throw new SourceError('WEFT_SRC_HTTP', `GET ${url.pathname} answered ${res.statusCode}`);
     }
     const doc = (await res.body.json()) as EndpointsResponse;
-    const sets = Array.isArray(doc?.sets) ? doc.sets.filter(validSet) : [];
+    const sets = Array.isArray(doc?.sets) ? doc.sets.filter(isEndpointSet) : [];
     const changed = table.apply(sets);
     if (changed.length > 0) this.log.log('debug', 'endpoints', { services: changed });
   }
-}
-
-function validSet(s: unknown): s is EndpointSet {
-  const x = s as EndpointSet;
-  return (
-    typeof x === 'object' && x !== null && typeof x.service === 'string' && typeof x.version === 'string' && typeof x.complete === 'boolean' &&
-    Array.isArray(x.endpoints) &&
-    x.endpoints.every((e) => typeof e?.address === 'string' && Number.isInteger(e.port) && typeof e.ready === 'boolean' && typeof e.labels === 'object' && e.labels !== null)
-  );
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

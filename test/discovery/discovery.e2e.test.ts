@@ -4,16 +4,17 @@
  * Proves: scaling 1 → 3 → 1 fails nothing and uses every instance; SIGTERM fails nothing;
  * kill -9 leaves by lease expiry with failures bounded by retries and outlier detection;
  * a failing health probe takes an instance out of traffic and back; a controller restart keeps
- * the sets; endpoint churn never changes a bundle digest or reloads a route table.
+ * the sets; endpoint churn never changes a bundle digest or reloads a route table; /ready says
+ * DRAINING during a drain; a restarted caller routes from its endpoint cache with no controller.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { cp } from 'node:fs/promises';
+import { cp, readFile, rm } from 'node:fs/promises';
 import { request } from 'undici';
 import { freePort, getJson, killAll, removeTmp, sleep, spawnWeft, tmpDir, waitFor, type ControllerProc } from '../controller/helpers.js';
 import {
-  closeApps, initMeshRepo, readyInstances, startCaller, startInstance, startMeshController, startTraffic, until,
+  closeApps, exitCodeOf, initMeshRepo, readyInstances, startCaller, startInstance, startMeshController, startTraffic, until,
 } from './mesh-kit.js';
 
 interface ProxyConfig {
@@ -69,8 +70,8 @@ describe('discovery end to end', { timeout: 240_000 }, () => {
       }, 30_000, 'every instance answers');
       // Scale down by SIGTERM: deregister, drain delay, drain, exit 0.
       await Promise.all([r2.proxy.kill('SIGTERM'), r3.proxy.kill('SIGTERM')]);
-      assert.equal(await r2.proxy.exited, 0);
-      assert.equal(await r3.proxy.exited, 0);
+      assert.equal(await exitCodeOf(r2.proxy, 20_000, 'r2 draining'), 0);
+      assert.equal(await exitCodeOf(r3.proxy, 20_000, 'r3 draining'), 0);
       await until(async () => (await callerSees(web.admin)) === 1, 30_000, 'back to one instance');
       const before = traffic.ok;
       await until(() => traffic.ok >= before + 50, 30_000, 'traffic continues on r1');
@@ -85,14 +86,22 @@ describe('discovery end to end', { timeout: 240_000 }, () => {
     assert.equal(await reloadsOf(web.admin), reloads, 'endpoint churn never reloads the route table');
   });
 
-  it('SIGTERM of an instance under traffic fails nothing', async () => {
-    const r2 = await startInstance(ctl, 'r2b', dir);
+  it('SIGTERM of an instance under traffic fails nothing; /ready says DRAINING meanwhile', async () => {
+    const r2 = await startInstance(ctl, 'r2b', dir, ['--drain-delay', '4s']);
     await until(async () => (await callerSees(web.admin)) === 2, 30_000, 'two instances');
     const traffic = startTraffic(web.outbound);
     try {
       await until(() => (traffic.byInstance.get('r2b') ?? 0) >= 20, 30_000, 'r2b takes traffic');
-      await r2.proxy.kill('SIGTERM');
-      assert.equal(await r2.proxy.exited, 0, 'drained and exited 0');
+      assert.equal((await request(`http://${r2.admin}/ready`, { headersTimeout: 5000, bodyTimeout: 5000 })).statusCode, 200);
+      r2.proxy.proc.kill('SIGTERM');
+      // Envoy's /ready answers 503 while draining: a load balancer probing it stops sending too.
+      const draining = await waitFor(async () => {
+        const res = await request(`http://${r2.admin}/ready`, { headersTimeout: 5000, bodyTimeout: 5000 });
+        const body = (await res.body.json()) as { ready: boolean; state?: string };
+        return res.statusCode === 503 && body.state === 'DRAINING' ? body : null;
+      }, 10_000, '/ready to say DRAINING', r2.proxy);
+      assert.equal(draining.ready, false);
+      assert.equal(await exitCodeOf(r2.proxy, 30_000, 'r2b draining'), 0, 'drained and exited 0');
       const at = traffic.ok;
       await until(() => traffic.ok >= at + 50, 30_000, 'traffic continues');
     } finally {
@@ -111,7 +120,7 @@ describe('discovery end to end', { timeout: 240_000 }, () => {
       await until(() => (traffic.byInstance.get('victim') ?? 0) >= 20, 30_000, 'victim takes traffic');
       traffic.reset();
       victim.proxy.proc.kill('SIGKILL');
-      await victim.proxy.exited;
+      await exitCodeOf(victim.proxy, 10_000, 'the killed victim');
       await until(async () => (await readyInstances(ctl)) === 1, 30_000, 'the lease (3 s) expires');
       await until(async () => (await callerSees(web.admin)) === 1, 30_000, 'the caller drops the victim');
       const at = traffic.ok;
@@ -144,6 +153,10 @@ describe('discovery end to end', { timeout: 240_000 }, () => {
       const text = status.stdout.join('');
       assert.match(text, /instances\s+\d+ registered, \d+ ready/);
       assert.match(text, /default\/reviews\s+127\.0\.0\.1:\d+\s+NO\s+\d+\.\ds\s+instance=sick/, 'weft status lists the sick instance as not ready, with its lease age');
+      // A request already on its way when the caller learnt may still land: let those finish
+      // (each of the 4 workers completes several requests) before counting.
+      const settle = traffic.ok;
+      await until(() => traffic.ok >= settle + 40, 30_000, 'requests in flight at the readiness change to finish');
       const hits = sick.app.hits;
       const at = traffic.ok;
       await until(() => traffic.ok >= at + 100, 30_000, 'traffic while sick');
@@ -184,18 +197,44 @@ describe('discovery end to end', { timeout: 240_000 }, () => {
 
   it('tells "no endpoint set known" from "known, none ready" with two 503 codes', async () => {
     // (fetch() would drop the Host header: undici's request sends it.)
-    const res = await request(`http://${web.outbound}/x`, { headers: { host: 'ratings' } });
+    const res = await request(`http://${web.outbound}/x`, { headers: { host: 'ratings' }, headersTimeout: 10_000, bodyTimeout: 10_000 });
     const text = await res.body.text();
     // ratings has no registered instances and no static endpoints: a known, empty set.
     assert.equal(res.statusCode, 503);
     assert.match(text, /WEFT_NO_READY_ENDPOINTS/);
-    // A caller started from its cache while no controller answers knows no set for reviews yet.
+    // A caller started from a cache holding a bundle but no endpoint sets, while no controller
+    // answers, knows no set for reviews yet.
     await cp(path.join(dir, 'cache-web'), path.join(dir, 'cache-orphan'), { recursive: true });
+    await rm(path.join(dir, 'cache-orphan', 'endpoints.json'), { force: true });
     const orphan = spawnWeft(['proxy', '--insecure', '--service', 'web', '--controller', `http://127.0.0.1:${await freePort()}`, '--outbound', '127.0.0.1:0', '--admin', 'off', '--cache-dir', path.join(dir, 'cache-orphan')]);
-    const line = await waitFor(() => orphan.logs.find((l) => l.msg === 'listening'), 60_000, 'orphan listening', orphan);
-    const res2 = await request(`http://${String(line.outbound)}/x`, { headers: { host: 'reviews' } });
-    assert.equal(res2.statusCode, 503);
-    assert.match(await res2.body.text(), /WEFT_ENDPOINTS_UNKNOWN/);
-    await orphan.kill('SIGKILL');
+    try {
+      const line = await waitFor(() => orphan.logs.find((l) => l.msg === 'listening'), 60_000, 'orphan listening', orphan);
+      const res2 = await request(`http://${String(line.outbound)}/x`, { headers: { host: 'reviews' }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      assert.equal(res2.statusCode, 503);
+      assert.match(await res2.body.text(), /WEFT_ENDPOINTS_UNKNOWN/);
+    } finally {
+      await orphan.kill('SIGKILL');
+    }
+  });
+
+  it('a restarted caller with an unreachable controller routes to the last known instances (endpoint cache)', async () => {
+    // The caller's cache holds its bundle and its endpoint sets (endpoints.json, written on each change).
+    await until(async () => {
+      const doc = JSON.parse(await readFile(path.join(dir, 'cache-web', 'endpoints.json'), 'utf8')) as { sets: { service: string; endpoints: unknown[] }[] };
+      return doc.sets.find((x) => x.service === 'default/reviews')?.endpoints.length === 1;
+    }, 30_000, 'the caller to cache the one reviews instance');
+    await cp(path.join(dir, 'cache-web'), path.join(dir, 'cache-restart'), { recursive: true });
+    const restarted = spawnWeft(['proxy', '--insecure', '--service', 'web', '--controller', `http://127.0.0.1:${await freePort()}`, '--outbound', '127.0.0.1:0', '--admin', 'off', '--cache-dir', path.join(dir, 'cache-restart')]);
+    try {
+      const line = await waitFor(() => restarted.logs.find((l) => l.msg === 'listening'), 60_000, 'restarted caller listening', restarted);
+      assert.ok(restarted.logs.some((l) => l.msg === 'endpoint sets restored from the cache'), 'the sets came from the cache');
+      for (let i = 0; i < 5; i++) {
+        const r = await request(`http://${String(line.outbound)}/reviews/1`, { headers: { host: 'reviews' }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        assert.equal(r.statusCode, 200);
+        assert.equal(await r.body.text(), 'r1', 'served by the last known instance');
+      }
+    } finally {
+      await restarted.kill('SIGKILL');
+    }
   });
 });

@@ -204,3 +204,16 @@ export function startTraffic(outbound: string, concurrency = 4): Traffic {
 export function until(fn: () => boolean | Promise<boolean>, ms: number, what: string): Promise<true> {
   return waitFor(async () => ((await fn()) ? true : null), ms, what);
 }
+
+/** exitCodeOf waits (at most `ms`) for a process to exit and returns its code; throws naming `what` on timeout. */
+export async function exitCodeOf(child: Child, ms: number, what: string): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what} to exit`)), ms);
+  });
+  try {
+    return await Promise.race([child.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

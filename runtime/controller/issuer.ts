@@ -5,7 +5,7 @@ import type { MeshCa } from '../identity/ca.js';
 import { createCsr, parseCsr } from '../identity/csr.js';
 import { IdentityError } from '../identity/errors.js';
 import { DEFAULT_LEAF_TTL_MS, issueLeaf, type IssuedLeaf } from '../identity/issue.js';
-import { controllerId, parseWorkloadId, type WorkloadId } from '../identity/spiffe-id.js';
+import { controllerId, isControllerId, parseWorkloadId, type WorkloadId } from '../identity/spiffe-id.js';
 import { loadTrustBundle, type TrustBundle } from '../identity/trust-bundle.js';
 import type { VerifiedLeaf } from '../identity/verify-leaf.js';
 
@@ -48,6 +48,8 @@ export class Issuer {
     // The CSR is checked before the token is spent: a malformed request must not burn a one-use token.
     await parseCsr(csrPem);
     const { identity, ref } = await attestor.attest(token, now);
+    // Whatever an attestor vouches for, the controller's own identity is never issued to a client.
+    if (isControllerId(identity)) throw new IdentityError('WEFT_ID_CERT_SAN', 'the controller identity is never issued to a client', 403);
     return { leaf: await issueLeaf(this.ca, csrPem, { id: identity, ttlMs: this.certTtlMs, now }), ref };
   }
 
@@ -57,7 +59,7 @@ export class Issuer {
    */
   async renew(csrPem: string, current: VerifiedLeaf, now = new Date()): Promise<IssuedLeaf> {
     const id: WorkloadId = current.workload ?? parseWorkloadId(current.id.uri, this.trustDomain);
-    if (id.uri === controllerId(this.trustDomain).uri) throw new IdentityError('WEFT_ID_CERT_SAN', 'the controller identity is never issued to a client', 403);
+    if (isControllerId(id)) throw new IdentityError('WEFT_ID_CERT_SAN', 'the controller identity is never issued to a client', 403);
     return issueLeaf(this.ca, csrPem, { id, ttlMs: this.certTtlMs, now });
   }
 

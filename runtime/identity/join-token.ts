@@ -1,7 +1,7 @@
 import { randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import type { MeshCa } from './ca.js';
 import { IdentityError } from './errors.js';
-import { parseWorkloadId, type WorkloadId } from './spiffe-id.js';
+import { isControllerId, parseWorkloadId, type WorkloadId } from './spiffe-id.js';
 
 /**
  * Join tokens: how a proxy proves, once, who it is before it has a certificate. A token is
@@ -42,6 +42,7 @@ interface Payload {
 /** createJoinToken signs a token for `identity` with the CA key; `ttlMs` default 1 h, `uses` default 1. */
 export function createJoinToken(ca: MeshCa, identity: WorkloadId, opts: { ttlMs?: number; uses?: number; now?: Date } = {}): { token: string; claims: JoinTokenClaims } {
   if (identity.trustDomain !== ca.trustDomain) throw new IdentityError('WEFT_ID_TRUST_DOMAIN', `${identity.uri} is not in the CA's trust domain ${ca.trustDomain}`, 400);
+  if (isControllerId(identity)) throw new IdentityError('WEFT_ID_SPIFFE_ID', `${identity.uri} is the controller's own identity: proxies trust the control channel by it, so no workload may hold it`, 400);
   const uses = opts.uses ?? 1;
   const ttl = opts.ttlMs ?? DEFAULT_JOIN_TOKEN_TTL_MS;
   if (!Number.isInteger(uses) || uses < 1) throw new IdentityError('WEFT_ID_TOKEN', `uses must be a whole number ≥ 1, got ${uses}`, 400);
@@ -89,6 +90,8 @@ export function verifyJoinToken(token: string, caPublicKey: KeyObject, trustDoma
   } catch (err) {
     throw bad((err as Error).message);
   }
+  // Refused before any use is counted: holding this identity would let a workload serve the control channel.
+  if (isControllerId(identity)) throw bad(`${identity.uri} is the controller's own identity, never issued to a workload`);
   if (now.getTime() >= p.exp * 1000) throw new IdentityError('WEFT_ID_TOKEN_EXPIRED', `join token ${p.jti.slice(0, 8)} expired at ${new Date(p.exp * 1000).toISOString()}`, 401);
   return claimsOf(p, identity);
 }

@@ -105,3 +105,12 @@ export const CONTROLLER_SERVICE = 'weft-controller';
 export function controllerId(trustDomain: string): WorkloadId {
   return workloadId(trustDomain, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE);
 }
+
+/**
+ * isControllerId: does `id` name the controller (`/ns/weft-system/sa/weft-controller`, in any trust
+ * domain)? Proxies accept the control channel's server by that identity alone, so it is never
+ * granted to a workload: not by a join token, not by bootstrap, not by renewal.
+ */
+export function isControllerId(id: SpiffeId): boolean {
+  return id.path === `/ns/${CONTROLLER_NAMESPACE}/sa/${CONTROLLER_SERVICE}`;
+}

@@ -8,6 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { sign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -142,6 +143,26 @@ describe('weft controller --ca-dir: issuer and mTLS control channel', { timeout:
     assert.deepEqual([afterRestart.status, codeOf(afterRestart)], [401, 'WEFT_ID_TOKEN_USED']);
     assert.match(await readFile(path.join(store, 'join-tokens.json'), 'utf8'), /"used":1/);
     assert.ok(key.privateKeyPem.includes('PRIVATE KEY'), 'the key never left the client');
+  });
+
+  it('never grants the controller\'s own identity to a workload (token, bootstrap or renewal)', async () => {
+    // Proxies accept the control channel's server by this identity alone: whoever held it could serve them bundles.
+    const controllerUri = `spiffe://${TD}/ns/weft-system/sa/weft-controller`;
+    const t = spawnWeft(['token', 'create', '--ca-dir', caDir, '--service', 'weft-controller', '--namespace', 'weft-system']);
+    assert.equal(await t.exited, 2);
+    assert.equal(t.stdout.join(''), '', 'no token printed');
+    assert.equal(t.logs.length, 1, JSON.stringify(t.logs));
+    assert.match(String(t.logs[0]!.raw), /^weft: WEFT_ID_SPIFFE_ID: .*controller's own identity/);
+    // A token for it signed with the CA key by hand (as another tool could) is refused, and no use is counted.
+    const payload = Buffer.from(JSON.stringify({ v: 1, jti: 'c'.repeat(32), sub: controllerUri, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600, uses: 1 })).toString('base64url');
+    const forged = `wjt1.${payload}.${sign('sha256', Buffer.from(`wjt1.${payload}`), { key: ca.key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+    const boot = await call(client(), `${ctl.url}/v1/certificates`, { method: 'POST', body: { csr: (await createCsr()).csrPem, token: forged } });
+    assert.deepEqual([boot.status, codeOf(boot)], [401, 'WEFT_ID_TOKEN'], JSON.stringify(boot.body));
+    assert.doesNotMatch(await readFile(path.join(store, 'join-tokens.json'), 'utf8').catch(() => ''), /c{32}/);
+    // Renewal with a certificate naming it (made with the CA key directly) is refused too.
+    const held = await workload(ca, 'weft-controller', { namespace: 'weft-system' });
+    const renew = await call(client(held), `${ctl.url}/v1/certificates`, { method: 'POST', body: { csr: (await createCsr()).csrPem } });
+    assert.deepEqual([renew.status, codeOf(renew)], [403, 'WEFT_ID_CERT_SAN'], JSON.stringify(renew.body));
   });
 
   it('a proxy with its certificate fetches its bundle, reports for itself only, and renews', async () => {

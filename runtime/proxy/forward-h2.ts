@@ -56,8 +56,7 @@ export function forwardH2(ctx: ProxyContext, ex: Exchange, poolKey: string, endp
   return new Promise<Reply>((resolve) => {
     let stream: ResponseStream;
     try {
-      const session = ctx.pools.h2.session(poolKey);
-      stream = session.request(headers, { endStream: body === null, waitForTrailers: body !== null });
+      stream = ctx.pools.h2.request(poolKey, headers, { endStream: body === null, waitForTrailers: body !== null });
     } catch (err) {
       resolve(upstreamFailure(ex, endpoint, err, ctx.pools.maxResponseHeadersBytes));
       return;

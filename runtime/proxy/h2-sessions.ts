@@ -1,4 +1,4 @@
-import { connect, constants, type ClientHttp2Session, type SecureClientSessionOptions } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type ClientSessionRequestOptions, type OutgoingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
 import type { SecureContext } from 'node:tls';
 
 /**
@@ -7,8 +7,10 @@ import type { SecureContext } from 'node:tls';
  * `appProtocol: kubernetes.io/h2c`, and every gRPC call) is a stream on that one connection.
  *
  * A session that closes, errors or receives GOAWAY is forgotten at once; the next request opens a
- * fresh one (streams already open on a GOAWAYed session finish on it). Idle sessions close after
- * `idleTimeoutMs` (default 60 s). Sessions are keyed like the undici pools (PoolSet.keyFor):
+ * fresh one (streams already open on a GOAWAYed session finish on it). A session with no open
+ * stream for `idleTimeoutMs` (default UPSTREAM_IDLE_TIMEOUT_MS, 4 s, as the HTTP/1.1 pools) is
+ * closed: streams are counted, not frames, so a quiet long-lived stream (a gRPC watch) keeps its
+ * session, and a session whose streams were all aborted or finished goes away. Sessions are keyed like the undici pools (PoolSet.keyFor):
  * `http://host:port` is h2c with prior knowledge; `https://host:port#<SPIFFE ID>` (a meshed
  * endpoint when the proxy has an identity) is mTLS with ALPN `h2`, the options coming from `tls`
  * (the mesh certificate source, which also checks the server's identity).
@@ -16,21 +18,70 @@ import type { SecureContext } from 'node:tls';
 export interface H2SessionOptions {
   /** TLS options for a session to the Service whose SPIFFE ID is `expected`. Called once per new session. */
   readonly tls?: ((expected: string) => SecureClientSessionOptions & { secureContext: SecureContext }) | undefined;
-  /** A session with no open stream for this long is closed (ms). */
+  /** A session with no open stream for this long is closed (ms; default UPSTREAM_IDLE_TIMEOUT_MS). */
   readonly idleTimeoutMs?: number;
   /** Streams one session may carry at once before the peer's SETTINGS say otherwise. */
   readonly maxConcurrentStreams?: number;
 }
 
+/**
+ * UPSTREAM_IDLE_TIMEOUT_MS is how long an upstream connection with nothing in flight is kept: an
+ * undici pool's idle socket (whatever longer `Keep-Alive: timeout` the upstream announces), an
+ * HTTP/2 session with no open stream. Below Node's 5 s server keep-alive, so the proxy closes
+ * first and never sends on a socket the upstream is closing.
+ */
+export const UPSTREAM_IDLE_TIMEOUT_MS = 4_000;
+
+/** Tracked is a session with its open-stream count and idle timer. */
+interface Tracked {
+  open: number;
+  idle: NodeJS.Timeout | null;
+}
+
 export class H2SessionSet {
   private readonly sessions = new Map<string, ClientHttp2Session>();
+  private readonly tracked = new WeakMap<ClientHttp2Session, Tracked>();
   constructor(private readonly opts: H2SessionOptions = {}) {}
+
+  /**
+   * request opens a stream on the session for `key` (connecting on first use) and counts it
+   * open until it closes; the session's idle timer runs only while no stream is open. Throws as
+   * ClientHttp2Session.request does (a session already closing, no TLS identity for an https key).
+   */
+  request(key: string, headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions): ClientHttp2Stream {
+    const session = this.session(key);
+    const stream = session.request(headers, options);
+    const t = this.tracked.get(session);
+    if (t) {
+      t.open++;
+      if (t.idle) {
+        clearTimeout(t.idle);
+        t.idle = null;
+      }
+      stream.once('close', () => {
+        if (--t.open === 0) this.armIdle(key, session, t);
+      });
+    }
+    return stream;
+  }
+
+  /** armIdle closes `session` (gracefully) once it has had no open stream for the idle timeout. */
+  private armIdle(key: string, session: ClientHttp2Session, t: Tracked): void {
+    if (session.closed || session.destroyed) return;
+    t.idle = setTimeout(() => {
+      t.idle = null;
+      if (t.open > 0) return;
+      if (this.sessions.get(key) === session) this.sessions.delete(key);
+      session.close();
+    }, this.opts.idleTimeoutMs ?? UPSTREAM_IDLE_TIMEOUT_MS);
+    t.idle.unref();
+  }
 
   /**
    * session returns the live session to `authority` (`host:port`), connecting on first use. The
    * connection is lazy: errors (refused, reset) surface on the first stream's 'error' event.
    */
-  session(key: string): ClientHttp2Session {
+  private session(key: string): ClientHttp2Session {
     const s = this.sessions.get(key);
     if (s && !s.closed && !s.destroyed) return s;
     const hash = key.indexOf('#');
@@ -42,16 +93,21 @@ export class H2SessionSet {
     } else {
       created = connect(key, { settings: { enablePush: false }, peerMaxConcurrentStreams: this.opts.maxConcurrentStreams ?? 1000 });
     }
+    const t: Tracked = { open: 0, idle: null };
     const forget = (): void => {
       if (this.sessions.get(key) === created) this.sessions.delete(key);
     };
     created.on('error', forget);
-    created.on('close', forget);
+    created.on('close', () => {
+      forget();
+      if (t.idle) clearTimeout(t.idle);
+    });
     created.on('goaway', forget);
-    // An idle session costs a socket on both sides: close it after a quiet period.
-    created.setTimeout(this.opts.idleTimeoutMs ?? 60_000, () => created.close());
     created.unref();
+    this.tracked.set(created, t);
     this.sessions.set(key, created);
+    // A session that never carries a stream (its first request threw) is idle from the start.
+    this.armIdle(key, created, t);
     return created;
   }
 

@@ -2,7 +2,7 @@ import { Pool } from 'undici';
 import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
 import type { Endpoint } from '../../schemas/bundle.js';
 import { endpointKey } from '../policy/endpoint-key.js';
-import { H2SessionSet } from './h2-sessions.js';
+import { H2SessionSet, UPSTREAM_IDLE_TIMEOUT_MS } from './h2-sessions.js';
 import type { MeshTls } from './mtls/mesh-tls.js';
 
 /**
@@ -10,9 +10,12 @@ import type { MeshTls } from './mtls/mesh-tls.js';
  * endpoints that no longer exist: `close()` lets their in-flight requests finish (drain), then
  * closes the sockets. Pools of endpoints that still exist are kept, connections and all.
  *
- * Keep-alive: undici closes an idle upstream socket after 4 s (or the upstream's `Keep-Alive:
- * timeout` hint minus 1 s), below Node's 5 s server default, so the proxy never sends on a
- * socket the upstream is closing (the idle race that produces resets).
+ * Keep-alive: undici closes an idle upstream socket after UPSTREAM_IDLE_TIMEOUT_MS (4 s), or
+ * sooner when the upstream's `Keep-Alive: timeout` hint is shorter (hint minus 1 s), below Node's
+ * 5 s server default, so the proxy never sends on a socket the upstream is closing (the idle race
+ * that produces resets). A longer hint never stretches it: undici keeps the last hint per
+ * connection and reconnects a spare socket after every aborted request, so with its 60 s cap
+ * those spares lingered a minute (issue 13 item 9).
  *
  * Meshed endpoints (`meshed: true`: a Weft inbound listener) are reached with mTLS when the proxy
  * has an identity: their pool key is `https://host:port#<SPIFFE ID of the Service>`, and the pool's
@@ -69,7 +72,7 @@ export class PoolSet {
     let p = this.pools.get(key);
     if (!p) {
       const hash = key.indexOf('#');
-      const base = { keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, keepAliveTimeoutThreshold: 1_000, maxHeaderSize: this.maxHeaderSize, ...this.options };
+      const base = { keepAliveTimeout: UPSTREAM_IDLE_TIMEOUT_MS, keepAliveMaxTimeout: UPSTREAM_IDLE_TIMEOUT_MS, keepAliveTimeoutThreshold: 1_000, maxHeaderSize: this.maxHeaderSize, ...this.options };
       if (hash >= 0 && this.tls) {
         p = new Pool(key.slice(0, hash), { ...base, connect: this.tls.connector(key.slice(hash + 1), { allowH2: base.allowH2 === true }) });
       } else {

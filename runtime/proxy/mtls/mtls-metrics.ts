@@ -11,7 +11,7 @@ export class MtlsMetrics {
   readonly expiry: Gauge;
   /** weft_certificate_rotations_total */
   readonly rotations: Counter;
-  /** weft_inbound_requests_by_caller_total{caller}: `namespace/service` from the peer certificate, or `unidentified`. */
+  /** weft_inbound_requests_by_caller_total{caller}: `namespace/service` from the peer certificate, `unidentified`, or `expired` (refused: its certificate expired on an open connection). */
   readonly callers: Counter<'caller'>;
   private readonly callerChildren = new Map<string, { inc(): void }>();
 
@@ -22,7 +22,7 @@ export class MtlsMetrics {
     this.callers = new Counter({ name: 'weft_inbound_requests_by_caller_total', help: 'Inbound requests by verified caller (from the peer certificate only).', labelNames: ['caller'] as const, registers: [registry] });
   }
 
-  /** caller counts one inbound request of `caller` (`namespace/service` or `unidentified`). */
+  /** caller counts one inbound request of `caller` (`namespace/service`, `unidentified` or `expired`). */
   caller(caller: string): void {
     let c = this.callerChildren.get(caller);
     if (!c) {

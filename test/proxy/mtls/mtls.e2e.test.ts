@@ -18,7 +18,7 @@ import { createCa, type MeshCa } from '../../../runtime/identity/ca.js';
 import type { AuthorizationSettings, BundleSpec, Endpoint } from '../../../schemas/bundle.js';
 import { bundle, service, spec } from '../../helpers/bundle-builder.js';
 import { otherCa, rogueLeaf, workload, type Workload } from '../../helpers/identity-kit.js';
-import { closeAgent, removeDir, getText, metricValue, send, startApp, startProxy, tempDir, waitForDigest, writeBundle, type App, type ProxyProcess } from '../../helpers/proxy-harness.js';
+import { closeAgent, removeDir, getText, metricValue, send, sleep, startApp, startProxy, tempDir, waitForDigest, within, writeBundle, type App, type ProxyProcess } from '../../helpers/proxy-harness.js';
 
 let ca: MeshCa;
 let dir: string;
@@ -204,6 +204,50 @@ describe('mTLS between proxies', () => {
     }
     assert.match(String(ratingsApp.seen[n]!.headers['x-forwarded-client-cert']), /URI=spiffe:\/\/weft\.local\/ns\/default\/sa\/web$/);
     assert.equal(ratingsApp.seen[n]!.headers['weft-source'], undefined);
+  });
+
+  it('a connection kept open past its caller certificate\'s expiry is no longer that caller', async () => {
+    // A certificate that expires in a few seconds; the first request must be answered while it is
+    // valid (on a loaded machine the handshake can be slow: then try again with a fresh one).
+    let session: http2.ClientHttp2Session | null = null;
+    let notAfter = 0;
+    const ask = (s: http2.ClientHttp2Session): Promise<{ status: number; code: string | undefined }> =>
+      within(
+        new Promise((resolve, reject) => {
+          const req = s.request({ ':path': '/ratings/7', ':authority': 'ratings' });
+          req.on('response', (h) => resolve({ status: Number(h[':status']), code: h['weft-error'] as string | undefined }));
+          req.on('error', reject);
+          req.resume();
+          req.end();
+        }),
+        10_000,
+        'an answer from the inbound over HTTP/2',
+      );
+    try {
+      for (let attempt = 0; attempt < 3 && !session; attempt++) {
+        notAfter = Date.now() + 4000;
+        const short = await rogueLeaf(ca, ['spiffe://weft.local/ns/default/sa/web'], { notAfter: new Date(notAfter) });
+        const s = http2.connect(`https://${ratings.inbound!}`, { key: short.keyPem, cert: short.certPem, ca: ca.certPem, checkServerIdentity: () => undefined });
+        s.on('error', () => {});
+        const first = await ask(s);
+        if (Date.now() < notAfter - 1000) {
+          assert.equal(first.status, 200, 'answered as web while the certificate is valid');
+          session = s;
+        } else {
+          s.destroy();
+        }
+      }
+      assert.ok(session, 'a first request answered within the certificate\'s lifetime');
+      await sleep(Math.max(0, notAfter - Date.now()) + 500);
+      const n = ratingsApp.seen.length;
+      const later = await ask(session);
+      assert.deepEqual([later.status, later.code], [403, 'WEFT_ID_CERT_EXPIRED'], 'the same session, after expiry');
+      assert.equal(ratingsApp.seen.length, n, 'nothing reached the app');
+      const metrics = await getText(ratings.admin, '/metrics');
+      assert.ok(metricValue(metrics, 'weft_inbound_requests_by_caller_total', { caller: 'expired' }) >= 1);
+    } finally {
+      session?.destroy();
+    }
   });
 
   it('/config shows the identity in force', async () => {

@@ -2,6 +2,8 @@
  * Incremental compilation (compiler/memo.ts) gives byte-identical bundles and the same findings
  * as a cold compile. A real git repository in a temp dir takes a seeded history of random edits
  * (weights, ports that backends resolve to, endpoints, policies, MeshConfig defaults, egress,
+ * GRPCRoutes added, removed, moved between producer and consumer tables, their method matches and
+ * weights,
  * files added, deleted and renamed, syntax errors made and fixed, duplicates); every commit is
  * compiled with one long-lived memo and without, and the two results must be equal. The memo
  * must also re-parse only the files a commit changed.
@@ -40,7 +42,39 @@ interface SvcState {
   weight: number;
   authz: boolean;
   egress: string | null;
+  /**
+   * A GRPCRoute attached to the Service: 0 none; 1 producer (same namespace: it wins the port over
+   * the HTTPRoute, WFT517); 2 consumer (from namespace ns9, its own table). Its method match and
+   * weight vary.
+   */
+  grpc: 0 | 1 | 2;
+  grpcMatch: 0 | 1 | 2 | 3;
+  grpcWeight: number;
   file: string;
+}
+
+/** GRPC_MATCHES are the GRPCRoute method matches the history chooses from (each lowers differently). */
+const GRPC_MATCHES = [
+  '{ method: { service: shop.Cart, method: Get } }',
+  '{ method: { service: shop.Cart } }',
+  '{ method: { type: RegularExpression, method: "Get.*" }, headers: [{ name: x-env, value: prod }] }',
+  '{ method: { method: List } }',
+] as const;
+
+function grpcRoute(s: SvcState, next: SvcState): string {
+  const ns = s.grpc === 1 ? s.ns : 'ns9';
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: { name: ${s.name}-grpc, namespace: ${ns} }
+spec:
+  parentRefs: [{ kind: Service, name: ${s.name}, namespace: ${s.ns} }]
+  rules:
+    - matches: [${GRPC_MATCHES[s.grpcMatch]}]
+      backendRefs:
+        - { name: ${next.name}, namespace: ${next.ns}, weight: ${s.grpcWeight} }
+        - { name: ${s.name}, namespace: ${s.ns}, weight: 1 }
+    - backendRefs: [{ name: ${s.name}, namespace: ${s.ns} }]
+`;
 }
 
 function serviceFile(s: SvcState, next: SvcState): string {
@@ -63,6 +97,7 @@ spec:
         - { name: ${next.name}, namespace: ${next.ns}, weight: 1 }
       timeouts: { request: 5s }
 `];
+  if (s.grpc !== 0) docs.push(grpcRoute(s, next));
   if (s.authz) {
     docs.push(`apiVersion: weft.dev/v1alpha1
 kind: AuthorizationPolicy
@@ -89,7 +124,8 @@ describe('incremental compilation', { timeout: 300_000 }, () => {
     const rand = prng(20261130);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const svcs: SvcState[] = Array.from({ length: 12 }, (_, i) => ({
-      ns: `ns${i % 3}`, name: `s${i}`, port: 80, endpoints: 1 + (i % 2), weight: 1 + (i % 4), authz: i % 4 === 0, egress: null, file: `ns${i % 3}/s${i}.yaml`,
+      ns: `ns${i % 3}`, name: `s${i}`, port: 80, endpoints: 1 + (i % 2), weight: 1 + (i % 4), authz: i % 4 === 0, egress: null,
+      grpc: (i % 5 === 0 ? 1 : i % 5 === 1 ? 2 : 0) as SvcState['grpc'], grpcMatch: (i % 4) as SvcState['grpcMatch'], grpcWeight: 1 + (i % 3), file: `ns${i % 3}/s${i}.yaml`,
     }));
     let mesh = 'apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: { name: mesh }\nspec:\n  defaults:\n    timeouts: { request: 15s }\n';
     let broken: string | null = null;
@@ -127,7 +163,10 @@ describe('incremental compilation', { timeout: 300_000 }, () => {
       ['mesh', () => (mesh = mesh.replace(/request: \d+s/, `request: ${10 + Math.floor(rand() * 20)}s`))],
       ['mesh-egress', () => (mesh = mesh.includes('egress') ? mesh.replace(/ {4}egress: .*\n/, '') : `${mesh}    egress: ["ns2/*", "ns0/s0"]\n`)],
       ['rename', () => { const s = pick(svcs); s.file = s.file.includes('moved/') ? s.file.replace('moved/', '') : `moved/${s.file}`; }],
-      ['add', () => svcs.push({ ns: pick(['ns0', 'ns1', 'ns2']), name: `s${svcs.length + 100}`, port: 80, endpoints: 1, weight: 1, authz: false, egress: null, file: `new/s${svcs.length + 100}.yaml` })],
+      ['grpc', () => (pick(svcs).grpc = pick([0, 1, 2] as const))],
+      ['grpc-match', () => (pick(svcs).grpcMatch = pick([0, 1, 2, 3] as const))],
+      ['grpc-weight', () => (pick(svcs).grpcWeight = Math.floor(rand() * 4))],
+      ['add', () => svcs.push({ ns: pick(['ns0', 'ns1', 'ns2']), name: `s${svcs.length + 100}`, port: 80, endpoints: 1, weight: 1, authz: false, egress: null, grpc: 0, grpcMatch: 0, grpcWeight: 1, file: `new/s${svcs.length + 100}.yaml` })],
       ['remove', () => { if (svcs.length > 6) svcs.splice(2 + Math.floor(rand() * (svcs.length - 3)), 1); }],
       ['break', () => (broken = broken ? null : `broken/${Math.floor(rand() * 3)}.yaml`)],
       ['duplicate', () => (duplicate = !duplicate)],
@@ -135,7 +174,8 @@ describe('incremental compilation', { timeout: 300_000 }, () => {
 
     const memo = new CompileMemo();
     let compared = 0;
-    for (let i = 0; i < 40; i++) {
+    let withGrpc = 0;
+    for (let i = 0; i < 60; i++) {
       const [what, edit] = i === 0 ? (['initial', () => undefined] as [string, () => void]) : pick(edits);
       edit();
       const sha = await commitAll(`${i}: ${what}`);
@@ -144,15 +184,17 @@ describe('incremental compilation', { timeout: 300_000 }, () => {
       assert.equal(warm.bundleJson, cold.bundleJson, `commit ${i} (${what}): bundles differ`);
       assert.deepEqual(warm.diagnostics, cold.diagnostics, `commit ${i} (${what}): findings differ`);
       if (cold.bundleJson !== null) compared++;
+      if (cold.bundleJson?.includes('"kind":"GRPCRoute"')) withGrpc++;
     }
     assert.ok(compared >= 20, `only ${compared} commits compiled to a bundle`);
+    assert.ok(withGrpc >= 15, `only ${withGrpc} bundles held a GRPCRoute rule`);
   });
 
   it('re-parses only the files a commit changed, and keeps the entries of unchanged Services', async () => {
     const repo = path.join(dir, 'small');
     await mkdir(repo, { recursive: true });
     await git(repo, 'init', '-q', '-b', 'main');
-    const svcs: SvcState[] = Array.from({ length: 20 }, (_, i) => ({ ns: 'default', name: `s${i}`, port: 80, endpoints: 1, weight: 1, authz: false, egress: 'default/*', file: `s${i}.yaml` }));
+    const svcs: SvcState[] = Array.from({ length: 20 }, (_, i) => ({ ns: 'default', name: `s${i}`, port: 80, endpoints: 1, weight: 1, authz: false, egress: 'default/*', grpc: 0, grpcMatch: 0, grpcWeight: 1, file: `s${i}.yaml` }));
     // Each Service calls only itself here, so its entry depends on no other Service's ports.
     const put = async (): Promise<string> => {
       for (const s of svcs) await writeFile(path.join(repo, s.file), serviceFile(s, s));

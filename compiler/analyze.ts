@@ -5,40 +5,62 @@
  */
 import { report } from './diagnostics.js';
 import { parseDuration } from './duration.js';
-import { tablesOf, matchKey, prefixMatchOf, type MatchEntry } from './precedence.js';
+import { tablesByParent, matchKey, prefixMatchOf, type MatchEntry, type TableGroup } from './precedence.js';
 import { checkRegex } from './regex.js';
 import type { HTTPRouteFilter, HTTPRouteRule, MeshConfig, Route } from './resources.js';
 import type { ResolvedTree } from './resolve.js';
-import type { PassContext } from './types.js';
+import type { Diagnostic, PassContext } from './types.js';
 
 /** Built-in defaults the analysis needs (lower.ts fills the same ones into the bundle). */
 const DEFAULT_REQUEST_MS = 15_000;
 const DEFAULT_BACKOFF_MS = 25;
 const DEFAULT_ATTEMPTS = 1;
 
+/**
+ * Route findings kept per route object, with what they were computed from: the route's
+ * resolution (resolve.ts: the same object when every reference resolved as before) and the
+ * MeshConfig (its defaults set the timeouts the checks compare against).
+ */
+const routeFindings = new WeakMap<Route, { resolution: object | undefined; mesh: MeshConfig | null; diagnostics: readonly Diagnostic[] }>();
+
 /** analyze reports WFT5xx findings for `tree` and returns it unchanged. */
 export function analyze(tree: ResolvedTree, ctx: PassContext): ResolvedTree {
+  const memo = ctx.options.memo;
   checkShadowing(tree, ctx);
-  const referencedFaults = new Set<object>();
-  for (const f of tree.extensions.values()) referencedFaults.add(f);
-  for (const r of tree.routes) checkRoute(r, tree, ctx);
+  for (const r of tree.routes) {
+    const resolution = tree.resolutions.get(r);
+    const kept = memo ? routeFindings.get(r) : undefined;
+    if (kept && kept.resolution === resolution && kept.mesh === tree.meshConfig) {
+      ctx.diagnostics.push(...kept.diagnostics);
+      continue;
+    }
+    const before = ctx.diagnostics.length;
+    checkRoute(r, tree, ctx);
+    if (memo) routeFindings.set(r, { resolution, mesh: tree.meshConfig, diagnostics: ctx.diagnostics.slice(before) });
+  }
   if (tree.meshConfig) checkMeshConfig(tree.meshConfig, ctx);
 
   checkEndpoints(tree, ctx);
-  for (const f of tree.faults.values()) {
-    if (!referencedFaults.has(f)) {
-      report(ctx, 'WFT510', `Fault ${f.metadata.namespace}/${f.metadata.name} is not used by any HTTPRoute ExtensionRef filter`, { origin: f.origin, pointer: '/metadata/name', resource: f });
+  if (tree.faults.size > 0) {
+    const referencedFaults = new Set<object>(tree.extensions.values());
+    for (const f of tree.faults.values()) {
+      if (!referencedFaults.has(f)) {
+        report(ctx, 'WFT510', `Fault ${f.metadata.namespace}/${f.metadata.name} is not used by any HTTPRoute ExtensionRef filter`, { origin: f.origin, pointer: '/metadata/name', resource: f });
+      }
+    }
+  }
+  for (const r of tree.routes) {
+    if ((r.spec.parentRefs ?? []).length === 0) {
+      report(ctx, 'WFT510', `${r.kind} ${r.metadata.namespace}/${r.metadata.name} has no parentRefs, so it applies to nothing`, { origin: r.origin, pointer: '/spec', resource: r }, { hint: 'add parentRefs: [{ kind: Service, name: <service> }]' });
     }
   }
   // A RateLimitPolicy on a route that attaches to no Service limits nothing.
-  const attached = new Set<string>();
-  for (const list of tree.routesByParent.values()) for (const a of list) attached.add(`${a.route.metadata.namespace}/${a.route.metadata.name}`);
-  for (const r of tree.routes) {
-    const id = `${r.metadata.namespace}/${r.metadata.name}`;
-    if ((r.spec.parentRefs ?? []).length === 0) {
-      report(ctx, 'WFT510', `${r.kind} ${id} has no parentRefs, so it applies to nothing`, { origin: r.origin, pointer: '/spec', resource: r }, { hint: 'add parentRefs: [{ kind: Service, name: <service> }]' });
-    }
-    if (!attached.has(id)) {
+  if (tree.routeRateLimits.size > 0) {
+    const attached = new Set<string>();
+    for (const list of tree.routesByParent.values()) for (const a of list) attached.add(`${a.route.metadata.namespace}/${a.route.metadata.name}`);
+    for (const r of tree.routes) {
+      const id = `${r.metadata.namespace}/${r.metadata.name}`;
+      if (attached.has(id)) continue;
       for (const p of tree.routeRateLimits.get(id) ?? []) {
         report(ctx, 'WFT510', `RateLimitPolicy ${p.metadata.namespace}/${p.metadata.name} targets HTTPRoute ${id}, which is attached to no Service`, { origin: p.origin, pointer: '/spec/targetRefs', resource: p });
       }
@@ -55,13 +77,20 @@ export function analyze(tree: ResolvedTree, ctx: PassContext): ResolvedTree {
  * mirror names never sends to its own endpoints (its routes decide), so it gets nothing.
  */
 function checkEndpoints(tree: ResolvedTree, ctx: PassContext): void {
-  const targets = new Set<string>();
-  for (const b of tree.backends.values()) targets.add(b.service);
+  // Built on first need: most Services list endpoints, and the set costs a walk of every backend.
+  let targetSet: Set<string> | null = null;
+  const targets = (): Set<string> => {
+    if (!targetSet) {
+      targetSet = new Set<string>();
+      for (const b of tree.backends.values()) targetSet.add(b.service);
+    }
+    return targetSet;
+  };
   for (const [id, svc] of tree.services) {
     if ((svc.spec.endpoints ?? []).length > 0) continue;
     // With a producer route every caller without a consumer table of its own is routed by it
     // (a request no rule matches is 404), so the Service's own endpoints are never picked.
-    if (!targets.has(id) && (tree.routesByParent.get(id) ?? []).some((a) => !a.consumer)) continue;
+    if (!targets().has(id) && (tree.routesByParent.get(id) ?? []).some((a) => !a.consumer)) continue;
     const name = `${svc.metadata.namespace}/${svc.metadata.name}`;
     report(ctx, 'WFT511', `Service ${name} lists no static endpoints: its traffic goes to the instances that register (weft proxy --service ${svc.metadata.name} --controller URL); without a controller (weft proxy --bundle) callers get 503`, { origin: svc.origin, pointer: '/spec', resource: svc }, {
       hint: 'nothing to do if its instances run a Weft proxy; list spec.endpoints for an upstream that cannot register (a database, an external API)',
@@ -69,27 +98,44 @@ function checkEndpoints(tree: ResolvedTree, ctx: PassContext): void {
   }
 }
 
+/** Shadowing findings per table object: a table kept by the memo (precedence.ts) keeps its findings. */
+const shadowed = new WeakMap<TableGroup, readonly Diagnostic[]>();
+
 /** WFT501: within one table, a match whose key an earlier (higher-precedence) match already has. */
 function checkShadowing(tree: ResolvedTree, ctx: PassContext): void {
-  for (const g of tablesOf(tree)) {
-    const winners = new Map<string, MatchEntry>();
-    for (const e of g.entries) {
-      const k = matchKey(e.match);
-      const w = winners.get(k);
-      if (!w) {
-        winners.set(k, e);
+  const memo = ctx.options.memo;
+  for (const groups of tablesByParent(tree, memo).values()) {
+    for (const g of groups) {
+      const kept = memo ? shadowed.get(g) : undefined;
+      if (kept) {
+        ctx.diagnostics.push(...kept);
         continue;
       }
-      // The same rule reached twice through two parentRefs is one rule, not a shadow.
-      if (w.rule === e.rule && w.matchIndex === e.matchIndex) continue;
-      const route = e.attachment.route;
-      const pointer = e.implicit ? `/spec/rules/${e.ruleIndex}` : `/spec/rules/${e.ruleIndex}/matches/${e.matchIndex}`;
-      const winner = `${w.routeKey} rule ${w.ruleIndex} match ${w.matchIndex} (${w.attachment.route.origin.file})`;
-      const scope = g.consumer ? `callers in namespace ${g.table}` : 'all callers';
-      report(ctx, 'WFT501', `this match of ${e.routeKey} rule ${e.ruleIndex} can never be chosen for Service ${g.parent} (${scope}): ${winner} has an identical match and takes precedence`, { origin: route.origin, pointer, resource: route }, {
-        hint: 'remove the duplicate match or make it more specific',
-      });
+      const before = ctx.diagnostics.length;
+      checkTable(g, ctx);
+      if (memo) shadowed.set(g, ctx.diagnostics.slice(before));
     }
+  }
+}
+
+function checkTable(g: TableGroup, ctx: PassContext): void {
+  const winners = new Map<string, MatchEntry>();
+  for (const e of g.entries) {
+    const k = matchKey(e.match);
+    const w = winners.get(k);
+    if (!w) {
+      winners.set(k, e);
+      continue;
+    }
+    // The same rule reached twice through two parentRefs is one rule, not a shadow.
+    if (w.rule === e.rule && w.matchIndex === e.matchIndex) continue;
+    const route = e.attachment.route;
+    const pointer = e.implicit ? `/spec/rules/${e.ruleIndex}` : `/spec/rules/${e.ruleIndex}/matches/${e.matchIndex}`;
+    const winner = `${w.routeKey} rule ${w.ruleIndex} match ${w.matchIndex} (${w.attachment.route.origin.file})`;
+    const scope = g.consumer ? `callers in namespace ${g.table}` : 'all callers';
+    report(ctx, 'WFT501', `this match of ${e.routeKey} rule ${e.ruleIndex} can never be chosen for Service ${g.parent} (${scope}): ${winner} has an identical match and takes precedence`, { origin: route.origin, pointer, resource: route }, {
+      hint: 'remove the duplicate match or make it more specific',
+    });
   }
 }
 

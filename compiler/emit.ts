@@ -103,8 +103,18 @@ function bundleJson(bundle: Bundle, specJson: string): string {
     `"revision":${canonicalJson(bundle.revision)}`,
   ];
   if (bundle.signature) parts.push(`"signature":${canonicalJson(bundle.signature)}`);
-  parts.push(`"sources":${canonicalJson(bundle.sources)}`, `"spec":${specJson}`);
+  parts.push(`"sources":${sourcesJsonOf(bundle.sources)}`, `"spec":${specJson}`);
   return `{${parts.join(',')}}`;
+}
+
+/** Canonical text of each SourceMap object (never changed once built; the incremental compiler hands on an unchanged one). */
+const sourceMapJson = new WeakMap<SourceMap, string>();
+
+/** sourcesJsonOf is canonicalJson(sources), made once per SourceMap object. */
+export function sourcesJsonOf(sources: SourceMap): string {
+  let text = sourceMapJson.get(sources);
+  if (text === undefined) sourceMapJson.set(sources, (text = canonicalJson(sources)));
+  return text;
 }
 
 /** signingKey parses an ed25519 private key (PEM), or returns why it cannot. */

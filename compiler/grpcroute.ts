@@ -39,8 +39,20 @@ export function grpcRank(m: GRPCRouteMatch | undefined): { service: number; meth
   return { service: m?.method?.service?.length ?? 0, method: m?.method?.method?.length ?? 0 };
 }
 
-/** asHttpShape returns the GRPCRoute in the HTTPRoute shape (same origin: positions still point at what was written). */
+/** Shapes kept per GRPCRoute object: a resource never changes, and the incremental compiler needs the same shape object for an unchanged route. */
+const shapes = new WeakMap<GRPCRoute, GRPCRouteAsHTTP>();
+
+/**
+ * asHttpShape returns the GRPCRoute in the HTTPRoute shape (same origin: positions still point at
+ * what was written); the same object for the same route.
+ */
 export function asHttpShape(r: GRPCRoute): GRPCRouteAsHTTP {
+  let shape = shapes.get(r);
+  if (!shape) shapes.set(r, (shape = httpShape(r)));
+  return shape;
+}
+
+function httpShape(r: GRPCRoute): GRPCRouteAsHTTP {
   const rules: HTTPRouteRule[] | undefined = r.spec.rules?.map((rule) => {
     const out: HTTPRouteRule = {};
     if (rule.name !== undefined) out.name = rule.name;

@@ -40,7 +40,7 @@ import { normalizeEgress } from '../schemas/egress.js';
 import { DEFAULT_PROXY_SETTINGS } from '../schemas/proxy-settings.js';
 import { spanAt } from './diagnostics.js';
 import { parseDuration } from './duration.js';
-import { tablesOf, prefixMatchOf, type MatchEntry, type TableGroup } from './precedence.js';
+import { tablesByParent, prefixMatchOf, type MatchEntry, type TableGroup } from './precedence.js';
 import {
   resourceId,
   type AuthorizationPolicy,
@@ -56,6 +56,7 @@ import {
 } from './resources.js';
 import type { ResolvedTree } from './resolve.js';
 import type { LoweredTree, PassContext } from './types.js';
+import type { CompileMemo } from './memo.js';
 
 /** BUILTIN_DEFAULTS are what applies when MeshConfig (or a policy) says nothing. */
 export const BUILTIN_DEFAULTS = Object.freeze({
@@ -85,6 +86,8 @@ const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  */
 const resourceSources = new WeakMap<object, readonly [string, SourceLocation]>();
 
+const NO_TABLES: readonly TableGroup[] = Object.freeze([]);
+
 /** Sources collects id → location while lowering; turned into a key-sorted SourceMap at the end. */
 type Sources = Map<string, SourceLocation>;
 
@@ -92,19 +95,14 @@ type Sources = Map<string, SourceLocation>;
 export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
   const sources = new Map<string, SourceLocation>();
   const mesh = lowerMesh(tree);
-  const tables = new Map<string, TableGroup[]>();
-  for (const g of tablesOf(tree)) {
-    const list = tables.get(g.parent);
-    if (list) list.push(g);
-    else tables.set(g.parent, [g]);
-  }
-  const services: ServiceEntry[] = [];
   const memo = _ctx.options.memo;
+  const tables = tablesByParent(tree, memo);
+  const services: ServiceEntry[] = [];
   let meshKey: string | undefined;
   for (const id of [...tree.services.keys()].sort(byString)) {
     const svc = tree.services.get(id);
     if (!svc) continue;
-    const groups = tables.get(id) ?? [];
+    const groups = tables.get(id) ?? NO_TABLES;
     if (!memo) {
       services.push(lowerService(svc, id, tree, mesh, groups, sources));
       continue;
@@ -127,51 +125,67 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
     if (!at) resourceSources.set(r, (at = [resourceId(r), locate(r.origin, '')]));
     if (!sources.has(at[0])) sources.set(at[0], at[1]);
   }
-  const sourceMap: SourceMap = {};
+  return { spec: { mesh, services } satisfies BundleSpec, sources: sourceMapOf(sources, memo) };
+}
+
+/** Per CompileMemo: the last compile's source map, its ids in order and its entries. */
+const sourceMemos = new WeakMap<CompileMemo, { ids: string[]; entries: Sources; map: SourceMap }>();
+
+/**
+ * sourceMapOf turns the collected locations into a SourceMap with ids in code-unit order. With a
+ * memo, a compile whose ids are those of the last one (most commits: nothing added or removed)
+ * reuses their order instead of sorting again, and one whose every location is the same object
+ * as then reuses the map itself (emit then reuses its text).
+ */
+function sourceMapOf(sources: Sources, memo: CompileMemo | undefined): SourceMap {
+  const prev = memo ? sourceMemos.get(memo) : undefined;
+  let ids: string[] | null = null;
+  if (prev && prev.ids.length === sources.size) {
+    let sameIds = true;
+    let sameLocations = true;
+    for (const [id, at] of sources) {
+      const before = prev.entries.get(id);
+      if (before === undefined) {
+        sameIds = false;
+        break;
+      }
+      if (before !== at) sameLocations = false;
+    }
+    if (sameIds && sameLocations) return prev.map;
+    if (sameIds) ids = prev.ids;
+  }
   // sort() without a comparator orders by UTF-16 code units, as byString does, and runs natively.
-  for (const id of [...sources.keys()].sort()) sourceMap[id] = sources.get(id) as SourceLocation;
-  return { spec: { mesh, services } satisfies BundleSpec, sources: sourceMap };
+  ids ??= [...sources.keys()].sort();
+  const map: SourceMap = {};
+  for (const id of ids) map[id] = sources.get(id) as SourceLocation;
+  if (memo) sourceMemos.set(memo, { ids, entries: sources, map });
+  return map;
 }
 
 /**
  * serviceDeps lists every input lowerService reads for Service `id`, as values compared by
- * identity (objects) or equality (strings, numbers): the Service, the mesh settings (as text),
- * its policies, every table entry (route, rule, attachment), and what each rule's references
- * resolved to (backend Services and ports, mirrors, Faults, route rate limits). Separators keep
- * two lists from running into each other. Anything lowerService reads must be listed here.
+ * identity (objects) or equality (strings): the Service, the mesh settings (as text), its
+ * policies, its tables (precedence.ts hands on the same array while the parent's attachments are
+ * unchanged), and for each route in them its resolution (resolve.ts hands on the same object
+ * while every backend, mirror and Fault it names resolves to the same object) and its rate
+ * limits. Separators keep two lists from running into each other. Anything lowerService reads
+ * must be covered here.
  */
-function serviceDeps(svc: Service, id: string, tree: ResolvedTree, meshKey: string, groups: TableGroup[]): unknown[] {
+function serviceDeps(svc: Service, id: string, tree: ResolvedTree, meshKey: string, groups: readonly TableGroup[]): unknown[] {
   const deps: unknown[] = [svc, meshKey, tree.backendPolicies.get(id) ?? null, '|a'];
   for (const p of tree.authorizationPolicies.get(id) ?? []) deps.push(p);
   deps.push('|r');
   for (const p of tree.serviceRateLimits.get(id) ?? []) deps.push(p);
-  const rules = new Map<HTTPRouteRule, string>();
+  deps.push('|t', groups);
+  let last: Route | null = null;
   for (const g of groups) {
-    deps.push('|t', g.table, g.consumer, g.entries.length);
     for (const e of g.entries) {
-      const a = e.attachment;
-      deps.push(a.route, a.port, a.parentIndex, a.consumer, e.rule, e.ruleIndex, e.matchIndex);
-      rules.set(e.rule, e.routeKey);
+      const route = e.attachment.route;
+      if (route === last) continue;
+      last = route;
+      deps.push('|o', tree.resolutions.get(route) ?? null);
+      for (const p of tree.routeRateLimits.get(e.routeKey) ?? []) deps.push(p);
     }
-  }
-  const filter = (f: HTTPRouteFilter): void => {
-    if (f.type === 'RequestMirror' && f.requestMirror) {
-      const t = tree.backends.get(f.requestMirror.backendRef);
-      deps.push(t?.service ?? null, t?.port ?? null);
-    } else if (f.type === 'ExtensionRef' && f.extensionRef) {
-      deps.push(tree.extensions.get(f.extensionRef) ?? null);
-    }
-  };
-  for (const [rule, routeKey] of rules) {
-    deps.push('|b');
-    for (const b of rule.backendRefs ?? []) {
-      const t = tree.backends.get(b);
-      deps.push(t?.service ?? null, t?.port ?? null);
-      for (const f of b.filters ?? []) filter(f);
-    }
-    for (const f of rule.filters ?? []) filter(f);
-    deps.push('|l');
-    for (const p of tree.routeRateLimits.get(routeKey) ?? []) deps.push(p);
   }
   return deps;
 }
@@ -244,7 +258,7 @@ function codes(list: number[]): number[] {
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
-function lowerService(svc: Service, id: string, tree: ResolvedTree, mesh: MeshSettings, groups: TableGroup[], sources: Sources): ServiceEntry {
+function lowerService(svc: Service, id: string, tree: ResolvedTree, mesh: MeshSettings, groups: readonly TableGroup[], sources: Sources): ServiceEntry {
   const ports = svc.spec.ports.map((p) => (p.appProtocol !== undefined ? { appProtocol: p.appProtocol, name: p.name, port: p.port } : { name: p.name, port: p.port }));
   const firstPort = svc.spec.ports[0]?.port ?? 0;
   const endpoints: Endpoint[] = (svc.spec.endpoints ?? [])

@@ -49,8 +49,12 @@ export class CompileMemo {
   private validated = new WeakMap<RawDocument, ValidatedDocument>();
   private services = new Map<string, LoweredService>();
   private usedServices = new Set<string>();
-  /** Files parsed and reused in the last compile (for metrics and tests). */
-  readonly stats = { parsed: 0, reused: 0, lowered: 0, kept: 0 };
+  /**
+   * What the last compile did afresh and what it reused (for metrics and tests): files parsed
+   * and reused, routes resolved afresh, parents whose tables were rebuilt, Services lowered and
+   * kept.
+   */
+  readonly stats = { parsed: 0, reused: 0, resolved: 0, tabled: 0, lowered: 0, kept: 0 };
 
   /** fileKey is the key of one file's parse result: path and blob id. */
   static fileKey(path: string, blob: string): string {
@@ -105,7 +109,7 @@ export class CompileMemo {
   begin(): void {
     this.usedFiles = new Set();
     this.usedServices = new Set();
-    this.stats.parsed = this.stats.reused = this.stats.lowered = this.stats.kept = 0;
+    this.stats.parsed = this.stats.reused = this.stats.resolved = this.stats.tabled = this.stats.lowered = this.stats.kept = 0;
   }
 
   /**

@@ -25,6 +25,7 @@ import type { PathMatch, ValueMatch } from '../schemas/bundle.js';
 import type { HTTPRouteMatch, HTTPRouteRule } from './resources.js';
 import type { Attachment, ResolvedTree } from './resolve.js';
 import { grpcRank } from './grpcroute.js';
+import type { CompileMemo } from './memo.js';
 
 /** NormalMatch is one HTTPRouteMatch with defaults applied and names normalised (RouteMatch minus ids). */
 export interface NormalMatch {
@@ -232,61 +233,84 @@ function created(ts: string | undefined): number | null {
   return Number.isFinite(t) ? t : null;
 }
 
-const memo = new WeakMap<ResolvedTree, TableGroup[]>();
+const computed = new WeakMap<ResolvedTree, ReadonlyMap<string, readonly TableGroup[]>>();
+
+/** Per CompileMemo: each parent's attachments and the tables built from them, from the last compile. */
+const memos = new WeakMap<CompileMemo, Map<string, { attachments: readonly Attachment[]; groups: readonly TableGroup[] }>>();
 
 /**
- * tablesOf is buildTables computed once per resolved tree (analyze and lower share it). The tree
- * must not change after the first call; no pass mutates a ResolvedTree, so that holds.
+ * tablesByParent is every parent Service's tables (producer first, then consumer namespaces in
+ * order), keyed by parent id in sorted order; computed once per resolved tree (analyze and lower
+ * share it). The tree must not change after the first call; no pass mutates a ResolvedTree.
+ *
+ * With a memo, a parent whose attachments are the very same objects as in the last compile keeps
+ * its tables (the same array and TableGroup objects): its routes and what they attach with are
+ * unchanged, and a table is a function of those alone. Everything else is built afresh.
  */
-export function tablesOf(tree: ResolvedTree): TableGroup[] {
-  let groups = memo.get(tree);
-  if (!groups) {
-    groups = buildTables(tree);
-    memo.set(tree, groups);
+export function tablesByParent(tree: ResolvedTree, memo?: CompileMemo): ReadonlyMap<string, readonly TableGroup[]> {
+  let out = computed.get(tree);
+  if (out) return out;
+  const before = memo ? memos.get(memo) : undefined;
+  const next = new Map<string, { attachments: readonly Attachment[]; groups: readonly TableGroup[] }>();
+  const built = new Map<string, readonly TableGroup[]>();
+  for (const parent of [...tree.routesByParent.keys()].sort()) {
+    const attachments = tree.routesByParent.get(parent) ?? [];
+    const prev = before?.get(parent);
+    let groups = prev && sameItems(prev.attachments, attachments) ? prev.groups : null;
+    if (!groups) {
+      groups = buildParentTables(parent, attachments);
+      if (memo) memo.stats.tabled++;
+    }
+    if (groups.length === 0) continue;
+    built.set(parent, groups);
+    next.set(parent, { attachments, groups });
   }
-  return groups;
+  if (memo) memos.set(memo, next);
+  out = built;
+  computed.set(tree, out);
+  return out;
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
- * buildTables groups every attached route's matches into tables (one per parent Service and
- * caller namespace) and sorts each by precedence. Groups are sorted by parent, producer table
- * first, then consumer namespace. Linear in the number of matches plus the sorts.
+ * buildParentTables groups one parent's attached routes' matches into tables (one per caller
+ * namespace) and sorts each by precedence: producer table first, then consumer namespaces in
+ * order. Linear in the number of matches plus the sorts.
  */
-export function buildTables(tree: ResolvedTree): TableGroup[] {
-  const groups: TableGroup[] = [];
-  const parents = [...tree.routesByParent.keys()].sort();
-  for (const parent of parents) {
-    const byTable = new Map<string, TableGroup>();
-    for (const att of tree.routesByParent.get(parent) ?? []) {
-      let g = byTable.get(att.table);
-      if (!g) {
-        g = { parent, table: att.table, consumer: att.consumer, entries: [] };
-        byTable.set(att.table, g);
+function buildParentTables(parent: string, attachments: readonly Attachment[]): TableGroup[] {
+  const byTable = new Map<string, TableGroup>();
+  for (const att of attachments) {
+    let g = byTable.get(att.table);
+    if (!g) {
+      g = { parent, table: att.table, consumer: att.consumer, entries: [] };
+      byTable.set(att.table, g);
+    }
+    const group = g;
+    const route = att.route;
+    const routeKey = `${route.metadata.namespace}/${route.metadata.name}`;
+    const ts = created(route.metadata.creationTimestamp);
+    const rules = route.spec.rules ?? [];
+    // A route without rules routes nothing; an HTTPRoute whose `rules` is empty is accepted by
+    // the spec only with the default rule, so treat it as one rule with no matches and no backends.
+    const effective: HTTPRouteRule[] = rules.length > 0 ? rules : [{}];
+    effective.forEach((rule, ruleIndex) => {
+      const matches = rule.matches ?? [];
+      const grpcRule = route.kind === 'GRPCRoute' ? (route.grpc.rules?.[ruleIndex] ?? {}) : null;
+      if (matches.length === 0) {
+        group.entries.push({ attachment: att, rule, ruleIndex, matchIndex: 0, implicit: true, match: normalizeMatch(undefined, att.port), created: ts, routeKey, grpc: grpcRule ? grpcRank(undefined) : null });
+        return;
       }
-      const route = att.route;
-      const routeKey = `${route.metadata.namespace}/${route.metadata.name}`;
-      const ts = created(route.metadata.creationTimestamp);
-      const rules = route.spec.rules ?? [];
-      // A route without rules routes nothing; an HTTPRoute whose `rules` is empty is accepted by
-      // the spec only with the default rule, so treat it as one rule with no matches and no backends.
-      const effective: HTTPRouteRule[] = rules.length > 0 ? rules : [{}];
-      effective.forEach((rule, ruleIndex) => {
-        const matches = rule.matches ?? [];
-        const grpcRule = route.kind === 'GRPCRoute' ? (route.grpc.rules?.[ruleIndex] ?? {}) : null;
-        if (matches.length === 0) {
-          g.entries.push({ attachment: att, rule, ruleIndex, matchIndex: 0, implicit: true, match: normalizeMatch(undefined, att.port), created: ts, routeKey, grpc: grpcRule ? grpcRank(undefined) : null });
-          return;
-        }
-        matches.forEach((m, matchIndex) => {
-          g.entries.push({ attachment: att, rule, ruleIndex, matchIndex, implicit: false, match: normalizeMatch(m, att.port), created: ts, routeKey, grpc: grpcRule ? grpcRank(grpcRule.matches?.[matchIndex]) : null });
-        });
+      matches.forEach((m, matchIndex) => {
+        group.entries.push({ attachment: att, rule, ruleIndex, matchIndex, implicit: false, match: normalizeMatch(m, att.port), created: ts, routeKey, grpc: grpcRule ? grpcRank(grpcRule.matches?.[matchIndex]) : null });
       });
-    }
-    const tables = [...byTable.values()].sort((a, b) => (a.consumer === b.consumer ? cmpStr(a.table, b.table) : a.consumer ? 1 : -1));
-    for (const g of tables) {
-      g.entries.sort(compareEntries);
-      groups.push(g);
-    }
+    });
   }
-  return groups;
+  const tables = [...byTable.values()].sort((a, b) => (a.consumer === b.consumer ? cmpStr(a.table, b.table) : a.consumer ? 1 : -1));
+  for (const g of tables) g.entries.sort(compareEntries);
+  return tables;
 }

@@ -25,6 +25,7 @@ import {
 import { spanAt } from './diagnostics.js';
 import { asHttpShape } from './grpcroute.js';
 import type { PassContext, ValidatedTree } from './types.js';
+import type { CompileMemo } from './memo.js';
 
 /** ResolvedBackend is a backendRef or mirror backendRef after lookup: a Service id and one of its ports. */
 export interface ResolvedBackend {
@@ -81,6 +82,11 @@ export interface ResolvedTree {
   routeRateLimits: Map<string, RateLimitPolicy[]>;
   meshConfig: MeshConfig | null;
   routeTests: RouteTest[];
+  /**
+   * Each kept route's resolution. With a memo, an object that is the same as in an earlier
+   * compile means the route resolved exactly as then (analyze and lower key their reuse on it).
+   */
+  resolutions: Map<Route, RouteResolution>;
 }
 
 const CORE_GROUPS = new Set(['', 'core']);
@@ -91,6 +97,25 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
+}
+
+/** lookupPort resolves a Service reference's port; reports and returns null on failure. */
+function lookupPort(svc: Service, port: number | undefined, r: Resource | Route, pointer: string, ctx: PassContext): number | null {
+  const ports = svc.spec.ports;
+  if (port !== undefined) {
+    if (ports.some((p) => p.port === port)) return port;
+    report(ctx, 'WFT404', `Service ${svc.metadata.namespace}/${svc.metadata.name} has no port ${port}`, { origin: r.origin, pointer: `${pointer}/port`, resource: r }, {
+      hint: `declared ports: ${ports.map((p) => p.port).join(', ') || 'none'}`,
+    });
+    return null;
+  }
+  if (ports.length === 1 && ports[0]) return ports[0].port;
+  report(ctx, 'WFT404', ports.length === 0
+    ? `Service ${svc.metadata.namespace}/${svc.metadata.name} declares no port`
+    : `Service ${svc.metadata.namespace}/${svc.metadata.name} has ${ports.length} ports; say which one`, { origin: r.origin, pointer, resource: r }, {
+    hint: `add port: one of ${ports.map((p) => p.port).join(', ')}`,
+  });
+  return null;
 }
 
 function where(r: Resource): string {
@@ -114,6 +139,7 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
     routeRateLimits: new Map(),
     meshConfig: null,
     routeTests: [],
+    resolutions: new Map(),
   };
 
   // Pass 1: index every resource by id, reporting duplicates against the first occurrence.
@@ -161,27 +187,9 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
         break;
     }
   }
-  // RateLimitPolicy targetRefs name HTTPRoutes only.
-  const routeIds = new Set(tree.routes.filter((r) => r.kind === 'HTTPRoute').map((r) => key(r.metadata.namespace, r.metadata.name)));
-
-  /** lookupService resolves a Service reference with an optional port; reports and returns null on failure. */
-  const lookupPort = (svc: Service, port: number | undefined, r: Resource | Route, pointer: string): number | null => {
-    const ports = svc.spec.ports;
-    if (port !== undefined) {
-      if (ports.some((p) => p.port === port)) return port;
-      report(ctx, 'WFT404', `Service ${svc.metadata.namespace}/${svc.metadata.name} has no port ${port}`, { origin: r.origin, pointer: `${pointer}/port`, resource: r }, {
-        hint: `declared ports: ${ports.map((p) => p.port).join(', ') || 'none'}`,
-      });
-      return null;
-    }
-    if (ports.length === 1 && ports[0]) return ports[0].port;
-    report(ctx, 'WFT404', ports.length === 0
-      ? `Service ${svc.metadata.namespace}/${svc.metadata.name} declares no port`
-      : `Service ${svc.metadata.namespace}/${svc.metadata.name} has ${ports.length} ports; say which one`, { origin: r.origin, pointer, resource: r }, {
-      hint: `add port: one of ${ports.map((p) => p.port).join(', ')}`,
-    });
-    return null;
-  };
+  // RateLimitPolicy targetRefs name HTTPRoutes only. Built on first use: most trees have no such policy.
+  let routeIdSet: Set<string> | null = null;
+  const routeIds = (): Set<string> => (routeIdSet ??= new Set(tree.routes.filter((r) => r.kind === 'HTTPRoute').map((r) => key(r.metadata.namespace, r.metadata.name))));
 
   // A missing Service is usually a typo: suggest the closest name in the same namespace.
   const namesIn = new Map<string, string[]>();
@@ -195,101 +203,28 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
     return guess ? { hint: `did you mean "${guess}"?` } : {};
   };
 
-  const resolveBackend = (ref: BackendObjectRef, r: Route, pointer: string): void => {
-    const group = ref.group ?? '';
-    const kind = ref.kind ?? 'Service';
-    if (!CORE_GROUPS.has(group) || kind !== 'Service') {
-      report(ctx, 'WFT407', `backendRef to ${group || 'core'}/${kind} is not supported: Weft routes to Services only`, { origin: r.origin, pointer, resource: r });
-      return;
-    }
-    const ns = ref.namespace ?? r.metadata.namespace;
-    const svc = tree.services.get(key(ns, ref.name));
-    if (!svc) {
-      report(ctx, 'WFT403', `backend Service ${ns}/${ref.name} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r }, serviceHint(ns, ref.name));
-      return;
-    }
-    const port = lookupPort(svc, ref.port, r, pointer);
-    if (port !== null) tree.backends.set(ref, { service: key(ns, ref.name), port });
-  };
-
-  // Pass 2: routes: parents, backends, mirrors, extension refs.
+  // Pass 2: routes: parents, backends, mirrors, extension refs. One route's resolution reads
+  // only the Services and Faults it names, so with a memo a route whose every lookup finds the
+  // same object as last time replays what it produced then (the same Attachment and
+  // ResolvedBackend objects, so the later passes see unchanged inputs by identity).
+  const resolved = ctx.options.memo ? memoOf(ctx.options.memo) : null;
   for (const r of tree.routes) {
-    const parents = r.spec.parentRefs ?? [];
-    const attached = new Set<string>();
-    parents.forEach((p, i) => {
-      const pointer = `/spec/parentRefs/${i}`;
-      const group = p.group ?? '';
-      const kind = p.kind ?? 'Service';
-      if (!CORE_GROUPS.has(group) || kind !== 'Service') {
-        report(ctx, 'WFT407', `parentRef to ${group || 'core'}/${kind} is not supported: in the mesh (GAMMA) a route's parent is a core Service`, { origin: r.origin, pointer, resource: r }, {
-          hint: 'use parentRefs: [{ group: "", kind: Service, name: <service> }]',
-        });
-        return;
-      }
-      const ns = p.namespace ?? r.metadata.namespace;
-      const svc = tree.services.get(key(ns, p.name));
-      if (!svc) {
-        report(ctx, 'WFT402', `parent Service ${ns}/${p.name} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r }, serviceHint(ns, p.name));
-        return;
-      }
-      let port: number | null = null;
-      if (p.sectionName !== undefined) {
-        const named = svc.spec.ports.find((sp) => sp.name === p.sectionName);
-        if (!named) {
-          report(ctx, 'WFT404', `Service ${ns}/${p.name} has no port named ${p.sectionName}`, { origin: r.origin, pointer: `${pointer}/sectionName`, resource: r });
-          return;
-        }
-        port = named.port;
-        if (p.port !== undefined && p.port !== port) {
-          report(ctx, 'WFT404', `sectionName ${p.sectionName} is port ${port}, not ${p.port}`, { origin: r.origin, pointer: `${pointer}/port`, resource: r });
-          return;
-        }
-      } else if (p.port !== undefined) {
-        if (!svc.spec.ports.some((sp) => sp.port === p.port)) {
-          report(ctx, 'WFT404', `Service ${ns}/${p.name} has no port ${p.port}`, { origin: r.origin, pointer: `${pointer}/port`, resource: r }, {
-            hint: `declared ports: ${svc.spec.ports.map((sp) => sp.port).join(', ') || 'none'}`,
-          });
-          return;
-        }
-        port = p.port;
-      }
-      const parent = key(ns, p.name);
-      const consumer = r.metadata.namespace !== ns;
-      // The same parent and port named twice is one attachment, not two copies of every match.
-      const attachKey = `${parent}:${port ?? '*'}`;
-      if (attached.has(attachKey)) return;
-      attached.add(attachKey);
-      push(tree.routesByParent, parent, { route: r, parent, parentIndex: i, port, consumer, table: consumer ? r.metadata.namespace : ns });
-    });
-
-    (r.spec.rules ?? []).forEach((rule, ri) => {
-      const rp = `/spec/rules/${ri}`;
-      (rule.backendRefs ?? []).forEach((b, bi) => {
-        resolveBackend(b, r, `${rp}/backendRefs/${bi}`);
-        (b.filters ?? []).forEach((f, fi) => resolveFilter(f, `${rp}/backendRefs/${bi}/filters/${fi}`));
-      });
-      (rule.filters ?? []).forEach((f, fi) => resolveFilter(f, `${rp}/filters/${fi}`));
-    });
-
-    function resolveFilter(f: NonNullable<NonNullable<Route['spec']['rules']>[number]['filters']>[number], pointer: string): void {
-      if (f.type === 'RequestMirror' && f.requestMirror) {
-        resolveBackend(f.requestMirror.backendRef, r, `${pointer}/requestMirror/backendRef`);
-      } else if (f.type === 'ExtensionRef' && f.extensionRef) {
-        const ext = f.extensionRef;
-        if (ext.group !== 'weft.dev' || ext.kind !== 'Fault') {
-          report(ctx, 'WFT407', `ExtensionRef to ${ext.group || 'core'}/${ext.kind} is not supported`, { origin: r.origin, pointer: `${pointer}/extensionRef`, resource: r }, {
-            hint: 'Weft extensions are { group: weft.dev, kind: Fault, name: <fault> }',
-          });
-          return;
-        }
-        const fault = tree.faults.get(key(r.metadata.namespace, ext.name));
-        if (!fault) {
-          report(ctx, 'WFT406', `Fault ${r.metadata.namespace}/${ext.name} does not exist`, { origin: r.origin, pointer: `${pointer}/extensionRef/name`, resource: r });
-          return;
-        }
-        tree.extensions.set(ext, fault);
-      }
+    const before = resolved?.get(r);
+    let res: RouteResolution;
+    if (before && unchanged(before, tree)) {
+      res = before;
+    } else {
+      const started = ctx.diagnostics.length;
+      res = resolveRoute(r, tree, ctx, serviceHint);
+      if (ctx.options.memo) ctx.options.memo.stats.resolved++;
+      // A route with findings is resolved again next time: its hints read the names of a whole
+      // namespace, which the recorded lookups do not cover.
+      if (resolved && ctx.diagnostics.length === started) resolved.set(r, res);
     }
+    tree.resolutions.set(r, res);
+    for (const a of res.attachments) push(tree.routesByParent, a.parent, a);
+    for (const [ref, b] of res.backends) tree.backends.set(ref, b);
+    for (const [ext, f] of res.extensions) tree.extensions.set(ext, f);
   }
 
   dropConflictingHttpRoutes(tree, ctx);
@@ -311,7 +246,7 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
         return;
       }
       if (t.kind === 'HTTPRoute') {
-        if (!routeIds.has(id)) {
+        if (!routeIds().has(id)) {
           report(ctx, 'WFT405', `target HTTPRoute ${id} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r });
           return;
         }
@@ -361,6 +296,152 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
     });
   }
   return tree;
+}
+
+/**
+ * RouteResolution is what resolving one route produced (attachments, resolved backendRefs and
+ * mirrors, ExtensionRefs) and every lookup it made to get there: the Service or Fault id and the
+ * object found (undefined: none). A route's resolution is a function of the route and those
+ * lookups only; see `unchanged`.
+ */
+export interface RouteResolution {
+  readonly services: readonly (readonly [string, Service | undefined])[];
+  readonly faults: readonly (readonly [string, Fault | undefined])[];
+  readonly attachments: readonly Attachment[];
+  readonly backends: readonly (readonly [BackendObjectRef, ResolvedBackend])[];
+  readonly extensions: readonly (readonly [object, Fault])[];
+}
+
+/** Per CompileMemo: each route's last resolution (routes are kept by identity across commits). */
+const memos = new WeakMap<CompileMemo, WeakMap<Route, RouteResolution>>();
+
+function memoOf(memo: CompileMemo): WeakMap<Route, RouteResolution> {
+  let m = memos.get(memo);
+  if (!m) memos.set(memo, (m = new WeakMap()));
+  return m;
+}
+
+/** unchanged is true when every lookup `res` made finds the same object in `tree` now. */
+function unchanged(res: RouteResolution, tree: ResolvedTree): boolean {
+  for (const [id, svc] of res.services) if (tree.services.get(id) !== svc) return false;
+  for (const [id, f] of res.faults) if (tree.faults.get(id) !== f) return false;
+  return true;
+}
+
+/**
+ * resolveRoute resolves one route's parentRefs, backendRefs, mirrors and ExtensionRefs against
+ * the Services and Faults of `tree` (read only through the recorded lookups), reporting what does
+ * not resolve. It changes nothing in `tree`; the caller applies the result.
+ */
+function resolveRoute(r: Route, tree: ResolvedTree, ctx: PassContext, serviceHint: (ns: string, name: string) => { hint?: string }): RouteResolution {
+  const services: [string, Service | undefined][] = [];
+  const faults: [string, Fault | undefined][] = [];
+  const attachments: Attachment[] = [];
+  const backends: [BackendObjectRef, ResolvedBackend][] = [];
+  const extensions: [object, Fault][] = [];
+  const serviceOf = (ns: string, name: string): Service | undefined => {
+    const id = `${ns}/${name}`;
+    const svc = tree.services.get(id);
+    services.push([id, svc]);
+    return svc;
+  };
+
+  const resolveBackend = (ref: BackendObjectRef, pointer: string): void => {
+    const group = ref.group ?? '';
+    const kind = ref.kind ?? 'Service';
+    if (!CORE_GROUPS.has(group) || kind !== 'Service') {
+      report(ctx, 'WFT407', `backendRef to ${group || 'core'}/${kind} is not supported: Weft routes to Services only`, { origin: r.origin, pointer, resource: r });
+      return;
+    }
+    const ns = ref.namespace ?? r.metadata.namespace;
+    const svc = serviceOf(ns, ref.name);
+    if (!svc) {
+      report(ctx, 'WFT403', `backend Service ${ns}/${ref.name} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r }, serviceHint(ns, ref.name));
+      return;
+    }
+    const port = lookupPort(svc, ref.port, r, pointer, ctx);
+    if (port !== null) backends.push([ref, { service: `${ns}/${ref.name}`, port }]);
+  };
+
+  const parents = r.spec.parentRefs ?? [];
+  const attached = new Set<string>();
+  parents.forEach((p, i) => {
+    const pointer = `/spec/parentRefs/${i}`;
+    const group = p.group ?? '';
+    const kind = p.kind ?? 'Service';
+    if (!CORE_GROUPS.has(group) || kind !== 'Service') {
+      report(ctx, 'WFT407', `parentRef to ${group || 'core'}/${kind} is not supported: in the mesh (GAMMA) a route's parent is a core Service`, { origin: r.origin, pointer, resource: r }, {
+        hint: 'use parentRefs: [{ group: "", kind: Service, name: <service> }]',
+      });
+      return;
+    }
+    const ns = p.namespace ?? r.metadata.namespace;
+    const svc = serviceOf(ns, p.name);
+    if (!svc) {
+      report(ctx, 'WFT402', `parent Service ${ns}/${p.name} does not exist`, { origin: r.origin, pointer: `${pointer}/name`, resource: r }, serviceHint(ns, p.name));
+      return;
+    }
+    let port: number | null = null;
+    if (p.sectionName !== undefined) {
+      const named = svc.spec.ports.find((sp) => sp.name === p.sectionName);
+      if (!named) {
+        report(ctx, 'WFT404', `Service ${ns}/${p.name} has no port named ${p.sectionName}`, { origin: r.origin, pointer: `${pointer}/sectionName`, resource: r });
+        return;
+      }
+      port = named.port;
+      if (p.port !== undefined && p.port !== port) {
+        report(ctx, 'WFT404', `sectionName ${p.sectionName} is port ${port}, not ${p.port}`, { origin: r.origin, pointer: `${pointer}/port`, resource: r });
+        return;
+      }
+    } else if (p.port !== undefined) {
+      if (!svc.spec.ports.some((sp) => sp.port === p.port)) {
+        report(ctx, 'WFT404', `Service ${ns}/${p.name} has no port ${p.port}`, { origin: r.origin, pointer: `${pointer}/port`, resource: r }, {
+          hint: `declared ports: ${svc.spec.ports.map((sp) => sp.port).join(', ') || 'none'}`,
+        });
+        return;
+      }
+      port = p.port;
+    }
+    const parent = `${ns}/${p.name}`;
+    const consumer = r.metadata.namespace !== ns;
+    // The same parent and port named twice is one attachment, not two copies of every match.
+    const attachKey = `${parent}:${port ?? '*'}`;
+    if (attached.has(attachKey)) return;
+    attached.add(attachKey);
+    attachments.push({ route: r, parent, parentIndex: i, port, consumer, table: consumer ? r.metadata.namespace : ns });
+  });
+
+  const resolveFilter = (f: NonNullable<NonNullable<Route['spec']['rules']>[number]['filters']>[number], pointer: string): void => {
+    if (f.type === 'RequestMirror' && f.requestMirror) {
+      resolveBackend(f.requestMirror.backendRef, `${pointer}/requestMirror/backendRef`);
+    } else if (f.type === 'ExtensionRef' && f.extensionRef) {
+      const ext = f.extensionRef;
+      if (ext.group !== 'weft.dev' || ext.kind !== 'Fault') {
+        report(ctx, 'WFT407', `ExtensionRef to ${ext.group || 'core'}/${ext.kind} is not supported`, { origin: r.origin, pointer: `${pointer}/extensionRef`, resource: r }, {
+          hint: 'Weft extensions are { group: weft.dev, kind: Fault, name: <fault> }',
+        });
+        return;
+      }
+      const id = `${r.metadata.namespace}/${ext.name}`;
+      const fault = tree.faults.get(id);
+      faults.push([id, fault]);
+      if (!fault) {
+        report(ctx, 'WFT406', `Fault ${r.metadata.namespace}/${ext.name} does not exist`, { origin: r.origin, pointer: `${pointer}/extensionRef/name`, resource: r });
+        return;
+      }
+      extensions.push([ext, fault]);
+    }
+  };
+
+  (r.spec.rules ?? []).forEach((rule, ri) => {
+    const rp = `/spec/rules/${ri}`;
+    (rule.backendRefs ?? []).forEach((b, bi) => {
+      resolveBackend(b, `${rp}/backendRefs/${bi}`);
+      (b.filters ?? []).forEach((f, fi) => resolveFilter(f, `${rp}/backendRefs/${bi}/filters/${fi}`));
+    });
+    (rule.filters ?? []).forEach((f, fi) => resolveFilter(f, `${rp}/filters/${fi}`));
+  });
+  return { services, faults, attachments, backends, extensions };
 }
 
 /**

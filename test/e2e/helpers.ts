@@ -4,7 +4,7 @@
  * it runs from its lock file, and stops it, checking that no process it started is left behind.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,15 +119,30 @@ export async function commitFile(repo: string, rel: string, edit: (text: string)
 /**
  * startUp runs `weft up` in a fresh temporary directory (cwd) on a copy of policies/, with fresh
  * ports (several demos and other tests may run at once), and resolves once its lock says ready.
+ * With `viaNpmStart`, it runs the way the README says, `npm start`: this package's own `start`
+ * script, from a package folder in the temporary directory whose `dist` is this build (npm runs
+ * scripts in the package's folder, so `.weft/` lands there, not in the checkout). Signals then go
+ * to npm, as a supervisor's or a `kill` would.
  */
-export async function startUp(extra: string[] = [], readyTimeoutMs = 60_000): Promise<UpRun> {
+export async function startUp(extra: string[] = [], readyTimeoutMs = 60_000, opts: { viaNpmStart?: boolean } = {}): Promise<UpRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'weft-e2e-up-'));
   const policies = path.join(dir, 'policies-copy');
   await cp(path.join(ROOT, 'policies'), policies, { recursive: true });
   const cwd = path.join(dir, 'work');
   await mkdir(cwd);
   let out = '';
-  const proc = spawn(process.execPath, [WEFT, 'up', '--policies', policies, '--pick-ports', '--rate', '30', '--duration', '5m', ...extra], {
+  const upArgs = ['--policies', policies, '--pick-ports', '--rate', '30', '--duration', '5m', ...extra];
+  let command = process.execPath;
+  let args = [WEFT, 'up', ...upArgs];
+  if (opts.viaNpmStart) {
+    const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+    await writeFile(path.join(cwd, 'package.json'), JSON.stringify({ name: 'weft-npm-start', private: true, scripts: { start: pkg.scripts.start } }));
+    await symlink(path.join(ROOT, 'dist'), path.join(cwd, 'dist'));
+    // Under `npm test` npm names itself; otherwise the npm on PATH.
+    const npmCli = process.env.npm_execpath;
+    [command, args] = npmCli && /npm-cli\.js$/.test(npmCli) ? [process.execPath, [npmCli, 'start', '--', ...upArgs]] : ['npm', ['start', '--', ...upArgs]];
+  }
+  const proc = spawn(command, args, {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
@@ -185,7 +200,8 @@ export async function stopUp(up: UpRun, timeoutMs = 20_000): Promise<{ code: num
   started.delete(up.proc);
   // Children were stopped before weft up exited; give the kernel a moment to reap them.
   await sleep(200);
-  const leftovers = up.pids().filter(isAlive);
+  // weft up itself too: when started through npm, up.proc is npm, and weft up could outlive it.
+  const leftovers = [...up.pids(), up.lock.pid].filter((pid) => pid !== up.proc.pid && isAlive(pid));
   for (const pid of leftovers) {
     try {
       process.kill(pid, 'SIGKILL');

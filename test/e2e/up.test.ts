@@ -2,7 +2,7 @@
  * End to end: `weft up` on a temporary copy of the policies, run from another directory. All
  * proxies converge; a committed weight shift moves the traffic within a bound; a broken commit
  * is rejected while every proxy keeps its digest and traffic flows without errors; a second
- * `weft up` says one is running; SIGTERM stops every process it started.
+ * `weft up` says one is running; SIGTERM to `npm start` stops every process it started.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +17,8 @@ const run = promisify(execFile);
 test('weft up: converge, shift weight, reject a broken commit, fix it, stop cleanly', { timeout: 90_000 }, async () => {
   let up: UpRun | null = null;
   try {
-    up = await startUp();
+    // As the README says, through `npm start`; stopUp's SIGTERM then goes to npm.
+    up = await startUp([], 60_000, { viaNpmStart: true });
     const u = up;
     const first = await waitFor('all proxies to converge', () => converged(u), 30_000);
 

@@ -18,7 +18,9 @@ Usage: weft status --controller URL [--format text|json]
 
 Shows the current revision and digest, the last compile (ok, or its diagnostics), and every
 proxy: service, digest, state, last contact; a proxy not on the current digest is marked stale.
-Then each Service's registered instances: address, readiness, lease age, labels.
+Then each Service's registered instances: address, readiness, lease age, labels; and, when a
+traffic generator posts to the controller (weft up does), the last seconds of traffic split by
+the instance that answered.
 Proxies not heard from for a while are listed as lost and do not count.
 
 Exit codes: 0 every proxy is on the current digest, 1 some proxy is behind or rejected it,
@@ -52,10 +54,14 @@ export const command: Command = {
     const timeoutMs = durationFlag('--timeout', values.timeout);
     // Everything in the document came over the network (proxies post their own errors): its
     // strings are made terminal-safe before anything is printed.
+    const started = Date.now();
     const doc = terminalSafe(await fetchStatus(url, timeoutMs));
     const failing = doc.proxies.filter((p) => !p.lost && p.behind);
     if (values.format === 'json') process.stdout.write(jsonText(doc) + '\n');
-    else process.stdout.write(renderText(doc));
+    else {
+      const traffic = await fetchTraffic(new URL('/v1/traffic', values.controller), Math.max(500, timeoutMs - (Date.now() - started)));
+      process.stdout.write(renderText(doc) + renderTraffic(traffic));
+    }
     return failing.length > 0 ? 1 : 0;
   },
 };
@@ -97,6 +103,47 @@ async function fetchStatus(url: URL, timeoutMs: number): Promise<StatusDocument>
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new UsageError(`cannot resolve the host of ${where}`);
     throw new UsageError(`cannot read ${where}: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** TrafficDocument is the part of GET /v1/traffic weft status reads (samples of the demo's load generator). */
+interface TrafficDocument {
+  source: string | null;
+  samples: { t: number; requests: number; errors: number; backends: Record<string, number> }[];
+}
+
+/**
+ * fetchTraffic reads GET /v1/traffic (what a traffic generator such as `weft up` posted), or null:
+ * it is optional (nothing posts outside the demo), so any failure just leaves the line out.
+ */
+async function fetchTraffic(url: URL, timeoutMs: number): Promise<TrafficDocument | null> {
+  try {
+    const res = await request(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    if (res.statusCode !== 200) {
+      await res.body.dump().catch(() => undefined);
+      return null;
+    }
+    const doc = JSON.parse((await readStreamBounded(res.body, STATUS_MAX_BYTES, 'the traffic document', res.headers['content-length'])).toString('utf8')) as TrafficDocument;
+    return Array.isArray(doc?.samples) ? doc : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * renderTraffic is the last seconds of posted traffic, split by the instance that answered
+ * (`weft up`: which reviews instance served each request), or nothing when no recent samples.
+ */
+export function renderTraffic(doc: TrafficDocument | null, now = Date.now()): string {
+  const recent = (doc?.samples ?? []).filter((x) => typeof x.t === 'number' && x.t >= now - 8000 && x.t < now).slice(-5);
+  if (recent.length === 0) return '';
+  const requests = recent.reduce((n, x) => n + x.requests, 0);
+  const errors = recent.reduce((n, x) => n + x.errors, 0);
+  const by: Record<string, number> = {};
+  for (const x of recent) for (const [k, v] of Object.entries(x.backends ?? {})) by[forTerminal(k)] = (by[forTerminal(k)] ?? 0) + v;
+  const served = Object.values(by).reduce((a, b) => a + b, 0);
+  const split = Object.keys(by).sort().map((k) => `${k} ${served > 0 ? Math.round((100 * (by[k] ?? 0)) / served) : 0}%`).join('  ');
+  const source = doc?.source ? `, posted by ${forTerminal(doc.source)}` : '';
+  return `\ntraffic     ${(requests / recent.length).toFixed(1)} req/s, ${errors} error(s) in the last ${recent.length}s${source}${split ? `: ${split}` : ''}\n`;
 }
 
 /** isStatusDocument checks the fields weft status reads, so a foreign JSON answer is named as such. */

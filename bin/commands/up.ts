@@ -6,12 +6,14 @@ import path from 'node:path';
 import type { Command } from '../cli.js';
 import { UsageError, durationFlag, parseFlags } from '../cli.js';
 import { runDemo } from '../../runtime/demo/demo.js';
+import { runInstance } from '../../runtime/demo/instance.js';
 import { DemoError } from '../../runtime/demo/errors.js';
 import { examplePolicies } from '../../runtime/demo/package-root.js';
 
 const HELP = `weft up: run a live local mesh on the example policies, driven by a real git repository.
 
 Usage: weft up [--policies DIR] [--rate N] [--duration D] [--port N] [--pick-ports]
+       weft up --instance SERVICE [--drain-delay D] [--duration D]
 
 Starts, on loopback: a controller watching .weft/demo/ (a git repository seeded from the
 policies on first run, reused afterwards), the demo apps (productpage, details, details-shadow,
@@ -26,6 +28,13 @@ Options:
   --port N         preferred controller/dashboard port (default 15010; another if busy)
   --pick-ports     seed endpoints on fresh free ports even if the declared ones are free
                    (to run several demos at once, as the tests do)
+
+One more instance, next to a running weft up (in another terminal, same directory):
+  --instance SERVICE  start another instance of a demo Service (e.g. reviews-v2): its app and a
+                   weft proxy that registers it with the controller; callers spread the Service's
+                   traffic over every instance. Runs in the foreground; Ctrl-C stops it the way a
+                   pod stops: the proxy deregisters, serves --drain-delay more, drains, exits
+  --drain-delay D  with --instance: how long its proxy keeps serving after deregistering (default 5s)
 
 Files: .weft/demo (repository), .weft/logs/*.log (one per process), .weft/store (bundles),
 .weft/cache (proxies' last good bundles), .weft/up.lock (the running demo: pid, URLs, children).
@@ -46,6 +55,8 @@ export const command: Command = {
         duration: { type: 'string' },
         port: { type: 'string', default: '15010' },
         'pick-ports': { type: 'boolean', default: false },
+        instance: { type: 'string' },
+        'drain-delay': { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -61,6 +72,21 @@ export const command: Command = {
       if (durationMs <= 0) throw new UsageError(`--duration must be a duration such as 30s or 2m (got "${values.duration}")`);
     }
     const cwd = process.cwd();
+    if (values.instance !== undefined) {
+      const other = (['policies', 'pick-ports'] as const).find((k) => values[k] !== undefined && values[k] !== false);
+      if (other || argv.some((a) => /^--(rate|port)(=|$)/.test(a))) throw new UsageError('--instance takes only --drain-delay and --duration');
+      const drainDelayMs = durationFlag('--drain-delay', values['drain-delay'] ?? '5s');
+      try {
+        return await runInstance({ cwd, service: values.instance, durationMs, drainDelayMs, out: process.stdout, err: process.stderr });
+      } catch (err) {
+        if (err instanceof DemoError) {
+          process.stderr.write(`weft up: ${err.message}\n`);
+          return 1;
+        }
+        throw err;
+      }
+    }
+    if (values['drain-delay'] !== undefined) throw new UsageError('--drain-delay goes with --instance');
     try {
       return await runDemo({
         cwd,

@@ -25,13 +25,14 @@ export function shellPath(p: string): string {
 }
 
 /** tryCommands are the walkthrough's commands, for the repository at `repo` (as typed). */
-export function tryCommands(repo: string): { shift: string[]; break: string[]; fix: string[] } {
+export function tryCommands(repo: string): { shift: string[]; break: string[]; fix: string[]; scale: string[] } {
   const r = shellPath(repo);
   const routes = shellPath(path.join(repo, 'routes', 'reviews.yaml'));
   return {
     shift: [`sed -i 's/weight: 90/weight: 50/; s/weight: 10$/weight: 50/' ${routes}`, `git -C ${r} commit -am "reviews: 50/50 between v1 and v2"`],
     break: [`sed -i 's/name: reviews-v3/name: reviews-v4/' ${routes}`, `git -C ${r} commit -am "reviews: send to v4 (does not exist)"`],
     fix: [`git -C ${r} revert --no-edit HEAD`],
+    scale: ['npx weft up --instance reviews-v2'],
   };
 }
 
@@ -58,6 +59,8 @@ export function renderBanner(info: BannerInfo): string {
   for (const c of cmds.break) lines.push(`  ${c}`);
   lines.push('  # fix it:');
   for (const c of cmds.fix) lines.push(`  ${c}`);
+  lines.push('  # one more reviews-v2 instance (it registers itself; Ctrl-C drains it away):');
+  for (const c of cmds.scale) lines.push(`  ${c}`);
   lines.push('');
   lines.push('Ctrl-C stops everything; the repository stays for next time.');
   lines.push('');

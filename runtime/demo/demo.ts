@@ -6,7 +6,8 @@
  *   controller   `weft controller --ca-dir` watching that repository; serves bundles over mTLS
  *                and the dashboard on its plain-HTTP dashboard listener
  *   apps         one child process running the bookinfo-style apps (runtime/demo/apps.ts)
- *   proxies      one `weft proxy --controller` per instance, inbound on the declared endpoint
+ *   proxies      one `weft proxy --controller` per instance, inbound on a free port; each registers
+ *                its instance with the controller (the policies list no endpoint addresses)
  *   traffic      this process: a steady stream to productpage, counted per reviews backend,
  *                posted to the controller every second for the dashboard's chart
  *
@@ -21,12 +22,12 @@ import { request } from 'undici';
 import { acquireLock, LockHeld, type DemoLock } from './lock.js';
 import { seedRepository, type SeedResult } from './seed.js';
 import { declaredEndpoints } from './service-endpoints.js';
-import { INSTANCES, inboundPorts } from './topology.js';
+import { declaredInboundPorts, INSTANCES } from './topology.js';
 import { isPortFree, PortAllocator } from './ports.js';
 import { ChildSet, type ManagedChild } from './children.js';
 import type { AppSpec } from './apps.js';
 import { LoadGenerator } from './loadgen.js';
-import { readController, readProxy, waitFor, type ControllerView, type ProxyView } from './mesh-watch.js';
+import { readController, readProxy, readyEndpointsOf, waitFor, type ControllerView, type ProxyView } from './mesh-watch.js';
 import { summarize } from './traffic.js';
 import { convergence, renderBlock, renderLine, shortDigest, TtyView } from './view.js';
 import { renderBanner } from './banner.js';
@@ -119,7 +120,8 @@ function waitAppsReady(proc: ChildProcess, timeoutMs: number): Promise<void> {
  * stops whatever it started and rethrows.
  */
 async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: string; logs: string }, lock: DemoLock, onExit: (c: ManagedChild, how: number | string) => void, stopping: () => boolean): Promise<Running> {
-  const inbound = inboundPorts(await declaredEndpoints(seed.repo));
+  // Pinned ports first (a repository whose Services list endpoints); the rest are picked below.
+  const inbound = declaredInboundPorts(await declaredEndpoints(seed.repo));
   const busy: number[] = [];
   for (const [, port] of inbound) if (!(await isPortFree(port))) busy.push(port);
   if (busy.length > 0) {
@@ -159,6 +161,7 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
 
     const ports = new Map<string, { app: number; outbound: number; admin: number }>();
     for (const inst of INSTANCES) ports.set(inst.name, { app: await alloc.next(), outbound: await alloc.next(), admin: await alloc.next() });
+    for (const inst of INSTANCES) if (!inbound.has(inst.name)) inbound.set(inst.name, await alloc.next());
     const specs: AppSpec[] = INSTANCES.map((inst) => {
       const p = ports.get(inst.name);
       if (!p) throw new Error(`no ports for ${inst.name}`);
@@ -194,6 +197,8 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
           '--outbound', `127.0.0.1:${p.outbound}`,
           '--inbound', `127.0.0.1:${inPort}`,
           '--app', `http://127.0.0.1:${p.app}`,
+          // The proxy registers 127.0.0.1:inPort (its inbound address) as an instance of its Service.
+          '--labels', `version=${inst.version}`,
           '--admin', admin,
           '--cache-dir', path.join(dirs.state, 'cache', inst.name),
         ],
@@ -216,6 +221,18 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
         if (exitedEarly(child)) throw new DemoError(`proxy ${p.name} exited during start-up (code ${child.process.exitCode ?? child.process.signalCode}): ${logHint(child, opts.cwd)}`);
       }),
     );
+    // Traffic starts once every proxy routes to a registered instance of every demo Service:
+    // registration and the endpoint stream take a round-trip or two after /ready.
+    if (hasBundle) {
+      const services = INSTANCES.map((i) => `default/${i.proxyService}`);
+      const seen = await waitFor(async () => {
+        if (stopping()) return true;
+        const views = await Promise.all(proxies.map((p) => readyEndpointsOf(p.admin)));
+        return views.every((v) => services.every((s) => (v.get(s) ?? 0) > 0));
+      }, 45_000, 200);
+      if (stopping()) throw new Interrupted();
+      if (!seen) throw new DemoError(`the proxies did not learn every instance within 45s (registration); see ${path.relative(opts.cwd, dirs.logs) || dirs.logs}/*.log`);
+    }
     return { children, controllerUrl, dashboardUrl, identity, proxies, inbound };
   } catch (err) {
     await children.stopAll(3000);
@@ -304,7 +321,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     }
     running = first.r;
     const dashboard = `${running.dashboardUrl}/`;
-    await lock.update({ dashboard, repo: seed.repo, ready: true });
+    await lock.update({ dashboard, repo: seed.repo, mesh: running.controllerUrl, ready: true });
 
     gen = new LoadGenerator({ target: `http://127.0.0.1:${running.inbound.get('productpage') ?? 0}`, host: 'productpage', path: '/productpage', rate: opts.rate });
     gen.start();

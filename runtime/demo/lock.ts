@@ -14,6 +14,8 @@ export interface LockState {
   /** Filled in once everything runs. */
   dashboard?: string;
   controller?: string;
+  /** The controller's main listener (TLS, client certificates): where `weft up --instance` registers. */
+  mesh?: string;
   repo?: string;
   /** Children started by the owner (controller, proxies, apps), for stale-lock cleanup. */
   children?: { name: string; pid: number; admin?: string }[];
@@ -59,6 +61,15 @@ function parseLock(text: string): LockState | null {
     // A torn or foreign file is treated as stale.
   }
   return null;
+}
+
+/** readLockState reads the lock file at `file`; null when there is none or it is not a lock. */
+export async function readLockState(file: string): Promise<LockState | null> {
+  try {
+    return parseLock(await readFile(file, 'utf8'));
+  } catch {
+    return null;
+  }
 }
 
 /** DemoLock is a held lock: update it as the demo comes up, release it on the way out. */

@@ -89,6 +89,21 @@ export async function readProxy(name: string, admin: string): Promise<ProxyView>
   return { name, digest: digestOf(config), up: config !== null, lastRejection: rejectionOf(config) };
 }
 
+/**
+ * readyEndpointsOf reads a proxy's `/config` and returns, per Service id it follows, how many
+ * registered instances it would route to now (ready ones); an empty map when it did not answer.
+ */
+export async function readyEndpointsOf(admin: string): Promise<Map<string, number>> {
+  const config = await getJson(`http://${admin}/config`);
+  const out = new Map<string, number>();
+  const sets = isRecord(config) && isRecord(config.endpoints) ? config.endpoints : {};
+  for (const [id, set] of Object.entries(sets)) {
+    const eps = isRecord(set) && Array.isArray(set.endpoints) ? set.endpoints.filter(isRecord) : [];
+    out.set(id, eps.filter((e) => e.ready === true).length);
+  }
+  return out;
+}
+
 /** readController reads `/v1/status` of the controller at `base` (`http://host:port`). */
 export async function readController(base: string): Promise<ControllerView> {
   const doc = await getJson(`${base}/v1/status`);

@@ -1,11 +1,10 @@
 /**
  * The demo mesh's instances: which apps run, which sidecar fronts each, and whom they call.
- * Inbound ports are not here: they come from the Service endpoints written in the demo
- * repository (the policies are the source of truth; the seed may have moved them).
+ * Inbound ports are not here: `weft up` picks free ones and each proxy registers its instance
+ * with the controller (docs/discovery.md), unless the repository pins a Service's endpoint.
  */
 import type { AppCall } from './apps.js';
 import type { DeclaredEndpoint } from './service-endpoints.js';
-import { DemoError } from './errors.js';
 
 /** Instance is one service instance: one app and one `weft proxy --service <proxyService>`. */
 export interface Instance {
@@ -43,20 +42,21 @@ export const INSTANCES: readonly Instance[] = [
 export const REVIEWS_BACKENDS = ['reviews-v1', 'reviews-v2', 'reviews-v3'] as const;
 
 /**
- * inboundPorts maps each instance to the port of its Service's endpoint, as the repository
- * declares it. Throws DemoError naming what is missing, so a hand-edited repository that lost
- * a Service gets a clear message instead of a half-started mesh.
+ * declaredInboundPorts maps each instance whose Service lists an endpoint in the repository to
+ * that endpoint's port. The example policies list none (every instance registers itself on the
+ * port `weft up` picks), but a repository seeded by an earlier Weft, or edited by hand, may: its
+ * proxy then listens where the policy says, so the static endpoint and the registered one agree.
  */
-export function inboundPorts(endpoints: readonly DeclaredEndpoint[]): Map<string, number> {
+export function declaredInboundPorts(endpoints: readonly DeclaredEndpoint[]): Map<string, number> {
   const out = new Map<string, number>();
-  const missing: string[] = [];
   for (const inst of INSTANCES) {
     const ep = endpoints.find((e) => e.service === inst.name);
-    if (!ep) missing.push(inst.name);
-    else out.set(inst.name, ep.port);
-  }
-  if (missing.length > 0) {
-    throw new DemoError(`the demo repository declares no endpoint for Service ${missing.join(', ')} (remove .weft/demo to reseed it from policies/)`);
+    if (ep) out.set(inst.name, ep.port);
   }
   return out;
+}
+
+/** instanceByService finds the demo instance whose sidecar runs as `service` (`reviews-v2`), or null. */
+export function instanceByService(service: string): Instance | null {
+  return INSTANCES.find((i) => i.proxyService === service) ?? null;
 }

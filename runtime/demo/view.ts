@@ -32,6 +32,15 @@ export function convergence(state: Pick<ViewState, 'proxies' | 'controller'>): {
   return { converged: target !== null && onCurrent === state.proxies.length, onCurrent, total: state.proxies.length };
 }
 
+/**
+ * backendRows are the rows of the split: the three reviews versions always, then any other
+ * instance that answered (`reviews-v2#2`, started by `weft up --instance reviews-v2`), sorted.
+ */
+export function backendRows(t: TrafficSummary): string[] {
+  const fixed: readonly string[] = REVIEWS_BACKENDS;
+  return [...fixed, ...Object.keys(t.backends).filter((b) => !fixed.includes(b)).sort()];
+}
+
 function bar(share: number, width: number): string {
   const full = Math.round(share * width);
   return '█'.repeat(full) + '░'.repeat(width - full);
@@ -61,10 +70,10 @@ export function renderBlock(state: ViewState, color = true): string[] {
   const lines: string[] = [];
   const errs = t.errors > 0 ? paint.red(`${pct(t.errorRate)} (${t.errors})`) : paint.green('0%');
   lines.push(`traffic     ${t.rate.toFixed(1)} req/s to productpage   errors ${errs}   ${paint.dim(`(last ${t.seconds}s)`)}`);
-  for (const b of REVIEWS_BACKENDS) {
+  for (const b of backendRows(t)) {
     const share = t.shares[b] ?? 0;
     const rate = t.seconds > 0 ? (t.backends[b] ?? 0) / t.seconds : 0;
-    lines.push(`${b.padEnd(12)}${bar(share, 30)} ${pct(share).padStart(5)}  ${rate.toFixed(1).padStart(5)} req/s`);
+    lines.push(`${b.padEnd(11)} ${bar(share, 30)} ${pct(share).padStart(5)}  ${rate.toFixed(1).padStart(5)} req/s`);
   }
   const c = convergence(state);
   if (c.converged) {
@@ -93,7 +102,7 @@ function commitLine(c: ControllerView, paint: Paint): string {
 /** renderLine is the plain, one-line form for logs and pipes. */
 export function renderLine(state: ViewState, now = new Date()): string {
   const t = state.traffic;
-  const split = REVIEWS_BACKENDS.map((b) => `${b}=${pct(t.shares[b] ?? 0)}`).join(' ');
+  const split = backendRows(t).map((b) => `${b}=${pct(t.shares[b] ?? 0)}`).join(' ');
   const c = convergence(state);
   const lc = state.controller.lastCompile;
   const commit = lc ? `commit=${lc.commit.slice(0, 7)} ${lc.ok ? 'ok' : `rejected(${lc.firstError ?? ''})`}` : 'commit=?';

@@ -154,7 +154,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   /** Set by shutdown(): /ready says not ready while the instance drains. */
   let draining = false;
   let wasReady = false;
-  const ready = (): boolean => reloader.current() !== null && (probe === null || probe.ready);
+  /**
+   * An instance is ready for callers once its bundle is active, its app passes the health probe,
+   * and (discovery on) it has heard an endpoint set for every Service its bundle names: before
+   * that its app's own outbound calls would get 503 WEFT_ENDPOINTS_UNKNOWN (Envoy, likewise, is
+   * not ready before its first EDS answer).
+   */
+  const ready = (): boolean =>
+    reloader.current() !== null && (probe === null || probe.ready) && (opts.endpointSource === undefined || endpointsKnown());
+  const endpointsKnown = (): boolean => (reloader.current()?.bundle.spec.services ?? []).every((s) => endpoints.versionOf(s.id) !== undefined);
   const reloader = new Reloader({
     verify: { trustKey: opts.trustKey },
     metrics,
@@ -198,6 +206,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   // An instance leaving takes its pool with it (after in-flight requests finish); pools of
   // endpoints that stay are untouched.
   endpoints.subscribe(() => {
+    if (registration && ready() !== wasReady) registration.readinessChanged();
     const keep = new Set<string>([...(appOrigin ? [appOrigin] : []), ...discoveredOrigins()]);
     for (const s of reloader.current()?.bundle.spec.services ?? []) for (const e of s.endpoints) keep.add(pools.keyFor(e, s));
     pools.retain(keep);

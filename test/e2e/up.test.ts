@@ -1,20 +1,21 @@
 /**
  * End to end: `weft up` on a temporary copy of the policies, run from another directory. All
- * proxies converge; a committed weight shift moves the traffic within a bound; a broken commit
+ * proxies converge; a committed weight shift moves the traffic within a bound; a second
+ * reviews-v2 instance (`weft up --instance`) takes a share and leaves with no error; a broken commit
  * is rejected while every proxy keeps its digest and traffic flows without errors; a second
  * `weft up` says one is running; SIGTERM to `npm start` stops every process it started.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { commitFile, converged, getJson, proxyDigests, removeDir, shares, sleep, startUp, stopUp, trafficSince, waitFor, WEFT, type StatusDoc, type UpRun } from './helpers.js';
+import { commitFile, converged, getJson, GiveUp, proxyDigests, removeDir, shares, sleep, startUp, stopUp, trafficSince, waitFor, WEFT, type StatusDoc, type UpRun } from './helpers.js';
 
 const run = promisify(execFile);
 
-test('weft up: converge, shift weight, reject a broken commit, fix it, stop cleanly', { timeout: 90_000 }, async () => {
+test('weft up: converge, shift weight, scale reviews-v2 to two instances and back, reject a broken commit, fix it, stop cleanly', { timeout: 150_000 }, async () => {
   let up: UpRun | null = null;
   try {
     // As the README says, through `npm start`; stopUp's SIGTERM then goes to npm.
@@ -54,6 +55,44 @@ test('weft up: converge, shift weight, reject a broken commit, fix it, stop clea
     const split = shares(after);
     assert.equal(split.errors, 0, `no errors after the shift: ${JSON.stringify(after)}`);
     assert.ok((split.share['reviews-v2'] ?? 0) >= 0.95, `traffic moved to reviews-v2: ${JSON.stringify(split.share)}`);
+
+    // The walkthrough's scaling step: a second reviews-v2 instance registers, takes its share, and
+    // leaves by SIGTERM (deregister, drain delay, drain) with no failed request.
+    const cwd = path.dirname(path.dirname(u.repo));
+    const extra = spawn(process.execPath, [WEFT, 'up', '--instance', 'reviews-v2', '--drain-delay', '1s', '--duration', '2m'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let extraOut = '';
+    extra.stdout.on('data', (c: Buffer) => (extraOut += c.toString()));
+    extra.stderr.on('data', (c: Buffer) => (extraOut += c.toString()));
+    const extraExit = new Promise<number | null>((resolve) => extra.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the second reviews-v2 instance to register', async () => {
+        if (extra.exitCode !== null) throw new GiveUp(`weft up --instance exited ${extra.exitCode}: ${extraOut}`);
+        return /reviews-v2#2 is registered/.test(extraOut);
+      }, 60_000);
+      const t2 = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+      const both = await waitFor('traffic on both reviews-v2 instances', async () => {
+        const s = shares(await trafficSince(u, t2));
+        return (s.share['reviews-v2'] ?? 0) > 0.2 && (s.share['reviews-v2#2'] ?? 0) > 0.2 ? s : undefined;
+      }, 20_000);
+      assert.equal(both.errors, 0, 'no errors while the instance joins');
+      const status = await run(process.execPath, [WEFT, 'status', '--controller', u.lock.controller]).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+      assert.match(status.stdout, /default\/reviews-v2 +127\.0\.0\.1:\d+ +yes .*instance=2/, 'weft status lists the second instance');
+      assert.match(status.stdout, /^traffic +[\d.]+ req\/s, 0 error\(s\) in the last \ds, posted by weft-up: .*reviews-v2#2 \d+%/m, 'weft status shows the traffic spread');
+      extra.kill('SIGTERM');
+      const timer = setTimeout(() => extra.kill('SIGKILL'), 30_000);
+      const code = await extraExit;
+      clearTimeout(timer);
+      assert.equal(code, 0, `weft up --instance exits 0 after draining:\n${extraOut}`);
+      assert.match(extraOut, /reviews-v2#2 stopped/);
+      const t3 = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+      const alone = await waitFor('3 s of traffic after it left', async () => {
+        const s = await trafficSince(u, t3);
+        return s.length >= 3 ? shares(s) : undefined;
+      }, 15_000);
+      assert.equal(alone.share['reviews-v2#2'] ?? 0, 0, 'gone from the split');
+    } finally {
+      if (extra.exitCode === null && extra.signalCode === null) extra.kill('SIGKILL');
+    }
 
     // A broken reference: rejected, every proxy keeps its digest, traffic keeps flowing.
     const digestsBefore = await proxyDigests(u);

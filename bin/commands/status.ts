@@ -71,8 +71,12 @@ export const command: Command = {
  * Every failure is a UsageError naming the likely cause: nothing listening, no answer in time,
  * something that is not a Weft controller, or an answer that is not a status document.
  */
+/** WHERE_STATUS_IS says which listener weft status reads (added to messages that suggest the wrong one was given). */
+const WHERE_STATUS_IS = "weft status reads the controller's --dashboard listener: plain http://, http://127.0.0.1:15014 by default (weft up prints its own)";
+
 async function fetchStatus(url: URL, timeoutMs: number): Promise<StatusDocument> {
   const where = url.href;
+
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     const res = await request(url, { signal, headers: { accept: 'application/json' } });
@@ -81,7 +85,9 @@ async function fetchStatus(url: URL, timeoutMs: number): Promise<StatusDocument>
       throw new UsageError(
         res.statusCode === 404
           ? `${where} answered 404: this is not a Weft controller (weft status reads the controller's status address, the --dashboard listener: http://127.0.0.1:15014 by default)`
-          : `${where} answered HTTP ${res.statusCode}; a Weft controller answers 200`,
+          : res.statusCode === 405
+            ? `${where} answered 405: this is a controller's proxy-facing listener; ${WHERE_STATUS_IS}`
+            : `${where} answered HTTP ${res.statusCode}; a Weft controller answers 200`,
       );
     }
     // Bounded: whatever answers at that URL, at most STATUS_MAX_BYTES is read.
@@ -101,6 +107,10 @@ async function fetchStatus(url: URL, timeoutMs: number): Promise<StatusDocument>
     const code = (err as { code?: string }).code ?? '';
     if (code === 'ECONNREFUSED') throw new UsageError(`nothing listens at ${url.host}: is the controller running, and is this its status address?`);
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new UsageError(`cannot resolve the host of ${where}`);
+    // The controller's mTLS listener presents a mesh-CA certificate no public root vouches for.
+    if (url.protocol === 'https:') throw new UsageError(`cannot read ${where}: ${err instanceof Error ? err.message : String(err)} (an https:// address of a controller is its mTLS listener, which serves proxies only; ${WHERE_STATUS_IS})`);
+    // A TLS listener hangs up on plaintext HTTP: most likely the controller's mTLS listener.
+    if (code === 'UND_ERR_SOCKET') throw new UsageError(`${url.host} closed the connection without answering (a TLS listener, such as the controller's mTLS one?); ${WHERE_STATUS_IS}`);
     throw new UsageError(`cannot read ${where}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

@@ -61,6 +61,9 @@ export function renderBanner(info: BannerInfo): string {
   for (const c of cmds.fix) lines.push(`  ${c}`);
   lines.push('  # one more reviews-v2 instance (it registers itself; Ctrl-C drains it away):');
   for (const c of cmds.scale) lines.push(`  ${c}`);
+  // weft status defaults to a real controller's dashboard port (15014); the demo's is the one above.
+  lines.push('  # what the controller serves and whether every proxy runs it:');
+  lines.push(`  npx weft status --controller ${info.dashboard.replace(/\/$/, '')}`);
   lines.push('');
   lines.push('Ctrl-C stops everything; the repository stays for next time.');
   lines.push('');

@@ -199,6 +199,16 @@ describe('weft controller --ca-dir: issuer and mTLS control channel', { timeout:
     assert.deepEqual([noCert.status, codeOf(noCert)], [401, 'WEFT_ID_CERT_MISSING']);
   });
 
+  it('weft status pointed at the mTLS listener says which listener it reads, in one line', async () => {
+    for (const [url, why] of [[ctl.url, /mTLS listener, which serves proxies only/], [ctl.url.replace('https://', 'http://'), /closed the connection without answering/]] as const) {
+      const st = spawnWeft(['status', '--controller', url, '--timeout', '10s']);
+      assert.equal(await st.exited, 2, url);
+      assert.equal(st.logs.length, 1, JSON.stringify(st.logs));
+      assert.match(String(st.logs[0]!.raw), why);
+      assert.match(String(st.logs[0]!.raw), /reads the controller's --dashboard listener/);
+    }
+  });
+
   it('refuses certificates from another CA, expired, with two URI SANs, or of another trust domain', async () => {
     const cases: [string, Workload, string][] = [
       ['another CA', await workload(await otherCa(TD), 'web'), 'WEFT_ID_CERT_CHAIN'],

@@ -35,6 +35,16 @@ test('weft up: converge, shift weight, scale reviews-v2 to two instances and bac
     assert.ok((before.share['reviews-v1'] ?? 0) > 0.7, `mostly reviews-v1 at first: ${JSON.stringify(before.share)}`);
     assert.equal(before.share['reviews-v3'] ?? 0, 0, 'reviews-v3 has weight 0');
 
+    // The banner's weft status command reads this demo's controller (not weft status's default address).
+    const statusLine = /npx weft status --controller (\S+)/.exec(u.output());
+    assert.ok(statusLine, `the banner names a weft status command:\n${u.output()}`);
+    const status = await run(process.execPath, [WEFT, 'status', '--controller', statusLine[1]!], { timeout: 20_000 }).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, stdout: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
+    );
+    assert.ok(status.code === 0 || status.code === 1, `weft status reached the controller: ${status.stdout}`);
+    assert.match(status.stdout, /security +mTLS/);
+
     // A second weft up in the same directory says one is running, and changes nothing.
     const second = await run(process.execPath, [WEFT, 'up', '--duration', '5s'], { cwd: path.dirname(path.dirname(u.repo)) }).then(
       () => ({ code: 0, stderr: '' }),

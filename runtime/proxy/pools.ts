@@ -114,9 +114,10 @@ export class PoolSet {
     return n;
   }
 
-  /** origins currently pooled. */
+  /** origins currently pooled: HTTP/1.1 pools, then HTTP/2 sessions (meshed endpoints, h2c) not also pooled over HTTP/1.1. */
   origins(): string[] {
-    return [...this.pools.keys()];
+    const h1 = [...this.pools.keys()];
+    return [...h1, ...this.h2.keys().filter((k) => !this.pools.has(k))];
   }
 
   /** close drains and closes every pool. */

@@ -61,6 +61,8 @@ export interface App {
   readonly port: number;
   healthy: boolean;
   hits: number;
+  /** The x-forwarded-client-cert its proxy sent with the last request (mTLS: the caller's identity). */
+  lastXfcc: string | null;
   close(): Promise<void>;
 }
 
@@ -72,7 +74,7 @@ export async function closeApps(): Promise<void> {
 }
 
 export async function startApp(name: string): Promise<App> {
-  const app = { name, port: 0, healthy: true, hits: 0, close: async () => {} };
+  const app: { -readonly [K in keyof App]: App[K] } = { name, port: 0, healthy: true, hits: 0, lastXfcc: null, close: async () => {} };
   const server = http.createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(app.healthy ? 200 : 503, { 'content-length': 0 });
@@ -80,6 +82,8 @@ export async function startApp(name: string): Promise<App> {
       return;
     }
     app.hits++;
+    const xfcc = req.headers['x-forwarded-client-cert'];
+    app.lastXfcc = typeof xfcc === 'string' ? xfcc : null;
     const body = name;
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
     res.end(body);
@@ -106,11 +110,24 @@ export interface Instance {
   readonly admin: string;
 }
 
+/**
+ * Security is how a test proxy proves who it is: `--insecure` (the default), or a fresh one-use
+ * join token from the mesh CA per proxy (`--ca CA --token-file F`).
+ */
+export type Security = { tokens: null } | { tokens: { caFile: string; token(service: string, dir: string, name: string): Promise<string> } };
+
+const INSECURE: Security = { tokens: null };
+
+async function securityArgs(security: Security, service: string, dir: string, name: string): Promise<string[]> {
+  if (!security.tokens) return ['--insecure'];
+  return ['--ca', security.tokens.caFile, '--token-file', await security.tokens.token(service, dir, name)];
+}
+
 /** startInstance starts an app and a registering `weft proxy` in front of it. */
-export async function startInstance(ctl: { url: string }, name: string, dir: string, extra: string[] = []): Promise<Instance> {
+export async function startInstance(ctl: { url: string }, name: string, dir: string, extra: string[] = [], security: Security = INSECURE): Promise<Instance> {
   const app = await startApp(name);
   const proxy = spawnWeft([
-    'proxy', '--insecure', '--service', 'reviews', '--controller', ctl.url, '--inbound', '127.0.0.1:0', '--app', `http://127.0.0.1:${app.port}`,
+    'proxy', ...(await securityArgs(security, 'reviews', dir, name)), '--service', 'reviews', '--controller', ctl.url, '--inbound', '127.0.0.1:0', '--app', `http://127.0.0.1:${app.port}`,
     '--outbound', 'off', '--admin', '127.0.0.1:0', '--cache-dir', path.join(dir, `cache-${name}`), '--labels', `instance=${name}`,
     '--drain-delay', '1s', ...extra,
   ]);
@@ -119,8 +136,8 @@ export async function startInstance(ctl: { url: string }, name: string, dir: str
 }
 
 /** startCaller starts the `web` proxy whose outbound listener the traffic goes through. */
-export async function startCaller(ctl: { url: string }, dir: string): Promise<Child & { outbound: string; admin: string }> {
-  const proxy = spawnWeft(['proxy', '--insecure', '--service', 'web', '--controller', ctl.url, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--cache-dir', path.join(dir, 'cache-web')]);
+export async function startCaller(ctl: { url: string }, dir: string, security: Security = INSECURE): Promise<Child & { outbound: string; admin: string }> {
+  const proxy = spawnWeft(['proxy', ...(await securityArgs(security, 'web', dir, 'web')), '--service', 'web', '--controller', ctl.url, '--outbound', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--cache-dir', path.join(dir, 'cache-web')]);
   const line = await waitFor(() => proxy.logs.find((l) => l.event === 'listening' || l.msg === 'listening'), 60_000, 'web listening', proxy);
   return Object.assign(proxy, { outbound: String(line.outbound), admin: String(line.admin) });
 }
@@ -135,9 +152,9 @@ export function initMeshRepo(dir: string, opts: { outlier?: boolean } = {}): Pro
   return initRepo(dir, meshRepo(opts));
 }
 
-/** readyInstances is how many `reviews` instances the controller lists as ready. */
-export async function readyInstances(ctl: { url: string }, service = 'default/reviews'): Promise<number> {
-  const st = await getJson<StatusDocument>(`${ctl.url}/v1/status`);
+/** readyInstances is how many `reviews` instances the controller lists as ready (status from the dashboard listener when there is one). */
+export async function readyInstances(ctl: { url: string; dashboardUrl?: string }, service = 'default/reviews'): Promise<number> {
+  const st = await getJson<StatusDocument>(`${ctl.dashboardUrl ?? ctl.url}/v1/status`);
   return st.discovery.services.find((s) => s.service === service)?.ready ?? 0;
 }
 

@@ -60,7 +60,7 @@ export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: Adm
         namespace: info.namespace,
         source: reloader.sourceDescription,
         active: a
-          ? { digest: a.bundle.digest, revision: a.bundle.revision, loadedAt: a.loadedAt.toISOString(), from: reloader.activeOrigin, services: a.bundle.spec.services.length, signed: a.bundle.signature !== undefined, issuedAt: a.bundle.signature?.issuedAt ?? null }
+          ? { digest: a.bundle.digest, revision: a.bundle.revision, loadedAt: a.loadedAt.toISOString(), from: reloader.activeOrigin, services: a.bundle.spec.services.length, signed: a.bundle.signature !== undefined, signatureVerified: a.bundle.signature !== undefined && reloader.verifiesSignatures, issuedAt: a.bundle.signature?.issuedAt ?? null }
           : null,
         // Signed bundles issued before this are refused (WEFT_BUNDLE_ROLLBACK); kept across restarts.
         issuedAtFloor: reloader.issuedAtFloor,

@@ -54,7 +54,8 @@ export interface SourceProblemState extends SourceProblem {
  * activated is refused (WEFT_BUNDLE_ROLLBACK), so yesterday's signed bundle replayed from a file
  * or a fake controller cannot undo today's policy. The newest issue time is kept in the cache
  * directory (`issued-at.json`) and read before the first offer, so a restart does not reset it.
- * A revert in git is a new bundle with a new issue time, and is accepted.
+ * A revert in git is a new bundle with a new issue time, and is accepted. Only with a trust key:
+ * an unverified signature's issue time is no floor.
  */
 export class Reloader implements BundleSink {
   private chain: Promise<unknown> = Promise.resolve();
@@ -80,6 +81,11 @@ export class Reloader implements BundleSink {
   /** floorPath is where the newest activated issue time is kept, or null. */
   get floorPath(): string | null {
     return this.opts.cacheDir ? path.join(this.opts.cacheDir, 'issued-at.json') : null;
+  }
+
+  /** verifiesSignatures: a trust key is set, so an active bundle's signature was checked (and required). */
+  get verifiesSignatures(): boolean {
+    return this.opts.verify.trustKey !== null;
   }
 
   /** issuedAtFloor is the newest issue time activated (ISO 8601), or null: older signed bundles are refused. */
@@ -174,7 +180,9 @@ export class Reloader implements BundleSink {
         m.reloads.inc({ result: 'unchanged' });
         return this.report({ state: 'unchanged', digest: bundle.digest }, origin);
       }
-      issuedAt = bundle.signature ? Date.parse(bundle.signature.issuedAt) : null;
+      // Only a verified signature's issue time counts: without a trust key it is anyone's claim,
+      // and a far-future one would refuse every later bundle (the floor persists in --cache-dir).
+      issuedAt = bundle.signature && this.opts.verify.trustKey ? Date.parse(bundle.signature.issuedAt) : null;
       if (issuedAt !== null && this.issuedFloor !== null && issuedAt < this.issuedFloor) {
         throw new BundleRejectedError(
           'WEFT_BUNDLE_ROLLBACK',

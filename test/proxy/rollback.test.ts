@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle } from '../../schemas/bundle.js';
@@ -108,5 +108,27 @@ describe('no rollback by replaying an older signed bundle', () => {
     assert.equal(after.lastRejection?.code, 'WEFT_BUNDLE_ROLLBACK');
     assert.equal(after.active?.digest, revert.digest);
     assert.equal(after.active?.issuedAt, revert.signature!.issuedAt);
+  });
+
+  it('without --trust-key an unverified issue time sets no floor: a bundle claiming 2099 locks nothing out', async () => {
+    // Nothing checks the signature without a trust key, so its issuedAt is anyone's claim; taken
+    // as the floor, it would refuse every later bundle, and keep refusing across restarts.
+    const file = path.join(dir, 'unverified.json');
+    const own = tempDir();
+    const claimed = signed('new', up, new Date());
+    claimed.signature = { ...claimed.signature!, issuedAt: '2099-01-01T00:00:00.000Z' };
+    writeAtomic(file, JSON.stringify(claimed));
+    const p = await spawnProxy(['--service', 'client', '--bundle', file, '--cache-dir', own]);
+    procs.push(p);
+    await waitForDigest(p.admin, claimed.digest);
+    const cfg = await getJson<Config & { active: { signatureVerified: boolean } }>(p.admin, '/config');
+    assert.equal(cfg.issuedAtFloor, null);
+    assert.equal(cfg.active.signatureVerified, false);
+    const later = signed('old', up, new Date());
+    writeAtomic(file, JSON.stringify(later));
+    await waitForDigest(p.admin, later.digest);
+    assert.equal((await getJson<Config>(p.admin, '/config')).lastRejection, null);
+    assert.equal(existsSync(path.join(own, 'issued-at.json')), false, 'no floor written');
+    rmSync(own, { recursive: true, force: true });
   });
 });

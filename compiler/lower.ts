@@ -216,6 +216,7 @@ function lowerProxy(p: NonNullable<MeshConfig['spec']['proxy']>): MeshProxySetti
     },
     requestHeadersTimeoutMs: ms(p.requestHeadersTimeout, d.requestHeadersTimeoutMs),
     streamIdleTimeoutMs: ms(p.streamIdleTimeout, d.streamIdleTimeoutMs),
+    requestTimeoutMs: ms(p.requestTimeout, d.requestTimeoutMs),
   };
 }
 

@@ -30,6 +30,7 @@ export const RUNTIME_ERRORS = {
   WEFT_HEADERS_TOO_LARGE: { where: 'proxy', status: [431], meaning: 'The request headers are over the listener limit (maxRequestHeadersBytes, or their count).' },
   WEFT_REQUEST_HEADERS_TIMEOUT: { where: 'proxy', status: [408], meaning: 'The request headers did not all arrive within requestHeadersTimeout.' },
   WEFT_STREAM_IDLE_TIMEOUT: { where: 'proxy', status: [408], meaning: 'Nothing moved in either direction for streamIdleTimeout while the request body was unfinished.' },
+  WEFT_REQUEST_RECEIVE_TIMEOUT: { where: 'proxy', status: [408], meaning: 'The whole request (head and body) had not arrived within MeshConfig spec.proxy.requestTimeout and no response had started; the connection is closed.' },
   WEFT_UPGRADE_UNSUPPORTED: { where: 'proxy', status: [400], meaning: 'An HTTP/1.1 Upgrade other than websocket; the connection is closed (HTTP/2 is served with prior knowledge or ALPN).' },
   WEFT_BAD_PATH: { where: 'proxy', status: [400], meaning: 'The request path cannot be normalised safely (an encoded slash, a bad escape, ..) and was not forwarded.' },
   WEFT_UNKNOWN_HOST: { where: 'proxy', status: [404], meaning: 'The Host (or absolute-form authority) names no mesh Service the caller may reach; the proxy is never an open proxy.' },
@@ -311,6 +312,17 @@ export class StreamIdleTimeoutError extends WeftError {
   override name = 'StreamIdleTimeoutError';
   constructor(ms: number) {
     super('WEFT_STREAM_IDLE_TIMEOUT', `no bytes from the client in either direction for streamIdleTimeout ${ms}ms while its request body was unfinished`, 408);
+  }
+}
+
+/**
+ * RequestReceiveTimeoutError: the request body was still arriving `requestTimeout` after the
+ * request started, and no response had begun (408; Envoy's `request_timeout`).
+ */
+export class RequestReceiveTimeoutError extends WeftError {
+  override name = 'RequestReceiveTimeoutError';
+  constructor(ms: number) {
+    super('WEFT_REQUEST_RECEIVE_TIMEOUT', `the whole request did not arrive within requestTimeout ${ms}ms`, 408);
   }
 }
 

@@ -1,4 +1,5 @@
-import type { Bundle, Endpoint, MeshProxySettings } from '../../schemas/bundle.js';
+import type { Bundle, Endpoint } from '../../schemas/bundle.js';
+import type { ProxyLimits } from '../../schemas/proxy-settings.js';
 import type { CallerIdentity, IdentityProvider } from '../identity.js';
 import type { MeshTls } from './mtls/mesh-tls.js';
 import type { RandomSource, Router } from '../router/index.js';
@@ -17,8 +18,8 @@ export interface ActiveBundle {
   readonly bundle: Bundle;
   readonly router: Router;
   readonly loadedAt: Date;
-  /** The bundle's `mesh.proxy`, or DEFAULT_PROXY_SETTINGS when it has none. */
-  readonly limits: Readonly<MeshProxySettings>;
+  /** The bundle's `mesh.proxy` with defaults filled in (proxyLimits), or DEFAULT_PROXY_SETTINGS when it has none. */
+  readonly limits: Readonly<ProxyLimits>;
 }
 
 /** PeerInfo is what the IdentityProvider sees of an inbound request. */

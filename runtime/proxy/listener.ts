@@ -1,5 +1,5 @@
 import { createServer, ServerResponse, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createH2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import { constants as h2constants, createServer as createH2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { MeshProxySettings } from '../../schemas/bundle.js';
@@ -11,6 +11,7 @@ import {
   HeadersTooLargeError,
   NotReadyError,
   RequestHeadersTimeoutError,
+  RequestReceiveTimeoutError,
   StreamIdleTimeoutError,
   UpgradeUnsupportedError,
   UpstreamIdleTimeoutError,
@@ -225,6 +226,37 @@ function watchIdle(ctx: ProxyContext, direction: Direction, req: ServerRequest, 
   });
 }
 
+/**
+ * watchReceive is requestTimeout for one request that has a body (Envoy's `request_timeout`):
+ * counted from the arrival of the request head, it fires with 408 WEFT_REQUEST_RECEIVE_TIMEOUT
+ * when the body is still arriving and no response has started — a client trickling its body just
+ * fast enough to never be idle is cut all the same. `clear` disarms it once the body is complete;
+ * the response closing disarms it too.
+ */
+function watchReceive(ctx: ProxyContext, direction: Direction, req: ServerRequest, res: ServerReply, ms: number): { fired: Promise<WeftError>; clear(): void } | null {
+  if (ms <= 0) return null;
+  let timer: NodeJS.Timeout | undefined;
+  const clear = (): void => clearTimeout(timer);
+  const fired = new Promise<WeftError>((resolve) => {
+    timer = setTimeout(() => {
+      if (req.complete || res.headersSent) return;
+      const err = new RequestReceiveTimeoutError(ms);
+      ctx.metrics.listenerRefused.inc({ listener: direction, reason: err.code });
+      resolve(err);
+    }, ms);
+  });
+  res.once('close', clear);
+  return { fired, clear };
+}
+
+/** hasBody: the request head announces a body (HTTP/1.1 Content-Length or Transfer-Encoding; an HTTP/2 stream not ended with its headers). */
+function hasBody(req: ServerRequest): boolean {
+  if (req.complete) return false;
+  const cl = req.headers['content-length'];
+  if (isH2(req)) return !req.stream.endAfterHeaders && cl !== '0';
+  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+}
+
 async function handle(ctx: ProxyContext, direction: Direction, handler: Handler, req: ServerRequest, res: ServerReply): Promise<void> {
   const startedAt = performance.now();
   const active = ctx.active();
@@ -242,17 +274,21 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
     return;
   }
   const idle = watchIdle(ctx, direction, req, res, limits.streamIdleTimeoutMs);
+  const deadline = hasBody(req) ? watchReceive(ctx, direction, req, res, limits.requestTimeoutMs) : null;
+  // Whichever fires first ends the request: nothing moving (idle), or the body too slow overall.
+  const stop = deadline ? (idle ? Promise.race([idle, deadline.fired]) : deadline.fired) : idle;
   let body: RequestBody;
   try {
     // A gRPC body streams from its first byte (a bidi call's messages wait for answers).
     const read = isGrpc(req) ? Promise.resolve(RequestBody.teed(req, ctx.settings.bodyBufferLimit)) : RequestBody.read(req, ctx.settings.bodyBufferLimit);
-    const first = idle ? await Promise.race([read, idle]) : await read;
+    const first = stop ? await Promise.race([read, stop]) : await read;
     if (first instanceof WeftError) {
-      // The client stopped sending its body: answer, and close (the rest is never read).
+      // The client stopped sending its body, or sends it too slowly: answer, and close (the rest is never read).
       read.then((b) => b.destroy(), () => undefined);
       write(res, forClient(req, errorReply(first)), req);
       return;
     }
+    if (deadline && req.complete) deadline.clear();
     body = first;
   } catch (err) {
     if (!h2) (res as ServerResponse).shouldKeepAlive = false;
@@ -295,11 +331,12 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
   });
   let reply: Reply;
   try {
-    if (idle) {
+    if (stop) {
       const answer = handler(ex);
-      const first = await Promise.race([answer, idle]);
+      const first = await Promise.race([answer, stop]);
       if (first instanceof WeftError) {
-        // Nobody spoke for streamIdleTimeout: cancel the attempt, and drop whatever answer comes later.
+        // Nobody spoke for streamIdleTimeout, or the body missed requestTimeout: cancel the
+        // attempt, and drop whatever answer comes later.
         ex.abort(first);
         answer.then(discard, () => undefined);
         reply = errorReply(first);
@@ -470,7 +507,13 @@ function isGrpc(req: ServerRequest): boolean {
  * connection for as long as it likes.
  */
 function write(res: ServerReply, reply: Reply, req: ServerRequest): void {
-  if (!req.complete && !isH2(req)) (res as ServerResponse).shouldKeepAlive = false;
+  if (!req.complete) {
+    if (!isH2(req)) (res as ServerResponse).shouldKeepAlive = false;
+    // HTTP/2: once the response is complete, RST_STREAM NO_ERROR asks the client to stop sending
+    // the rest (RFC 9113 §8.1); the connection's other streams carry on.
+    // (The stream's own 'finish': the compatibility response's 'finish' waits for the close.)
+    else req.stream.once('finish', () => stopStream(req));
+  }
   if (res.destroyed) {
     if (reply.body && typeof reply.body !== 'string') reply.body.destroy();
     return;
@@ -495,6 +538,12 @@ function write(res: ServerReply, reply: Reply, req: ServerRequest): void {
   if (b === null) res.end();
   else if (typeof b === 'string') res.end(b);
   else pipe(b, res);
+}
+
+/** stopStream closes an HTTP/2 request stream whose response is complete but whose body never finished. */
+function stopStream(req: Http2ServerRequest): void {
+  const st = req.stream;
+  if (!req.complete && !st.destroyed && !st.closed) st.close(h2constants.NGHTTP2_NO_ERROR);
 }
 
 function writeHeadersOnly(res: Http2ServerResponse, reply: Reply): void {

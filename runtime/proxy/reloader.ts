@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle } from '../../schemas/bundle.js';
-import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
+import { proxyLimits } from '../../schemas/proxy-settings.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import { MAX_BUNDLE_BYTES, verifyBundle, type VerifyOptions } from '../bundle/verify.js';
 import { readFileBounded } from '../bounded-read.js';
@@ -202,7 +202,7 @@ export class Reloader implements BundleSink {
       m.rejections.inc({ code: e.code });
       return this.report({ state: 'rejected', digest: e.digest, code: e.code, reason: e.message }, origin);
     }
-    const next: ActiveBundle = Object.freeze({ bundle, router, loadedAt: new Date(), limits: bundle.spec.mesh.proxy ?? DEFAULT_PROXY_SETTINGS });
+    const next: ActiveBundle = Object.freeze({ bundle, router, loadedAt: new Date(), limits: proxyLimits(bundle.spec.mesh.proxy) });
     this.active = next; // the swap: one assignment
     for (const l of this.activateListeners) l(next);
     this.activeOrigin = origin;

@@ -182,6 +182,10 @@ export interface MeshProxySettings {
    */
   streamIdleTimeoutMs: number;
   /**
+   * The whole request (head and body) must arrive within this many ms unless the response has started (408 WEFT_REQUEST_RECEIVE_TIMEOUT); 0 disables. Absent (a bundle from an older compiler): the default.
+   */
+  requestTimeoutMs?: number;
+  /**
    * Open connections per listener; more are closed at once.
    */
   maxConnections: number;
@@ -747,6 +751,10 @@ export interface MeshProxySettings1 {
    * A request with no bytes in either direction for this many ms ends (408 or 504); 0 disables.
    */
   streamIdleTimeoutMs: number;
+  /**
+   * The whole request (head and body) must arrive within this many ms unless the response has started (408 WEFT_REQUEST_RECEIVE_TIMEOUT); 0 disables. Absent (a bundle from an older compiler): the default.
+   */
+  requestTimeoutMs?: number;
   /**
    * Open connections per listener; more are closed at once.
    */

@@ -101,6 +101,10 @@ export interface MeshConfig {
        */
       streamIdleTimeout?: string;
       /**
+       * GEP-2257 duration: up to four number+unit pairs (h, m, s, ms), e.g. 1h30m, 250ms, 0s.
+       */
+      requestTimeout?: string;
+      /**
        * Open connections per listener (default 10000); more are closed at once and counted.
        */
       maxConnections?: number;

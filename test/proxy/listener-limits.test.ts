@@ -6,6 +6,7 @@
  * set short in the bundle; assertions are on status and code, never on elapsed time.
  */
 import assert from 'node:assert/strict';
+import { connect as h2connect } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,33 @@ import { after, before, describe, it } from 'node:test';
 import type { MeshProxySettings } from '../../schemas/bundle.js';
 import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
-import { agent, call, raw, spawnProxy, startEcho, tempDir, waitForDigest, writeBundle, type Echo, type ProxyProcess } from '../helpers/proxy-harness.js';
+import { agent, call, raw, spawnProxy, startEcho, tempDir, waitForDigest, within, writeBundle, type Echo, type ProxyProcess } from '../helpers/proxy-harness.js';
+
+/**
+ * trickle sends `head` and then one body byte every 100 ms (never idle long enough for the
+ * stream idle timeout) until the proxy closes the connection; resolves everything it wrote back.
+ * Bounded: after `ms` the client gives up and resolves what it has (so a proxy without a deadline
+ * fails the assertion instead of hanging the run).
+ */
+function trickle(addr: string, head: string, ms = 8_000): Promise<string> {
+  const i = addr.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const s = connect(Number(addr.slice(i + 1)), addr.slice(0, i));
+    let out = '';
+    const tick = setInterval(() => {
+      if (s.writable) s.write('a');
+    }, 100);
+    const give = setTimeout(() => s.destroy(), ms);
+    s.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    s.on('error', () => {});
+    s.on('close', () => {
+      clearInterval(tick);
+      clearTimeout(give);
+      resolve(out);
+    });
+    s.write(head);
+  });
+}
 
 describe('listener limits (issue 13 items 3-6)', () => {
   let up: Echo;
@@ -99,6 +126,58 @@ describe('listener limits (issue 13 items 3-6)', () => {
       assert.equal((addr === p.outbound ? up : app).seen.length, started, 'no complete request reached the upstream');
     }
     await publish(null);
+  });
+
+  it('requestTimeout: a body trickled just fast enough never to be idle → 408 WEFT_REQUEST_RECEIVE_TIMEOUT, connection closed, nothing complete upstream', async () => {
+    await publish({ requestTimeoutMs: 1_000, streamIdleTimeoutMs: 600 });
+    try {
+      for (const addr of [p.outbound, p.inbound!]) {
+        const target = addr === p.outbound ? up : app;
+        const seen = target.seen.length;
+        // A small body: still being read (kept whole for retries) when the deadline fires.
+        const small = await trickle(addr, `POST /trickle HTTP/1.1\r\nHost: ${addr === p.outbound ? 'up' : 'me'}\r\nContent-Length: 1000\r\n\r\n`);
+        assert.match(small, /^HTTP\/1.1 408[^]*weft-error: WEFT_REQUEST_RECEIVE_TIMEOUT[^]*requestTimeout 1000ms/, `${addr}: ${small.slice(0, 120)}`);
+        assert.match(small, /connection: close/i);
+        assert.equal(target.seen.length, seen, 'no complete request reached the upstream');
+      }
+      // A large body: the proxy already streams it upstream when the deadline fires, and aborts it.
+      const started = up.started;
+      const seen = up.seen.length;
+      const large = await trickle(p.outbound, `POST /trickle-large HTTP/1.1\r\nHost: up\r\nContent-Length: 200000\r\n\r\n${'b'.repeat(70 * 1024)}`);
+      assert.match(large, /^HTTP\/1.1 408[^]*weft-error: WEFT_REQUEST_RECEIVE_TIMEOUT/, large.slice(0, 120));
+      assert.ok(up.started > started, 'the upstream had the request head (the body was streaming)');
+      assert.equal(up.seen.length, seen, 'the upstream never saw a complete request');
+    } finally {
+      await publish(null);
+    }
+  });
+
+  it('requestTimeout over HTTP/2: a trickled stream gets :status 408 WEFT_REQUEST_RECEIVE_TIMEOUT', async () => {
+    await publish({ requestTimeoutMs: 1_000, streamIdleTimeoutMs: 600 });
+    const session = h2connect(`http://${p.outbound}`);
+    session.on('error', () => {});
+    try {
+      const stream = session.request({ ':method': 'POST', ':path': '/trickle-h2', ':authority': 'up', 'content-length': '1000' });
+      stream.on('error', () => {});
+      stream.resume();
+      const closed = new Promise((r) => stream.once('close', r));
+      const tick = setInterval(() => {
+        if (!stream.closed && !stream.destroyed) stream.write('a');
+      }, 100);
+      try {
+        const headers = await within(new Promise<Record<string, unknown>>((r) => stream.once('response', r)), 8_000, 'the HTTP/2 answer to a trickled body');
+        assert.equal(headers[':status'], 408);
+        assert.equal(headers['weft-error'], 'WEFT_REQUEST_RECEIVE_TIMEOUT');
+        // The proxy stops reading: the stream is closed although the client is still sending.
+        await within(closed, 8_000, 'the proxy to close the trickled HTTP/2 stream');
+      } finally {
+        clearInterval(tick);
+        stream.destroy();
+      }
+    } finally {
+      session.destroy();
+      await publish(null);
+    }
   });
 
   it('streamIdleTimeout: an app that never answers → 504 WEFT_UPSTREAM_IDLE_TIMEOUT (inbound and outbound)', async () => {

@@ -117,6 +117,15 @@ export function sourcesJsonOf(sources: SourceMap): string {
   return text;
 }
 
+/**
+ * rememberSourcesJson records `text` as the canonical text of `sources`, for a caller that made
+ * it from kept pieces (lower.ts, with a memo). It must be exactly canonicalJson(sources); the
+ * incremental tests compare whole bundles with cold compiles, which never take this path.
+ */
+export function rememberSourcesJson(sources: SourceMap, text: string): void {
+  sourceMapJson.set(sources, text);
+}
+
 /** signingKey parses an ed25519 private key (PEM), or returns why it cannot. */
 export function signingKey(pem: string): KeyObject | string {
   let key: KeyObject;

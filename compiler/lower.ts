@@ -39,6 +39,8 @@ import type {
 import { normalizeEgress } from '../schemas/egress.js';
 import { DEFAULT_PROXY_SETTINGS } from '../schemas/proxy-settings.js';
 import { spanAt } from './diagnostics.js';
+import { rememberSourcesJson } from './emit.js';
+import { canonicalJson } from '../schemas/canonical.js';
 import { parseDuration } from './duration.js';
 import { tablesByParent, prefixMatchOf, type MatchEntry, type TableGroup } from './precedence.js';
 import {
@@ -128,14 +130,15 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
   return { spec: { mesh, services } satisfies BundleSpec, sources: sourceMapOf(sources, memo) };
 }
 
-/** Per CompileMemo: the last compile's source map, its ids in order and its entries. */
-const sourceMemos = new WeakMap<CompileMemo, { ids: string[]; entries: Sources; map: SourceMap }>();
+/** Per CompileMemo: the last compile's source map, its ids in order, their locations, and each one's canonical text. */
+const sourceMemos = new WeakMap<CompileMemo, { ids: string[]; locations: SourceLocation[]; texts: string[]; entries: Sources; map: SourceMap }>();
 
 /**
  * sourceMapOf turns the collected locations into a SourceMap with ids in code-unit order. With a
  * memo, a compile whose ids are those of the last one (most commits: nothing added or removed)
  * reuses their order instead of sorting again, and one whose every location is the same object
- * as then reuses the map itself (emit then reuses its text).
+ * as then reuses the map itself. The memo also keeps each id's canonical text (`"id":{...}`), so
+ * the map's text (emit.ts) is a join of mostly kept pieces.
  */
 function sourceMapOf(sources: Sources, memo: CompileMemo | undefined): SourceMap {
   const prev = memo ? sourceMemos.get(memo) : undefined;
@@ -158,7 +161,22 @@ function sourceMapOf(sources: Sources, memo: CompileMemo | undefined): SourceMap
   ids ??= [...sources.keys()].sort();
   const map: SourceMap = {};
   for (const id of ids) map[id] = sources.get(id) as SourceLocation;
-  if (memo) sourceMemos.set(memo, { ids, entries: sources, map });
+  if (!memo) return map;
+  const locations = new Array<SourceLocation>(ids.length);
+  const texts = new Array<string>(ids.length);
+  // The same ids as last time: position i is the same id, so its text is kept while its location
+  // object is. Otherwise each location object (made for one id only) finds its text by identity.
+  const aligned = prev !== undefined && ids === prev.ids;
+  const byLocation = new Map<SourceLocation, string>();
+  if (prev && !aligned) prev.locations.forEach((at, i) => byLocation.set(at, prev.texts[i] as string));
+  ids.forEach((id, i) => {
+    const at = map[id] as SourceLocation;
+    locations[i] = at;
+    const before = aligned ? (prev.locations[i] === at ? prev.texts[i] : undefined) : byLocation.get(at);
+    texts[i] = before ?? `${JSON.stringify(id)}:${canonicalJson(at)}`;
+  });
+  rememberSourcesJson(map, `{${texts.join(',')}}`);
+  sourceMemos.set(memo, { ids, locations, texts, entries: sources, map });
   return map;
 }
 

@@ -10,7 +10,7 @@ import { didYouMean } from './did-you-mean.js';
 import { API_VERSIONS, type Kind, type Origin } from './resources.js';
 import { parseCue } from './cue.js';
 import type { LoadedTree, ParsedTree, PassContext, RawDocument, SourceFile } from './types.js';
-import { LineIndex, OffsetPositions } from './positions.js';
+import { LazyPositions, LineIndex, OffsetPositions } from './positions.js';
 import { CompileMemo } from './memo.js';
 
 /** MAX_DEPTH bounds collection nesting; policies need a dozen levels at most. */
@@ -107,7 +107,55 @@ interface Built {
   size: number;
 }
 
-/** DocBuilder walks the events of one document, building its value and its position map. */
+/**
+ * Which positions a DocBuilder records. A compile needs the positions of a few nodes of every
+ * document (lower's source map names each route rule and match; the common findings point at
+ * metadata.name, spec or targetRefs) and of any node only when a finding is about it, which is
+ * rare. So the first parse records just those (EAGER), and a document's complete map is built on
+ * first demand by parsing its text again (FULL; see LazyPositions). Recording every node made a
+ * pointer string per node: a large share of parse time, and most of the memory a long-lived
+ * compiler (the controller's memo) kept per file.
+ *
+ * A state says where a node sits in the EAGER pattern; NONE: neither it nor anything under it is
+ * recorded. Recorded pointers: "", /spec, /metadata, /metadata/name, /spec/targetRefs,
+ * /spec/rules/N, /spec/rules/N/matches/M (and /spec/rules).
+ */
+const enum At {
+  FULL = -1,
+  NONE = 0,
+  ROOT,
+  SPEC,
+  META,
+  RULES,
+  RULE,
+  MATCHES,
+  LEAF,
+}
+
+/** keyState is the state of the value under `key` of a mapping in state `at`. */
+function keyState(at: At, key: string): At {
+  switch (at) {
+    case At.FULL:
+      return At.FULL;
+    case At.ROOT:
+      return key === 'spec' ? At.SPEC : key === 'metadata' ? At.META : At.NONE;
+    case At.SPEC:
+      return key === 'rules' ? At.RULES : key === 'targetRefs' ? At.LEAF : At.NONE;
+    case At.META:
+      return key === 'name' ? At.LEAF : At.NONE;
+    case At.RULE:
+      return key === 'matches' ? At.MATCHES : At.NONE;
+    default:
+      return At.NONE;
+  }
+}
+
+/** itemState is the state of the items of a sequence in state `at`. */
+function itemState(at: At): At {
+  return at === At.FULL ? At.FULL : at === At.RULES ? At.RULE : at === At.MATCHES ? At.LEAF : At.NONE;
+}
+
+/** DocBuilder walks the events of one document, building its value and its position map (all of it, or the EAGER part). */
 class DocBuilder {
   readonly positions: OffsetPositions;
   private readonly anchors = new Map<string, { value: unknown; size: number }>();
@@ -146,7 +194,7 @@ class DocBuilder {
   }
 
   /** node builds the node starting at the next event; `pointer` is where it sits, its key at keyStart..keyEnd (-1: none). */
-  node(pointer: string, keyStart = -1, keyEnd = -1): Built {
+  node(pointer: string | null, at: At, keyStart = -1, keyEnd = -1): Built {
     const e = this.next();
     let built: Built;
     let anchorStart = -1;
@@ -157,11 +205,11 @@ class DocBuilder {
         ({ anchorStart, anchorEnd } = e);
         break;
       case EVENT_ID.SEQUENCE:
-        built = this.sequence(e, pointer);
+        built = this.sequence(e, pointer, at);
         ({ anchorStart, anchorEnd } = e);
         break;
       case EVENT_ID.MAPPING:
-        built = this.mapping(e, pointer);
+        built = this.mapping(e, pointer, at);
         ({ anchorStart, anchorEnd } = e);
         break;
       case EVENT_ID.ALIAS:
@@ -171,7 +219,7 @@ class DocBuilder {
         throw new Refused(`unexpected YAML event ${e.type}`);
     }
     const start = built.start >= 0 ? built.start : Math.max(0, this.end);
-    if (this.muted === 0) this.positions.record(pointer, start, Math.max(start, this.end), keyStart, keyEnd);
+    if (this.muted === 0 && pointer !== null) this.positions.record(pointer, start, Math.max(start, this.end), keyStart, keyEnd);
     if (anchorStart >= 0) this.anchors.set(this.src.slice(anchorStart, anchorEnd), { value: built.value, size: built.size });
     return built;
   }
@@ -217,13 +265,13 @@ class DocBuilder {
     return { value, start: start >= 0 ? start : e.tagStart, size: 1 };
   }
 
-  private sequence(e: yaml.SequenceEvent, pointer: string): Built {
+  private sequence(e: yaml.SequenceEvent, pointer: string | null, at: At): Built {
     this.checkTag(e.tagStart, e.tagEnd, 'seq');
     this.touch(e.start, e.start + 1);
     const items: unknown[] = [];
     let size = 1;
     while (this.events[this.i]?.type !== EVENT_ID.POP) {
-      const child = this.node(`${pointer}/${items.length}`);
+      const child = this.node(pointer === null || itemState(at) === At.NONE ? null : `${pointer}/${items.length}`, itemState(at));
       items.push(child.value);
       size += child.size;
     }
@@ -231,7 +279,7 @@ class DocBuilder {
     return { value: items, start: e.start, size };
   }
 
-  private mapping(e: yaml.MappingEvent, pointer: string): Built {
+  private mapping(e: yaml.MappingEvent, pointer: string | null, at: At): Built {
     this.checkTag(e.tagStart, e.tagEnd, 'map');
     this.touch(e.start, e.start + 1);
     const obj: Record<string, unknown> = {};
@@ -265,14 +313,15 @@ class DocBuilder {
         // overwrite those of the first occurrence.
         this.muted++;
         try {
-          this.node(`${pointer}/${escapePointer(name)}`, ks, ke);
+          this.node(null, At.NONE, ks, ke);
         } finally {
           this.muted--;
         }
         continue;
       }
       keyStarts.set(name, ks);
-      const child = this.node(`${pointer}/${escapePointer(name)}`, ks, ke);
+      const state = keyState(at, name);
+      const child = this.node(pointer === null || state === At.NONE ? null : `${pointer}/${escapePointer(name)}`, state, ks, ke);
       // A key named __proto__ must become data, never the object's prototype.
       if (name === '__proto__') Object.defineProperty(obj, name, { value: child.value, enumerable: true, writable: true, configurable: true });
       else obj[name] = child.value;
@@ -355,18 +404,33 @@ function recover(file: string, text: string, errorLine: number, ctx: PassContext
 /** documentsOf builds the documents of one event stream; `firstIndex` numbers the first one. */
 function documentsOf(file: string, text: string, events: yaml.Event[], firstIndex: number, ctx: PassContext): RawDocument[] {
   const lines = new LineIndex(text);
+  const source = new PositionSource(file, text, lines);
   const out: RawDocument[] = [];
-  let index = firstIndex - 1;
+  walkDocuments(file, text, lines, events, ctx, At.ROOT, (ordinal, b, value) => {
+    const index = firstIndex + ordinal;
+    const positions = new LazyPositions(b.positions, () => source.complete(ordinal));
+    out.push({ file, document: index, value, origin: { file, document: index, span: lines.span(b.first, b.end), positions } });
+  });
+  return out;
+}
+
+/**
+ * walkDocuments builds every document of an event stream, recording positions as `at` says, and
+ * calls `found` with each one's ordinal (0-based among the stream's documents) that is not empty
+ * and was not refused.
+ */
+function walkDocuments(file: string, text: string, lines: LineIndex, events: yaml.Event[], ctx: PassContext, at: At, found: (ordinal: number, b: DocBuilder, value: unknown) => void): void {
+  let ordinal = -1;
   let i = 0;
   while (i < events.length) {
     const ev = events[i++];
     if (ev?.type !== EVENT_ID.DOCUMENT) continue;
-    index++;
+    ordinal++;
     const b = new DocBuilder(events, i, text, lines, file, ctx);
     let value: unknown;
     let ok = true;
     try {
-      value = b.node('').value;
+      value = b.node('', at).value;
     } catch (err) {
       if (!(err instanceof Refused)) throw err;
       ok = false;
@@ -380,10 +444,39 @@ function documentsOf(file: string, text: string, events: yaml.Event[], firstInde
       else if (t === EVENT_ID.DOCUMENT || t === EVENT_ID.MAPPING || t === EVENT_ID.SEQUENCE) depth++;
     }
     if (!ok || b.first < 0 || value === null || value === undefined) continue;
-    const span = lines.span(b.first, b.end);
-    out.push({ file, document: index, value, origin: { file, document: index, span, positions: b.positions } });
+    found(ordinal, b, value);
   }
-  return out;
+}
+
+/**
+ * PositionSource is what one parsed text keeps so that its documents' complete position maps can
+ * be built when first asked for: the text and its line index. The first demand parses the text
+ * again recording every node (findings from that parse were already reported and are dropped),
+ * and keeps the maps of all its documents.
+ */
+class PositionSource {
+  private all: (OffsetPositions | undefined)[] | null = null;
+
+  constructor(
+    private readonly file: string,
+    private readonly text: string,
+    private readonly lines: LineIndex,
+  ) {}
+
+  complete(ordinal: number): OffsetPositions {
+    if (!this.all) {
+      const all: (OffsetPositions | undefined)[] = [];
+      const scratch: PassContext = { options: { dir: '' }, diagnostics: [], revision: null };
+      try {
+        const events = yaml.parseEvents(this.text, { filename: this.file, maxDepth: MAX_DEPTH });
+        walkDocuments(this.file, this.text, this.lines, events, scratch, At.FULL, (k, b) => (all[k] = b.positions));
+      } catch {
+        // The same text parsed without error the first time: not reached.
+      }
+      this.all = all;
+    }
+    return this.all[ordinal] ?? new OffsetPositions(this.lines);
+  }
 }
 
 // ---- resource shape -----------------------------------------------------------------------

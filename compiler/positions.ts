@@ -99,3 +99,54 @@ export class OffsetPositions implements ReadonlyMap<string, Entry> {
     for (const [p, e] of this.entries()) fn(e, p, this);
   }
 }
+
+/**
+ * LazyPositions is a document's position map when the parser recorded only some of its nodes
+ * (`eager`): a pointer recorded there is answered from it; anything else, and any question about
+ * the whole map, from the complete map, which `complete` builds on first demand (parse.ts parses
+ * the text again) and which is then kept. The two agree on every pointer `eager` holds.
+ */
+export class LazyPositions implements ReadonlyMap<string, Entry> {
+  private all: ReadonlyMap<string, Entry> | null = null;
+
+  constructor(
+    private readonly eager: OffsetPositions,
+    private readonly complete: () => ReadonlyMap<string, Entry>,
+  ) {}
+
+  private full(): ReadonlyMap<string, Entry> {
+    return (this.all ??= this.complete());
+  }
+
+  get size(): number {
+    return this.full().size;
+  }
+
+  has(pointer: string): boolean {
+    return this.eager.has(pointer) || this.full().has(pointer);
+  }
+
+  get(pointer: string): Entry | undefined {
+    return this.eager.get(pointer) ?? this.full().get(pointer);
+  }
+
+  entries(): MapIterator<[string, Entry]> {
+    return this.full().entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.full().keys();
+  }
+
+  values(): MapIterator<Entry> {
+    return this.full().values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, Entry]> {
+    return this.full().entries();
+  }
+
+  forEach(fn: (value: Entry, key: string, map: ReadonlyMap<string, Entry>) => void): void {
+    this.full().forEach((v, k) => fn(v, k, this));
+  }
+}

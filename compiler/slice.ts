@@ -133,9 +133,23 @@ export function sliceSources(sources: SourceMap, spec: BundleSpec): SourceMap {
       }
     }
   }
+  for (const id of meshConfigIds(sources)) want.add(id);
+  // Looked up, not scanned: a slice costs its own size, not the whole map's (tens of thousands
+  // of ids at 10,000 Services). Sorted like the whole map, so the slice's map is canonical too.
   const out: SourceMap = {};
-  for (const [id, loc] of Object.entries(sources)) if (want.has(id) || id.startsWith('MeshConfig/')) out[id] = loc;
+  for (const id of [...want].sort()) {
+    const loc = Object.hasOwn(sources, id) ? sources[id] : undefined;
+    if (loc !== undefined) out[id] = loc;
+  }
   return out;
+}
+
+/** The MeshConfig ids of each whole source map, found once per map (every slice keeps them). */
+const meshIds = new WeakMap<SourceMap, string[]>();
+function meshConfigIds(sources: SourceMap): string[] {
+  let ids = meshIds.get(sources);
+  if (!ids) meshIds.set(sources, (ids = Object.keys(sources).filter((id) => id.startsWith('MeshConfig/'))));
+  return ids;
 }
 
 /**

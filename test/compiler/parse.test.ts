@@ -115,3 +115,36 @@ test('after a syntax error, the other documents of the file are still parsed and
   assert.deepEqual(docs.map((d) => [d.value, d.origin.span.line]), [[{ a: 1 }, 1], [{ e: { x: 1 } }, 8]]);
   assert.deepEqual(c.diagnostics.map((d) => [d.code, d.line]), [['WFT201', 4], ['WFT201', 6], ['WFT202', 8]]);
 });
+
+test('positions recorded at first parse agree with the complete map built on demand, for every example and case file', async () => {
+  const { readdirSync, readFileSync, statSync } = await import('node:fs');
+  const path = await import('node:path');
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = path.join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/\.ya?ml$/.test(name)) files.push(p);
+    }
+  };
+  walk('policies');
+  walk('test/compiler/cases');
+  assert.ok(files.length > 50, `only ${files.length} files found`);
+  let eager = 0;
+  for (const f of files) {
+    for (const doc of parseYaml(f, readFileSync(f, 'utf8'), ctx())) {
+      // Asked first: answered by what the first parse recorded, when it recorded it.
+      const asked = new Map<string, unknown>();
+      for (const p of ['', '/spec', '/metadata', '/metadata/name', '/spec/targetRefs', '/spec/rules', '/spec/rules/0', '/spec/rules/1', '/spec/rules/0/matches/0', '/spec/rules/0/matches/1', '/spec/rules/1/matches/0']) {
+        asked.set(p, doc.origin.positions.get(p));
+      }
+      // Then the complete map (parsed again): it must agree on every pointer.
+      const complete = new Map(doc.origin.positions.entries());
+      for (const [p, got] of asked) {
+        assert.deepEqual(got, complete.get(p), `${f} document ${doc.document}: ${p || '(root)'}`);
+        if (got !== undefined) eager++;
+      }
+    }
+  }
+  assert.ok(eager > 200, `only ${eager} pointers compared`);
+});

@@ -1,4 +1,5 @@
 /** weft controller: watch a repository, compile each new commit, serve bundles to proxies. */
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../cli.js';
 import { UsageError, durationFlag, addressFlag, parseFlags } from '../cli.js';
@@ -73,7 +74,7 @@ export const command: Command = {
         'max-wait': { type: 'string', default: '60s' },
         debounce: { type: 'string', default: '15ms' },
         'ca-dir': { type: 'string' },
-        'cert-ttl': { type: 'string', default: '24h' },
+        'cert-ttl': { type: 'string' },
         san: { type: 'string', multiple: true, default: [] },
         dashboard: { type: 'string', default: '127.0.0.1:15014' },
         insecure: { type: 'boolean', default: false },
@@ -100,6 +101,9 @@ export const command: Command = {
       throw new UsageError('no identity: give --ca-dir DIR (weft ca init makes one), or --insecure to run without mTLS (local development only)');
     }
     if (values['ca-dir'] && values.insecure) throw new UsageError('--insecure and --ca-dir contradict each other; give one');
+    // Certificate flags without a CA would be silently ignored: say so instead.
+    if (!values['ca-dir'] && (values['cert-ttl'] !== undefined || (values.san ?? []).length > 0)) throw new UsageError(`${values['cert-ttl'] !== undefined ? '--cert-ttl' : '--san'} needs --ca-dir: without a CA the controller issues no certificates`);
+    if (values.out) outFileProblem(values.out);
     const certTtlMs = durationFlag('--cert-ttl', values['cert-ttl'] ?? '24h');
     if (certTtlMs < 10_000) throw new UsageError('--cert-ttl must be at least 10s');
     const dashboard = values.dashboard === 'off' ? null : addressFlag('--dashboard', values.dashboard ?? '127.0.0.1:15014', '127.0.0.1');
@@ -191,7 +195,7 @@ export const command: Command = {
     } catch (err) {
       await closeAll();
       if (err instanceof UsageError) throw err;
-      if (err instanceof ControllerError) throw new UsageError(startupProblem(err, values.repo, values.store));
+      if (err instanceof ControllerError) throw new UsageError(startupProblem(err, values.repo, values.store, formatHostPort(listen)));
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`the address is in use (another controller, or another program, listens there): ${(err as Error).message}`);
       if ((err as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') throw new UsageError(`this machine has no such address: ${(err as Error).message}`);
       throw err;
@@ -211,8 +215,9 @@ export const command: Command = {
  * startupProblem phrases a start-up failure for the person who typed the flags: which flag,
  * what is wrong, what to do. The controller's internal codes (WEFT_CTL_*) stay in its logs.
  */
-function startupProblem(err: ControllerError, repo: string, store: string): string {
+function startupProblem(err: ControllerError, repo: string, store: string, listen: string): string {
   const why = err.message;
+  if (err.code === 'WEFT_CTL_LISTEN') return `--listen ${listen}: ${why.replace(/^cannot listen on \S+: /, '')} (another controller, or another program, listens there: give another --listen)`;
   if (err.code === 'WEFT_CTL_STORE') return `--store ${store}: ${why.replace(/^cannot /, 'cannot ')} (give a writable folder)`;
   if (err.code !== 'WEFT_CTL_REPO') return why;
   if (/ENOENT/.test(why)) return `--repo ${repo}: no such folder (give the path of a git working tree, or a URL to clone)`;
@@ -222,4 +227,21 @@ function startupProblem(err: ControllerError, repo: string, store: string): stri
   if (/^branch /.test(why)) return `--branch: ${why} in ${repo}`;
   if (/cannot resolve/.test(why)) return `--repo ${repo}: ${why} (check --branch: the branch must exist in the repository)`;
   return `--repo ${repo}: ${why}`;
+}
+
+/**
+ * outFileProblem refuses an --out that can never be written: a folder, or a file in a folder that
+ * does not exist. Found at start-up; otherwise every compile would log the same failure.
+ */
+function outFileProblem(out: string): void {
+  const file = path.resolve(out);
+  const isDir = (p: string): boolean | null => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return null;
+    }
+  };
+  if (isDir(file) === true) throw new UsageError(`--out ${out}: is a folder; give the path of a file to write the bundle to`);
+  if (isDir(path.dirname(file)) !== true) throw new UsageError(`--out ${out}: the folder ${path.dirname(file)} does not exist`);
 }

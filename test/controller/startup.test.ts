@@ -6,6 +6,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { initRepo, killAll, meshFiles, removeTmp, spawnWeft, tmpDir } from './helpers.js';
 
@@ -18,7 +19,7 @@ async function run(args: string[]): Promise<{ code: number | null; lines: string
   return { code, lines: child.logs.filter((l) => typeof l.raw === 'string').map((l) => l.raw as string), listened: child.logs.some((l) => l.msg === 'listening') };
 }
 
-test('controller start-up: a bad --repo, --branch or --store is refused before "listening"', { timeout: 60_000 }, async (t) => {
+test('controller start-up: a bad --repo, --branch, --store, --out, --listen or a certificate flag without a CA is refused before "listening"', { timeout: 60_000 }, async (t) => {
   const dir = await tmpDir('startup');
   t.after(() => removeTmp(dir));
   const repo = path.join(dir, 'repo');
@@ -27,11 +28,19 @@ test('controller start-up: a bad --repo, --branch or --store is refused before "
   await mkdir(plain);
   const file = path.join(dir, 'file');
   await writeFile(file, 'x');
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+  const busyPort = (busy.address() as AddressInfo).port;
   const cases: [string[], RegExp][] = [
     [['--repo', path.join(dir, 'missing'), '--store', path.join(dir, 's1')], /^weft: --repo \S+missing: no such folder \(give the path of a git working tree, or a URL to clone\)$/],
     [['--repo', plain, '--store', path.join(dir, 's2')], /^weft: --repo \S+plain: not a git repository \(run git init there, or give a clone's path or a URL\)$/],
     [['--repo', repo, '--branch', 'nope', '--store', path.join(dir, 's3')], /^weft: --branch: branch "nope" does not exist \(branches: main\) in \S+repo$/],
     [['--repo', repo, '--store', path.join(file, 'store')], /^weft: --store \S+: .*\(give a writable folder\)$/],
+    [['--repo', repo, '--store', path.join(dir, 's5'), '--out', plain], /^weft: --out \S+plain: is a folder; give the path of a file to write the bundle to$/],
+    [['--repo', repo, '--store', path.join(dir, 's6'), '--out', path.join(dir, 'missing', 'bundle.json')], /^weft: --out \S+bundle\.json: the folder \S+missing does not exist$/],
+    [['--repo', repo, '--store', path.join(dir, 's7'), '--cert-ttl', '1h'], /^weft: --cert-ttl needs --ca-dir: without a CA the controller issues no certificates$/],
+    [['--repo', repo, '--store', path.join(dir, 's8'), '--listen', `127.0.0.1:${busyPort}`], new RegExp(`^weft: --listen 127\\.0\\.0\\.1:${busyPort}: .*EADDRINUSE.*give another --listen\\)$`)],
   ];
   for (const [args, expected] of cases) {
     const r = await run(args);

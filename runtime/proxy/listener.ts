@@ -119,15 +119,17 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
   const http2 = createH2Server({ maxHeaderListPairs: H2_MAX_HEADER_PAIRS, settings: { maxConcurrentStreams: 1000, maxHeaderListSize: limits.maxRequestHeadersBytes } }, (req, res) => {
     void handle(ctx, direction, handler, req, res);
   });
-  // An idle HTTP/2 connection is closed like an idle HTTP/1.1 one (GOAWAY, then close).
-  http2.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
+  // HTTP/2 connections are timed by watchSession (not http2.setTimeout: that destroys a session
+  // after 65 s without a frame even while a quiet stream is open, and PINGs do not count).
+  let headersTimeoutMs = limits.requestHeadersTimeoutMs;
   const sessions = new Set<ServerHttp2Session>();
   http2.on('session', (s) => {
     sessions.add(s);
     s.on('close', () => sessions.delete(s));
     s.on('error', () => {});
+    watchSession(s, headersTimeoutMs, KEEP_ALIVE_TIMEOUT_MS, () => ctx.metrics.listenerRefused.inc({ listener: direction, reason: 'WEFT_REQUEST_HEADERS_TIMEOUT' }));
   });
-  const dispatcher = new ProtocolDispatcher(http1, http2);
+  const dispatcher = new ProtocolDispatcher(http1, http2, { sniffTimeoutMs: limits.requestHeadersTimeoutMs });
   // Past maxConnections the socket is closed at once (there is no connection to answer on yet);
   // the count says it happened.
   dispatcher.server.maxConnections = limits.maxConnections;
@@ -144,6 +146,8 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
     // handler sees limit + 1 and answers 431 (never a truncated request).
     http1.maxHeadersCount = l.maxRequestHeadersCount + 1;
     http1.headersTimeout = l.requestHeadersTimeoutMs;
+    headersTimeoutMs = l.requestHeadersTimeoutMs;
+    dispatcher.sniffTimeoutMs = l.requestHeadersTimeoutMs;
     http2.updateSettings({ maxHeaderListSize: l.maxRequestHeadersBytes });
   };
   apply(limits);
@@ -162,6 +166,45 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
         http2.close();
       }),
   };
+}
+
+/**
+ * watchSession gives an HTTP/2 connection what node:http gives an HTTP/1.1 one:
+ *  - requestHeadersTimeout: the first complete request head (HEADERS, plus any CONTINUATION)
+ *    must arrive within `headersMs` of the session starting, else the connection is destroyed
+ *    and `onHeadersTimeout` counts it — a client that sends the preface (or finishes its TLS
+ *    handshake) and then nothing, or never ends a header block, holds nothing. The preface itself
+ *    is bounded by the dispatcher's sniff timeout, set to the same value.
+ *  - keep-alive: a session with no open stream for `idleMs` is closed (GOAWAY, then close), as an
+ *    idle HTTP/1.1 connection is. Streams are counted, not frames: PINGs do not keep an idle
+ *    session, and a quiet open stream (a gRPC watch) keeps its session, bounded by its own
+ *    streamIdleTimeout.
+ * A header block left unfinished on a session that has served requests blocks the connection
+ * (RFC 9113 §6.10: nothing may be interleaved), so its streams go idle, end, and the idle close
+ * follows.
+ */
+function watchSession(s: ServerHttp2Session, headersMs: number, idleMs: number, onHeadersTimeout: () => void): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (ms: number, first: boolean): void => {
+    if (ms <= 0) return;
+    timer = setTimeout(() => {
+      if (open > 0 || s.destroyed) return;
+      if (first) {
+        onHeadersTimeout();
+        s.destroy();
+      } else s.close();
+    }, ms);
+  };
+  arm(headersMs, true);
+  s.on('stream', (stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once('close', () => {
+      if (--open === 0) arm(idleMs, false);
+    });
+  });
+  s.once('close', () => clearTimeout(timer));
 }
 
 /**

@@ -39,7 +39,7 @@ export type TlsBranch = (socket: Socket, dispatcher: ProtocolDispatcher) => void
 
 /** DispatchOptions bound the sniffing phase. */
 export interface DispatchOptions {
-  /** A connection that sends fewer bytes than needed within this time is closed (ms; default 10 s). */
+  /** A connection that sends fewer bytes than needed within this time is closed (ms; default 10 s; 0: no limit). */
   readonly sniffTimeoutMs?: number;
 }
 
@@ -54,7 +54,12 @@ export class ProtocolDispatcher {
   tls: TlsBranch | null = null;
   /** False (mTLS STRICT): connections that do not start with a TLS handshake are closed. */
   acceptPlaintext = true;
-  private readonly sniffTimeoutMs: number;
+  /**
+   * A connection whose first bytes (up to the whole HTTP/2 preface) have not arrived within this
+   * many ms is closed; 0: no limit. The listener sets it to requestHeadersTimeout on every reload
+   * (the preface is part of what a client must send before its request head).
+   */
+  sniffTimeoutMs: number;
 
   constructor(
     readonly http1: Http1Server,
@@ -82,7 +87,7 @@ export class ProtocolDispatcher {
 
   private sniff(socket: Socket): void {
     let head: Buffer | null = null;
-    const timer = setTimeout(() => socket.destroy(), this.sniffTimeoutMs);
+    const timer = this.sniffTimeoutMs > 0 ? setTimeout(() => socket.destroy(), this.sniffTimeoutMs) : undefined;
     const done = (): void => {
       clearTimeout(timer);
       socket.off('data', onData);

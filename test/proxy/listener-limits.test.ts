@@ -42,6 +42,43 @@ function trickle(addr: string, head: string, ms = 8_000): Promise<string> {
   });
 }
 
+/**
+ * heldOpen writes `bytes` on a fresh connection and waits, without sending more, for the server
+ * to close it. Resolves true when the server closed it within `ms`, false when the client gave up
+ * first (a server that holds such connections forever fails the assertion, never hangs the run).
+ */
+function closedByServer(addr: string, bytes: Buffer, ms = 5_000): Promise<boolean> {
+  const i = addr.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const s = connect(Number(addr.slice(i + 1)), addr.slice(0, i));
+    let gaveUp = false;
+    const give = setTimeout(() => {
+      gaveUp = true;
+      s.destroy();
+    }, ms);
+    s.on('data', () => {});
+    s.on('error', () => {});
+    s.on('close', () => {
+      clearTimeout(give);
+      resolve(!gaveUp);
+    });
+    s.write(bytes);
+  });
+}
+
+/** h2Frame is one HTTP/2 frame (RFC 9113 §4.1): 24-bit length, type, flags, stream id, payload. */
+function h2Frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(stream, 5);
+  return Buffer.concat([h, payload]);
+}
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const EMPTY_SETTINGS = h2Frame(0x4, 0, 0, Buffer.alloc(0));
+
 describe('listener limits (issue 13 items 3-6)', () => {
   let up: Echo;
   let app: Echo;
@@ -115,6 +152,30 @@ describe('listener limits (issue 13 items 3-6)', () => {
     const out = await raw(p.outbound, 'GET /slow HTTP/1.1\r\nHost: up\r\nX-Half: ', 5_000);
     assert.match(out, /^HTTP\/1.1 408[^]*WEFT_REQUEST_HEADERS_TIMEOUT/);
     await publish(null);
+  });
+
+  it('requestHeadersTimeout over HTTP/2: no preface, a preface and no HEADERS, or a header block never ended → connection closed and counted', async () => {
+    await publish({ requestHeadersTimeoutMs: 400 });
+    const refused = async (): Promise<number> => {
+      const m = /weft_listener_refused_total\{listener="outbound",reason="WEFT_REQUEST_HEADERS_TIMEOUT"\} (\d+)/.exec(await (await fetch(`http://${p.admin}/metrics`)).text());
+      return m ? Number(m[1]) : 0;
+    };
+    const before = await refused();
+    try {
+      assert.equal(await closedByServer(p.outbound, PREFACE.subarray(0, 16)), true, 'half a preface: closed');
+      assert.equal(await closedByServer(p.outbound, Buffer.concat([PREFACE, EMPTY_SETTINGS])), true, 'a preface and SETTINGS, then nothing: closed');
+      // HEADERS for stream 1 (:method GET, :scheme http, :path / from the HPACK static table)
+      // with END_STREAM but without END_HEADERS: a CONTINUATION that never comes.
+      const open = h2Frame(0x1, 0x1, 1, Buffer.from([0x82, 0x86, 0x84]));
+      assert.equal(await closedByServer(p.outbound, Buffer.concat([PREFACE, EMPTY_SETTINGS, open])), true, 'an unfinished header block: closed');
+      assert.equal(await closedByServer(p.inbound!, Buffer.concat([PREFACE, EMPTY_SETTINGS])), true, 'the inbound listener too');
+      assert.ok((await refused()) >= before + 2, 'counted in weft_listener_refused_total');
+      // A session that sends its request in time is served as before.
+      const r = await call(p.outbound, 'up', '/after');
+      assert.equal(r.status, 200);
+    } finally {
+      await publish(null);
+    }
   });
 
   it('streamIdleTimeout: a body that stops arriving → 408 WEFT_STREAM_IDLE_TIMEOUT and the connection closed', async () => {

@@ -45,6 +45,14 @@ test('dashboard: proxies, live chart, rejection banner, screenshot', { timeout: 
     await waitFor('seven active proxies in the table', async () => (await active.count()) >= 7, 15_000, 200);
     assert.match((await page.textContent('#converged')) ?? '', /7\/7 on sha256:/);
     assert.match((await page.textContent('#rev-message')) ?? '', /Seed the demo mesh/);
+    // The policies list no endpoint addresses: every instance is in the registry, ready.
+    const instances = page.locator('#instances tbody tr[data-ready="true"]');
+    await waitFor('seven ready registered instances', async () => (await instances.count()) >= 7, 15_000, 200);
+    assert.equal(await page.locator('#instances tbody tr[data-service="default/reviews-v2"]').count(), 1);
+    // Their WFT511 notes (fed by registration) are folded into one row, not one row each.
+    const notes = page.locator('#diagnostics tbody tr[data-notes]');
+    assert.equal(await notes.count(), 1);
+    assert.match((await notes.textContent()) ?? '', /WFT511 ×\d+/);
 
     // The chart moves: its newest sample advances second by second.
     await waitFor('the chart to have samples', async () => Number(await page.getAttribute('#chart', 'data-samples')) >= 3, 15_000, 200);

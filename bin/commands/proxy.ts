@@ -12,7 +12,7 @@ import { FileSource } from '../../runtime/sources/file-source.js';
 import { ControllerSource } from '../../runtime/sources/controller-source.js';
 import { jsonLogger } from '../../runtime/log.js';
 import type { BundleSource } from '../../runtime/sources/source.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Logger } from '../../runtime/log.js';
 import { loadTrustBundle } from '../../runtime/identity/trust-bundle.js';
 import type { CertificateSource } from '../../runtime/proxy/mtls/certificate-source.js';
@@ -64,6 +64,15 @@ Addresses are HOST:PORT, [V6]:PORT or PORT; port 0 picks a free port (see the "l
 Logs are JSON lines on stderr. SIGTERM/SIGINT: deregister, wait --drain-delay, drain in-flight requests, exit 0.
 Exit codes: 0 stopped cleanly, 2 usage or start-up error.`;
 
+/** isFolder: does `p` name an existing directory (following symlinks)? */
+function isFolder(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** listenFlag is addressFlag with "off" for a listener that is not started. */
 function listenFlag(flag: string, v: string, defaultHost: string): HostPort | null {
   return v === 'off' ? null : addressFlag(flag, v, defaultHost);
@@ -74,7 +83,11 @@ function listenFlag(flag: string, v: string, defaultHost: string): HostPort | nu
  */
 export async function selectSource(values: { bundle?: string | undefined; controller?: string | undefined }, _service: { name: string; namespace: string }, identity: Identity | null = null): Promise<BundleSource> {
   if (values.bundle !== undefined && values.controller !== undefined) throw new UsageError('give either --bundle or --controller, not both');
-  if (values.bundle !== undefined) return new FileSource(values.bundle);
+  if (values.bundle !== undefined) {
+    // A missing file may still appear (the source waits and says so); a folder is a mistake.
+    if (isFolder(values.bundle)) throw new UsageError(`--bundle ${values.bundle}: is a folder; give the bundle file (weft compile --out FILE writes one)`);
+    return new FileSource(values.bundle);
+  }
   if (values.controller !== undefined) {
     if (!URL.canParse(values.controller)) throw new UsageError(`--controller: "${values.controller}" is not a URL`);
     // The controller serves each Service its slice; a bare name means namespace default there.

@@ -55,6 +55,17 @@ after(async () => {
 });
 
 describe('proxy start-up failure (issue 13 item 10)', () => {
+  it('a --bundle that is a folder is a usage error: one line, exit 2, nothing waits', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const r = await runToExit(['--service', 'me', '--bundle', dir, '--admin', '127.0.0.1:0', '--outbound', '127.0.0.1:0']);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('{'));
+    assert.deepEqual(lines, [`weft: --bundle ${dir}: is a folder; give the bundle file (weft compile --out FILE writes one)`]);
+    assert.doesNotMatch(r.stderr, /"msg":"listening"/);
+  });
+
+
   it('a listener that cannot bind (EADDRINUSE) closes the admin listener and exits 2', async () => {
     const taken: Server = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));

@@ -245,22 +245,38 @@ export interface Res {
   json<T = { name: string; method: string; url: string; headers: Record<string, string>; bodyLength: number }>(): T;
 }
 
-/** call sends one request to `addr` with the given Host and reads the whole response. */
+/**
+ * CALL_BOUND_MS bounds `call` and `getJson` (response head, then each gap in the body): undici's
+ * own default is 300 s, as long as a whole test file may run.
+ */
+const CALL_BOUND_MS = 30_000;
+
+/** call sends one request to `addr` with the given Host and reads the whole response (bounded: CALL_BOUND_MS; the error names the request). */
 export async function call(addr: string, host: string, target = '/', opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Res> {
-  const r = await undiciRequest(`http://${addr}${target}`, {
-    method: (opts.method ?? 'GET') as 'GET',
-    headers: { host, ...opts.headers },
-    body: opts.body ?? null,
-    dispatcher: agent,
-  });
-  const text = await r.body.text();
-  return { status: r.statusCode, headers: r.headers, text, json: <T>() => JSON.parse(text) as T };
+  try {
+    const r = await undiciRequest(`http://${addr}${target}`, {
+      method: (opts.method ?? 'GET') as 'GET',
+      headers: { host, ...opts.headers },
+      body: opts.body ?? null,
+      dispatcher: agent,
+      headersTimeout: CALL_BOUND_MS,
+      bodyTimeout: CALL_BOUND_MS,
+    });
+    const text = await r.body.text();
+    return { status: r.statusCode, headers: r.headers, text, json: <T>() => JSON.parse(text) as T };
+  } catch (err) {
+    throw new Error(`${opts.method ?? 'GET'} ${host}${target} via ${addr}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
-/** getJson reads a JSON admin endpoint. */
+/** getJson reads a JSON admin endpoint (bounded like `call`). */
 export async function getJson<T>(addr: string, p: string): Promise<T> {
-  const r = await undiciRequest(`http://${addr}${p}`, { dispatcher: agent });
-  return (await r.body.json()) as T;
+  try {
+    const r = await undiciRequest(`http://${addr}${p}`, { dispatcher: agent, headersTimeout: CALL_BOUND_MS, bodyTimeout: CALL_BOUND_MS });
+    return (await r.body.json()) as T;
+  } catch (err) {
+    throw new Error(`GET ${addr}${p}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** waitFor polls `check` until it returns true or `ms` passes. */

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MeshProxySettings } from '../../schemas/bundle.js';
 import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
-import { agent, call, raw, spawnProxy, startEcho, tempDir, waitForDigest, within, writeBundle, type Echo, type ProxyProcess } from '../helpers/proxy-harness.js';
+import { agent, call, getText, raw, spawnProxy, startEcho, tempDir, waitForDigest, within, writeBundle, type Echo, type ProxyProcess } from '../helpers/proxy-harness.js';
 
 /**
  * trickle sends `head` and then one body byte every 100 ms (never idle long enough for the
@@ -157,7 +157,7 @@ describe('listener limits (issue 13 items 3-6)', () => {
   it('requestHeadersTimeout over HTTP/2: no preface, a preface and no HEADERS, or a header block never ended → connection closed and counted', async () => {
     await publish({ requestHeadersTimeoutMs: 400 });
     const refused = async (): Promise<number> => {
-      const m = /weft_listener_refused_total\{listener="outbound",reason="WEFT_REQUEST_HEADERS_TIMEOUT"\} (\d+)/.exec(await (await fetch(`http://${p.admin}/metrics`)).text());
+      const m = /weft_listener_refused_total\{listener="outbound",reason="WEFT_REQUEST_HEADERS_TIMEOUT"\} (\d+)/.exec(await getText(p.admin, '/metrics'));
       return m ? Number(m[1]) : 0;
     };
     const before = await refused();
@@ -265,17 +265,21 @@ describe('listener limits (issue 13 items 3-6)', () => {
   it('maxConnections: connections past the limit are closed at once and counted', async () => {
     await publish({ maxConnections: 2 });
     const open = (): Promise<Socket> =>
-      new Promise((resolve) => {
-        const i = p.outbound.lastIndexOf(':');
-        const s = connect(Number(p.outbound.slice(i + 1)), p.outbound.slice(0, i), () => resolve(s));
-        s.on('error', () => {});
-      });
+      within(
+        new Promise((resolve) => {
+          const i = p.outbound.lastIndexOf(':');
+          const s = connect(Number(p.outbound.slice(i + 1)), p.outbound.slice(0, i), () => resolve(s));
+          s.on('error', () => {});
+        }),
+        10_000,
+        'a connection to the outbound listener',
+      );
     const held = [await open(), await open()];
     try {
       // Both held connections still work; a third is closed without an answer.
       const third = await raw(p.outbound, 'GET / HTTP/1.1\r\nHost: up\r\n\r\n', 3_000);
       assert.equal(third, '');
-      const metrics = await (await fetch(`http://${p.admin}/metrics`)).text();
+      const metrics = await getText(p.admin, '/metrics');
       assert.match(metrics, /weft_listener_refused_total\{listener="outbound",reason="maxConnections"\} [1-9]/);
     } finally {
       for (const s of held) s.destroy();

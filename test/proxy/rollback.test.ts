@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle } from '../../schemas/bundle.js';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
-import { agent, call, getJson, spawnProxy, startEcho, tempDir, waitFor, waitForDigest, writeAtomic, type Echo, type ProxyProcess } from '../helpers/proxy-harness.js';
+import { agent, call, getJson, getText, spawnProxy, startEcho, tempDir, waitFor, waitForDigest, writeAtomic, type Echo, type ProxyProcess } from '../helpers/proxy-harness.js';
 
 const keys = generateKeyPairSync('ed25519');
 
@@ -85,7 +85,7 @@ describe('no rollback by replaying an older signed bundle', () => {
     assert.equal(cfg!.active?.digest, today.digest);
     assert.equal(cfg!.issuedAtFloor, today.signature!.issuedAt);
     assert.deepEqual([...new Set(seen)], ['new'], 'every request answered 200 by the active (newer) bundle');
-    const metrics = await (await fetch(`http://${p.admin}/metrics`)).text();
+    const metrics = await getText(p.admin, '/metrics');
     assert.match(metrics, /weft_bundle_rejections_total\{code="WEFT_BUNDLE_ROLLBACK"\} 1/);
 
     // A revert commit is a new bundle: the old content, issued later, is accepted.

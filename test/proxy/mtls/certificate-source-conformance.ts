@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CertificateSource } from '../../../runtime/proxy/mtls/certificate-source.js';
 import type { WorkloadCertificate } from '../../../runtime/proxy/mtls/workload-certificate.js';
+import { within } from '../../helpers/proxy-harness.js';
 
 /** CertificateSourceHarness is one implementation under test, with a way to make it rotate. */
 export interface CertificateSourceHarness {
@@ -18,16 +19,23 @@ export interface CertificateSourceHarness {
   close(): Promise<void>;
 }
 
-/** nextRotation resolves with the next certificate `source` hands to its rotation listeners. */
-export function nextRotation(source: CertificateSource): Promise<WorkloadCertificate> {
-  return new Promise((resolve) => {
-    let done = false;
-    source.onRotate((c) => {
-      if (done) return;
-      done = true;
-      resolve(c);
-    });
-  });
+/**
+ * nextRotation resolves with the next certificate `source` hands to its rotation listeners;
+ * rejects after `ms` (a source that never rotates fails the test, it does not hang the run).
+ */
+export function nextRotation(source: CertificateSource, ms = 20_000): Promise<WorkloadCertificate> {
+  return within(
+    new Promise((resolve) => {
+      let done = false;
+      source.onRotate((c) => {
+        if (done) return;
+        done = true;
+        resolve(c);
+      });
+    }),
+    ms,
+    'the certificate source to hand over its next certificate',
+  );
 }
 
 /** certificateSourceConformance registers the suite for one implementation. */

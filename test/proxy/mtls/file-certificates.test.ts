@@ -13,6 +13,7 @@ import { workloadId } from '../../../runtime/identity/spiffe-id.js';
 import { FileCertificateSource } from '../../../runtime/proxy/mtls/file-certificates.js';
 import { WeftError } from '../../../runtime/errors.js';
 import { otherCa, removeDir, rogueLeaf, tmpDir, workload } from '../../helpers/identity-kit.js';
+import { waitFor } from '../../helpers/proxy-harness.js';
 import { certificateSourceConformance, nextRotation } from './certificate-source-conformance.js';
 
 async function writeSet(dir: string, ca: MeshCa, service = 'ratings'): Promise<void> {
@@ -49,7 +50,7 @@ test('FileCertificateSource: a key that does not match the new certificate is no
     // The writer puts the new certificate first and the key a moment later (cert-manager does).
     const w = await workload(ca, 'ratings');
     await writeFile(path.join(dir, 'tls.crt'), w.certPem);
-    while (s.status().lastError === null) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => s.status().lastError !== null, 10_000, 'the source to report the certificate that does not match its key');
     assert.equal(s.current(), first, 'the old certificate stays while the set is inconsistent');
     assert.equal(s.status().lastError?.code, 'WEFT_ID_CERT');
     const next = nextRotation(s);

@@ -190,13 +190,17 @@ describe('mTLS between proxies', () => {
     const n = ratingsApp.seen.length;
     const session = http2.connect(`https://${ratings.inbound!}`, { key: webCert.keyPem, cert: webCert.certPem, ca: ca.certPem, checkServerIdentity: () => undefined });
     try {
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = session.request({ ':path': '/ratings/9', ':authority': 'ratings', 'weft-source': 'admin.default' });
-        req.on('response', (h) => resolve(Number(h[':status'])));
-        req.on('error', reject);
-        req.resume();
-        req.end();
-      });
+      const status = await within(
+        new Promise<number>((resolve, reject) => {
+          const req = session.request({ ':path': '/ratings/9', ':authority': 'ratings', 'weft-source': 'admin.default' });
+          req.on('response', (h) => resolve(Number(h[':status'])));
+          req.on('error', reject);
+          req.resume();
+          req.end();
+        }),
+        10_000,
+        'an answer from the inbound over HTTP/2 over TLS',
+      );
       assert.equal(status, 200);
       assert.equal((session.socket as import('node:tls').TLSSocket).alpnProtocol, 'h2');
     } finally {

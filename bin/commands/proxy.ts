@@ -12,7 +12,7 @@ import { FileSource } from '../../runtime/sources/file-source.js';
 import { ControllerSource } from '../../runtime/sources/controller-source.js';
 import { jsonLogger } from '../../runtime/log.js';
 import type { BundleSource } from '../../runtime/sources/source.js';
-import { readFileSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdirSync, readFileSync, statSync } from 'node:fs';
 import type { Logger } from '../../runtime/log.js';
 import { loadTrustBundle } from '../../runtime/identity/trust-bundle.js';
 import type { CertificateSource } from '../../runtime/proxy/mtls/certificate-source.js';
@@ -63,6 +63,20 @@ Discovery (with --controller; docs/discovery.md):
 Addresses are HOST:PORT, [V6]:PORT or PORT; port 0 picks a free port (see the "listening" log line).
 Logs are JSON lines on stderr. SIGTERM/SIGINT: deregister, wait --drain-delay, drain in-flight requests, exit 0.
 Exit codes: 0 stopped cleanly, 2 usage or start-up error.`;
+
+/**
+ * cacheDirProblem makes sure --cache-dir can be written before anything starts: it keeps the
+ * certificate a one-use join token buys, the last good bundle and the no-rollback floor, so a
+ * proxy that could not write it would work until its first restart and then need a new token.
+ */
+function cacheDirProblem(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, fsConstants.W_OK | fsConstants.X_OK);
+  } catch (err) {
+    throw new UsageError(`--cache-dir ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (give a folder this user can create and write: it keeps the certificate and the last good bundle across restarts)`);
+  }
+}
 
 /** isFolder: does `p` name an existing directory (following symlinks)? */
 function isFolder(p: string): boolean {
@@ -235,6 +249,7 @@ export const command: Command = {
       if (!/^\d{1,10}$/.test(seed) || Number(seed) > 0xffffffff) throw new UsageError(`--random-seed: expected an integer from 0 to 4294967295, got "${seed}"`);
       random = seededRandom(Number(seed));
     }
+    if (values['cache-dir'] !== undefined) cacheDirProblem(values['cache-dir']);
     const logger = jsonLogger();
     const identity = selectCertificates(values, { name: values.service, namespace }, logger);
     const source = await selectSource(values, { name: values.service, namespace }, identity);

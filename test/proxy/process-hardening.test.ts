@@ -55,6 +55,20 @@ after(async () => {
 });
 
 describe('proxy start-up failure (issue 13 item 10)', () => {
+  it('a --cache-dir that cannot be written is a usage error before anything starts', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    writeBundle(path.join(dir, 'b.json'), bundle(spec([service('me', { endpoints: [] })])));
+    const file = path.join(dir, 'file');
+    writeFileSync(file, 'x');
+    const r = await runToExit(['--service', 'me', '--bundle', path.join(dir, 'b.json'), '--cache-dir', path.join(file, 'cache'), '--admin', '127.0.0.1:0', '--outbound', '127.0.0.1:0']);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('{'));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^weft: --cache-dir \S+cache: ENOTDIR \(give a folder this user can create and write/);
+    assert.doesNotMatch(r.stderr, /"msg":"(listening|bundle active)"/);
+  });
+
   it('a --bundle that is a folder is a usage error: one line, exit 2, nothing waits', async () => {
     const dir = tempDir();
     dirs.push(dir);

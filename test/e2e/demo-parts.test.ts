@@ -206,6 +206,11 @@ test('view: convergence and both renderings', () => {
   assert.match(block, /reviews-v1 +█+░+ +90%/);
   assert.match(block, /1\/2 on sha256:aaaaaaaaaaaa +converging: b sha256:bbbbbbbbbbbb/);
   assert.match(block, /REJECTED routes\/reviews\.yaml:33 WFT403/);
+  // A second reviews-v2 instance (weft up --instance) gets a row of its own, after the versions.
+  const spread = summarize([{ t: 0, requests: 10, errors: 0, backends: { 'reviews-v1': 5, 'reviews-v2': 3, 'reviews-v2#2': 2 } }]);
+  const rows = renderBlock({ traffic: spread, proxies, controller, lastError: null }, false).filter((l) => l.startsWith('reviews-'));
+  assert.deepEqual(rows.map((l) => l.split(' ')[0]), ['reviews-v1', 'reviews-v2', 'reviews-v3', 'reviews-v2#2']);
+  assert.match(rows[3] ?? '', /^reviews-v2#2 █+░+ +20%/);
   const line = renderLine({ traffic, proxies: proxies.slice(0, 1), controller, lastError: null }, new Date(0));
   assert.match(line, /rps=10\.0 errors=0 reviews-v1=90% reviews-v2=10% reviews-v3=0% digest=sha256:aaaaaaaaaaaa proxies=1\/1 converged commit=fffffff rejected/);
 });

@@ -32,8 +32,11 @@ export class RequestBody {
   /** EMPTY is a body-less request. */
   static readonly EMPTY = new RequestBody('none', null, [], null, null);
 
-  /** read reads up to `limit` bytes of the body; rejects with BadRequestError on a client body error. */
-  static async read(req: IncomingMessage | Http2ServerRequest, limit = 64 * 1024): Promise<RequestBody> {
+  /**
+   * read reads up to `limit` bytes of the body; rejects with BadRequestError on a client body
+   * error. A request without a body is answered at once (no promise), the common case.
+   */
+  static read(req: IncomingMessage | Http2ServerRequest, limit = 64 * 1024): RequestBody | Promise<RequestBody> {
     const cl = req.headers['content-length'];
     // HTTP/2 has no transfer-encoding: a stream that ended with its headers has no body.
     const h2 = (req as Http2ServerRequest).stream;
@@ -43,6 +46,10 @@ export class RequestBody {
       if (!req.complete) req.resume();
       return RequestBody.EMPTY;
     }
+    return RequestBody.readSome(req, limit);
+  }
+
+  private static async readSome(req: IncomingMessage | Http2ServerRequest, limit: number): Promise<RequestBody> {
     const it = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const chunks: Buffer[] = [];
     let size = 0;

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { WeftError } from '../errors.js';
 import { endpointKey } from '../policy/endpoint-key.js';
@@ -8,43 +7,7 @@ import { forwardUpgrade } from './forward-upgrade.js';
 import type { Exchange, Headers, Reply } from './pipeline.js';
 import { upstreamFailure } from './upstream-failure.js';
 import { upstreamProtocol } from './upstream-protocol.js';
-
-/**
- * UpstreamBody is the response body as a Readable fed by undici's dispatch handler, with
- * backpressure (pause when the client is slow, resume when it reads). Destroying it before the
- * end (client gone, reply discarded) aborts the upstream request.
- */
-class UpstreamBody extends Readable {
-  ended = false;
-  /** The response trailers (chunked HTTP/1.1), set at the end; the listener sends them on. */
-  trailers: Headers | null = null;
-  constructor(private readonly ctrl: Dispatcher.DispatchController) {
-    super();
-  }
-  override _read(): void {
-    if (this.ctrl.paused) this.ctrl.resume();
-  }
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    if (!this.ended && !this.ctrl.aborted) this.ctrl.abort(err ?? new Error('response body discarded'));
-    cb(err);
-  }
-  /**
-   * dump discards the rest of the body (undici's name, used by discard()): a short body is read
-   * to its end so the connection is reused; past `limit` bytes the request is aborted.
-   */
-  dump(opts: { limit: number } = { limit: 64 * 1024 }): Promise<void> {
-    let seen = 0;
-    return new Promise((resolve) => {
-      this.on('data', (c: Buffer) => {
-        seen += c.length;
-        if (seen > opts.limit) this.destroy();
-      });
-      this.on('close', () => resolve());
-      this.on('error', () => {});
-      this.resume();
-    });
-  }
-}
+import { UpstreamBody } from './upstream-body.js';
 
 /**
  * forward is the terminal handler: one attempt to `ex.endpoint` over its undici Pool, with the
@@ -69,39 +32,8 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
     const headers: Headers = ex.headers;
     headers['host'] = ex.authority;
     return new Promise<Reply>((resolve) => {
-      let upstream: UpstreamBody | null = null;
-      let ctrl: Dispatcher.DispatchController | null = null;
-      let pending: Error | null = null;
-      ex.cancelAttempt = (reason) => {
-        if (ctrl) ctrl.abort(reason);
-        else pending = reason;
-      };
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart(c) {
-          ctrl = c;
-          if (pending) c.abort(pending);
-        },
-        onResponseStart(c, statusCode, resHeaders) {
-          upstream = new UpstreamBody(c);
-          resolve({ status: statusCode, headers: resHeaders as Headers, body: upstream, origin: 'upstream', code: null, retriable: false });
-        },
-        onResponseData(c, chunk) {
-          if (upstream && !upstream.push(chunk)) c.pause();
-        },
-        onResponseEnd(_c, trailers) {
-          ex.cancelAttempt = null;
-          if (upstream) {
-            upstream.ended = true;
-            if (trailers && Object.keys(trailers).length > 0) upstream.trailers = trailers as Headers;
-            upstream.push(null);
-          }
-        },
-        onResponseError(_c, err) {
-          ex.cancelAttempt = null;
-          if (upstream) upstream.destroy(err);
-          else resolve(upstreamFailure(ex, key, err, ctx.pools.maxResponseHeadersBytes));
-        },
-      };
+      const attempt = new Attempt(ctx, ex, key, resolve);
+      ex.cancelAttempt = attempt.cancel;
       try {
         ctx.pools.get(ctx.pools.keyFor(e, ex.backendService)).dispatch(
           {
@@ -113,7 +45,7 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
             headersTimeout: 0,
             bodyTimeout: 300_000,
           },
-          handler,
+          attempt,
         );
       } catch (err) {
         resolve(upstreamFailure(ex, key, err, ctx.pools.maxResponseHeadersBytes));
@@ -122,3 +54,59 @@ export function forward(ctx: ProxyContext): (ex: Exchange) => Promise<Reply> {
   };
 }
 
+
+/**
+ * Attempt is undici's dispatch handler for one HTTP/1.1 attempt: one object per attempt, its
+ * callbacks prototype methods (undici calls them with the handler as `this`). The reply resolves
+ * at the response head; the body is an UpstreamBody the listener writes straight to the client.
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  private ctrl: Dispatcher.DispatchController | null = null;
+  private pending: Error | null = null;
+  private upstream: UpstreamBody | null = null;
+  /** cancel aborts the attempt (Exchange.cancelAttempt); before undici started it, at the start. */
+  readonly cancel = (reason: Error): void => {
+    if (this.ctrl) this.ctrl.abort(reason);
+    else this.pending = reason;
+  };
+
+  constructor(
+    private readonly ctx: ProxyContext,
+    private readonly ex: Exchange,
+    private readonly key: string,
+    private readonly resolve: (reply: Reply) => void,
+  ) {}
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.ctrl = c;
+    if (this.pending) c.abort(this.pending);
+  }
+
+  onResponseStart(c: Dispatcher.DispatchController, statusCode: number, resHeaders: Record<string, string | string[] | undefined>): void {
+    const upstream = new UpstreamBody(c);
+    this.upstream = upstream;
+    this.resolve({ status: statusCode, headers: resHeaders as Headers, body: upstream, origin: 'upstream', code: null, retriable: false });
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.upstream?.data(chunk);
+  }
+
+  onResponseEnd(_c: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    this.ex.cancelAttempt = null;
+    const upstream = this.upstream;
+    if (upstream) {
+      for (const _ in trailers) {
+        upstream.trailers = trailers as Headers;
+        break;
+      }
+      upstream.end();
+    }
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.ex.cancelAttempt = null;
+    if (this.upstream) this.upstream.destroy(err);
+    else this.resolve(upstreamFailure(this.ex, this.key, err, this.ctx.pools.maxResponseHeadersBytes));
+  }
+}

@@ -16,15 +16,16 @@ import {
   UpgradeUnsupportedError,
   UpstreamIdleTimeoutError,
   WeftError,
-  type RuntimeCode,
 } from '../errors.js';
 import { splitTarget } from '../router/index.js';
+import { withoutHopByHop } from '../policy/hop-by-hop.js';
 import { RequestBody } from './body.js';
-import type { ProxyContext } from './context.js';
+import type { ActiveBundle, ProxyContext } from './context.js';
 import { discard, errorReply, Exchange, type Direction, type Handler, type Headers, type Reply } from './pipeline.js';
 import { grpcErrorReply, grpcStatusOf } from './grpc-status.js';
 import { ProtocolDispatcher } from './protocol-dispatch.js';
 import { randomHex } from './random-id.js';
+import { UpstreamBody } from './upstream-body.js';
 
 /**
  * A listener: one port that speaks HTTP/1.1 (node:http) and HTTP/2 (node:http2, h2c with prior
@@ -89,9 +90,7 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
       requestTimeout: 0,
       connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
     },
-    (req, res) => {
-      void handle(ctx, direction, handler, req, res);
-    },
+    (req, res) => handle(ctx, direction, handler, req, res),
   );
   http1.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -116,9 +115,7 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\nweft-error: ${e.code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     socket.destroySoon();
   });
-  const http2 = createH2Server({ maxHeaderListPairs: H2_MAX_HEADER_PAIRS, settings: { maxConcurrentStreams: 1000, maxHeaderListSize: limits.maxRequestHeadersBytes } }, (req, res) => {
-    void handle(ctx, direction, handler, req, res);
-  });
+  const http2 = createH2Server({ maxHeaderListPairs: H2_MAX_HEADER_PAIRS, settings: { maxConcurrentStreams: 1000, maxHeaderListSize: limits.maxRequestHeadersBytes } }, (req, res) => handle(ctx, direction, handler, req, res));
   // HTTP/2 connections are timed by watchSession (not http2.setTimeout: that destroys a session
   // after 65 s without a frame even while a quiet stream is open, and PINGs do not count).
   let headersTimeoutMs = limits.requestHeadersTimeoutMs;
@@ -168,6 +165,11 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
   };
 }
 
+/** notForwarded: request headers the listener never copies upstream besides the hop-by-hop ones. */
+function notForwarded(k: string): boolean {
+  return k === 'host' || k === 'expect' || k.charCodeAt(0) === 58; /* ':' pseudo-header */
+}
+
 /**
  * watchSession gives an HTTP/2 connection what node:http gives an HTTP/1.1 one:
  *  - requestHeadersTimeout: the first complete request head (HEADERS, plus any CONTINUATION)
@@ -208,18 +210,12 @@ function watchSession(s: ServerHttp2Session, headersMs: number, idleMs: number, 
 }
 
 /**
- * copyHeaders copies the request headers that go upstream: not `host` (the authority is carried
- * apart), not HTTP/2 pseudo-headers, not `expect` (the listener answered it).
+ * copyHeaders copies the request headers that go upstream, in one pass: not `host` (the
+ * authority is carried apart), not HTTP/2 pseudo-headers, not `expect` (the listener answered
+ * it), not the hop-by-hop headers nor those Connection names.
  */
 function copyHeaders(req: ServerRequest): Headers {
-  const out: Headers = {};
-  const h = req.headers;
-  for (const k in h) {
-    const v = h[k];
-    if (v === undefined || k === 'host' || k === 'expect' || k.charCodeAt(0) === 58 /* ':' */) continue;
-    out[k] = v;
-  }
-  return out;
+  return withoutHopByHop(req.headers, notForwarded);
 }
 
 function isH2(req: ServerRequest): req is Http2ServerRequest {
@@ -246,52 +242,6 @@ function headProblem(req: ServerRequest, limits: Readonly<MeshProxySettings>): W
   return null;
 }
 
-/**
- * IdleWatch is streamIdleTimeout for one request: the response's setTimeout, which node:http
- * arms on the socket (no bytes read or written) and node:http2 on the stream. It fires with
- * the error that says who went quiet: the client in the middle of its body (408) or the
- * upstream after the whole request was sent (504). Once the response has started, only a
- * reset is possible.
- */
-function watchIdle(ctx: ProxyContext, direction: Direction, req: ServerRequest, res: ServerReply, ms: number): Promise<WeftError> | null {
-  if (ms <= 0) return null;
-  return new Promise<WeftError>((resolve) => {
-    res.setTimeout(ms, () => {
-      if (res.headersSent) {
-        ctx.metrics.listenerRefused.inc({ listener: direction, reason: 'WEFT_STREAM_IDLE_TIMEOUT' });
-        res.destroy();
-        return;
-      }
-      const err = req.complete ? new UpstreamIdleTimeoutError(ms) : new StreamIdleTimeoutError(ms);
-      ctx.metrics.listenerRefused.inc({ listener: direction, reason: err.code });
-      resolve(err);
-    });
-  });
-}
-
-/**
- * watchReceive is requestTimeout for one request that has a body (Envoy's `request_timeout`):
- * counted from the arrival of the request head, it fires with 408 WEFT_REQUEST_RECEIVE_TIMEOUT
- * when the body is still arriving and no response has started — a client trickling its body just
- * fast enough to never be idle is cut all the same. `clear` disarms it once the body is complete;
- * the response closing disarms it too.
- */
-function watchReceive(ctx: ProxyContext, direction: Direction, req: ServerRequest, res: ServerReply, ms: number): { fired: Promise<WeftError>; clear(): void } | null {
-  if (ms <= 0) return null;
-  let timer: NodeJS.Timeout | undefined;
-  const clear = (): void => clearTimeout(timer);
-  const fired = new Promise<WeftError>((resolve) => {
-    timer = setTimeout(() => {
-      if (req.complete || res.headersSent) return;
-      const err = new RequestReceiveTimeoutError(ms);
-      ctx.metrics.listenerRefused.inc({ listener: direction, reason: err.code });
-      resolve(err);
-    }, ms);
-  });
-  res.once('close', clear);
-  return { fired, clear };
-}
-
 /** hasBody: the request head announces a body (HTTP/1.1 Content-Length or Transfer-Encoding; an HTTP/2 stream not ended with its headers). */
 function hasBody(req: ServerRequest): boolean {
   if (req.complete) return false;
@@ -300,10 +250,9 @@ function hasBody(req: ServerRequest): boolean {
   return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
 }
 
-async function handle(ctx: ProxyContext, direction: Direction, handler: Handler, req: ServerRequest, res: ServerReply): Promise<void> {
+function handle(ctx: ProxyContext, direction: Direction, handler: Handler, req: ServerRequest, res: ServerReply): void {
   const startedAt = performance.now();
   const active = ctx.active();
-  const h2 = isH2(req);
   const limits = active?.limits ?? DEFAULT_PROXY_SETTINGS;
   const bad = headProblem(req, limits);
   if (bad) {
@@ -316,54 +265,194 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
     write(res, forClient(req, errorReply(new NotReadyError())), req);
     return;
   }
-  const idle = watchIdle(ctx, direction, req, res, limits.streamIdleTimeoutMs);
-  const deadline = hasBody(req) ? watchReceive(ctx, direction, req, res, limits.requestTimeoutMs) : null;
-  // Whichever fires first ends the request: nothing moving (idle), or the body too slow overall.
-  const stop = deadline ? (idle ? Promise.race([idle, deadline.fired]) : deadline.fired) : idle;
-  let body: RequestBody;
-  try {
-    // A gRPC body streams from its first byte (a bidi call's messages wait for answers).
-    const read = isGrpc(req) ? Promise.resolve(RequestBody.teed(req, ctx.settings.bodyBufferLimit)) : RequestBody.read(req, ctx.settings.bodyBufferLimit);
-    const first = stop ? await Promise.race([read, stop]) : await read;
-    if (first instanceof WeftError) {
-      // The client stopped sending its body, or sends it too slowly: answer, and close (the rest is never read).
-      read.then((b) => b.destroy(), () => undefined);
-      write(res, forClient(req, errorReply(first)), req);
+  new ListenerRequest(ctx, direction, handler, req, res, active, startedAt).start(limits.streamIdleTimeoutMs, limits.requestTimeoutMs);
+}
+
+/**
+ * ListenerRequest carries one request from the listener through the pipeline to the written
+ * reply: reading the kept body prefix, building the Exchange, running the handler, writing the
+ * answer, and reporting the outcome when the response closes. One object per request with its
+ * steps as methods, instead of an async function with a closure per stage.
+ *
+ * streamIdleTimeout is the response's setTimeout, which node:http arms on the socket (no bytes
+ * read or written) and node:http2 on the stream. It answers with the error that says who went
+ * quiet: the client in the middle of its body (408) or the upstream after the whole request was
+ * sent (504); the pipeline's own answer, when it comes later, is discarded. Once the response has
+ * started, only a reset is possible.
+ *
+ * requestTimeout (Envoy's `request_timeout`) bounds a request that has a body: counted from the
+ * arrival of the head, it answers 408 WEFT_REQUEST_RECEIVE_TIMEOUT when the body is still
+ * arriving and no response has started, so a client trickling its body just fast enough to never
+ * be idle is cut all the same. It is disarmed once the body is complete, or the response closes.
+ */
+class ListenerRequest {
+  private readonly h2: boolean;
+  private ex: Exchange | null = null;
+  private body: RequestBody | null = null;
+  /** The reply written to the client (set once; a later answer is discarded). */
+  private answered: Reply | null = null;
+  /** True once something was written (or the request was given up while its body was read). */
+  private written = false;
+  /** The requestTimeout timer, armed while a body is arriving. */
+  private receiveTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ctx: ProxyContext,
+    private readonly direction: Direction,
+    private readonly handler: Handler,
+    private readonly req: ServerRequest,
+    private readonly res: ServerReply,
+    private readonly active: ActiveBundle,
+    private readonly startedAt: number,
+  ) {
+    this.h2 = isH2(req);
+  }
+
+  start(idleMs: number, receiveMs: number): void {
+    if (idleMs > 0) this.res.setTimeout(idleMs, () => this.idle(idleMs));
+    if (receiveMs > 0 && hasBody(this.req)) {
+      this.receiveTimer = setTimeout(() => this.receiveTimeout(receiveMs), receiveMs);
+      this.res.once('close', () => this.disarmReceive());
+    }
+    let read: RequestBody | Promise<RequestBody>;
+    try {
+      // A gRPC body streams from its first byte (a bidi call's messages wait for answers).
+      read = isGrpc(this.req) ? RequestBody.teed(this.req, this.ctx.settings.bodyBufferLimit) : RequestBody.read(this.req, this.ctx.settings.bodyBufferLimit);
+    } catch (err) {
+      this.bodyFailed(err);
       return;
     }
-    if (deadline && req.complete) deadline.clear();
-    body = first;
-  } catch (err) {
-    if (!h2) (res as ServerResponse).shouldKeepAlive = false;
-    write(res, forClient(req, errorReply(err instanceof WeftError ? err : new BadRequestError(String(err)))), req);
-    return;
+    if (read instanceof RequestBody) this.run(read);
+    else
+      read.then(
+        (b) => {
+          if (this.req.complete) this.disarmReceive();
+          if (this.written) b.destroy();
+          else this.run(b);
+        },
+        (err: unknown) => this.bodyFailed(err),
+      );
   }
-  const target = splitTarget(req.url ?? '/');
-  const ex = new Exchange({
-    id: randomHex(8),
-    direction,
-    req,
-    clientAddress: req.socket.remoteAddress ?? '',
-    startedAt,
-    router: active.router,
-    self: ctx.self,
-    method: req.method ?? 'GET',
-    path: target.path,
-    query: target.query,
-    authority: target.authority ?? (h2 ? req.authority : req.headers.host) ?? '',
-    protocol: h2 ? 'HTTP/2' : 'HTTP/1.1',
-    headers: copyHeaders(req),
-    body,
-  });
-  let code: RuntimeCode | null = null;
-  let answered: Reply | null = null;
-  res.on('close', () => {
+
+  private disarmReceive(): void {
+    if (this.receiveTimer === null) return;
+    clearTimeout(this.receiveTimer);
+    this.receiveTimer = null;
+  }
+
+  private receiveTimeout(ms: number): void {
+    this.receiveTimer = null;
+    if (this.req.complete || this.res.headersSent || this.written) return;
+    const err = new RequestReceiveTimeoutError(ms);
+    this.ctx.metrics.listenerRefused.inc({ listener: this.direction, reason: err.code });
+    this.giveUp(err);
+  }
+
+  /**
+   * giveUp answers `err` now: before the Exchange exists (the body was still being read) the
+   * reply is written and the connection closed after it; afterwards the attempt is cancelled and
+   * whatever answer the pipeline gives later is dropped.
+   */
+  private giveUp(err: WeftError): void {
+    if (this.ex === null) {
+      this.written = true;
+      write(this.res, forClient(this.req, errorReply(err)), this.req);
+      return;
+    }
+    this.ex.abort(err);
+    this.answer(errorReply(err));
+  }
+
+  private bodyFailed(err: unknown): void {
+    if (this.written) return;
+    if (!this.h2) (this.res as ServerResponse).shouldKeepAlive = false;
+    this.written = true;
+    write(this.res, forClient(this.req, errorReply(err instanceof WeftError ? err : new BadRequestError(String(err)))), this.req);
+  }
+
+  private run(body: RequestBody): void {
+    const req = this.req;
+    const h2 = this.h2;
+    const target = splitTarget(req.url ?? '/');
+    const ex = new Exchange({
+      id: randomHex(8),
+      direction: this.direction,
+      req,
+      clientAddress: req.socket.remoteAddress ?? '',
+      startedAt: this.startedAt,
+      router: this.active.router,
+      self: this.ctx.self,
+      method: req.method ?? 'GET',
+      path: target.path,
+      query: target.query,
+      authority: target.authority ?? (h2 ? (req as Http2ServerRequest).authority : req.headers.host) ?? '',
+      protocol: h2 ? 'HTTP/2' : 'HTTP/1.1',
+      headers: copyHeaders(req),
+      body,
+    });
+    this.ex = ex;
+    this.body = body;
+    this.res.on('close', () => this.closed());
+    let answer: Promise<Reply>;
+    try {
+      answer = this.handler(ex);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    answer.then(
+      (reply) => this.answer(reply),
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  private fail(err: unknown): void {
+    const reply = err instanceof WeftError ? errorReply(err) : errorReply(new WeftError('WEFT_INTERNAL', `internal error: ${(err as Error).message ?? String(err)}`, 500));
+    if (reply.status === 400 && !this.h2 && !this.written) (this.res as ServerResponse).shouldKeepAlive = false;
+    this.answer(reply);
+  }
+
+  private answer(reply: Reply): void {
+    if (this.written) {
+      discard(reply);
+      return;
+    }
+    this.written = true;
+    // A gRPC client reads errors from grpc-status: the proxy's own errors are gRPC statuses.
+    if (this.ex!.grpc && reply.origin === 'local') reply = grpcErrorReply(reply);
+    this.answered = reply;
+    write(this.res, reply, this.req);
+  }
+
+  private idle(ms: number): void {
+    const res = this.res;
+    const direction = this.direction;
+    if (res.headersSent) {
+      this.ctx.metrics.listenerRefused.inc({ listener: direction, reason: 'WEFT_STREAM_IDLE_TIMEOUT' });
+      res.destroy();
+      return;
+    }
+    if (this.written) return;
+    const err = this.req.complete ? new UpstreamIdleTimeoutError(ms) : new StreamIdleTimeoutError(ms);
+    this.ctx.metrics.listenerRefused.inc({ listener: direction, reason: err.code });
+    // The client stopped sending its body (answered, the rest never read), or nobody spoke for
+    // streamIdleTimeout while the pipeline ran.
+    this.giveUp(err);
+  }
+
+  private closed(): void {
+    const ex = this.ex!;
+    const res = this.res;
     if (!res.writableFinished) ex.abort(new WeftError('WEFT_CLIENT_GONE', 'the client went away', 499));
-    body.destroy();
+    this.body!.destroy();
+    const answered = this.answered;
+    const b = answered !== null && answered.body !== null && typeof answered.body !== 'string' ? answered.body : null;
+    // A body the client will not read any more aborts its upstream request.
+    if (b !== null && !b.readableEnded) b.destroy();
     if (ex.onDone.length === 0) return;
-    const trailers = answered && answered.body !== null && typeof answered.body !== 'string' ? (answered.body as { trailers?: Headers | null }).trailers : null;
+    const trailers = b !== null ? (b as { trailers?: Headers | null }).trailers : null;
     const grpcStatus = ex.grpc && answered ? grpcStatusOf(answered.headers, trailers) : null;
-    const outcome = { status: res.statusCode, code, grpcStatus, durationSeconds: (performance.now() - startedAt) / 1000, completed: res.writableFinished };
+    const outcome = { status: res.statusCode, code: answered?.code ?? null, grpcStatus, durationSeconds: (performance.now() - this.startedAt) / 1000, completed: res.writableFinished };
     for (const f of ex.onDone) {
       try {
         f(ex, outcome);
@@ -371,30 +460,7 @@ async function handle(ctx: ProxyContext, direction: Direction, handler: Handler,
         // an observer's failure must not affect the request
       }
     }
-  });
-  let reply: Reply;
-  try {
-    if (stop) {
-      const answer = handler(ex);
-      const first = await Promise.race([answer, stop]);
-      if (first instanceof WeftError) {
-        // Nobody spoke for streamIdleTimeout, or the body missed requestTimeout: cancel the
-        // attempt, and drop whatever answer comes later.
-        ex.abort(first);
-        answer.then(discard, () => undefined);
-        reply = errorReply(first);
-      } else reply = first;
-    } else reply = await handler(ex);
-  } catch (err) {
-    if (err instanceof WeftError) reply = errorReply(err);
-    else reply = errorReply(new WeftError('WEFT_INTERNAL', `internal error: ${(err as Error).message ?? String(err)}`, 500));
-    if (reply.status === 400 && !h2) (res as ServerResponse).shouldKeepAlive = false;
   }
-  // A gRPC client reads errors from grpc-status: the proxy's own errors are gRPC statuses.
-  if (ex.grpc && reply.origin === 'local') reply = grpcErrorReply(reply);
-  code = reply.code;
-  answered = reply;
-  write(res, reply, req);
 }
 
 /**
@@ -580,6 +646,7 @@ function write(res: ServerReply, reply: Reply, req: ServerRequest): void {
   const b = reply.body;
   if (b === null) res.end();
   else if (typeof b === 'string') res.end(b);
+  else if (b instanceof UpstreamBody) b.sendTo(res as ServerResponse);
   else pipe(b, res);
 }
 

@@ -7,6 +7,7 @@ import { errorReplyBody, WeftError, type RuntimeCode } from '../errors.js';
 import type { RouteDecision, Router } from '../router/index.js';
 import type { Headers } from '../policy/headers.js';
 import type { RequestBody } from './body.js';
+import type { UpstreamBody } from './upstream-body.js';
 
 /**
  * The request pipeline. Every step has ONE shape, `(next: Handler) => Handler` (undici's
@@ -213,11 +214,17 @@ export interface Outcome {
   readonly completed: boolean;
 }
 
+/**
+ * ReplyBody is a streamed body: an HTTP/1.1 upstream's (UpstreamBody, written straight from
+ * undici's handler to the client) or any other Readable (an HTTP/2 stream).
+ */
+export type ReplyBody = Readable | UpstreamBody;
+
 /** Reply is an answer: from upstream (body streamed) or produced locally. */
 export interface Reply {
   status: number;
   headers: Headers;
-  body: Readable | string | null;
+  body: ReplyBody | string | null;
   readonly origin: 'upstream' | 'local';
   /** Stable error code of a local error reply; null otherwise. */
   readonly code: RuntimeCode | null;
@@ -364,7 +371,7 @@ export function discard(reply: Reply): void {
   if (b && typeof b !== 'string') {
     b.on('error', () => {});
     // undici's body.dump() reads a little (keeping the connection) and destroys past its limit.
-    const dump = (b as Readable & { dump?: (o?: { limit: number }) => Promise<void> }).dump;
+    const dump = (b as { dump?: (o?: { limit: number }) => Promise<void> }).dump;
     if (typeof dump === 'function') dump.call(b, { limit: 64 * 1024 }).catch(() => {});
     else b.destroy();
   }

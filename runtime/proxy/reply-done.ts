@@ -1,4 +1,5 @@
 import type { Reply } from './pipeline.js';
+import { UpstreamBody } from './upstream-body.js';
 
 /**
  * onReplyDone calls `fn` exactly once when the reply's body has been sent, failed or been
@@ -9,6 +10,10 @@ export function onReplyDone(reply: Reply, fn: () => void): void {
   const body = reply.body;
   if (body === null || typeof body === 'string' || body.destroyed || body.readableEnded) {
     fn();
+    return;
+  }
+  if (body instanceof UpstreamBody) {
+    body.whenDone(fn);
     return;
   }
   let done = false;

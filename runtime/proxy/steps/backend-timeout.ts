@@ -1,6 +1,6 @@
 import { BackendTimeoutError } from '../../errors.js';
 import type { ProxyContext } from '../context.js';
-import type { Step } from '../pipeline.js';
+import type { Exchange, Handler, Reply, Step } from '../pipeline.js';
 
 /**
  * backendTimeout enforces `timeouts.backendRequest` (0: none) on one attempt, up to its response
@@ -12,10 +12,17 @@ export function backendTimeout(ctx: ProxyContext): Step {
     needs: ['attempt'],
     provides: ['attempt-deadline'],
     direction: 'outbound',
-    wrap: (next) => async (ex) => {
+    wrap: (next) => (ex) => {
       ex.resetAttempt();
       const ms = ex.rule?.timeouts.backendRequestMs ?? 0;
       if (ms <= 0) return next(ex);
+      return withDeadline(ctx, ex, next, ms);
+    },
+  };
+}
+
+/** withDeadline runs one attempt under its backendRequest deadline of `ms`. */
+async function withDeadline(ctx: ProxyContext, ex: Exchange, next: Handler, ms: number): Promise<Reply> {
       // A signal for steps that wait inside the attempt (connection-pool queue); forward.ts is
       // cancelled directly through abortAttempt.
       const ac = new AbortController();
@@ -33,6 +40,4 @@ export function backendTimeout(ctx: ProxyContext): Step {
       } finally {
         clearTimeout(timer);
       }
-    },
-  };
 }

@@ -1,8 +1,7 @@
 import { DirectResponseError, InvalidBackendError } from '../../errors.js';
 import { chooseBackend } from '../../router/index.js';
 import type { ProxyContext } from '../context.js';
-import type { ResponseEdits } from '../filters/filter.js';
-import { applyEdits, runFilters } from './filters.js';
+import { withFilters } from './filters.js';
 import { errorReply, missingFact, type Step } from '../pipeline.js';
 
 /**
@@ -16,18 +15,16 @@ export function backend(ctx: ProxyContext): Step {
     needs: ['route'],
     provides: ['backend'],
     direction: 'outbound',
-    wrap: (next) => async (ex) => {
+    wrap: (next) => (ex) => {
       const rule = ex.rule ?? missingFact('backend', 'route');
       const choice = chooseBackend(rule, ctx.random);
-      if (choice.kind === 'direct') return errorReply(new DirectResponseError(choice.status, choice.reason));
-      if (choice.kind === 'invalid') return errorReply(new InvalidBackendError(rule.id));
+      if (choice.kind === 'direct') return Promise.resolve(errorReply(new DirectResponseError(choice.status, choice.reason)));
+      if (choice.kind === 'invalid') return Promise.resolve(errorReply(new InvalidBackendError(rule.id)));
       ex.backend = choice.backend;
       ex.backendService = ex.router.services.get(choice.backend.service)?.entry ?? null;
-      if (!ex.backendService) return errorReply(new InvalidBackendError(rule.id));
+      if (!ex.backendService) return Promise.resolve(errorReply(new InvalidBackendError(rule.id)));
       if (choice.backend.filters.length === 0) return next(ex);
-      const edits: ResponseEdits = [];
-      const answered = await runFilters(ctx, ex, choice.backend.filters, edits);
-      return applyEdits(answered ?? (await next(ex)), edits);
+      return withFilters(ctx, ex, choice.backend.filters, next);
     },
   };
 }

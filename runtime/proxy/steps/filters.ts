@@ -6,7 +6,7 @@ import { decideFilter } from '../../policy/request-filters.js';
 import { injectFault } from '../filters/fault.js';
 import { sendMirror } from '../filters/mirror.js';
 import type { ResponseEdits } from '../filters/filter.js';
-import { errorReply, localReply, type Exchange, type Reply, type Step } from '../pipeline.js';
+import { errorReply, localReply, type Exchange, type Handler, type Reply, type Step } from '../pipeline.js';
 
 /**
  * Filters run in the order written (Gateway API), which is why one step walks the list. What a
@@ -57,12 +57,17 @@ export function filters(ctx: ProxyContext): Step {
     needs: ['route'],
     provides: [],
     direction: 'outbound',
-    wrap: (next) => async (ex) => {
+    wrap: (next) => (ex) => {
       const list = ex.rule?.filters;
       if (!list || list.length === 0) return next(ex);
-      const edits: ResponseEdits = [];
-      const answered = await runFilters(ctx, ex, list, edits);
-      return applyEdits(answered ?? (await next(ex)), edits);
+      return withFilters(ctx, ex, list, next);
     },
   };
+}
+
+/** withFilters runs `filters`, then `next` unless a filter answered, and applies the response edits. */
+export async function withFilters(ctx: ProxyContext, ex: Exchange, filters: readonly Filter[], next: Handler): Promise<Reply> {
+  const edits: ResponseEdits = [];
+  const answered = await runFilters(ctx, ex, filters, edits);
+  return applyEdits(answered ?? (await next(ex)), edits);
 }

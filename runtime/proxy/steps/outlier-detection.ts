@@ -1,6 +1,6 @@
 import type { ProxyContext } from '../context.js';
 import { endpointKey } from '../../policy/endpoint-key.js';
-import { missingFact, type Reply, type Step } from '../pipeline.js';
+import { missingFact, type Exchange, type Handler, type Reply, type Step } from '../pipeline.js';
 
 /**
  * outlierDetection (outbound, after the connection-pool step, once per attempt) reports each
@@ -15,13 +15,19 @@ export function outlierDetection(ctx: ProxyContext): Step {
     needs: ['endpoint', 'backend'],
     provides: [],
     direction: 'outbound',
-    wrap: (next) => async (ex) => {
+    wrap: (next) => (ex) => {
       const svc = ex.backendService ?? missingFact('outlier-detection', 'backend');
       if (svc.backendPolicy.outlierDetection === null) return next(ex);
       const ep = ex.endpoint ?? missingFact('outlier-detection', 'endpoint');
       const detector = rt.forRouter(ex.router).backend(svc).state.outlier;
       if (detector === null) return next(ex);
-      const key = endpointKey(ep);
+      return recorded(ex, next, detector, endpointKey(ep));
+    },
+  };
+}
+
+/** recorded runs the attempt and reports its result to the outlier detector. */
+async function recorded(ex: Exchange, next: Handler, detector: { record(key: string, ok: boolean): void }, key: string): Promise<Reply> {
       let reply: Reply;
       try {
         reply = await next(ex);
@@ -32,6 +38,4 @@ export function outlierDetection(ctx: ProxyContext): Step {
       if (reply.origin === 'upstream') detector.record(key, reply.status < 500);
       else if (reply.retriable && ex.aborted === null) detector.record(key, false);
       return reply;
-    },
-  };
 }

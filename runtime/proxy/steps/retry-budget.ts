@@ -1,5 +1,6 @@
 import type { ProxyContext } from '../context.js';
-import { missingFact, type Step } from '../pipeline.js';
+import { missingFact, type RetryGate, type Step } from '../pipeline.js';
+import type { RetryBudget } from '../../policy/retry-budget.js';
 
 /**
  * retryBudget (outbound, after the backend step and before the retry step) counts the request
@@ -9,6 +10,21 @@ import { missingFact, type Step } from '../pipeline.js';
  */
 export function retryBudget(ctx: ProxyContext): Step {
   const rt = ctx.policies;
+  const gates = new WeakMap<RetryBudget, Map<string, RetryGate>>();
+  const gateFor = (budget: RetryBudget, service: string): RetryGate => {
+    let byService = gates.get(budget);
+    if (byService === undefined) gates.set(budget, (byService = new Map()));
+    let gate = byService.get(service);
+    if (gate === undefined) {
+      gate = () => {
+        if (budget.tryRetry()) return true;
+        rt.metrics.budgetExhausted.inc({ service });
+        return false;
+      };
+      byService.set(service, gate);
+    }
+    return gate;
+  };
   return {
     name: 'retry-budget',
     needs: ['backend'],
@@ -18,11 +34,9 @@ export function retryBudget(ctx: ProxyContext): Step {
       const svc = ex.backendService ?? missingFact('retry-budget', 'backend');
       const budget = rt.forRouter(ex.router).backend(svc).state.budget;
       budget.recordRequest();
-      ex.retryGates.push(() => {
-        if (budget.tryRetry()) return true;
-        rt.metrics.budgetExhausted.inc({ service: svc.id });
-        return false;
-      });
+      // The gate matters only to a rule that retries; it is made once per budget and Service.
+      const retry = ex.rule?.retry;
+      if (retry && retry.attempts > 0) ex.retryGates.push(gateFor(budget, svc.id));
       return next(ex);
     },
   };

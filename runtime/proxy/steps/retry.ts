@@ -1,7 +1,7 @@
 import type { RetryPolicy } from '../../../schemas/bundle.js';
 import type { ProxyContext } from '../context.js';
 import { GRPC_RETRY_ON } from '../grpc-status.js';
-import { discard, type Reply, type Step } from '../pipeline.js';
+import { discard, type Exchange, type Handler, type Reply, type Step } from '../pipeline.js';
 
 /**
  * backoffMs is the wait before retry `n` (1-based): exponential from the base, capped at 10x the
@@ -32,12 +32,24 @@ export function retry(ctx: ProxyContext): Step {
     needs: ['route', 'retry-budget'],
     provides: ['attempt'],
     direction: 'outbound',
-    wrap: (next) => async (ex) => {
+    wrap: (next) => (ex) => {
       const policy = ex.rule?.retry ?? null;
+      // No retry policy: one attempt, no loop, no extra promise.
+      if (policy === null || policy.attempts <= 0) {
+        ex.attempt++;
+        return next(ex);
+      }
+      return attempts(ctx, ex, next, policy);
+    },
+  };
+}
+
+/** attempts is the retry loop for a rule with a retry policy. */
+async function attempts(ctx: ProxyContext, ex: Exchange, next: Handler, policy: RetryPolicy): Promise<Reply> {
       for (;;) {
         ex.attempt++;
         const reply = await next(ex);
-        if (!policy || ex.attempt > policy.attempts || ex.aborted || !ex.body.replayable) return reply;
+        if (ex.attempt > policy.attempts || ex.aborted || !ex.body.replayable) return reply;
         const retriable = reply.retriable || (reply.origin === 'upstream' && (policy.codes.includes(reply.status) || grpcRetriable(ex.grpc, policy.grpcCodes, reply)));
         if (!retriable) return reply;
         if (ex.retryGates.length > 0 && !ex.retryGates.every((gate) => gate(ex, reply))) return reply;
@@ -47,8 +59,6 @@ export function retry(ctx: ProxyContext): Step {
         await sleep(backoffMs(policy, ex.attempt, ctx.random));
         if (ex.aborted) return reply;
       }
-    },
-  };
 }
 
 /** grpcRetriable: a gRPC call answered trailers-only with a grpc-status the policy retries. */

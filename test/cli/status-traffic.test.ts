@@ -22,5 +22,5 @@ test('status: the traffic line folds the newest complete seconds, split by insta
   assert.equal(renderTraffic({ source: 'weft-up', samples: [sample(now - 60_500, { a: 1 })] }, now), '', 'nothing recent: no line');
   assert.equal(renderTraffic(null, now), '', 'no traffic document: no line');
   // Backend names come from the network: control characters are shown escaped.
-  assert.doesNotMatch(renderTraffic({ source: 'x', samples: [sample(now - 1500, { 'evil\u001b[2J': 1 })] }, now), /\u001b/);
+  assert.ok(!renderTraffic({ source: 'x', samples: [sample(now - 1500, { 'evil\u001b[2J': 1 })] }, now).includes('\u001b'));
 });

@@ -2,6 +2,7 @@
  * weft up: the local demo mesh on the example policies (what `npm start` runs). Parses flags
  * and hands over to runtime/demo/demo.ts.
  */
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../cli.js';
 import { UsageError, durationFlag, parseFlags } from '../cli.js';
@@ -22,7 +23,7 @@ the dashboard URL and the commands to try; commit in .weft/demo/ and watch the m
 Ctrl-C stops every process it started; the repository stays for next time.
 
 Options:
-  --policies DIR   policies to seed the repository from (default: the package's policies/)
+  --policies DIR   policies to seed the repository from on its first run (default: the package's policies/)
   --rate N         requests per second to productpage, 1..500 (default 25)
   --duration D     stop after D (30s, 2m, ...); default: run until Ctrl-C
   --port N         preferred controller/dashboard port (default 15010; another if busy)
@@ -87,6 +88,18 @@ export const command: Command = {
       }
     }
     if (values['drain-delay'] !== undefined) throw new UsageError('--drain-delay goes with --instance');
+    if (values.policies !== undefined) {
+      const dir = path.resolve(cwd, values.policies);
+      let isDir: boolean;
+      try {
+        isDir = statSync(dir).isDirectory();
+      } catch (err) {
+        throw new UsageError(`--policies ${values.policies}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (err as Error).message}`);
+      }
+      if (!isDir) throw new UsageError(`--policies ${values.policies}: not a folder (give the folder of policy files to seed the demo from)`);
+      // Seeding happens once: a later --policies would otherwise be ignored without a word.
+      if (existsSync(path.join(cwd, '.weft', 'demo', '.git'))) process.stderr.write(`weft up: note: .weft/demo already exists and is reused; --policies only seeds a new one (delete .weft/ to reseed from ${values.policies})\n`);
+    }
     try {
       return await runDemo({
         cwd,

@@ -149,7 +149,7 @@ describe('discovery end to end', { timeout: 240_000 }, () => {
       assert.equal(row?.instances.length, 2, 'still registered');
       assert.equal(row?.instances.filter((i) => !i.ready).length, 1);
       const status = spawnWeft(['status', '--controller', ctl.url]);
-      await status.exited;
+      await exitCodeOf(status, 20_000, 'weft status');
       const text = status.stdout.join('');
       assert.match(text, /instances\s+\d+ registered, \d+ ready/);
       assert.match(text, /default\/reviews\s+127\.0\.0\.1:\d+\s+NO\s+\d+\.\ds\s+instance=sick/, 'weft status lists the sick instance as not ready, with its lease age');

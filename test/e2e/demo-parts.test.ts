@@ -19,7 +19,7 @@ import { reviewsInstanceOf } from '../../runtime/demo/loadgen.js';
 import { summarize, TrafficWindow } from '../../runtime/demo/traffic.js';
 import { convergence, renderBlock, renderLine } from '../../runtime/demo/view.js';
 import { MAX_SAMPLES, parseTrafficPost, TrafficStore } from '../../runtime/controller/dashboard/traffic-store.js';
-import { ROOT, removeDir } from './helpers.js';
+import { ROOT, removeDir, within } from './helpers.js';
 
 const SERVICE = (name: string, port: number): string => `# ${name}: a comment that must survive
 apiVersion: weft.dev/v1alpha1
@@ -114,12 +114,12 @@ test('lock: a live holder is reported; a stale lock is cleaned up', async () => 
     const o = orphan;
     await writeFile(file, JSON.stringify({ pid: other.pid, startedAt: new Date().toISOString(), children: [{ name: 'proxy', pid: orphan.pid }] }));
     other.kill('SIGKILL');
-    await new Promise((r) => other.once('exit', r));
+    await within(new Promise((r) => other.once('exit', r)), 10_000, 'the killed stand-in to exit');
     let stale: { pid: number; stopped: number[] } | null = null;
     const orphanExit = new Promise((r) => o.once('exit', r));
     const lock = await acquireLock(file, (s) => (stale = { pid: s.state.pid, stopped: s.stopped }));
     assert.deepEqual(stale, { pid: other.pid, stopped: [o.pid] }, 'stale lock noticed, leftover child stopped');
-    await orphanExit;
+    await within(orphanExit, 10_000, 'the leftover child to stop');
     const mine = JSON.parse(await readFile(file, 'utf8')) as { pid: number };
     assert.equal(mine.pid, process.pid);
     await lock.update({ ready: true });

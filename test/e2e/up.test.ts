@@ -11,7 +11,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { commitFile, converged, getJson, GiveUp, proxyDigests, removeDir, shares, sleep, startUp, stopUp, trafficSince, waitFor, WEFT, type StatusDoc, type UpRun } from './helpers.js';
+import { commitFile, converged, getJson, GiveUp, within, proxyDigests, removeDir, shares, sleep, startUp, stopUp, trafficSince, waitFor, WEFT, type StatusDoc, type UpRun } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -90,7 +90,7 @@ test('weft up: converge, shift weight, scale reviews-v2 to two instances and bac
       assert.match(status.stdout, /^traffic +[\d.]+ req\/s, 0 error\(s\) in the last \ds, posted by weft-up: .*reviews-v2#2 \d+%/m, 'weft status shows the traffic spread');
       extra.kill('SIGTERM');
       const timer = setTimeout(() => extra.kill('SIGKILL'), 30_000);
-      const code = await extraExit;
+      const code = await within(extraExit, 40_000, 'weft up --instance to drain and exit');
       clearTimeout(timer);
       assert.equal(code, 0, `weft up --instance exits 0 after draining:\n${extraOut}`);
       assert.match(extraOut, /reviews-v2#2 stopped/);

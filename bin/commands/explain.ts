@@ -54,8 +54,9 @@ const USAGE = 'weft explain [DIR] METHOD URL';
  */
 function explainArguments(positionals: string[]): [dir: string, method: string, url: string] {
   if (positionals.length > 3) throw new UsageError(`too many arguments (${positionals.length}); usage: ${USAGE}`);
-  // The last URL-shaped word is the URL: an absolute DIR (/srv/policies) also starts with '/'.
-  const urlAt = positionals.findLastIndex((p) => URL_SHAPE.test(p));
+  // The last URL-shaped word is the URL: an absolute DIR (/srv/policies) also starts with '/', so a
+  // folder in DIR's place (first of several words) is not taken for it.
+  const urlAt = positionals.findLastIndex((p, i) => URL_SHAPE.test(p) && !(i === 0 && positionals.length > 1 && isDirectory(p)));
   if (urlAt === -1) {
     const last = positionals[positionals.length - 1];
     if (last === undefined) throw new UsageError(`explain needs METHOD and URL; usage: ${USAGE}`);

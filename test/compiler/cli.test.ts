@@ -197,6 +197,9 @@ test('command-line mistakes: one readable line, a did-you-mean, blamed on the ri
   // An absolute DIR starts with '/' like a path URL: it is still read as DIR.
   const absolute = await weft(['explain', path.join(dir, 'p'), 'GET', 'http://reviews/'], dir);
   assert.equal(absolute.code, 0, absolute.stderr);
+  // ... and the same mistakes after an absolute DIR are blamed as after a relative one.
+  const abs = path.join(dir, 'p');
+  cases.push([['explain', abs, 'GET'], /^weft: no URL after the method GET/], [['explain', abs, 'GET', 'reviews'], /^weft: "reviews" is not a URL/]);
   for (const [args, expected] of cases) {
     const r = await weft(args, dir);
     assert.equal(r.code, 2, args.join(' '));

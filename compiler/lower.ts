@@ -116,11 +116,14 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
     if (!kept) {
       const own: Sources = new Map();
       const entry = lowerService(svc, id, tree, mesh, groups, own);
-      kept = { deps, entry, sources: [...own] };
+      const flat: (string | SourceLocation)[] = [];
+      for (const [k, v] of own) flat.push(k, v);
+      kept = { deps, entry, sources: flat };
       memo.setService(id, kept);
     }
     services.push(kept.entry);
-    for (const [k, v] of kept.sources) sources.set(k, v);
+    const ks = kept.sources;
+    for (let i = 0; i < ks.length; i += 2) sources.set(ks[i] as string, ks[i + 1] as SourceLocation);
   }
   for (const r of tree.resources) {
     let at = resourceSources.get(r);
@@ -130,15 +133,15 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
   return { spec: { mesh, services } satisfies BundleSpec, sources: sourceMapOf(sources, memo) };
 }
 
-/** Per CompileMemo: the last compile's source map, its ids in order, their locations, and each one's canonical text. */
-const sourceMemos = new WeakMap<CompileMemo, { ids: string[]; locations: SourceLocation[]; texts: string[]; entries: Sources; map: SourceMap }>();
+/** Per CompileMemo: the last compile's source map, its ids in order, and each one's canonical text (`"id":{...}`). */
+const sourceMemos = new WeakMap<CompileMemo, { ids: string[]; texts: string[]; map: SourceMap }>();
 
 /**
  * sourceMapOf turns the collected locations into a SourceMap with ids in code-unit order. With a
  * memo, a compile whose ids are those of the last one (most commits: nothing added or removed)
  * reuses their order instead of sorting again, and one whose every location is the same object
- * as then reuses the map itself. The memo also keeps each id's canonical text (`"id":{...}`), so
- * the map's text (emit.ts) is a join of mostly kept pieces.
+ * as then reuses the map itself. The memo also keeps each id's canonical text, so the map's text
+ * (emit.ts) is a join of mostly kept pieces.
  */
 function sourceMapOf(sources: Sources, memo: CompileMemo | undefined): SourceMap {
   const prev = memo ? sourceMemos.get(memo) : undefined;
@@ -147,7 +150,7 @@ function sourceMapOf(sources: Sources, memo: CompileMemo | undefined): SourceMap
     let sameIds = true;
     let sameLocations = true;
     for (const [id, at] of sources) {
-      const before = prev.entries.get(id);
+      const before = Object.hasOwn(prev.map, id) ? prev.map[id] : undefined;
       if (before === undefined) {
         sameIds = false;
         break;
@@ -162,21 +165,12 @@ function sourceMapOf(sources: Sources, memo: CompileMemo | undefined): SourceMap
   const map: SourceMap = {};
   for (const id of ids) map[id] = sources.get(id) as SourceLocation;
   if (!memo) return map;
-  const locations = new Array<SourceLocation>(ids.length);
-  const texts = new Array<string>(ids.length);
   // The same ids as last time: position i is the same id, so its text is kept while its location
-  // object is. Otherwise each location object (made for one id only) finds its text by identity.
+  // object is; otherwise each is made afresh.
   const aligned = prev !== undefined && ids === prev.ids;
-  const byLocation = new Map<SourceLocation, string>();
-  if (prev && !aligned) prev.locations.forEach((at, i) => byLocation.set(at, prev.texts[i] as string));
-  ids.forEach((id, i) => {
-    const at = map[id] as SourceLocation;
-    locations[i] = at;
-    const before = aligned ? (prev.locations[i] === at ? prev.texts[i] : undefined) : byLocation.get(at);
-    texts[i] = before ?? `${JSON.stringify(id)}:${canonicalJson(at)}`;
-  });
+  const texts = ids.map((id, i) => (aligned && prev.map[id] === map[id] ? (prev.texts[i] as string) : `${JSON.stringify(id)}:${canonicalJson(map[id])}`));
   rememberSourcesJson(map, `{${texts.join(',')}}`);
-  sourceMemos.set(memo, { ids, locations, texts, entries: sources, map });
+  sourceMemos.set(memo, { ids, texts, map });
   return map;
 }
 

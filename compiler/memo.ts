@@ -39,7 +39,8 @@ export interface ValidatedDocument {
 export interface LoweredService {
   readonly deps: readonly unknown[];
   readonly entry: ServiceEntry;
-  readonly sources: readonly (readonly [string, SourceLocation])[];
+  /** Source ids and their locations, alternating (id, location, id, location, …): one array, not one per pair. */
+  readonly sources: readonly (string | SourceLocation)[];
 }
 
 /** CompileMemo: see the file comment. */

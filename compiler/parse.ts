@@ -27,6 +27,7 @@ const KINDS = Object.keys(API_VERSIONS) as Kind[];
  * order, then document order. Never throws on any input text.
  */
 export async function parse(input: LoadedTree, ctx: PassContext): Promise<ParsedTree> {
+  sharedStrings = new Map();
   const memo = ctx.options.memo;
   const documents: RawDocument[] = [];
   const cueFiles: SourceFile[] = [];
@@ -63,6 +64,7 @@ export async function parse(input: LoadedTree, ctx: PassContext): Promise<Parsed
       documents.push(...docs);
     }
   }
+  sharedStrings = new Map();
   // CUE documents join in path order so the output does not depend on file type.
   documents.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.document - b.document));
   return { documents };
@@ -153,6 +155,24 @@ function keyState(at: At, key: string): At {
 /** itemState is the state of the items of a sequence in state `at`. */
 function itemState(at: At): At {
   return at === At.FULL ? At.FULL : at === At.RULES ? At.RULE : at === At.MATCHES ? At.LEAF : At.NONE;
+}
+
+/**
+ * Short strings are shared: a repository repeats the same values in every file (apiVersion,
+ * kind, namespaces, path types, durations, Service names in references) and the same pointers in
+ * every document, and a parse result is kept for as long as its file is unchanged (compiler/memo.ts),
+ * so one copy of each instead of one per occurrence is a large part of the memo's memory. The
+ * table lives for one parse pass.
+ */
+let sharedStrings = new Map<string, string>();
+const MAX_SHARED_LENGTH = 64;
+
+function shared(s: string): string {
+  if (s.length > MAX_SHARED_LENGTH) return s;
+  const kept = sharedStrings.get(s);
+  if (kept !== undefined) return kept;
+  sharedStrings.set(s, s);
+  return s;
 }
 
 /** DocBuilder walks the events of one document, building its value and its position map (all of it, or the EAGER part). */
@@ -262,6 +282,7 @@ class DocBuilder {
       }
     }
     if (typeof value === 'bigint') value = Number(value);
+    else if (typeof value === 'string') value = shared(value);
     return { value, start: start >= 0 ? start : e.tagStart, size: 1 };
   }
 
@@ -271,7 +292,7 @@ class DocBuilder {
     const items: unknown[] = [];
     let size = 1;
     while (this.events[this.i]?.type !== EVENT_ID.POP) {
-      const child = this.node(pointer === null || itemState(at) === At.NONE ? null : `${pointer}/${items.length}`, itemState(at));
+      const child = this.node(pointer === null || itemState(at) === At.NONE ? null : shared(`${pointer}/${items.length}`), itemState(at));
       items.push(child.value);
       size += child.size;
     }
@@ -321,7 +342,7 @@ class DocBuilder {
       }
       keyStarts.set(name, ks);
       const state = keyState(at, name);
-      const child = this.node(pointer === null || state === At.NONE ? null : `${pointer}/${escapePointer(name)}`, state, ks, ke);
+      const child = this.node(pointer === null || state === At.NONE ? null : shared(`${pointer}/${escapePointer(name)}`), state, ks, ke);
       // A key named __proto__ must become data, never the object's prototype.
       if (name === '__proto__') Object.defineProperty(obj, name, { value: child.value, enumerable: true, writable: true, configurable: true });
       else obj[name] = child.value;

@@ -38,6 +38,8 @@ Options:
                         here; start from them when the source has none
   --trust-key PEM       accept only bundles signed by this ed25519 public key
   --access-log          one JSON line per request on stdout
+  --full-pipeline       run every pipeline step on every request (no per-route step plans): the general
+                        path, for comparing behaviour or debugging a step; slower
   --random-seed N       seed the proxy's random draws (backend weights, Random and LeastRequest balancing,
                         fault and mirror percentages) so a run can be reproduced; default: unseeded
 
@@ -209,6 +211,7 @@ export const command: Command = {
         'trust-key': { type: 'string' },
         'trust-peers': { type: 'string', multiple: true },
         'access-log': { type: 'boolean', default: false },
+        'full-pipeline': { type: 'boolean', default: false },
         'random-seed': { type: 'string' },
         ca: { type: 'string' },
         token: { type: 'string' },
@@ -272,7 +275,7 @@ export const command: Command = {
     let proxy;
     try {
       proxy = await startProxy({
-        settings: { service: values.service, namespace, app, accessLog: values['access-log'] ?? false, bodyBufferLimit: 64 * 1024, mirrorConcurrency: 64 },
+        settings: { service: values.service, namespace, app, accessLog: values['access-log'] ?? false, fullPipeline: values['full-pipeline'] ?? false, bodyBufferLimit: 64 * 1024, mirrorConcurrency: 64 },
         outbound: listenFlag('--outbound', values.outbound ?? '127.0.0.1:15001', '127.0.0.1'),
         inbound,
         admin: listenFlag('--admin', values.admin ?? '127.0.0.1:15000', '127.0.0.1'),

@@ -36,6 +36,8 @@ export interface ProxySettings {
   /** The local app for the inbound listener, or null when there is no inbound listener. */
   readonly app: Endpoint | null;
   readonly accessLog: boolean;
+  /** Every step on every request (no per-route plans; compose's `full`): the general path. */
+  readonly fullPipeline?: boolean;
   /** Request bodies up to this many bytes are kept (retries, mirrors). */
   readonly bodyBufferLimit: number;
   /** At most this many mirrored requests in flight; more are dropped and counted. */

@@ -271,6 +271,19 @@ export type Fact =
   /** The attempt holds a slot of its endpoint's connection pool. */
   | 'pool-slot';
 
+/**
+ * StepPlan is what is fixed for many requests at once, known when a route table is built: the
+ * table, the matched rule (null before routing, and inbound), whether the call is gRPC, and the
+ * direction. A step's `idle(plan)` reads only these (never per-request state, never state that
+ * changes without a reload).
+ */
+export interface StepPlan {
+  readonly direction: Direction;
+  readonly router: Router;
+  readonly rule: Rule | null;
+  readonly grpc: boolean;
+}
+
 /** Step is one concern of the pipeline: `wrap(next)` returns a handler that may call `next`. */
 export interface Step {
   /** Unique within a pipeline; used in errors and `/config`. */
@@ -281,6 +294,14 @@ export interface Step {
   readonly provides: readonly Fact[];
   /** The one pipeline this step belongs in; absent: both. compose() refuses it in the other. */
   readonly direction?: Direction;
+  /**
+   * idle says the step has nothing to do for every request of `plan` (no filters on the rule, no
+   * timeout, no rate limit, access log off...): the plan's chain is composed without it, so it
+   * costs nothing there. Its `provides` must then hold without it (vacuously: "the attempt
+   * deadline" of a rule without one). Absent: the step always runs. Steps before the one that
+   * provides `route` see `plan.rule === null` and may only look at the table.
+   */
+  idle?(plan: StepPlan): boolean;
   wrap(next: Handler): Handler;
 }
 
@@ -323,13 +344,55 @@ export function checkSteps(steps: readonly Step[], terminal: Terminal, direction
   for (const f of terminal.needs) if (!have.has(f)) throw new PipelineError(`"${terminal.name}" needs "${f}", which no step provides: ${providers(f)}`);
 }
 
+/** ComposeOptions: `full` composes every step for every request (no plans), the general path. */
+export interface ComposeOptions {
+  readonly full?: boolean;
+}
+
 /**
  * compose builds the handler for a list of steps, outermost first, around `terminal`. It checks
  * once, at start-up (checkSteps), that the order is sound and that every step returns a function.
+ *
+ * Unless `full`, the steps are planned: the list is cut after the step that provides `route`;
+ * the steps before it get one chain per route table (and gRPC or not), the steps after it one per
+ * rule, each composed from only the steps that are not idle for that plan. Chains are built on
+ * the first request of a plan and kept (per table, so a reload starts afresh; chains with the same
+ * steps are shared), so per request the cost of planning is two WeakMap lookups, and a step a
+ * route does not need costs nothing. `full` gives the general path, every step on every request
+ * (`weft proxy --full-pipeline`); both answer the same (test/proxy/step-plan.test.ts).
  */
-export function compose(steps: readonly Step[], terminal: Terminal, direction: Direction): Handler {
+export function compose(steps: readonly Step[], terminal: Terminal, direction: Direction, opts: ComposeOptions = {}): Handler {
   checkSteps(steps, terminal, direction);
-  let handler = terminal.handler;
+  const full = chainOf(steps, terminal.handler);
+  if (opts.full === true || !steps.some((s) => s.idle !== undefined)) return full;
+  const cut = steps.findIndex((s) => s.provides.includes('route'));
+  const outer = steps.slice(0, cut + 1);
+  const inner = steps.slice(cut + 1);
+  const innerChains = new Map<string, Handler>();
+  const innerPlans = new WeakMap<object, [Handler | undefined, Handler | undefined]>();
+  const innerFor = (ex: Exchange): Handler => {
+    // Outbound chains depend on the rule; inbound (no rule) on the table.
+    const key: object = ex.rule ?? ex.router;
+    let pair = innerPlans.get(key);
+    if (pair === undefined) innerPlans.set(key, (pair = [undefined, undefined]));
+    const i = ex.grpc ? 1 : 0;
+    return (pair[i] ??= planned(inner, { direction, router: ex.router, rule: ex.rule, grpc: ex.grpc }, terminal.handler, innerChains));
+  };
+  const toInner: Handler = inner.length === 0 ? terminal.handler : (ex) => innerFor(ex)(ex);
+  const outerChains = new Map<string, Handler>();
+  const outerPlans = new WeakMap<Router, [Handler | undefined, Handler | undefined]>();
+  return (ex) => {
+    let pair = outerPlans.get(ex.router);
+    if (pair === undefined) outerPlans.set(ex.router, (pair = [undefined, undefined]));
+    const i = ex.grpc ? 1 : 0;
+    const h = (pair[i] ??= planned(outer, { direction, router: ex.router, rule: null, grpc: ex.grpc }, toInner, outerChains));
+    return h(ex);
+  };
+}
+
+/** chainOf wraps `steps`, outermost first, around `end`. */
+function chainOf(steps: readonly Step[], end: Handler): Handler {
+  let handler = end;
   for (let i = steps.length - 1; i >= 0; i--) {
     const step = steps[i]!;
     const next = step.wrap(handler);
@@ -337,6 +400,20 @@ export function compose(steps: readonly Step[], terminal: Terminal, direction: D
     handler = next;
   }
   return handler;
+}
+
+/** planned is the chain of the steps not idle for `plan`, shared with any plan that keeps the same steps. */
+function planned(steps: readonly Step[], plan: StepPlan, end: Handler, chains: Map<string, Handler>): Handler {
+  const kept = steps.filter((s) => s.idle === undefined || !s.idle(plan));
+  const key = kept.map((s) => s.name).join(',');
+  let h = chains.get(key);
+  if (h === undefined) chains.set(key, (h = chainOf(kept, end)));
+  return h;
+}
+
+/** planSteps lists the steps that run for `plan` (the names, in order): /config and tests show it. */
+export function planSteps(steps: readonly Step[], plan: StepPlan): string[] {
+  return steps.filter((s) => s.idle === undefined || !s.idle(plan)).map((s) => s.name);
 }
 
 /**

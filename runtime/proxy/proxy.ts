@@ -214,8 +214,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const out = outboundSteps(ctx);
   const inb = inboundSteps(ctx);
   const last = terminal(ctx);
-  const outbound = opts.outbound ? createListener(ctx, 'outbound', compose(out, last, 'outbound')) : null;
-  const inbound = opts.inbound ? createListener(ctx, 'inbound', compose(inb, last, 'inbound')) : null;
+  const outbound = opts.outbound ? createListener(ctx, 'outbound', compose(out, last, 'outbound', { full: opts.settings.fullPipeline === true })) : null;
+  const inbound = opts.inbound ? createListener(ctx, 'inbound', compose(inb, last, 'inbound', { full: opts.settings.fullPipeline === true })) : null;
   if (inbound && mtls) {
     inbound.dispatcher.tls = mtls.tlsBranch();
     // STRICT until a bundle says otherwise: a plaintext caller must never slip in before the first bundle.

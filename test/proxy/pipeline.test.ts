@@ -11,7 +11,9 @@ import { EndpointTable } from '../../runtime/discovery/endpoint-table.js';
 import { DEFAULT_TRUSTED_PEERS, HeaderIdentityProvider } from '../../runtime/proxy/caller-identity.js';
 import type { ProxyContext } from '../../runtime/proxy/context.js';
 import { ProxyMetrics } from '../../runtime/proxy/metrics.js';
-import { checkSteps, compose, PipelineError, type Step } from '../../runtime/proxy/pipeline.js';
+import { checkSteps, compose, PipelineError, planSteps, type Step } from '../../runtime/proxy/pipeline.js';
+import { buildRouter } from '../../runtime/router/index.js';
+import { service, spec } from '../helpers/bundle-builder.js';
 import { PoolSet } from '../../runtime/proxy/pools.js';
 import { inboundSteps, outboundSteps, terminal } from '../../runtime/proxy/steps/index.js';
 
@@ -49,6 +51,37 @@ function moved(steps: readonly Step[], name: string, to: number): Step[] {
 function indexOf(steps: readonly Step[], name: string): number {
   return steps.findIndex((s) => s.name === name);
 }
+
+describe('step plans (issue 16)', () => {
+  const router = buildRouter(
+    spec([
+      service('me', { endpoints: ['127.0.0.1:9'] }),
+      service('up', {
+        endpoints: ['127.0.0.1:1'],
+        producer: [
+          { route: 'plain', backends: [{ service: 'up' }] },
+          { route: 'busy', filters: [{ type: 'RequestHeaderModifier', modifier: { set: [{ name: 'x', value: 'y' }], add: [], remove: [] } }], timeouts: { requestMs: 1000, backendRequestMs: 500 }, retry: { attempts: 1, codes: [503], backoffMs: 1 }, backends: [{ service: 'up' }] },
+        ],
+      }),
+    ]),
+  );
+  const rules = router.services.get('default/up')!.producer!.source.rules;
+  const plain = rules.find((r) => r.id.includes('plain'))!;
+  const busy = rules.find((r) => r.id.includes('busy'))!;
+  it('a plain outbound rule runs no filters, timeouts, outlier detection or rate limit; access log off', () => {
+    assert.deepEqual(planSteps(outboundSteps(ctx), { direction: 'outbound', router, rule: plain, grpc: false }), [
+      'observe', 'hop-by-hop', 'forwarded-headers', 'tracing', 'source-stamp', 'path-normalization', 'route', 'backend', 'retry-budget', 'retry', 'endpoint', 'connection-pool',
+    ]);
+  });
+  it('a rule with filters and timeouts runs them; a gRPC call keeps the request timeout (grpc-timeout)', () => {
+    const names = planSteps(outboundSteps(ctx), { direction: 'outbound', router, rule: busy, grpc: false });
+    for (const n of ['filters', 'request-timeout', 'backend-timeout']) assert.ok(names.includes(n), n);
+    assert.ok(planSteps(outboundSteps(ctx), { direction: 'outbound', router, rule: plain, grpc: true }).includes('request-timeout'));
+  });
+  it('inbound without policies skips authorization and rate limit', () => {
+    assert.deepEqual(planSteps(inboundSteps(ctx), { direction: 'inbound', router, rule: null, grpc: false }), ['observe', 'hop-by-hop', 'forwarded-headers', 'tracing', 'caller-identity', 'inbound-route', 'path-normalization', 'endpoint']);
+  });
+});
 
 describe('pipelines', () => {
   it('outbound order is pinned', () => {

@@ -10,6 +10,7 @@ export function accessLog(ctx: ProxyContext): Step {
     name: 'access-log',
     needs: [],
     provides: [],
+    idle: (p) => !ctx.settings.accessLog && !p.router.mesh.telemetry.accessLog,
     wrap: (next) => (ex) => {
       if (!ctx.settings.accessLog && !ex.router.mesh.telemetry.accessLog) return next(ex);
       ex.onDone.push((x, o) => {

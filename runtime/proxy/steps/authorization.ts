@@ -14,11 +14,17 @@ const NONE: AuthorizationSettings = Object.freeze({ deny: [], allow: [] });
  */
 export function authorization(ctx: ProxyContext): Step {
   const rt = ctx.policies;
+  const self = `${ctx.settings.namespace}/${ctx.settings.service}`;
   return {
     name: 'authorization',
     needs: ['route', 'caller', 'normalized-path'],
     provides: ['authorized'],
     direction: 'inbound',
+    // No policy on this Service and a mesh default of allow: everyone is admitted.
+    idle: (p) => {
+      const a = p.router.services.get(self)?.entry.authorization ?? NONE;
+      return a.deny.length === 0 && a.allow.length === 0 && p.router.mesh.authorization.default === 'allow';
+    },
     wrap: (next) => (ex) => {
       const svc = ex.service;
       const d = authorize(svc?.authorization ?? NONE, ex.router.mesh.authorization.default, { caller: ex.caller, method: ex.method, path: ex.path, headers: ex.headers, authority: ex.authority });

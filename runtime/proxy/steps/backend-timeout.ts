@@ -12,6 +12,8 @@ export function backendTimeout(ctx: ProxyContext): Step {
     needs: ['attempt'],
     provides: ['attempt-deadline'],
     direction: 'outbound',
+    // Without a deadline no attempt is ever cut, so there is no attempt state to reset either.
+    idle: (p) => p.rule !== null && p.rule.timeouts.backendRequestMs <= 0,
     wrap: (next) => (ex) => {
       ex.resetAttempt();
       const ms = ex.rule?.timeouts.backendRequestMs ?? 0;

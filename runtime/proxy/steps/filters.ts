@@ -57,6 +57,7 @@ export function filters(ctx: ProxyContext): Step {
     needs: ['route'],
     provides: [],
     direction: 'outbound',
+    idle: (p) => p.rule !== null && p.rule.filters.length === 0,
     wrap: (next) => (ex) => {
       const list = ex.rule?.filters;
       if (!list || list.length === 0) return next(ex);

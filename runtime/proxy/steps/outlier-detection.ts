@@ -15,6 +15,8 @@ export function outlierDetection(ctx: ProxyContext): Step {
     needs: ['endpoint', 'backend'],
     provides: [],
     direction: 'outbound',
+    // Idle when none of the rule's backends has outlier detection (the backend is chosen per request).
+    idle: (p) => p.rule !== null && p.rule.backends.every((b) => (p.router.services.get(b.service)?.entry.backendPolicy.outlierDetection ?? null) === null),
     wrap: (next) => (ex) => {
       const svc = ex.backendService ?? missingFact('outlier-detection', 'backend');
       if (svc.backendPolicy.outlierDetection === null) return next(ex);

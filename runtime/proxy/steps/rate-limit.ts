@@ -10,10 +10,17 @@ import { errorReply, type Step } from '../pipeline.js';
  */
 export function rateLimit(ctx: ProxyContext): Step {
   const rt = ctx.policies;
+  // Inbound, the limits are those of this proxy's own Service (inbound-route makes it ex.service).
+  const self = `${ctx.settings.namespace}/${ctx.settings.service}`;
   return {
     name: 'rate-limit',
     needs: ['route', 'caller'],
     provides: [],
+    idle: (p) => {
+      const policies = rt.forRouter(p.router);
+      if (p.direction === 'inbound') return !policies.serviceLimits.has(self);
+      return p.rule !== null && !policies.ruleLimits.has(p.rule.id);
+    },
     wrap: (next) => (ex) => {
       const policies = rt.forRouter(ex.router);
       const limiter = ex.direction === 'inbound' ? (ex.service ? policies.serviceLimits.get(ex.service.id) : undefined) : ex.rule ? policies.ruleLimits.get(ex.rule.id) : undefined;

@@ -19,6 +19,8 @@ export function requestTimeout(ctx: ProxyContext): Step {
     needs: ['route'],
     provides: [],
     direction: 'outbound',
+    // A gRPC call's grpc-timeout is a deadline even on a rule without one.
+    idle: (p) => p.rule !== null && p.rule.timeouts.requestMs <= 0 && !p.grpc,
     wrap: (next) => (ex) => {
       let ms = ex.rule?.timeouts.requestMs ?? 0;
       if (ex.grpc) {

@@ -15,6 +15,7 @@ export function tracing(_ctx: ProxyContext): Step {
     name: 'tracing',
     needs: ['hop-by-hop-removed'],
     provides: ['trace-context'],
+    idle: (p) => !p.router.mesh.telemetry.tracing,
     wrap: (next) => (ex) => {
       if (!ex.router.mesh.telemetry.tracing) return next(ex);
       const tp = ex.headers['traceparent'];

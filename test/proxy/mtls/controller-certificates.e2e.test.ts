@@ -49,7 +49,7 @@ spec:
     - { address: 127.0.0.1, port: ${ratingsPort}, meshed: true }
 `,
   });
-  ctl = await startController(['--repo', repo, '--ca-dir', path.join(dir, 'ca'), '--cert-ttl', '20s']);
+  ctl = await startController(['--repo', repo, '--store', path.join(dir, 'store'), '--ca-dir', path.join(dir, 'ca'), '--cert-ttl', '20s']);
 });
 
 after(async () => {

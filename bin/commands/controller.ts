@@ -230,8 +230,9 @@ function startupProblem(err: ControllerError, repo: string, store: string, liste
 }
 
 /**
- * outFileProblem refuses an --out that can never be written: a folder, or a file in a folder that
- * does not exist. Found at start-up; otherwise every compile would log the same failure.
+ * outFileProblem refuses an --out that can never be written: a folder, or a file below a path
+ * that is a file. Missing folders are fine: the controller creates them at the first write, as
+ * it always has. Found at start-up; otherwise every compile would log the same failure.
  */
 function outFileProblem(out: string): void {
   const file = path.resolve(out);
@@ -243,5 +244,7 @@ function outFileProblem(out: string): void {
     }
   };
   if (isDir(file) === true) throw new UsageError(`--out ${out}: is a folder; give the path of a file to write the bundle to`);
-  if (isDir(path.dirname(file)) !== true) throw new UsageError(`--out ${out}: the folder ${path.dirname(file)} does not exist`);
+  let dir = path.dirname(file);
+  while (isDir(dir) === null && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  if (isDir(dir) === false) throw new UsageError(`--out ${out}: ${dir} is a file, not a folder`);
 }

@@ -38,7 +38,7 @@ test('controller start-up: a bad --repo, --branch, --store, --out, --listen or a
     [['--repo', repo, '--branch', 'nope', '--store', path.join(dir, 's3')], /^weft: --branch: branch "nope" does not exist \(branches: main\) in \S+repo$/],
     [['--repo', repo, '--store', path.join(file, 'store')], /^weft: --store \S+: .*\(give a writable folder\)$/],
     [['--repo', repo, '--store', path.join(dir, 's5'), '--out', plain], /^weft: --out \S+plain: is a folder; give the path of a file to write the bundle to$/],
-    [['--repo', repo, '--store', path.join(dir, 's6'), '--out', path.join(dir, 'missing', 'bundle.json')], /^weft: --out \S+bundle\.json: the folder \S+missing does not exist$/],
+    [['--repo', repo, '--store', path.join(dir, 's6'), '--out', path.join(file, 'out', 'bundle.json')], /^weft: --out \S+bundle\.json: \S+file is a file, not a folder$/],
     [['--repo', repo, '--store', path.join(dir, 's7'), '--cert-ttl', '1h'], /^weft: --cert-ttl needs --ca-dir: without a CA the controller issues no certificates$/],
     [['--repo', repo, '--store', path.join(dir, 's8'), '--listen', `127.0.0.1:${busyPort}`], new RegExp(`^weft: --listen 127\\.0\\.0\\.1:${busyPort}: .*EADDRINUSE.*give another --listen\\)$`)],
   ];

@@ -11,6 +11,9 @@ import { ReadLimitError } from './errors.js';
  * off too. Errors carry stable codes and never quote the content.
  */
 
+/** MAX_PEM_FILE_BYTES bounds a PEM file (a key, a certificate chain, a trust bundle of many roots). */
+export const MAX_PEM_FILE_BYTES = 1024 * 1024;
+
 /**
  * readFileBounded reads a regular file of at most `maxBytes` bytes. Throws ReadLimitError when it
  * is larger (checked with fstat before reading, and again while reading), an error with code

@@ -12,7 +12,8 @@ import { FileSource } from '../../runtime/sources/file-source.js';
 import { ControllerSource } from '../../runtime/sources/controller-source.js';
 import { jsonLogger } from '../../runtime/log.js';
 import type { BundleSource } from '../../runtime/sources/source.js';
-import { accessSync, constants as fsConstants, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { MAX_PEM_FILE_BYTES } from '../../runtime/bounded-read.js';
 import type { Logger } from '../../runtime/log.js';
 import { loadTrustBundle } from '../../runtime/identity/trust-bundle.js';
 import type { CertificateSource } from '../../runtime/proxy/mtls/certificate-source.js';
@@ -182,11 +183,28 @@ export function selectCertificates(
   return { source: src, trustDomain };
 }
 
+/**
+ * readPem reads a small file named by `flag` (a CA bundle, a join token): a regular file of at
+ * most MAX_PEM_FILE_BYTES. A FIFO or a device (/dev/zero) is refused, never waited on or read
+ * without end; every problem is a UsageError naming the flag.
+ */
 function readPem(flag: string, file: string): string {
+  let fd: number;
   try {
-    return readFileSync(file, 'utf8');
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (err) {
     throw new UsageError(`${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new UsageError(`${flag}: cannot read ${file}: EISDIR`);
+    if (!st.isFile()) throw new UsageError(`${flag}: ${file} is not a regular file`);
+    const buf = Buffer.alloc(MAX_PEM_FILE_BYTES + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > MAX_PEM_FILE_BYTES) throw new UsageError(`${flag}: ${file} is over ${MAX_PEM_FILE_BYTES} bytes; a PEM file or a token is far smaller`);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

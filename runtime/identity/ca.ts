@@ -1,7 +1,8 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
+import { MAX_PEM_FILE_BYTES, readFileBounded } from '../bounded-read.js';
 import { IdentityError } from './errors.js';
 import { ECDSA_SHA256, generateKeyPair, loadKeyPair, type KeyPair } from './keys.js';
 import { checkTrustDomain, parseSpiffeId } from './spiffe-id.js';
@@ -100,8 +101,8 @@ export async function loadCaDir(dir: string): Promise<MeshCa> {
   let certPem: string;
   let keyPem: string;
   try {
-    certPem = await readFile(certFile, 'utf8');
-    keyPem = await readFile(keyFile, 'utf8');
+    certPem = (await readFileBounded(certFile, MAX_PEM_FILE_BYTES)).toString('utf8');
+    keyPem = (await readFileBounded(keyFile, MAX_PEM_FILE_BYTES)).toString('utf8');
   } catch (err) {
     throw new IdentityError('WEFT_ID_CA', `cannot read the CA in ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (weft ca init --out-dir ${dir} makes one)`, 500);
   }

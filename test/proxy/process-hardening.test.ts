@@ -2,15 +2,18 @@
  * The proxy process under hostile or careless start-up conditions (issue 13 items 10-13), with
  * real `weft proxy` processes: a listener that cannot bind closes everything and exits 2; a
  * missing `--bundle` file is named in the log and /config; a 200 MB bundle or cache file is
- * refused without being read; a bundle path swapped to a file that is not a bundle is never quoted.
+ * refused without being read; a bundle path swapped to a file that is not a bundle is never quoted;
+ * identity files that are a FIFO or a device are refused at start-up instead of hanging it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { createCa } from '../../runtime/identity/ca.js';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
+import { workload } from '../helpers/identity-kit.js';
 import { agent, getJson, spawnProxy, tempDir, waitFor, WEFT_BIN, writeBundle } from '../helpers/proxy-harness.js';
 
 interface Config {
@@ -29,8 +32,8 @@ async function freePort(): Promise<number> {
 }
 
 /** runToExit runs `weft proxy ARGS` and resolves with its exit code and stderr once it exits. */
-function runToExit(args: string[], boundMs = 20_000): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [WEFT_BIN, 'proxy', '--insecure', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+function runToExit(args: string[], boundMs = 20_000, insecure = true): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [WEFT_BIN, 'proxy', ...(insecure ? ['--insecure'] : []), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => {
@@ -178,6 +181,35 @@ describe('bundle source problems are named (issue 13 items 11, 12)', () => {
       await waitFor(async () => (await getJson<Config>(p.admin, '/config')).active?.digest === b.digest, 10_000, 'bundle loaded');
     } finally {
       await p.stop();
+    }
+  });
+
+  it('identity files (--ca, --token-file, --cert/--key) that are a FIFO or /dev/zero are refused at once, exit 2', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const ca = await createCa('weft.local');
+    const caFile = path.join(dir, 'ca.pem');
+    writeFileSync(caFile, ca.certPem);
+    const w = await workload(ca, 'me');
+    writeFileSync(path.join(dir, 'me.crt'), w.certPem);
+    writeFileSync(path.join(dir, 'me.key'), w.keyPem);
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    writeBundle(path.join(dir, 'b.json'), bundle(spec([service('me', { endpoints: [] })])));
+    const common = ['--service', 'me', '--admin', '127.0.0.1:0', '--outbound', '127.0.0.1:0'];
+    const fromController = ['--controller', 'https://127.0.0.1:1', '--cache-dir', path.join(dir, 'cache')];
+    const fromFiles = (cert: string, key: string, caPath: string): string[] => ['--bundle', path.join(dir, 'b.json'), '--cert', cert, '--key', key, '--ca', caPath];
+    const cases: [string, string[], RegExp][] = [
+      ['--token-file /dev/zero', [...fromController, '--ca', caFile, '--token-file', '/dev/zero'], /--token-file: \/dev\/zero is not a regular file/],
+      ['--token-file FIFO', [...fromController, '--ca', caFile, '--token-file', fifo], /--token-file: \S+fifo is not a regular file/],
+      ['--ca /dev/zero', fromFiles(path.join(dir, 'me.crt'), path.join(dir, 'me.key'), '/dev/zero'), /--ca: \/dev\/zero is not a regular file/],
+      ['--cert /dev/zero', fromFiles('/dev/zero', path.join(dir, 'me.key'), caFile), /WEFT_ID_CERT_FILES: .*not a regular file/],
+      ['--key FIFO', fromFiles(path.join(dir, 'me.crt'), fifo, caFile), /WEFT_ID_CERT_FILES: .*not a regular file/],
+    ];
+    for (const [what, args, expected] of cases) {
+      const r = await runToExit([...common, ...args], 20_000, false);
+      assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+      assert.match(r.stderr, expected, what);
     }
   });
 

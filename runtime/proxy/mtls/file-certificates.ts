@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { MAX_PEM_FILE_BYTES, readFileBounded } from '../../bounded-read.js';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { WeftError } from '../../errors.js';
@@ -113,8 +113,9 @@ export class FileCertificateSource implements CertificateSource {
     if (this.stopped) return;
     let pem: { key: string; cert: string; ca: string };
     try {
-      const [cert, key, ca] = await Promise.all([readFile(this.files.cert, 'utf8'), readFile(this.files.key, 'utf8'), readFile(this.files.ca, 'utf8')]);
-      pem = { cert, key, ca };
+      // Bounded, regular files only: a FIFO or /dev/zero swapped in must not hang or fill the proxy.
+      const [cert, key, ca] = await Promise.all([this.files.cert, this.files.key, this.files.ca].map(async (f) => (await readFileBounded(f, MAX_PEM_FILE_BYTES)).toString('utf8')));
+      pem = { cert: cert!, key: key!, ca: ca! };
     } catch (err) {
       const e = new WeftError('WEFT_ID_CERT_FILES', `cannot read the certificate files: ${(err as Error).message}`, 500);
       if (first) throw e;

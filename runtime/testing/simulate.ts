@@ -380,8 +380,10 @@ export function simulate(router: Router, r: SimulatedRequest): Simulation {
       status = 403;
       reason = describeDenial(authorization);
     } else if (receiver && receiver.endpoints.length === 0) {
-      status = 503;
-      reason = `${shortService(b.service)} has no endpoints`;
+      // No endpoints in git means the Service's instances register themselves (WFT511 says so):
+      // a mesh with a controller delivers to them. Only a proxy run on --bundle alone answers 503,
+      // and RouteTests describe the mesh, not that set-up.
+      reason = `delivered to its registered instances (${shortService(b.service)} lists no endpoints in git)`;
     }
     branches.push({ backend: b.service, port: b.port, share: shares.get(b.service) ?? 0, steps, request, authorization, rateLimits, status, reason });
   }

@@ -154,3 +154,11 @@ test('weft explain: no match lists every route considered and why; usage errors 
     assert.equal(u.stdout, '');
   }
 });
+
+test("the repository's own policies/ (the demo mesh, registration-only Services) passes weft test: README's second command", async () => {
+  // dist/test/prvalidation → the repository root, where policies/ lives.
+  const root = path.resolve(import.meta.dirname, '..', '..', '..');
+  const r = await weft(root, 'test', 'policies');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^\d+ passed, 0 failed$/m);
+});

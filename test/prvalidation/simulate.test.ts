@@ -176,3 +176,16 @@ test('the headers routing sees are the outbound proxy\'s: hop-by-hop (and Connec
   assert.equal(h?.['x-forwarded-for'], '198.51.100.7, 192.0.2.10');
   assert.equal(h?.['x-forwarded-proto'], 'http');
 });
+
+test('a Service with no endpoints in git is fed by registration: simulation delivers to its registered instances', () => {
+  const o = simulate(buildRouter(spec([service('front', { producer: [{ route: 'front', matches: [{}], backends: [{ service: 'back' }] }] }), service('back')])), {
+    method: 'GET',
+    url: 'http://front/x',
+    headers: {},
+    from: null,
+  }).outcome;
+  assert.equal(o.kind, 'forwarded');
+  const b = o.kind === 'forwarded' ? o.branches[0] : undefined;
+  assert.equal(b?.status, null, 'delivered');
+  assert.match(b?.reason ?? '', /^delivered to its registered instances \(back lists no endpoints in git\)$/);
+});

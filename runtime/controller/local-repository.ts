@@ -1,5 +1,5 @@
 import nodePath from 'node:path';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import type { SimpleGit } from 'simple-git';
 import { ControllerError, messageOf } from './errors.js';
@@ -45,6 +45,13 @@ export class LocalRepository implements Repository {
         .trim()
         .split('\n');
       if (!top || !gitDir || !commonDir) throw new Error('not a git work tree (bare repositories are not supported)');
+      // A folder inside a work tree would silently compile the whole repository from its top.
+      const given = await realpath(this.repoPath);
+      if (nodePath.resolve(given) !== nodePath.resolve(top)) {
+        const rel = nodePath.relative(top, given).split(nodePath.sep).join('/');
+        const sub = this.path ? `${rel}/${this.path}` : rel;
+        throw new ControllerError('WEFT_CTL_REPO', `is a folder inside the git repository ${top}, which is compiled from its top level: give --repo ${top} --path ${sub}`);
+      }
       this.gitDir = gitDir;
       this.commonDir = nodePath.resolve(this.repoPath, commonDir);
       this.compileDir = this.path ? nodePath.join(top, ...this.path.split('/')) : top;

@@ -19,11 +19,12 @@ async function run(args: string[]): Promise<{ code: number | null; lines: string
   return { code, lines: child.logs.filter((l) => typeof l.raw === 'string').map((l) => l.raw as string), listened: child.logs.some((l) => l.msg === 'listening') };
 }
 
-test('controller start-up: a bad --repo, --branch, --store, --out, --listen or a certificate flag without a CA is refused before "listening"', { timeout: 60_000 }, async (t) => {
+test('controller start-up: a bad --repo (also a folder inside one), --branch, --store, --out, --listen or a certificate flag without a CA is refused before "listening"', { timeout: 60_000 }, async (t) => {
   const dir = await tmpDir('startup');
   t.after(() => removeTmp(dir));
   const repo = path.join(dir, 'repo');
   await initRepo(repo, meshFiles({ v1Port: 18201, v2Port: 18202, weights: [100, 0] }));
+  await mkdir(path.join(repo, 'sub'));
   const plain = path.join(dir, 'plain');
   await mkdir(plain);
   const file = path.join(dir, 'file');
@@ -37,6 +38,7 @@ test('controller start-up: a bad --repo, --branch, --store, --out, --listen or a
     [['--repo', plain, '--store', path.join(dir, 's2')], /^weft: --repo \S+plain: not a git repository \(run git init there, or give a clone's path or a URL\)$/],
     [['--repo', repo, '--branch', 'nope', '--store', path.join(dir, 's3')], /^weft: --branch: branch "nope" does not exist \(branches: main\) in \S+repo$/],
     [['--repo', repo, '--store', path.join(file, 'store')], /^weft: --store \S+: .*\(give a writable folder\)$/],
+    [['--repo', path.join(repo, 'sub'), '--store', path.join(dir, 's9')], /^weft: --repo \S+sub: is a folder inside the git repository \S+repo, which is compiled from its top level: give --repo \S+repo --path sub$/],
     [['--repo', repo, '--store', path.join(dir, 's5'), '--out', plain], /^weft: --out \S+plain: is a folder; give the path of a file to write the bundle to$/],
     [['--repo', repo, '--store', path.join(dir, 's6'), '--out', path.join(file, 'out', 'bundle.json')], /^weft: --out \S+bundle\.json: \S+file is a file, not a folder$/],
     [['--repo', repo, '--store', path.join(dir, 's7'), '--cert-ttl', '1h'], /^weft: --cert-ttl needs --ca-dir: without a CA the controller issues no certificates$/],

@@ -335,13 +335,23 @@ export class Controller {
     // served their slices, so only a client asking for the whole bundle needs it (and one that
     // asks before it is ready gets it made then).
     if (changed) void gzipAsync(entry.bytes).then((gz) => (entry.gzip ??= gz), () => undefined);
+    // Marked, served, then stored: the mark (a few bytes, synced) is all a restart needs to never
+    // serve proxies something older than what they have (store.ts), so writing and syncing the
+    // whole bundle (13 MB at 10,000 Services) is off the commit-to-proxy path.
+    let marked = true;
     try {
-      await this.store.put(entry);
+      await this.store.mark(entry.digest);
     } catch (err) {
-      // Serving beats persisting: proxies still get the bundle; a restart serves an older one.
+      marked = false;
       this.log.log('error', 'bundle store write failed', { code: err instanceof ControllerError ? err.code : 'WEFT_CTL_STORE', error: messageOf(err) });
     }
+    // Serving beats persisting: proxies still get the bundle; a restart serves an older one or none.
     this.serve(entry, detectedAt);
+    try {
+      if (marked) await this.store.put(entry);
+    } catch (err) {
+      this.log.log('error', 'bundle store write failed', { code: err instanceof ControllerError ? err.code : 'WEFT_CTL_STORE', error: messageOf(err) });
+    }
     if (this.options.outFile) {
       const out = this.options.outFile;
       await mkdir(path.dirname(out), { recursive: true })

@@ -30,10 +30,16 @@ interface CurrentMeta {
 /**
  * BundleStore keeps the live bundle in `<dir>/current.bundle` (one line of JSON metadata, a
  * newline, then the bundle bytes exactly as served) and a history by digest under
- * `<dir>/bundles/<hex>.json`. Only `current.bundle` is on the critical path: it is written in
- * one atomic step (temp file, fsync, rename, directory fsync), so a crash at any moment leaves
- * the old or the new bundle complete, never a mix. The history copy and pruning happen after,
- * in the background. On load the digest is recomputed: a damaged store is ignored, never served.
+ * `<dir>/bundles/<hex>.json`. `current.bundle` is written in one atomic step (temp file, fsync,
+ * rename, directory fsync), so a crash at any moment leaves the old or the new bundle complete,
+ * never a mix. The history copy and pruning happen after, in the background. On load the digest
+ * is recomputed: a damaged store is ignored, never served.
+ *
+ * Before a bundle is served, `mark` durably records its digest in `<dir>/serving.json` (a few
+ * hundred bytes, written the same atomic way); `put` then writes the bundle itself, off the
+ * commit-to-proxy path. `current` answers only a bundle whose digest is the marked one, so a
+ * controller that crashed between the two never serves, after a restart, a bundle older than the
+ * one proxies already have: it serves nothing until it has compiled the branch head again.
  */
 export class BundleStore {
   private readonly bundles: string;
@@ -46,6 +52,21 @@ export class BundleStore {
   ) {
     this.bundles = path.join(dir, 'bundles');
     this.currentFile = path.join(dir, 'current.bundle');
+    this.servingFile = path.join(dir, 'serving.json');
+  }
+
+  private readonly servingFile: string;
+
+  /**
+   * mark records, durably, that the bundle with `digest` is about to be served: until a `put` of
+   * that bundle completes, `current` answers null (see the class comment).
+   */
+  async mark(digest: string): Promise<void> {
+    try {
+      await writeFileAtomic(this.servingFile, `${JSON.stringify({ digest })}\n`);
+    } catch (err) {
+      throw new ControllerError('WEFT_CTL_STORE', `cannot write to the bundle store ${this.dir}: ${messageOf(err)}`);
+    }
   }
 
   async init(): Promise<void> {
@@ -91,7 +112,25 @@ export class BundleStore {
       const bytes = Buffer.from(raw.subarray(nl + 1));
       const bundle = JSON.parse(bytes.toString('utf8')) as Bundle;
       if (typeof meta.digest !== 'string' || bundle.digest !== meta.digest || digestOf(bundle.spec) !== meta.digest) return null;
+      const marked = await this.marked();
+      if (marked !== undefined && marked !== meta.digest) return null;
       return { digest: meta.digest, bytes, bundle, commit: meta.commit ?? null, publishedAt: meta.publishedAt };
+    } catch {
+      return null;
+    }
+  }
+
+  /** marked is the digest last marked as served; undefined when nothing was ever marked (a store written before marks existed); null when unreadable. */
+  private async marked(): Promise<string | null | undefined> {
+    let raw: Buffer;
+    try {
+      raw = await readFileBounded(this.servingFile, 64 * 1024);
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : null;
+    }
+    try {
+      const m = JSON.parse(raw.toString('utf8')) as { digest?: unknown };
+      return typeof m.digest === 'string' ? m.digest : null;
     } catch {
       return null;
     }

@@ -120,6 +120,37 @@ describe('BundleStore', () => {
       await removeTmp(dir);
     }
   });
+
+  it('answers only the bundle last marked as served: a crash between mark and put leaves nothing older to serve', async () => {
+    const dir = await tmpDir('store-mark');
+    try {
+      const store = new BundleStore(dir, 5);
+      await store.init();
+      const mk = (n: number): { digest: string; bytes: Buffer; bundle: never; commit: null; publishedAt: string } => {
+        const spec = { n };
+        const digest = digestOf(spec);
+        const bundle = { apiVersion: 'weft.dev/bundle/v1', digest, revision: null, spec, sources: {} };
+        return { digest, bytes: Buffer.from(JSON.stringify(bundle)), bundle: bundle as never, commit: null, publishedAt: new Date().toISOString() };
+      };
+      // A store written before marks existed (no serving.json) is served as it is.
+      await store.put(mk(1));
+      assert.equal((await store.current())?.digest, mk(1).digest);
+      await store.mark(mk(1).digest);
+      assert.equal((await store.current())?.digest, mk(1).digest);
+      // Marked and served, not yet stored (the controller crashed here): the older bundle is not answered.
+      await store.mark(mk(2).digest);
+      assert.equal(await store.current(), null);
+      // Reopened, as a restarted controller does: still nothing older to serve.
+      const reopened = new BundleStore(dir, 5);
+      await reopened.init();
+      assert.equal(await reopened.current(), null);
+      await reopened.put(mk(2));
+      assert.equal((await reopened.current())?.digest, mk(2).digest);
+      await reopened.flushed();
+    } finally {
+      await removeTmp(dir);
+    }
+  });
 });
 
 describe('Fleet bounds (per identity and in total)', () => {

@@ -48,7 +48,10 @@ export const command: Command = {
       files = await writeCaDir(dir, await createCa(td), values.force);
     } catch (err) {
       if (err instanceof IdentityError) throw new UsageError(`${err.code}: ${err.message}`);
-      throw new UsageError(`cannot write the CA in ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      // mkdir -p over an existing file says EEXIST (or ENOTDIR under it): name the real problem.
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw new UsageError(`--out-dir ${values['out-dir']}: ${code === 'EEXIST' ? 'is' : 'is under'} a file, not a folder`);
+      throw new UsageError(`--out-dir ${values['out-dir']}: cannot write the CA in ${dir}: ${code ?? (err as Error).message}`);
     }
     process.stdout.write(`trust domain: ${td}\nroot:         ${files.certFile}\nkey:          ${files.keyFile} (keep secret; mode 0600)\n`);
     return 0;

@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sign } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createSecureContext } from 'node:tls';
@@ -197,6 +197,18 @@ describe('weft controller --ca-dir: issuer and mTLS control channel', { timeout:
     assert.equal(renewed.body.spiffeId, `spiffe://${TD}/ns/default/sa/web`);
     const noCert = await call(client(), `${ctl.url}/v1/certificates`, { method: 'POST', body: { csr: (await createCsr()).csrPem } });
     assert.deepEqual([noCert.status, codeOf(noCert)], [401, 'WEFT_ID_CERT_MISSING']);
+  });
+
+  it('weft ca init --out-dir naming a file is one line that says so, exit 2', async () => {
+    const file = path.join(dir, 'a-file');
+    await writeFile(file, 'x');
+    for (const [out, why] of [[file, /is a file, not a folder$/], [path.join(file, 'ca'), /is under a file, not a folder$/]] as const) {
+      const init = spawnWeft(['ca', 'init', '--out-dir', out]);
+      assert.equal(await init.exited, 2);
+      assert.equal(init.logs.length, 1, JSON.stringify(init.logs));
+      assert.match(String(init.logs[0]!.raw), new RegExp(`^weft: --out-dir ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
+      assert.match(String(init.logs[0]!.raw), why);
+    }
   });
 
   it('weft status pointed at the mTLS listener says which listener it reads, in one line', async () => {

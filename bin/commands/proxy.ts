@@ -8,6 +8,7 @@ import { loadTrustKey } from '../../runtime/bundle/verify.js';
 import { readTrustKey } from '../signing-keys.js';
 import { WeftError } from '../../runtime/errors.js';
 import { startProxy } from '../../runtime/proxy/proxy.js';
+import { isWorker, runPrimary, workerStarted } from './proxy-workers.js';
 import { FileSource } from '../../runtime/sources/file-source.js';
 import { ControllerSource } from '../../runtime/sources/controller-source.js';
 import { jsonLogger } from '../../runtime/log.js';
@@ -39,6 +40,9 @@ Options:
                         here; start from them when the source has none
   --trust-key PEM       accept only bundles signed by this ed25519 public key
   --access-log          one JSON line per request on stdout
+  --concurrency N       run N worker processes sharing the listeners (node:cluster), for a shared or
+                        front proxy; the admin listener then sums their metrics. Default 1 (a sidecar).
+                        Not with --token/--token-file (one-use) or registration (give --no-register)
   --full-pipeline       run every pipeline step on every request (no per-route step plans): the general
                         path, for comparing behaviour or debugging a step; slower
   --random-seed N       seed the proxy's random draws (backend weights, Random and LeastRequest balancing,
@@ -230,6 +234,7 @@ export const command: Command = {
         'trust-peers': { type: 'string', multiple: true },
         'access-log': { type: 'boolean', default: false },
         'full-pipeline': { type: 'boolean', default: false },
+        concurrency: { type: 'string', default: '1' },
         'random-seed': { type: 'string' },
         ca: { type: 'string' },
         token: { type: 'string' },
@@ -289,6 +294,13 @@ export const command: Command = {
     if ((advertise || labels.size > 0 || appHealth !== null) && !registering) {
       throw new UsageError('--advertise, --labels and --app-health register this instance: they need --controller URL and an inbound listener (--app)');
     }
+    const concurrency = concurrencyFlag(values.concurrency ?? '1');
+    if (concurrency > 1 && (values.token !== undefined || values['token-file'] !== undefined)) {
+      throw new UsageError('--concurrency: every worker needs its own certificate, and a join token is for one use: give --cert --key --ca files');
+    }
+    if (concurrency > 1 && registering) throw new UsageError('--concurrency: the workers would register one instance N times; give --no-register');
+    const adminAddr = listenFlag('--admin', values.admin ?? '127.0.0.1:15000', '127.0.0.1');
+    if (concurrency > 1 && !isWorker()) return runPrimary({ workers: concurrency, admin: adminAddr, service: `${values.service}.${namespace}`, drainDelayMs, logger });
     const controllerUrl = values.controller;
     let proxy;
     try {
@@ -296,7 +308,8 @@ export const command: Command = {
         settings: { service: values.service, namespace, app, accessLog: values['access-log'] ?? false, fullPipeline: values['full-pipeline'] ?? false, bodyBufferLimit: 64 * 1024, mirrorConcurrency: 64 },
         outbound: listenFlag('--outbound', values.outbound ?? '127.0.0.1:15001', '127.0.0.1'),
         inbound,
-        admin: listenFlag('--admin', values.admin ?? '127.0.0.1:15000', '127.0.0.1'),
+        // Workers leave the admin listener to the primary, which sums their metrics.
+        admin: isWorker() ? null : adminAddr,
         source,
         trustKey,
         trustPeers: values['trust-peers']?.flatMap((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
@@ -321,12 +334,18 @@ export const command: Command = {
           : {}),
       });
     } catch (err) {
-      // startProxy has closed everything it opened: the process exits 2 with one line.
+      // startProxy has closed everything it opened: the process exits 2 with one line (a
+      // worker lets go of its channel to the primary, which would keep it alive).
+      if (isWorker()) process.disconnect();
       if (err instanceof WeftError) throw new UsageError(`${err.code}: ${err.message}`);
       throw err;
     }
     const waiting = proxy.reloader.current() === null ? proxy.reloader.sourceProblem : null;
-    logger.log('info', 'listening', { service: `${values.service}.${namespace}`, ...proxy.addresses, source: source.description, ready: proxy.reloader.current() !== null, ...(waiting ? { waiting: `${waiting.code}: ${waiting.reason}` } : {}) });
+    if (isWorker()) {
+      const report = workerStarted(proxy.context.metrics.registry, { outbound: proxy.addresses.outbound, inbound: proxy.addresses.inbound }, proxy.reloader.current() !== null);
+      proxy.reloader.onActivate(() => report(true));
+    }
+    logger.log('info', isWorker() ? 'worker listening' : 'listening', { service: `${values.service}.${namespace}`, ...proxy.addresses, source: source.description, ready: proxy.reloader.current() !== null, ...(waiting ? { waiting: `${waiting.code}: ${waiting.reason}` } : {}) });
     const running = proxy;
     return new Promise<number>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
@@ -337,11 +356,14 @@ export const command: Command = {
         logger.log('info', 'stopping', { signal, ...(running.registration ? { drainDelayMs: delay } : {}) });
         const force = setTimeout(() => {
           logger.log('warn', 'stopped before every connection closed', { afterMs: delay + 10_000 });
+          if (isWorker()) process.disconnect();
           resolve(0);
         }, delay + 10_000);
         force.unref();
         void running.shutdown(delay).then(() => {
           logger.log('info', 'stopped');
+          // A worker's channel to the primary would keep the process alive.
+          if (isWorker()) process.disconnect();
           resolve(0);
         });
       };
@@ -350,6 +372,12 @@ export const command: Command = {
     });
   },
 };
+
+/** concurrencyFlag reads --concurrency: a whole number of worker processes, 1 to 64. */
+function concurrencyFlag(v: string): number {
+  if (!/^\d{1,2}$/.test(v) || Number(v) < 1 || Number(v) > 64) throw new UsageError(`--concurrency: expected a number of worker processes from 1 to 64, got "${v}"`);
+  return Number(v);
+}
 
 /** isWildcard: an address that listens everywhere, which no caller can dial. */
 function isWildcard(host: string): boolean {

@@ -173,6 +173,15 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    // issue 16: the same proxy with two worker processes (--concurrency 2); CPU counts all three processes.
+    name: 'weft×2',
+    start: async (upstream) => {
+      const port = await freePort();
+      const c = await startChild([WEFT, 'proxy', '--insecure', '--service', 'bench', '--bundle', weftBundleFile(upstream), '--outbound', `127.0.0.1:${port}`, '--admin', 'off', '--concurrency', '2'], '"msg":"listening"');
+      return { addr: `127.0.0.1:${port}`, host: 'up', pid: c.pid ?? null, stop: () => stopChild(c) };
+    },
+  },
+  {
     name: 'node-http-proxy',
     start: async (upstream) => {
       const port = await freePort();

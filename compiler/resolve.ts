@@ -9,6 +9,7 @@
 import { didYouMean } from './did-you-mean.js';
 import { report } from './diagnostics.js';
 import {
+  namespacedName,
   resourceId,
   type AuthorizationPolicy,
   type BackendObjectRef,
@@ -162,10 +163,10 @@ export function resolve(input: ValidatedTree, ctx: PassContext): ResolvedTree {
   for (const r of kept) {
     switch (r.kind) {
       case 'Service':
-        tree.services.set(key(r.metadata.namespace, r.metadata.name), r);
+        tree.services.set(namespacedName(r), r);
         break;
       case 'Fault':
-        tree.faults.set(key(r.metadata.namespace, r.metadata.name), r);
+        tree.faults.set(namespacedName(r), r);
         break;
       case 'HTTPRoute':
         tree.routes.push(r);

@@ -80,10 +80,27 @@ export type Resource =
   | MeshConfig
   | RouteTest;
 
+/**
+ * Ids made so far, per resource object: a resource never changes, and the incremental compiler
+ * hands unchanged ones on from commit to commit, so their ids (and the hashes the id indexes
+ * compute over them) are made once.
+ */
+const ids = new WeakMap<object, string>();
+
 /** resourceId is `Kind/namespace/name`: unique across a repository. */
 export function resourceId(r: { kind: string; metadata: { namespace: string; name: string } }): string {
-  return `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
+  let id = ids.get(r);
+  if (id === undefined) ids.set(r, (id = `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`));
+  return id;
 }
+
+/** namespacedName is `namespace/name` (a Service's id), made once per resource object as resourceId is. */
+export function namespacedName(r: { metadata: { namespace: string; name: string } }): string {
+  let id = names.get(r);
+  if (id === undefined) names.set(r, (id = `${r.metadata.namespace}/${r.metadata.name}`));
+  return id;
+}
+const names = new WeakMap<object, string>();
 
 // ---- Gateway API HTTPRoute (v1, GAMMA profile) -------------------------------------------
 

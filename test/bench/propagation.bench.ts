@@ -225,7 +225,7 @@ async function main(): Promise<void> {
       `| git commit returned → every proxy reported its slice active | ${pct(e2e, 50)} ms | ${pct(e2e, 99)} ms | ${Math.max(...e2e)} ms |`,
       `| of which: compile of the commit (incremental), wall | ${pct(compileMs, 50)} ms | ${pct(compileMs, 99)} ms | ${Math.max(...compileMs)} ms |`,
       `| the same compile, controller CPU time | ${pct(compileCpu, 50)} ms | ${pct(compileCpu, 99)} ms | ${Math.max(...compileCpu)} ms |`,
-      `| of which: compiled → published (bundle store write, slices cut, long-polls woken) | ${pct(publishing, 50)} ms | ${pct(publishing, 99)} ms | ${Math.max(...publishing)} ms |`,
+      `| of which: compiled → published (serving mark synced, slices cut, long-polls woken) | ${pct(publishing, 50)} ms | ${pct(publishing, 99)} ms | ${Math.max(...publishing)} ms |`,
       `| of which: published → affected proxies active (distribution) | ${pct(distribution, 50)} ms | ${pct(distribution, 99)} ms | ${Math.max(...distribution)} ms |`,
       '',
       `Files parsed per commit: ${[...new Set(parsed)].join(', ')} (of ${SERVICES + 2}). front proxy RSS: ${frontRss.map((r) => r.toFixed(0)).join(', ')} MiB. back proxies: digest ${unchanged ? 'unchanged' : 'CHANGED'} over all commits, reloads ${noReloads ? '0' : backReloadsAfter.map((n, k) => n - backReloads[k]!).join(', ')}.`,

@@ -366,14 +366,18 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     return exitCode;
   } finally {
     clearInterval(ticker);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
+    // The handlers stay until every child is stopped: a second signal (Ctrl-C pressed twice, or
+    // `npm start` forwarding the terminal's SIGINT that weft up also got) must not kill weft up
+    // half-way and leave the controller and proxies running. stopAll is bounded (SIGKILL after
+    // its grace period), so ignoring further signals meanwhile cannot hang the exit.
     if (began) opts.out.write('stopping ...\n');
     await gen?.stop();
     await running?.children.stopAll();
     await running?.identity.controllerClient.close().catch(() => undefined);
     await lock.release();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     if (began) opts.out.write(`stopped. The repository stays in ${path.relative(opts.cwd, path.join(state, 'demo')) || '.'} for next time.\n`);
   }
 }

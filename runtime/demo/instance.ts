@@ -158,8 +158,8 @@ export async function runInstance(opts: InstanceOptions): Promise<number> {
     return exitCode;
   } finally {
     clearInterval(watch);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    // Signal handlers stay until the proxy and app are stopped (see runDemo): a second Ctrl-C must
+    // not kill this process while its proxy drains, leaving it running.
     const list = children.list();
     if (list.some((c) => c.process.exitCode === null && c.process.signalCode === null)) {
       opts.out.write(`stopping ${name}: deregistering, then draining ...\n`);
@@ -174,6 +174,8 @@ export async function runInstance(opts: InstanceOptions): Promise<number> {
       });
     }
     await release();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     opts.out.write(`${name} stopped.\n`);
   }
 }

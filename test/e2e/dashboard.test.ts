@@ -30,7 +30,8 @@ test('dashboard: proxies, live chart, rejection banner, screenshot', { timeout: 
   let ctx: BrowserContext | null = null;
   const profile = await mkdtemp(path.join(os.tmpdir(), 'weft-e2e-chromium-'));
   try {
-    up = await startUp();
+    // Through `npm start`, stopped by SIGTERM to npm alone (a supervisor, or kill PID): npm must pass it on.
+    up = await startUp([], 60_000, { viaNpmStart: true });
     const u = up;
     await waitFor('all proxies to converge', () => converged(u), 30_000);
 

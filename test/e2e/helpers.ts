@@ -20,7 +20,14 @@ export const WEFT = path.join(ROOT, 'dist', 'bin', 'weft.js');
 
 const started = new Set<ChildProcess>();
 process.on('exit', () => {
-  for (const c of started) c.kill('SIGKILL');
+  for (const c of started) {
+    // A child started detached (through npm) leads its own group: take the whole group with it.
+    try {
+      if (c.pid !== undefined) process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      c.kill('SIGKILL');
+    }
+  }
 });
 
 /** LockChild is one process `weft up` started, as its lock file lists it. */
@@ -159,6 +166,9 @@ export async function startUp(extra: string[] = [], readyTimeoutMs = 60_000, opt
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
+    // Through npm, its own process group, as a terminal's foreground job: stopUp can then signal
+    // the whole group the way Ctrl-C does.
+    detached: opts.viaNpmStart === true,
   });
   started.add(proc);
   proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
@@ -198,14 +208,18 @@ export async function startUp(extra: string[] = [], readyTimeoutMs = 60_000, opt
 }
 
 /**
- * stopUp sends SIGTERM and waits for `weft up` to exit (SIGKILL after `timeoutMs`); resolves to
- * its exit code and the pids of its children still alive afterwards (should be none).
+ * stopUp sends SIGTERM (or `how.signal`, to the process group with `how.group`) and waits for
+ * `weft up` to exit (SIGKILL after `timeoutMs`); resolves to its exit code and the pids of its
+ * children (and of weft up itself, when up.proc is npm) still alive afterwards (should be none).
  */
-export async function stopUp(up: UpRun, timeoutMs = 20_000): Promise<{ code: number | null; leftovers: number[] }> {
+export async function stopUp(up: UpRun, timeoutMs = 20_000, how: { signal?: NodeJS.Signals; group?: boolean } = {}): Promise<{ code: number | null; leftovers: number[] }> {
   let code: number | null = up.proc.exitCode;
   if (code === null && up.proc.signalCode === null) {
     const exited = new Promise<number | null>((resolve) => up.proc.once('exit', (c) => resolve(c)));
-    up.proc.kill('SIGTERM');
+    // group: every process of the (detached) group at once, as a terminal's Ctrl-C does: npm
+    // and weft up both get it, and npm forwards its copy too, so weft up sees the signal twice.
+    if (how.group && up.proc.pid !== undefined) process.kill(-up.proc.pid, how.signal ?? 'SIGTERM');
+    else up.proc.kill(how.signal ?? 'SIGTERM');
     const timer = setTimeout(() => up.proc.kill('SIGKILL'), timeoutMs);
     code = await exited;
     clearTimeout(timer);

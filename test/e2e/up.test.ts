@@ -3,7 +3,7 @@
  * proxies converge; a committed weight shift moves the traffic within a bound; a second
  * reviews-v2 instance (`weft up --instance`) takes a share and leaves with no error; a broken commit
  * is rejected while every proxy keeps its digest and traffic flows without errors; a second
- * `weft up` says one is running; SIGTERM to `npm start` stops every process it started.
+ * `weft up` says one is running; Ctrl-C on `npm start` stops every process it started.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ const run = promisify(execFile);
 test('weft up: converge, shift weight, scale reviews-v2 to two instances and back, reject a broken commit, fix it, stop cleanly', { timeout: 150_000 }, async () => {
   let up: UpRun | null = null;
   try {
-    // As the README says, through `npm start`; stopUp's SIGTERM then goes to npm.
+    // As the README says, through `npm start`, stopped as the README says, with Ctrl-C.
     up = await startUp([], 60_000, { viaNpmStart: true });
     const u = up;
     const first = await waitFor('all proxies to converge', () => converged(u), 30_000);
@@ -137,9 +137,10 @@ test('weft up: converge, shift weight, scale reviews-v2 to two instances and bac
     assert.ok(whole.requests > 100, `traffic throughout: ${whole.requests} requests`);
     assert.equal(whole.errors, 0, 'no failed request at any point');
 
-    const stopped = await stopUp(u);
+    // Ctrl-C in a terminal: SIGINT to the whole foreground group (npm and weft up; npm forwards its copy too).
+    const stopped = await stopUp(u, 20_000, { signal: 'SIGINT', group: true });
     up = null;
-    assert.equal(stopped.code, 0, `weft up exits 0 on SIGTERM:\n${u.output()}`);
+    assert.equal(stopped.code, 0, `npm start exits 0 on Ctrl-C:\n${u.output()}`);
     assert.deepEqual(stopped.leftovers, [], 'no process left behind');
     assert.equal(u.pids().length, 9, 'controller, apps and seven proxies were tracked');
     assert.ok(!existsSync(path.join(path.dirname(u.repo), 'up.lock')), 'lock released');

@@ -12,6 +12,11 @@ const HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP);
  */
 function connectionNamed(conn: string | string[] | undefined): string[] | null {
   if (conn === undefined) return null;
+  // The common single token (`keep-alive`, `close`, `upgrade`) names nothing left to remove.
+  if (typeof conn === 'string' && !conn.includes(',')) {
+    const only = conn.trim().toLowerCase();
+    return only === 'close' || HOP_SET.has(only) ? null : [only];
+  }
   const out: string[] = [];
   for (const v of typeof conn === 'string' ? [conn] : conn) {
     for (const token of v.split(',')) {

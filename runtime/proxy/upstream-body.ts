@@ -30,7 +30,7 @@ const PAUSE_BUFFERED_BYTES = 64 * 1024;
  * `end` / `close` / `error` events (emitted only when someone listens), `dump({limit})` for a
  * discarded reply, and `whenDone(fn)`, the cheap form of "end, close or error" for slot holders.
  */
-export class UpstreamBody extends EventEmitter {
+export class UpstreamBody {
   /** The response trailers (chunked HTTP/1.1), set at the end; sent on with the body. */
   trailers: Headers | null = null;
   /** True once the whole body was delivered to its sink (or dumped). */
@@ -47,8 +47,29 @@ export class UpstreamBody extends EventEmitter {
     if (!this.destroyed) this.ctrl.resume();
   };
 
-  constructor(private readonly ctrl: Dispatcher.DispatchController) {
-    super();
+  /** Listeners of `end` / `close` / `error`, made on the first on()/once() (most bodies get none). */
+  private emitter: EventEmitter | null = null;
+
+  constructor(private readonly ctrl: Dispatcher.DispatchController) {}
+
+  on(event: 'end' | 'close' | 'error', fn: (...args: unknown[]) => void): this {
+    (this.emitter ??= new EventEmitter()).on(event, fn);
+    return this;
+  }
+
+  once(event: 'end' | 'close' | 'error', fn: (...args: unknown[]) => void): this {
+    (this.emitter ??= new EventEmitter()).once(event, fn);
+    return this;
+  }
+
+  off(event: 'end' | 'close' | 'error', fn: (...args: unknown[]) => void): this {
+    this.emitter?.off(event, fn);
+    return this;
+  }
+
+  private emit(event: 'end' | 'close' | 'error', arg?: unknown): void {
+    const e = this.emitter;
+    if (e !== null && e.listenerCount(event) > 0) e.emit(event, arg);
   }
 
   /** data is undici's onResponseData. */
@@ -133,9 +154,9 @@ export class UpstreamBody extends EventEmitter {
     if (!this.upstreamEnded && !this.ctrl.aborted) this.ctrl.abort(err ?? new Error('response body discarded'));
     const sink = this.sink;
     if (sink !== null && !this.readableEnded) sink.destroy();
-    if (err && this.listenerCount('error') > 0) this.emit('error', err);
+    if (err) this.emit('error', err);
     this.settle();
-    if (this.listenerCount('close') > 0) this.emit('close');
+    this.emit('close');
     return this;
   }
 
@@ -147,9 +168,9 @@ export class UpstreamBody extends EventEmitter {
       sink.end();
     }
     this.dumping = null;
-    if (this.listenerCount('end') > 0) this.emit('end');
+    this.emit('end');
     this.settle();
-    if (this.listenerCount('close') > 0) this.emit('close');
+    this.emit('close');
   }
 
   private settle(): void {

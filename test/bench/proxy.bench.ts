@@ -27,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { closedLoop, writeBenchSection } from './bench-kit.js';
+import { closedLoop, rssMiB, writeBenchSection } from './bench-kit.js';
 import { buildRouter, route } from '../../runtime/router/index.js';
 import { bundle, service, spec, type RuleInput } from '../helpers/bundle-builder.js';
 import { tempDir, writeBundle } from '../helpers/proxy-harness.js';
@@ -354,6 +354,50 @@ function lookupBench(routes: number): number {
   return ns;
 }
 
+/**
+ * bigBundleRss starts `weft proxy` on a bundle of 10,000 routes (1,000 Services of 10 mixed
+ * Exact/PathPrefix/header/method rules each, as lookupBench), sends it 2,000 requests over
+ * routes of many Services, and reads its RSS (issue 16: ≤ 80 MB).
+ */
+async function bigBundleRss(upstream: string): Promise<number> {
+  const services = [];
+  for (let s = 0; s < 1000; s++) {
+    const rules: RuleInput[] = [];
+    for (let r = 0; r < 10; r++) {
+      const i = s * 10 + r;
+      rules.push(
+        r % 3 === 0
+          ? { route: `r${i}`, matches: [{ path: { type: 'Exact', value: `/api/v${i}/items` } }], backends: [{ service: `svc-${s}` }] }
+          : r % 3 === 1
+            ? { route: `r${i}`, matches: [{ path: { type: 'PathPrefix', value: `/api/v${i}` }, headers: [{ type: 'Exact', name: 'x-user', value: 'beta' }] }], backends: [{ service: `svc-${s}` }] }
+            : { route: `r${i}`, matches: [{ path: { type: 'PathPrefix', value: `/p${i}` }, method: 'GET' }], backends: [{ service: `svc-${s}` }] },
+      );
+    }
+    rules.push({ route: `all${s}`, matches: [{ path: { type: 'PathPrefix', value: '/' } }], backends: [{ service: `svc-${s}` }] });
+    services.push(service(`svc-${s}`, { endpoints: [upstream], producer: rules }));
+  }
+  const file = path.join(tempDir('weft-bench-rss-'), 'bundle.json');
+  writeBundle(file, bundle(spec(services)));
+  const port = await freePort();
+  const c = await startChild([WEFT, 'proxy', '--insecure', '--service', 'bench', '--bundle', file, '--outbound', `127.0.0.1:${port}`, '--admin', 'off'], '"msg":"listening"');
+  try {
+    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8 });
+    for (let k = 0; k < 2000; k += 8) {
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, j) => {
+          const s = ((k + j) * 7919) % 1000;
+          const r = await pool.request({ path: `/p${s * 10 + 2}/x`, method: 'GET', headers: { host: `svc-${s}` } });
+          await r.body.dump();
+        }),
+      );
+    }
+    await pool.close();
+    return rssMiB(c.pid!);
+  } finally {
+    await stopChild(c);
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 interface Result {
@@ -420,6 +464,8 @@ async function main(): Promise<void> {
     results.push({ name: s.name, rps: tp.rps, p50: lat.p50, p99: lat.p99, max: lat.max, errors: tp.errors + lat.errors, cpuUsPerReq: tp.cpuUsPerReq });
     process.stderr.write(`${s.name}: ${tp.rps.toFixed(0)} req/s, proxy CPU ${tp.cpuUsPerReq?.toFixed(0) ?? '-'} µs/req, p50 ${lat.p50.toFixed(3)} ms, p99 ${lat.p99.toFixed(3)} ms at ${rate} req/s, errors ${tp.errors + lat.errors}\n`);
   }
+  const rss10k = !only || only.has('rss') ? await bigBundleRss(upstream) : null;
+  if (rss10k !== null) process.stderr.write(`RSS with 10,000 routes: ${rss10k.toFixed(0)} MiB\n`);
   await stopChild(upstreamProc);
   const lookups = [10, 10_000].map((n) => ({ routes: n, ns: lookupBench(n) }));
   for (const l of lookups) process.stderr.write(`route lookup at ${l.routes} routes: ${(l.ns / 1000).toFixed(3)} µs\n`);
@@ -472,6 +518,7 @@ async function main(): Promise<void> {
     '',
     `Weft throughput: ${ratio('node-http-proxy')} node-http-proxy (goal ≥ 1.6×), ${ratio('nginx')} nginx (goal ≥ 0.5×), measured as req/s. By CPU per request (one-core capacity, robust to a shared machine): ${cpuRatio('node-http-proxy')} node-http-proxy, ${cpuRatio('nginx')} nginx.`,
     '',
+    ...(rss10k !== null ? [`RSS of a weft proxy with a 10,000-route bundle (1,000 Services × 10 rules) after 2,000 requests across them: ${rss10k.toFixed(0)} MiB (goal ≤ 80 MB).`, ''] : []),
     `Route lookup (host resolution + table choice + first match, 10 mixed Exact/PathPrefix/header/method routes per service, plus one service holding all routes): ${lookups.map((l) => `${(l.ns / 1000).toFixed(3)} µs at ${l.routes.toLocaleString('en')} routes`).join(', ')} (goal ≤ 2 µs at 10,000).`,
     '',
   ].join('\n');

@@ -6,5 +6,14 @@ import type { Endpoint } from '../../schemas/bundle.js';
  * state survives reloads that keep the endpoint.
  */
 export function endpointKey(e: Endpoint): string {
-  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+  // Asked several times per request (pool, limits, outlier detection): made once per endpoint object.
+  let k = KEYS.get(e);
+  if (k === undefined) {
+    k = e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+    KEYS.set(e, k);
+  }
+  return k;
 }
+
+/** KEYS: endpoint objects (the bundle's, discovery's) and their keys; endpoints are never edited in place. */
+const KEYS = new WeakMap<Endpoint, string>();

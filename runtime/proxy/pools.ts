@@ -62,10 +62,14 @@ export class PoolSet {
    * identity, else `http://host:port`.
    */
   keyFor(e: Endpoint, svc: { readonly namespace: string; readonly name: string } | null): string {
-    const k = endpointKey(e);
-    if (e.meshed === true && this.tls && svc) return `https://${k}#${this.tls.serviceIdentity(svc.namespace, svc.name)}`;
-    return `http://${k}`;
+    if (e.meshed === true && this.tls && svc) return `https://${endpointKey(e)}#${this.tls.serviceIdentity(svc.namespace, svc.name)}`;
+    let k = this.plainKeys.get(e);
+    if (k === undefined) this.plainKeys.set(e, (k = `http://${endpointKey(e)}`));
+    return k;
   }
+
+  /** Plain `http://host:port` keys by endpoint object (asked per request). */
+  private readonly plainKeys = new WeakMap<Endpoint, string>();
 
   /** get returns the pool for `key` (from keyFor, or an `http://host:port` origin), creating it on first use. */
   get(key: string): Pool {

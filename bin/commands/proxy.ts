@@ -17,6 +17,7 @@ import { accessSync, closeSync, constants as fsConstants, fstatSync, mkdirSync, 
 import { MAX_PEM_FILE_BYTES } from '../../runtime/bounded-read.js';
 import type { Logger } from '../../runtime/log.js';
 import { loadTrustBundle } from '../../runtime/identity/trust-bundle.js';
+import { workloadId } from '../../runtime/identity/spiffe-id.js';
 import type { CertificateSource } from '../../runtime/proxy/mtls/certificate-source.js';
 import { sourceClientIdentity } from '../../runtime/proxy/mtls/client-identity.js';
 import { ControllerCertificateSource } from '../../runtime/proxy/mtls/controller-certificates.js';
@@ -161,7 +162,10 @@ export function selectCertificates(
   }
   if (files) {
     if (values.cert === undefined || values.key === undefined) throw new UsageError('--cert and --key go together');
-    const src = new FileCertificateSource({ cert: values.cert, key: values.key, ca: values.ca, ...(values['trust-domain'] !== undefined ? { trustDomain: values['trust-domain'] } : {}) });
+    // The certificate must name this proxy's Service: a proxy serving one Service with another's
+    // certificate would be refused by every caller, and would misname itself to its app (XFCC By=).
+    const expect = workloadId(trustDomain, service.namespace, service.name).uri;
+    const src = new FileCertificateSource({ cert: values.cert, key: values.key, ca: values.ca, expect, ...(values['trust-domain'] !== undefined ? { trustDomain: values['trust-domain'] } : {}) });
     return { source: src, trustDomain };
   }
   if (values.controller === undefined) throw new UsageError('--ca with --token/--token-file gets the certificate from --controller https://HOST:PORT (give --controller, or use --cert --key --ca)');
@@ -252,6 +256,10 @@ export const command: Command = {
     });
     if (!values.service) throw new UsageError('--service NAME is required');
     const namespace = values.namespace ?? 'default';
+    // They name a Service of the policies and its SPIFFE ID (/ns/NS/sa/NAME): DNS labels, as there.
+    for (const [flag, v] of [['--namespace', namespace], ['--service', values.service]] as const) {
+      if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v)) throw new UsageError(`${flag}: "${v}" is not a DNS label (lower-case letters, digits and "-", at most 63, as a Service's name in the policies)`);
+    }
     let app: { address: string; port: number; labels: Record<string, string> } | null = null;
     if (values.app !== undefined) {
       let u: URL;

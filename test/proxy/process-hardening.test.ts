@@ -213,6 +213,32 @@ describe('bundle source problems are named (issue 13 items 11, 12)', () => {
     }
   });
 
+  it('--service/--namespace must be DNS labels, and certificate files must name that Service: one line, exit 2', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const ca = await createCa('weft.local');
+    writeFileSync(path.join(dir, 'ca.pem'), ca.certPem);
+    const w = await workload(ca, 'reviews');
+    writeFileSync(path.join(dir, 'r.crt'), w.certPem);
+    writeFileSync(path.join(dir, 'r.key'), w.keyPem);
+    writeBundle(path.join(dir, 'b.json'), bundle(spec([service('ratings', { endpoints: [] })])));
+    const base = ['--bundle', path.join(dir, 'b.json'), '--admin', '127.0.0.1:0', '--outbound', '127.0.0.1:0'];
+    const files = ['--cert', path.join(dir, 'r.crt'), '--key', path.join(dir, 'r.key'), '--ca', path.join(dir, 'ca.pem')];
+    const cases: [string[], boolean, RegExp][] = [
+      [['--service', 'Ratings', ...base], true, /^weft: --service: "Ratings" is not a DNS label/],
+      [['--service', 'ratings', '--namespace', 'my ns', ...base], true, /^weft: --namespace: "my ns" is not a DNS label/],
+      [['--service', 'ratings', ...base, ...files], false, /^weft: WEFT_ID_CERT_SAN: \S+r\.crt: the certificate names spiffe:\/\/weft\.local\/ns\/default\/sa\/reviews, not spiffe:\/\/weft\.local\/ns\/default\/sa\/ratings$/],
+    ];
+    for (const [args, insecure, expected] of cases) {
+      const r = await runToExit(args, 20_000, insecure);
+      assert.equal(r.code, 2, r.stderr);
+      const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('{'));
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, expected);
+      assert.doesNotMatch(r.stderr, /"msg":"listening"/);
+    }
+  });
+
   it('an unreachable controller is named in /config', async () => {
     const port = await freePort();
     const p = await spawnProxy(['--service', 'me', '--controller', `http://127.0.0.1:${port}`]);

@@ -13,6 +13,8 @@ export interface FileCertificatesOptions {
   readonly ca: string;
   /** Trust domain when the CA certificate does not name one (cert-manager, Vault). */
   readonly trustDomain?: string;
+  /** The SPIFFE ID the certificate must name (this proxy's Service); a set naming another is not taken. */
+  readonly expect?: string;
   /** Coalesce a burst of writes (cert-manager writes the files one after another). Default 100 ms. */
   readonly debounceMs?: number;
   /** Re-read this often even without an event (symlink swaps, NFS). Default 2000 ms; 0 disables. */
@@ -125,7 +127,7 @@ export class FileCertificateSource implements CertificateSource {
     if (!first && text === this.lastText) return;
     let next: WorkloadCertificate;
     try {
-      next = checkWorkloadCertificate(pem, this.opts.trustDomain !== undefined ? { trustDomain: this.opts.trustDomain } : {});
+      next = checkWorkloadCertificate(pem, { ...(this.opts.trustDomain !== undefined ? { trustDomain: this.opts.trustDomain } : {}), ...(this.opts.expect !== undefined ? { expect: this.opts.expect } : {}) });
     } catch (err) {
       const e = err instanceof WeftError ? err : new WeftError('WEFT_ID_CERT', String(err), 500);
       if (first) throw new WeftError(e.code, `${this.files.cert}: ${e.message}`, 500);

@@ -113,3 +113,33 @@ test('FileCertificateSource: refuses at start a certificate of another CA, an ex
     }
   }
 });
+
+test('FileCertificateSource with expect: refuses at start a certificate naming another Service, and never rotates to one', async () => {
+  const ca = await createCa('weft.local');
+  const dir = await tmpDir('filecerts');
+  const expect = workloadId('weft.local', 'default', 'ratings').uri;
+  const withExpect = (): FileCertificateSource =>
+    new FileCertificateSource({ cert: path.join(dir, 'tls.crt'), key: path.join(dir, 'tls.key'), ca: path.join(dir, 'ca.crt'), expect, debounceMs: 20, pollMs: 200 });
+  try {
+    await writeSet(dir, ca, 'reviews');
+    await assert.rejects(withExpect().start(), (err: unknown) => err instanceof WeftError && err.code === 'WEFT_ID_CERT_SAN' && /names spiffe:\/\/weft\.local\/ns\/default\/sa\/reviews, not spiffe:\/\/weft\.local\/ns\/default\/sa\/ratings/.test(err.message));
+    await writeSet(dir, ca, 'ratings');
+    const s = withExpect();
+    await s.start();
+    try {
+      const first = s.current()!;
+      // Files swapped for another Service's set: not taken, the reason kept; ratings' own set is.
+      await writeSet(dir, ca, 'reviews');
+      await waitFor(() => s.status().lastError !== null, 10_000, 'the source to report the certificate naming another Service');
+      assert.equal(s.current(), first);
+      assert.equal(s.status().lastError?.code, 'WEFT_ID_CERT_SAN');
+      const next = nextRotation(s);
+      await writeSet(dir, ca, 'ratings');
+      assert.equal((await next).leaf.id.uri, expect);
+    } finally {
+      await s.stop();
+    }
+  } finally {
+    await removeDir(dir);
+  }
+});

@@ -40,7 +40,8 @@ export async function load(options: CompileOptions, ctx: PassContext): Promise<L
   const maxBytes = options.maxFileBytes !== undefined && options.maxFileBytes > 0 ? options.maxFileBytes : DEFAULT_MAX_FILE_BYTES;
   const files = options.rev !== undefined ? await loadFromGit(options.dir, options.rev, maxBytes, ctx) : await loadFromDisk(options.dir, maxBytes, ctx);
   if (files === null) return { files: [] };
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // git lists a tree nearly in this order already; checking is cheaper than sorting 10,000 paths.
+  if (!files.every((f, i) => i === 0 || (files[i - 1] as SourceFile).path < f.path)) files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   if (files.length === 0) report(ctx, 'WFT104', `no *.yaml, *.yml or *.cue files in ${describe(options)}`, null);
   return { files };
 }

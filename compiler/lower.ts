@@ -101,7 +101,8 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
   const tables = tablesByParent(tree, memo);
   const services: ServiceEntry[] = [];
   let meshKey: string | undefined;
-  for (const id of [...tree.services.keys()].sort(byString)) {
+  // sort() without a comparator orders by UTF-16 code units, as byString does, and runs natively.
+  for (const id of [...tree.services.keys()].sort()) {
     const svc = tree.services.get(id);
     if (!svc) continue;
     const groups = tables.get(id) ?? NO_TABLES;

@@ -264,7 +264,11 @@ function asWeftError(err: unknown): WeftError {
   if (err instanceof WeftError) return err;
   const e = err as { code?: string; message?: string };
   const detail = e.code !== undefined && !isRuntimeCode(e.code) ? `${e.code}: ` : '';
-  return new WeftError(isRuntimeCode(e.code) ? e.code : 'WEFT_ID_ISSUE', `certificate request failed: ${detail}${e.message ?? String(err)}`, 503);
+  // OpenSSL's words for "this server's chain is not ours": most often --ca is another CA's.
+  const hint = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_SIGNATURE_FAILURE)$/.test(e.code ?? '')
+    ? ' (the controller\'s certificate does not chain to --ca: give the ca.pem of the CA the controller runs with, its --ca-dir)'
+    : '';
+  return new WeftError(isRuntimeCode(e.code) ? e.code : 'WEFT_ID_ISSUE', `certificate request failed: ${detail}${e.message ?? String(err)}${hint}`, 503);
 }
 
 /** isTransient: worth retrying (the controller is down or busy), as opposed to a refusal. */

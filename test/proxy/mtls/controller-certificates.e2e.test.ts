@@ -16,7 +16,7 @@ import { workloadId } from '../../../runtime/identity/spiffe-id.js';
 import { ControllerCertificateSource } from '../../../runtime/proxy/mtls/controller-certificates.js';
 import { WeftError } from '../../../runtime/errors.js';
 import { initRepo, killAll, removeTmp, startController, tmpDir, freePort, type ControllerProc } from '../../controller/helpers.js';
-import { closeAgent, getText, metricValue, send, sleep, startApp, type App } from '../../helpers/proxy-harness.js';
+import { closeAgent, getText, metricValue, send, sleep, startApp, waitFor, within, type App } from '../../helpers/proxy-harness.js';
 import { spawnProxy, type ProxyProcess } from '../../helpers/proxy-harness.js';
 import { certificateSourceConformance } from './certificate-source-conformance.js';
 
@@ -89,6 +89,22 @@ test('ControllerCertificateSource: a used one-use token gets no certificate; no 
   await assert.rejects(b.start(), (err: unknown) => err instanceof WeftError && err.code === 'WEFT_ID_TOKEN_USED');
   const c = source('web', path.join(dir, 'once-c'), null);
   await assert.rejects(c.start(), (err: unknown) => err instanceof WeftError && err.code === 'WEFT_ID_NO_TOKEN');
+});
+
+test('ControllerCertificateSource: a --ca that is not the controller\'s CA is retried with a reason that names --ca', async () => {
+  const other = await createCa('weft.local');
+  const events: Record<string, unknown>[] = [];
+  const s = new ControllerCertificateSource({ url: ctl.url, caPem: other.certPem, token: () => Promise.resolve(token('web')), service: 'web', namespace: 'default', cacheDir: path.join(dir, 'wrong-ca'), retryMs: 100, log: (e) => events.push(e) });
+  const started = s.start().catch((err: unknown) => err);
+  try {
+    await waitFor(() => events.some((e) => e['state'] === 'retry'), 20_000, 'a retried certificate request');
+    const retry = events.find((e) => e['state'] === 'retry')!;
+    assert.match(String(retry['reason']), /does not chain to --ca: give the ca\.pem of the CA the controller runs with/);
+    assert.equal(s.current(), null, 'no certificate from a controller it cannot verify');
+  } finally {
+    await s.stop();
+    await within(started, 20_000, 'the stopped source\'s start() to settle');
+  }
 });
 
 test('proxies bootstrapped with join tokens renew 20 s certificates themselves under steady traffic: 0 failed requests', { timeout: 120_000 }, async () => {

@@ -141,6 +141,13 @@ describe('weft controller on a local repository', { timeout: 120_000 }, () => {
 
   it('serves the stored bundle at once after a restart, before recompiling', async () => {
     const served = await statusOf(ctl);
+    // The store is written after serving (store.ts: marked, served, then stored); a crash before
+    // the write lands serves nothing stored, never something older. This test is about the
+    // stored case, so it waits for the write before killing.
+    await waitFor(async () => {
+      const head = await readFile(path.join(store, 'current.bundle'), 'utf8').catch(() => '');
+      return head.slice(0, head.indexOf('\n')).includes(served.current?.digest ?? '-') ? true : null;
+    }, 20_000, 'the served bundle to be stored', ctl);
     await ctl.kill('SIGKILL');
     // A commit lands while the controller is down: after the restart the stored bundle must be
     // served first, then the new commit.

@@ -143,6 +143,10 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
     // handler sees limit + 1 and answers 431 (never a truncated request).
     http1.maxHeadersCount = l.maxRequestHeadersCount + 1;
     http1.headersTimeout = l.requestHeadersTimeoutMs;
+    // node:http arms each connection's socket timer with server.timeout when a request starts
+    // (and with the keep-alive timeout between requests): that is streamIdleTimeout, without a
+    // new timer per request. The request's response listens for it (ListenerRequest.start).
+    http1.timeout = l.streamIdleTimeoutMs;
     headersTimeoutMs = l.requestHeadersTimeoutMs;
     dispatcher.sniffTimeoutMs = l.requestHeadersTimeoutMs;
     http2.updateSettings({ maxHeaderListSize: l.maxRequestHeadersBytes });
@@ -309,7 +313,13 @@ class ListenerRequest {
   }
 
   start(idleMs: number, receiveMs: number): void {
-    if (idleMs > 0) this.res.setTimeout(idleMs, () => this.idle(idleMs));
+    if (idleMs > 0) {
+      const onIdle = (): void => this.idle(idleMs);
+      // HTTP/1.1: the socket timer already runs at idleMs (server.timeout, set by apply) unless a
+      // reload changed the limit since; HTTP/2 times each stream itself.
+      if (!this.h2 && (this.req.socket as Socket & { timeout?: number }).timeout === idleMs) this.res.on('timeout', onIdle);
+      else this.res.setTimeout(idleMs, onIdle);
+    }
     if (receiveMs > 0 && hasBody(this.req)) {
       this.receiveTimer = setTimeout(() => this.receiveTimeout(receiveMs), receiveMs);
       this.res.once('close', () => this.disarmReceive());
@@ -476,6 +486,9 @@ class ListenerRequest {
 async function handleUpgrade(ctx: ProxyContext, direction: Direction, handler: Handler, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   const startedAt = performance.now();
   socket.on('error', () => socket.destroy());
+  // The connection leaves node:http: its streamIdleTimeout timer (server.timeout) is not the
+  // tunnel's, which keeps its own idle limit.
+  (socket as Socket).setTimeout?.(0);
   const token = String(req.headers.upgrade ?? '').trim().toLowerCase();
   const active = ctx.active();
   if (token !== 'websocket') {

@@ -182,7 +182,12 @@ export async function spawnProxy(args: string[], timeoutMs = 15_000): Promise<Pr
   });
   const p = await new Promise<ProxyProcess>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`proxy did not start: ${stderr.join('\n')}`)), timeoutMs);
+    // A proxy that never says "listening" is killed: left running, its pipes would keep the test
+    // file alive after the failure.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`proxy did not start within ${timeoutMs} ms: ${stderr.join('\n')}`));
+    }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`proxy exited with ${code}: ${stderr.join('\n')}${buf}`));

@@ -53,8 +53,8 @@ describe('header values through the proxy (issue 13 items 1, 2)', () => {
     };
   });
   after(async () => {
-    await p.stop();
-    await Promise.all([v1.close(), v2.close()]);
+    await p?.stop();
+    await Promise.all([v1?.close(), v2?.close()]);
     await agent.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -307,6 +307,16 @@ async function openLoop(t: Target, rate: number, seconds: number): Promise<{ p50
 
 // ---------------------------------------------------------------- route lookup
 
+/**
+ * benchRule is route `i`, the `r`th of Service `svc-<s>`, in the synthetic route-table benches:
+ * an Exact path, a PathPrefix with a header match, or a PathPrefix with a method, in turn by `r`.
+ */
+function benchRule(i: number, r: number, s: number): RuleInput {
+  if (r % 3 === 0) return { route: `r${i}`, matches: [{ path: { type: 'Exact', value: `/api/v${i}/items` } }], backends: [{ service: `svc-${s}` }] };
+  if (r % 3 === 1) return { route: `r${i}`, matches: [{ path: { type: 'PathPrefix', value: `/api/v${i}` }, headers: [{ type: 'Exact', name: 'x-user', value: 'beta' }] }], backends: [{ service: `svc-${s}` }] };
+  return { route: `r${i}`, matches: [{ path: { type: 'PathPrefix', value: `/p${i}` }, method: 'GET' }], backends: [{ service: `svc-${s}` }] };
+}
+
 function lookupBench(routes: number): number {
   const per = 10;
   const services = [];
@@ -315,13 +325,7 @@ function lookupBench(routes: number): number {
     const rules: RuleInput[] = [];
     for (let r = 0; r < per && s * per + r < routes; r++) {
       const i = s * per + r;
-      rules.push(
-        r % 3 === 0
-          ? { route: `r${i}`, matches: [{ path: { type: 'Exact', value: `/api/v${i}/items` } }], backends: [{ service: `svc-${s}` }] }
-          : r % 3 === 1
-            ? { route: `r${i}`, matches: [{ path: { type: 'PathPrefix', value: `/api/v${i}` }, headers: [{ type: 'Exact', name: 'x-user', value: 'beta' }] }], backends: [{ service: `svc-${s}` }] }
-            : { route: `r${i}`, matches: [{ path: { type: 'PathPrefix', value: `/p${i}` }, method: 'GET' }], backends: [{ service: `svc-${s}` }] },
-      );
+      rules.push(benchRule(i, r, s));
     }
     services.push(service(`svc-${s}`, { endpoints: ['127.0.0.1:1'], producer: rules }));
   }
@@ -365,13 +369,7 @@ async function bigBundleRss(upstream: string): Promise<number> {
     const rules: RuleInput[] = [];
     for (let r = 0; r < 10; r++) {
       const i = s * 10 + r;
-      rules.push(
-        r % 3 === 0
-          ? { route: `r${i}`, matches: [{ path: { type: 'Exact', value: `/api/v${i}/items` } }], backends: [{ service: `svc-${s}` }] }
-          : r % 3 === 1
-            ? { route: `r${i}`, matches: [{ path: { type: 'PathPrefix', value: `/api/v${i}` }, headers: [{ type: 'Exact', name: 'x-user', value: 'beta' }] }], backends: [{ service: `svc-${s}` }] }
-            : { route: `r${i}`, matches: [{ path: { type: 'PathPrefix', value: `/p${i}` }, method: 'GET' }], backends: [{ service: `svc-${s}` }] },
-      );
+      rules.push(benchRule(i, r, s));
     }
     rules.push({ route: `all${s}`, matches: [{ path: { type: 'PathPrefix', value: '/' } }], backends: [{ service: `svc-${s}` }] });
     services.push(service(`svc-${s}`, { endpoints: [upstream], producer: rules }));

@@ -178,10 +178,15 @@ describe('discovery routes with identity on', { timeout: 30_000 }, () => {
 
 describe('discovery after a controller restart', { timeout: 30_000 }, () => {
   it('serves incomplete sets for one lease, then complete ones, waking held polls', async () => {
-    const s = await serve({ leaseMs: 500 });
+    const s = await serve({ leaseMs: 1000 });
+    // Warming lasts one lease from warm(), and the registration's lease runs from its PUT, a few
+    // ms later: without heartbeats the two end together and a slow machine answers the woken poll
+    // after the lease is gone. The instance heartbeats, as a proxy does.
+    let beat: NodeJS.Timeout | undefined;
     try {
       s.ctl.discovery.warm();
       await call(s.base, 'PUT', '/v1/endpoints/self', reg('warm', 19300));
+      beat = setInterval(() => void call(s.base, 'PUT', '/v1/endpoints/self', reg('warm', 19300)).catch(() => undefined), 100);
       const during = await endpoints(s.base, ['default/warm']);
       assert.equal(during.body?.sets[0]?.complete, false);
       const later = await endpoints(s.base, ['default/warm'], [during.etag!], 20);
@@ -189,6 +194,7 @@ describe('discovery after a controller restart', { timeout: 30_000 }, () => {
       assert.equal(later.body?.sets[0]?.complete, true);
       assert.equal(later.body?.sets[0]?.endpoints.length, 1);
     } finally {
+      clearInterval(beat);
       await s.ctl.close();
       await s.server.close();
       await removeTmp(s.dir);

@@ -3,7 +3,8 @@
  * schema, its own digest over its own spec, signed like any bundle), so a proxy cannot tell a
  * slice from a whole bundle and needs no code for it.
  *
- * What a proxy of Service S uses from a bundle, and so what its slice keeps:
+ * What a proxy of Service S uses from a bundle, and so what its slice keeps (which Services:
+ * schemas/reachable.ts, shared with the controller and the proxy's endpoint following):
  *  - the mesh settings, whole;
  *  - S's own entry: its inbound policies (authorization, rate limits) and its egress scope;
  *  - every Service in S's egress scope, with the routing S's callers see: the producer table
@@ -24,6 +25,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Bundle, BundleSpec, Filter, RouteTable, Routing, ServiceEntry, SourceMap } from '../schemas/bundle.js';
 import { egressMatcher } from '../schemas/egress.js';
 import { canonicalJson } from '../schemas/canonical.js';
+import { reachOf } from '../schemas/reachable.js';
 import { assembleBundle, type EmitResult } from './emit.js';
 
 const NO_ROUTING: Routing = Object.freeze({ consumers: Object.freeze({}) as Routing['consumers'], producer: null });
@@ -80,35 +82,16 @@ function filterTargets(filters: readonly Filter[], into: Set<string>): void {
  * not in the bundle gets the mesh default scope and no inbound policies.
  */
 export function sliceSpec(spec: BundleSpec, service: string): BundleSpec {
-  const byId = new Map<string, ServiceEntry>();
-  for (const e of spec.services) byId.set(e.id, e);
-  const self = byId.get(service);
+  const { scope, ids } = reachOf(spec, service);
   const callerNs = service.slice(0, service.indexOf('/'));
-  const scope = egressMatcher(self ? (self.egress ?? spec.mesh.defaults.egress) : spec.mesh.defaults.egress);
-  const kept = new Map<string, ServiceEntry>();
-  const reached = new Set<string>();
-  for (const e of spec.services) {
-    if (!scope.allows(e.id)) continue;
-    const callee = asCallee(e, callerNs);
-    kept.set(e.id, e.id === service ? cached(e, 'self-in-scope', () => ({ ...callee, authorization: e.authorization, rateLimits: e.rateLimits })) : callee);
-    for (const t of tablesOf(callee.routing)) {
-      for (const r of t.rules) {
-        filterTargets(r.filters, reached);
-        for (const b of r.backends) {
-          reached.add(b.service);
-          filterTargets(b.filters, reached);
-        }
-      }
-    }
-  }
-  if (self && !kept.has(service)) kept.set(service, asSelf(self));
-  for (const id of reached) {
-    if (kept.has(id)) continue;
-    const e = byId.get(id);
-    if (e) kept.set(id, asBackend(e));
-  }
   // The whole bundle's order (sorted by id), so the slice is canonical as well.
-  const services = spec.services.filter((e) => kept.has(e.id)).map((e) => kept.get(e.id)!);
+  const services: ServiceEntry[] = [];
+  for (const e of spec.services) {
+    if (!ids.has(e.id)) continue;
+    if (!scope.allows(e.id)) services.push(e.id === service ? asSelf(e) : asBackend(e));
+    else if (e.id !== service) services.push(asCallee(e, callerNs));
+    else services.push(cached(e, 'self-in-scope', () => ({ ...asCallee(e, callerNs), authorization: e.authorization, rateLimits: e.rateLimits })));
+  }
   return { mesh: spec.mesh, services };
 }
 

@@ -88,6 +88,7 @@ export const RUNTIME_ERRORS = {
   WEFT_CTL_METHOD: { where: 'controller', status: [405], meaning: 'The path exists, but not with this method.' },
   WEFT_CTL_INTERNAL: { where: 'controller', status: [500], meaning: 'The controller failed answering a request; this is a bug.' },
   WEFT_CTL_FORBIDDEN: { where: 'controller', status: [403], meaning: 'The request needs a client certificate naming a Service, or the certificate names another identity than the one the request is for (a proxy may speak only for its own Service).' },
+  WEFT_CTL_MISDIRECTED: { where: 'controller', status: [421], meaning: 'The dashboard listener was asked for a Host that is not a name of this machine (an IP address, localhost, its host name, or a --dashboard-host name): refused against DNS rebinding.' },
   WEFT_CTL_TOO_MANY: { where: 'controller', status: [429], meaning: 'The instance registry is full (in total or for this Service); the registration was refused.' },
   WEFT_CTL_WEBHOOK_SIGNATURE: { where: 'controller', status: [401], meaning: 'A webhook request has a missing or wrong X-Hub-Signature-256, or the controller has no --webhook-secret (required unless --insecure).' },
   WEFT_CTL_FLEET_FULL: { where: 'controller', status: [429], meaning: 'The proxy table is full; the proxy is served but not recorded.' },

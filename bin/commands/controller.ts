@@ -9,7 +9,8 @@ import { Controller } from '../../runtime/controller/controller.js';
 import { ControllerError } from '../../runtime/controller/errors.js';
 import { jsonLogger } from '../../runtime/log.js';
 import { isRemoteRepo } from '../../runtime/controller/repository.js';
-import { ControllerServer } from '../../runtime/controller/server.js';
+import { ControllerServer, DEFAULT_MAX_CONNECTIONS } from '../../runtime/controller/server.js';
+import { dashboardHostCheck } from '../../runtime/controller/host-check.js';
 import { DASHBOARD_LISTENER_ROUTES, MTLS_ROUTES, ROUTES } from '../../runtime/controller/routes.js';
 import { Issuer, servingNames } from '../../runtime/controller/issuer.js';
 import { JoinTokenAttestor } from '../../runtime/controller/join-token-attestor.js';
@@ -38,6 +39,11 @@ Usage: weft controller --repo PATH|URL [options]
                          the listen address (every local address for 0.0.0.0) is always in it
   --dashboard ADDR       plain-HTTP, read-only listener for people and tools: the dashboard,
                          GET /v1/status, /metrics, /healthz (default 127.0.0.1:15014; "off": none)
+  --dashboard-host NAME  another name the dashboard listener answers to (repeatable; *.example.com
+                         for a domain): it answers only Host values naming this machine (IP
+                         addresses, localhost, the host name), against DNS rebinding
+  --max-connections N    open connections the main listener holds at most (default 10000; the
+                         dashboard listener holds 256); past it new ones are closed at once
   --insecure             run without --ca-dir: plain HTTP, and anyone who can reach the controller
                          may fetch bundles, report status and register (local development only)
   --max-wait DURATION    longest long-poll honoured (default 60s)
@@ -77,6 +83,8 @@ export const command: Command = {
         'cert-ttl': { type: 'string' },
         san: { type: 'string', multiple: true, default: [] },
         dashboard: { type: 'string', default: '127.0.0.1:15014' },
+        'dashboard-host': { type: 'string', multiple: true, default: [] },
+        'max-connections': { type: 'string', default: String(DEFAULT_MAX_CONNECTIONS) },
         insecure: { type: 'boolean', default: false },
         lease: { type: 'string', default: '15s' },
         debug: { type: 'boolean', default: false },
@@ -107,6 +115,10 @@ export const command: Command = {
     const certTtlMs = durationFlag('--cert-ttl', values['cert-ttl'] ?? '24h');
     if (certTtlMs < 10_000) throw new UsageError('--cert-ttl must be at least 10s');
     const dashboard = values.dashboard === 'off' ? null : addressFlag('--dashboard', values.dashboard ?? '127.0.0.1:15014', '127.0.0.1');
+    const maxConnections = Number(values['max-connections']);
+    if (!/^[1-9][0-9]*$/.test(values['max-connections'] ?? '') || maxConnections > 1_000_000) throw new UsageError('--max-connections must be a whole number from 1 to 1000000');
+    const dashboardHosts = (values['dashboard-host'] ?? []).flatMap((v) => v.split(',').map((n) => n.trim()).filter(Boolean));
+    for (const n of dashboardHosts) if (!/^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?$/.test(n)) throw new UsageError(`--dashboard-host ${n}: expected a DNS name, or *.DOMAIN`);
     const logger = jsonLogger({ debug: values.debug });
     const storeDir = path.resolve(values.store);
     let issuer: Issuer | undefined;
@@ -149,7 +161,7 @@ export const command: Command = {
     if (issuer) {
       const names = servingNames(listen.host, values.san ?? []);
       const first = await issuer.serverCredentials(names);
-      server = new ControllerServer(ctl, MTLS_ROUTES, { credentials: first.options, bundle: issuer.trustBundle });
+      server = new ControllerServer(ctl, MTLS_ROUTES, { credentials: first.options, bundle: issuer.trustBundle }, { listener: 'main', maxConnections });
       logger.log('info', 'serving certificate', { spiffeId: first.leaf.id.uri, dns: names.dns, ips: names.ips, notAfter: first.leaf.notAfter.toISOString() });
       // The controller renews its own certificate at half its lifetime; open connections keep theirs.
       const renew = (): void => {
@@ -170,9 +182,9 @@ export const command: Command = {
       };
       renew();
     } else {
-      server = new ControllerServer(ctl, ROUTES);
+      server = new ControllerServer(ctl, ROUTES, undefined, { listener: 'main', maxConnections });
     }
-    const dash = dashboard ? new ControllerServer(ctl, DASHBOARD_LISTENER_ROUTES) : null;
+    const dash = dashboard ? new ControllerServer(ctl, DASHBOARD_LISTENER_ROUTES, undefined, { listener: 'dashboard', maxConnections: 256, hostCheck: dashboardHostCheck(dashboardHosts) }) : null;
     const closeAll = (): Promise<unknown> => {
       if (rotation) clearTimeout(rotation);
       return Promise.allSettled([ctl.close(), server.close(), dash?.close()]);

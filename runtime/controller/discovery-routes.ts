@@ -4,6 +4,8 @@ import { ControllerError, messageOf } from './errors.js';
 import { parseEtags, parsePreferWait, readBody, sendError, sendJson } from './http.js';
 import type { Handler } from './handler.js';
 import type { Registrant } from '../discovery/registry.js';
+import type { Bundle } from '../../schemas/bundle.js';
+import { reachOf, type Reach } from '../../schemas/reachable.js';
 import { MAX_SERVICES_PER_POLL, type EndpointsResponse, type EndpointSet, type RegistrationResponse } from '../discovery/protocol.js';
 
 /** REGISTRATION_BODY_LIMIT bounds PUT/DELETE /v1/endpoints/self. */
@@ -139,6 +141,40 @@ function serviceParam(v: string): string | null {
   return NAME.test(ns) && NAME.test(name) ? `${ns}/${name}` : null;
 }
 
+/** Reach per caller, per bundle (a new bundle drops them with it). */
+const reachCache = new WeakMap<Bundle, Map<string, Reach>>();
+
+/**
+ * mayRead checks that the verified caller may read the endpoint sets of `services`: the Services
+ * its proxies reach in the current bundle (schemas/reachable.ts: its egress scope and the
+ * backends its routes there forward to; what its slice holds), as Istio's `Sidecar` egress hosts
+ * bound what a sidecar is sent. Otherwise one 403 naming what is out of reach (a proxy asks only
+ * for what it reaches, so this is an attacker, or a proxy whose bundle is about to be replaced
+ * and retries), or 503 before the first bundle. False when it has answered.
+ */
+function mayRead(ctl: Controller, req: IncomingMessage, res: ServerResponse, services: ReadonlySet<string>): boolean {
+  const who = ctl.peerIdentity?.(req);
+  if (!who) {
+    sendError(res, 403, 'WEFT_CTL_FORBIDDEN', 'a client certificate naming a Service is required');
+    return false;
+  }
+  const bundle = ctl.current?.bundle;
+  if (!bundle) {
+    sendError(res, 503, 'WEFT_CTL_NOT_READY', 'no bundle yet', { 'retry-after': '1' });
+    return false;
+  }
+  const caller = `${who.namespace}/${who.service}`;
+  let byCaller = reachCache.get(bundle);
+  if (!byCaller) reachCache.set(bundle, (byCaller = new Map()));
+  let reach = byCaller.get(caller);
+  if (!reach) byCaller.set(caller, (reach = reachOf(bundle.spec, caller)));
+  const outside = [...services].filter((id) => !reach.ids.has(id));
+  if (outside.length === 0) return true;
+  const shown = outside.slice(0, 5).join(', ') + (outside.length > 5 ? ` and ${outside.length - 5} more` : '');
+  sendError(res, 403, 'WEFT_CTL_FORBIDDEN', `${caller} does not reach ${shown} (egress scope, docs/discovery.md)`);
+  return false;
+}
+
 /**
  * GET /v1/endpoints?service=NS/NAME[&service=…]: the full EndpointSet of every named Service whose
  * version is not among If-None-Match. When all are current and `Prefer: wait=N` is given, the
@@ -161,6 +197,7 @@ function getEndpoints(ctl: Controller, req: IncomingMessage, res: ServerResponse
     }
     services.add(id);
   }
+  if (ctl.peerIdentity && !mayRead(ctl, req, res, services)) return;
   const inm = req.headers['if-none-match'];
   const etags = new Set(parseEtags(Array.isArray(inm) ? inm.join(',') : inm));
   const catalog = ctl.discovery.catalog;

@@ -45,10 +45,14 @@ export class Issuer {
   async bootstrap(csrPem: string, tokenType: string, token: string, now = new Date()): Promise<{ leaf: IssuedLeaf; ref: string }> {
     const attestor = this.attestors.get(tokenType);
     if (!attestor) throw new IdentityError('WEFT_ID_TOKEN', `token type "${tokenType}" is not accepted here (accepted: ${this.tokenTypes.join(', ')})`, 400);
-    // The CSR is checked before the token is spent: a malformed request must not burn a one-use token.
+    // Order: the token is verified (cheap, spends nothing), so anonymous requests cost no CSR
+    // parsing; then the CSR is checked, so a malformed request does not burn a one-use token;
+    // only then is the use spent.
+    const claimed = await attestor.verify(token, now);
+    // Whatever an attestor vouches for, the controller's own identity is never issued to a client.
+    if (isControllerId(claimed.identity)) throw new IdentityError('WEFT_ID_CERT_SAN', 'the controller identity is never issued to a client', 403);
     await parseCsr(csrPem);
     const { identity, ref } = await attestor.attest(token, now);
-    // Whatever an attestor vouches for, the controller's own identity is never issued to a client.
     if (isControllerId(identity)) throw new IdentityError('WEFT_ID_CERT_SAN', 'the controller identity is never issued to a client', 403);
     return { leaf: await issueLeaf(this.ca, csrPem, { id: identity, ttlMs: this.certTtlMs, now }), ref };
   }

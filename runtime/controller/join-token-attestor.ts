@@ -16,6 +16,12 @@ export class JoinTokenAttestor implements Attestor {
     private readonly ledger: TokenLedger,
   ) {}
 
+  async verify(credential: string, now: Date): Promise<Attestation> {
+    const claims = verifyJoinToken(credential, this.ca.key.publicKey, this.ca.trustDomain, now);
+    await this.ledger.check(claims, now);
+    return { identity: claims.identity, ref: `join_token:${claims.id.slice(0, 8)}` };
+  }
+
   async attest(credential: string, now: Date): Promise<Attestation> {
     const claims = verifyJoinToken(credential, this.ca.key.publicKey, this.ca.trustDomain, now);
     await this.ledger.consume(claims, now);

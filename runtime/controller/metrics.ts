@@ -84,6 +84,12 @@ export class ControllerMetrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  readonly connectionsRefused = new Counter({
+    name: 'weft_controller_connections_refused_total',
+    help: 'Connections closed on arrival because the listener (main, dashboard) held --max-connections.',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
   readonly repoErrors = new Counter({
     name: 'weft_controller_repository_errors_total',
     help: 'Failed reads of the repository (fetch, rev-parse).',

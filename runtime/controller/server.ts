@@ -9,11 +9,25 @@ import { ControllerError, messageOf } from './errors.js';
 import { sendError } from './http.js';
 import type { Handler } from './handler.js';
 import { ROUTES } from './routes.js';
+import type { HostCheck } from './host-check.js';
+
+/** DEFAULT_MAX_CONNECTIONS is `--max-connections`'s default for the main listener. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 /** ServerTls makes a ControllerServer speak TLS: its credentials and the bundle client certificates are checked against. */
 export interface ServerTls {
   readonly credentials: SecureContextOptions;
   readonly bundle: TrustBundle;
+}
+
+/** ServerLimits: how many connections a listener holds, and which Host values it answers. */
+export interface ServerLimits {
+  /** Which listener this is, for the refused-connections metric and log. */
+  readonly listener: 'main' | 'dashboard';
+  /** Open connections at most; past it new ones are closed at once (node's `maxConnections`). */
+  readonly maxConnections: number;
+  /** When set, a request whose Host fails it is answered 421 and nothing else (host-check.ts). */
+  readonly hostCheck?: HostCheck;
 }
 
 /**
@@ -30,6 +44,7 @@ export class ControllerServer {
     private readonly ctl: Controller,
     private readonly routes: ReadonlyMap<string, Handler> = ROUTES,
     tls?: ServerTls,
+    private readonly limits: ServerLimits = { listener: 'main', maxConnections: DEFAULT_MAX_CONNECTIONS },
   ) {
     if (tls) {
       // A handshake must finish within 10 s (Node's default is 120 s): half-open TLS connections are cheap to make.
@@ -47,9 +62,26 @@ export class ControllerServer {
     // version's interpretation can cut a long-poll short.
     this.server.requestTimeout = ctl.maxWaitMs + 30_000;
     this.server.maxHeadersCount = 100;
+    // Every proxy holds a connection or three (bundle and endpoint long-polls) for good, so the
+    // cap is what keeps a flood of idle connections from exhausting file descriptors. Refusals
+    // are counted, and logged at most once a minute.
+    this.server.maxConnections = limits.maxConnections;
+    let loggedAt = 0;
+    this.server.on('drop', () => {
+      ctl.metrics.connectionsRefused.inc({ listener: limits.listener });
+      const now = Date.now();
+      if (now - loggedAt < 60_000) return;
+      loggedAt = now;
+      ctl.log.log('warn', 'connection refused: the listener holds its maximum', { listener: limits.listener, maxConnections: limits.maxConnections });
+    });
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.limits.hostCheck && !this.limits.hostCheck(req.headers.host)) {
+      res.shouldKeepAlive = false;
+      sendError(res, 421, 'WEFT_CTL_MISDIRECTED', `Host "${String(req.headers.host).slice(0, 100)}" is not a name of this listener (add it with --dashboard-host)`);
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://controller');

@@ -45,6 +45,17 @@ export class TokenLedger {
   }
 
   /**
+   * check throws IdentityError WEFT_ID_TOKEN_USED when `claims` has no use left, without spending
+   * one (consume decides for good; this only lets a spent token be refused before other work).
+   */
+  async check(claims: JoinTokenClaims, now = new Date()): Promise<void> {
+    await this.chain;
+    await this.load();
+    const rec = this.used.get(claims.id);
+    if (rec && rec.exp >= now.getTime() / 1000 && rec.used >= claims.uses) throw usedUp(claims, rec.used);
+  }
+
+  /**
    * consume spends one use of `claims` (durably) or throws IdentityError WEFT_ID_TOKEN_USED when
    * none is left; ControllerError WEFT_CTL_TOKEN_LEDGER when the ledger cannot be read or written.
    */
@@ -60,7 +71,7 @@ export class TokenLedger {
     for (const [id, v] of this.used) if (v.exp < nowS) this.used.delete(id);
     const rec = this.used.get(claims.id) ?? { used: 0, exp: Math.ceil(claims.expiresAt.getTime() / 1000) };
     if (rec.used >= claims.uses) {
-      throw new IdentityError('WEFT_ID_TOKEN_USED', `join token ${claims.id.slice(0, 8)} has been used ${rec.used} time(s) of ${claims.uses}`, 401);
+      throw usedUp(claims, rec.used);
     }
     const next = new Map(this.used).set(claims.id, { used: rec.used + 1, exp: rec.exp });
     try {
@@ -71,4 +82,8 @@ export class TokenLedger {
     }
     this.used = next;
   }
+}
+
+function usedUp(claims: JoinTokenClaims, used: number): IdentityError {
+  return new IdentityError('WEFT_ID_TOKEN_USED', `join token ${claims.id.slice(0, 8)} has been used ${used} time(s) of ${claims.uses}`, 401);
 }

@@ -11,6 +11,12 @@ export interface Attestor {
   /** The `tokenType` this attestor reads, e.g. `join_token`. */
   readonly tokenType: string;
   /**
+   * verify checks `credential` without spending it: signature, lifetime, binding, and that a use
+   * is left. The issuer calls it first, so a request with a bad credential is refused before any
+   * costlier work (parsing and checking its CSR). Cheap: no write. Throws IdentityError.
+   */
+  verify(credential: string, now: Date): Promise<Attestation>;
+  /**
    * attest checks `credential` and, when it holds, consumes it (a one-use token is spent here,
    * durably, before it resolves) and returns the identity it grants. Throws IdentityError.
    */

@@ -18,7 +18,8 @@ import { PoolSet } from './pools.js';
 import { Reloader } from './reloader.js';
 import { inboundSteps, outboundSteps, terminal } from './steps/index.js';
 import { PolicyRuntime } from '../policy/policy-runtime.js';
-import type { Bundle } from '../../schemas/bundle.js';
+import type { Bundle, BundleSpec } from '../../schemas/bundle.js';
+import { reachOf } from '../../schemas/reachable.js';
 import type { CertificateSource } from './mtls/certificate-source.js';
 import { MeshTls } from './mtls/mesh-tls.js';
 import { MtlsMetrics } from './mtls/mtls-metrics.js';
@@ -162,7 +163,24 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
    */
   const ready = (): boolean =>
     reloader.current() !== null && (probe === null || probe.ready) && (opts.endpointSource === undefined || endpointsKnown());
-  const endpointsKnown = (): boolean => (reloader.current()?.bundle.spec.services ?? []).every((s) => endpoints.versionOf(s.id) !== undefined);
+  const endpointsKnown = (): boolean => followedServices().every((id) => endpoints.versionOf(id) !== undefined);
+  /**
+   * The Services whose endpoint sets this proxy follows (and waits for before it is ready): those
+   * it reaches in the active bundle (schemas/reachable.ts: its egress scope and their backends),
+   * which is every Service of a slice. The controller refuses the sets of any other Service.
+   */
+  const reachCache = new WeakMap<BundleSpec, readonly string[]>();
+  const followedServices = (): readonly string[] => {
+    const spec = reloader.current()?.bundle.spec;
+    if (!spec) return [];
+    let ids = reachCache.get(spec);
+    if (!ids) {
+      const self = opts.settings.service ? `${opts.settings.namespace}/${opts.settings.service}` : null;
+      ids = self ? [...reachOf(spec, self).ids] : spec.services.map((s) => s.id);
+      reachCache.set(spec, ids);
+    }
+    return ids;
+  };
   const reloader = new Reloader({
     verify: { trustKey: opts.trustKey },
     metrics,
@@ -299,7 +317,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       }
       endpointCache = new EndpointCacheWriter(endpoints, opts.cacheDir, logger);
     }
-    opts.endpointSource?.start(endpoints, () => (reloader.current()?.bundle.spec.services ?? []).map((s) => s.id));
+    opts.endpointSource?.start(endpoints, followedServices);
     if (opts.register && inbound && opts.settings.app) {
       const r = opts.register;
       const advertise = r.advertise ?? advertisedInbound(addresses.inbound);

@@ -11,6 +11,7 @@ import { describeDenial } from '../policy/authorization.js';
 import type { MismatchReason } from '../router/index.js';
 import { simulate, type FilterStep, type RateLimitReport, type SimulatedRequest } from './simulate.js';
 import type { Router } from '../router/index.js';
+import { SOURCE_HEADER } from '../proxy/caller-identity.js';
 
 /** MatchReport names one RouteMatch and where it is written. */
 export interface MatchReport {
@@ -183,7 +184,12 @@ export function formatExplainText(r: ExplainReport): string {
       out.push(`backend:  ${shortService(b.backend)}:${b.port} (${formatPercent(b.share)})`);
       for (const f of b.filters) out.push(`  filter ${f.filter}: ${f.effect}`);
       out.push(`  receives: ${b.request.method} ${b.request.path} Host: ${b.request.authority}`);
-      for (const [k, v] of Object.entries(b.request.headers)) out.push(`            ${k}: ${v}`);
+      for (const [k, v] of Object.entries(b.request.headers)) {
+        out.push(`            ${k}: ${v}`);
+        // The callee's proxy decides what the app learns of the caller (steps/caller-identity.ts),
+        // and whether the mesh runs mTLS is not in the policies: say both.
+        if (k === SOURCE_HEADER && typeof v === 'string') out.push(`              (without mTLS; with it the app gets x-forwarded-client-cert: By=…;Hash=…;URI=spiffe://TRUST_DOMAIN/ns/${sourceNamespace(v)}/sa/${sourceName(v)} instead)`);
+      }
       out.push(`  authorization: ${b.authorization.decision}`);
       out.push('  rate limits:');
       out.push(...limitLines(b.rateLimits, '    '));
@@ -191,4 +197,12 @@ export function formatExplainText(r: ExplainReport): string {
     }
   }
   return out.join('\n') + '\n';
+}
+
+/** sourceName and sourceNamespace split a `weft-source` value, `name.namespace`. */
+function sourceName(v: string): string {
+  return v.slice(0, v.lastIndexOf('.'));
+}
+function sourceNamespace(v: string): string {
+  return v.slice(v.lastIndexOf('.') + 1);
 }

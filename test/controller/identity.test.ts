@@ -128,6 +128,11 @@ describe('weft controller --ca-dir: issuer and mTLS control channel', { timeout:
     assert.ok(Math.abs(leaf.notAfter.getTime() - Date.now() - 3600_000) < 120_000, '--cert-ttl 1h');
     const again = await call(client(), `${ctl.url}/v1/certificates`, { method: 'POST', body: { csr: (await createCsr()).csrPem, token: t } });
     assert.deepEqual([again.status, codeOf(again)], [401, 'WEFT_ID_TOKEN_USED']);
+    // A spent or forged token is refused before its CSR is read: anonymous requests cost no CSR parsing.
+    const spentGarbage = await call(client(), `${ctl.url}/v1/certificates`, { method: 'POST', body: { csr: 'garbage', token: t } });
+    assert.deepEqual([spentGarbage.status, codeOf(spentGarbage)], [401, 'WEFT_ID_TOKEN_USED']);
+    const junkGarbage = await call(client(), `${ctl.url}/v1/certificates`, { method: 'POST', body: { csr: 'garbage', token: 'wjt1.e30.AAAA' } });
+    assert.deepEqual([junkGarbage.status, codeOf(junkGarbage)], [401, 'WEFT_ID_TOKEN']);
     // A malformed CSR does not spend a use.
     const t2 = await token('web');
     const bad = await call(client(), `${ctl.url}/v1/certificates`, { method: 'POST', body: { csr: 'garbage', token: t2 } });

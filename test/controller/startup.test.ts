@@ -42,6 +42,8 @@ test('controller start-up: a bad --repo (also a folder inside one), --branch, --
     [['--repo', repo, '--store', path.join(dir, 's5'), '--out', plain], /^weft: --out \S+plain: is a folder; give the path of a file to write the bundle to$/],
     [['--repo', repo, '--store', path.join(dir, 's6'), '--out', path.join(file, 'out', 'bundle.json')], /^weft: --out \S+bundle\.json: \S+file is a file, not a folder$/],
     [['--repo', repo, '--store', path.join(dir, 's7'), '--cert-ttl', '1h'], /^weft: --cert-ttl needs --ca-dir: without a CA the controller issues no certificates$/],
+    [['--repo', repo, '--store', path.join(dir, 's10'), '--max-connections', '0'], /^weft: --max-connections must be a whole number from 1 to 1000000$/],
+    [['--repo', repo, '--store', path.join(dir, 's11'), '--dashboard-host', 'evil example'], /^weft: --dashboard-host evil example: expected a DNS name, or \*\.DOMAIN$/],
     [['--repo', repo, '--store', path.join(dir, 's8'), '--listen', `127.0.0.1:${busyPort}`], new RegExp(`^weft: --listen 127\\.0\\.0\\.1:${busyPort}: .*EADDRINUSE.*give another --listen\\)$`)],
   ];
   for (const [args, expected] of cases) {

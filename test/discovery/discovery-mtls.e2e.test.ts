@@ -5,7 +5,8 @@
  * registered Service is the one the client certificate names; callers reach registered
  * instances over mTLS (the app sees the caller's SPIFFE ID in x-forwarded-client-cert); a SIGTERM
  * drain fails nothing; a proxy cannot register as, or deregister, another Service; no certificate,
- * no registration.
+ * no registration; a certificate reads the endpoint sets of the Services its proxies reach, no
+ * others, and a proxy follows only those.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,7 +75,8 @@ describe('discovery over mTLS', { timeout: 240_000 }, () => {
       },
     };
     const repo = path.join(dir, 'repo');
-    await initMeshRepo(repo);
+    // web may call reviews only: ratings is outside its reach.
+    await initMeshRepo(repo, { webEgress: ['default/reviews'] });
     ctl = await startController(['--repo', repo, '--store', path.join(dir, 'store'), '--poll', '10s', '--lease', '3s', '--ca-dir', caDir, '--dashboard', '127.0.0.1:0'], await freePort());
     assert.ok(ctl.url.startsWith('https://'), 'the controller speaks TLS');
     r1 = await startInstance(ctl, 'r1', dir, [], security);
@@ -160,6 +162,34 @@ describe('discovery over mTLS', { timeout: 240_000 }, () => {
       assert.equal(anon.status, 401, anon.body);
       assert.match(anon.body, /WEFT_ID_CERT_MISSING/);
       assert.equal((await call(asWeb, 'DELETE', { address: '127.0.0.1', port })).status, 204, 'web may end its own lease');
+    } finally {
+      await asWeb.close();
+      await anonymous.close();
+    }
+  });
+
+  it('a certificate reads the endpoint sets of the Services its proxies reach, and no others', async () => {
+    const svid = await readFile(path.join(dir, 'cache-web', 'svid.pem'), 'utf8');
+    const ca = await readFile(path.join(caDir, 'ca.pem'), 'utf8');
+    const asWeb: Agent = controllerDispatcher(createSecureContext({ cert: pemBlocks(svid, 'CERTIFICATE'), key: pemBlocks(svid, '(?:EC )?PRIVATE KEY'), ca }), 'weft.local');
+    const anonymous: Agent = controllerDispatcher(createSecureContext({ ca }), 'weft.local');
+    const read = async (agent: Agent, query: string): Promise<{ status: number; body: string }> => {
+      const res = await request(`${ctl.url}/v1/endpoints?${query}`, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      return { status: res.statusCode, body: await res.body.text() };
+    };
+    try {
+      const own = await read(asWeb, 'service=default/reviews&service=default/web');
+      assert.equal(own.status, 200, own.body);
+      assert.deepEqual((JSON.parse(own.body) as { sets: { service: string }[] }).sets.map((s) => s.service).sort(), ['default/reviews', 'default/web']);
+      // ratings is outside web's egress scope and no route of reviews forwards to it.
+      const other = await read(asWeb, 'service=default/reviews&service=default/ratings');
+      assert.equal(other.status, 403, other.body);
+      assert.match(other.body, /WEFT_CTL_FORBIDDEN/);
+      assert.match(other.body, /default\/web does not reach default\/ratings/);
+      assert.equal((await read(anonymous, 'service=default/reviews')).status, 401, 'no certificate, no endpoints');
+      // web's proxy follows exactly what it reaches: it never asked for ratings.
+      const cfg = await getJson<ProxyConfig>(`http://${web.admin}/config`);
+      assert.deepEqual(Object.keys(cfg.endpoints ?? {}).sort(), ['default/reviews', 'default/web']);
     } finally {
       await asWeb.close();
       await anonymous.close();

@@ -1,7 +1,8 @@
 /**
  * The controller's discovery routes over real HTTP on loopback: registration and renewal,
  * deregistration, the per-Service endpoint long-poll (ETag, If-None-Match, Prefer: wait, only
- * changed sets), lease expiry, warming, identity from the certificate hook, and bad requests.
+ * changed sets), lease expiry, warming, identity from the certificate hook (which also bounds
+ * whose sets a caller reads: schemas/reachable.ts), and bad requests.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { silentLogger } from '../../runtime/log.js';
 import type { EndpointsResponse } from '../../runtime/discovery/protocol.js';
 import type { StatusDocument } from '../../runtime/controller/status-document.js';
 import { removeTmp, tmpDir } from '../controller/helpers.js';
+import { bundle, service, spec } from '../helpers/bundle-builder.js';
 
 interface Answer {
   status: number;
@@ -32,9 +34,9 @@ async function call(base: string, method: string, p: string, body?: unknown, hea
   return { status: res.statusCode, json: text ? JSON.parse(text) : null, etag };
 }
 
-async function endpoints(base: string, services: string[], etags: string[] = [], wait = 0): Promise<Answer> {
+async function endpoints(base: string, services: string[], etags: string[] = [], wait = 0, extra: Record<string, string> = {}): Promise<Answer> {
   const q = services.map((s) => `service=${encodeURIComponent(s)}`).join('&');
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extra };
   if (etags.length > 0) headers['if-none-match'] = etags.map((e) => `"${e}"`).join(', ');
   if (wait > 0) headers.prefer = `wait=${wait}`;
   const r = await call(base, 'GET', `/v1/endpoints?${q}`, undefined, headers);
@@ -158,13 +160,26 @@ describe('discovery routes (insecure mode: the registrant named in the request)'
 describe('discovery routes with identity on', { timeout: 30_000 }, () => {
   it('takes the Service from the certificate, never from the body', async () => {
     // The hook stands for the TLS layer's verified peer certificate; here the test names it.
-    const s = await serve({ peerIdentity: (req) => (req.headers['x-test-cert'] === 'reviews' ? { service: 'reviews', namespace: 'default' } : null) });
+    const s = await serve({ peerIdentity: (req) => (typeof req.headers['x-test-cert'] === 'string' ? { service: req.headers['x-test-cert'], namespace: 'default' } : null) });
+    const asReviews = { 'x-test-cert': 'reviews' };
     try {
-      const spoof = await call(s.base, 'PUT', '/v1/endpoints/self', reg('ratings', 19200), { 'x-test-cert': 'reviews' });
+      const before = await call(s.base, 'GET', '/v1/endpoints?service=default/reviews', undefined, asReviews);
+      assert.deepEqual([before.status, (before.json as { error: { code: string } }).error.code], [503, 'WEFT_CTL_NOT_READY'], 'no bundle, no reach to judge by');
+      // web reaches reviews only (its egress scope); reviews reaches everything (no scope).
+      const web = { ...service('web'), egress: ['default/reviews'] };
+      const b = bundle(spec([web, service('reviews'), service('ratings')]));
+      s.ctl.serve({ digest: b.digest, bytes: Buffer.from(JSON.stringify(b)), bundle: b, commit: null, publishedAt: new Date().toISOString() });
+      const spoof = await call(s.base, 'PUT', '/v1/endpoints/self', reg('ratings', 19200), asReviews);
       assert.equal(spoof.status, 200);
       assert.equal((spoof.json as { service: string }).service, 'default/reviews');
-      assert.deepEqual((await endpoints(s.base, ['default/ratings'])).body?.sets[0]?.endpoints, []);
-      assert.equal((await endpoints(s.base, ['default/reviews'])).body?.sets[0]?.endpoints.length, 1);
+      assert.deepEqual((await endpoints(s.base, ['default/ratings'], [], 0, asReviews)).body?.sets[0]?.endpoints, []);
+      assert.equal((await endpoints(s.base, ['default/reviews'], [], 0, asReviews)).body?.sets[0]?.endpoints.length, 1);
+      // A certificate reads what its Service reaches, nothing else, and nothing without one.
+      assert.equal((await endpoints(s.base, ['default/reviews', 'default/web'], [], 0, { 'x-test-cert': 'web' })).status, 200);
+      const out = await call(s.base, 'GET', '/v1/endpoints?service=default/reviews&service=default/ratings', undefined, { 'x-test-cert': 'web' });
+      assert.equal(out.status, 403);
+      assert.match((out.json as { error: { message: string } }).error.message, /default\/web does not reach default\/ratings/);
+      assert.equal((await endpoints(s.base, ['default/reviews'])).status, 403, 'no certificate');
       const anonymous = await call(s.base, 'PUT', '/v1/endpoints/self', reg('reviews', 19201));
       assert.equal(anonymous.status, 403);
       assert.equal((anonymous.json as { error: { code: string } }).error.code, 'WEFT_CTL_FORBIDDEN');

@@ -14,7 +14,7 @@ import {
 import type { StatusDocument } from '../../runtime/controller/status-document.js';
 
 /** MESH is the policy repository: `reviews` is fed by registration only; `web` calls it. */
-export function meshRepo(opts: { outlier?: boolean } = {}): Record<string, string> {
+export function meshRepo(opts: { outlier?: boolean; webEgress?: string[] } = {}): Record<string, string> {
   return {
     'services.yaml': `apiVersion: weft.dev/v1alpha1
 kind: Service
@@ -26,7 +26,7 @@ apiVersion: weft.dev/v1alpha1
 kind: Service
 metadata: { name: web }
 spec:
-  ports: [{ name: http, port: 80 }]
+  ports: [{ name: http, port: 80 }]${opts.webEgress ? `\n  egress: [${opts.webEgress.join(', ')}]` : ''}
 ---
 apiVersion: weft.dev/v1alpha1
 kind: Service
@@ -148,7 +148,7 @@ export async function startMeshController(repo: string, store: string, leaseArg 
 }
 
 /** initMeshRepo writes the mesh into a new git repository at `dir`. */
-export function initMeshRepo(dir: string, opts: { outlier?: boolean } = {}): Promise<string> {
+export function initMeshRepo(dir: string, opts: { outlier?: boolean; webEgress?: string[] } = {}): Promise<string> {
   return initRepo(dir, meshRepo(opts));
 }
 

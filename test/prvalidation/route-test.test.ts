@@ -116,6 +116,8 @@ test('weft explain: the chosen match, the runner-up and the precedence step that
   assert.match(r.stdout, /^backend: +reviews-v1:9080 \(90%\)$/m);
   assert.match(r.stdout, /^ {2}receives: GET \/v2\/x\?y=1 Host: reviews$/m);
   assert.match(r.stdout, /^ {12}x-canary: true$/m);
+  // What the app learns of its caller is said both ways: the mesh's mTLS is not in the policies.
+  assert.match(r.stdout, /^ {12}weft-source: productpage\.default\n {14}\(without mTLS; with it the app gets x-forwarded-client-cert: .*URI=spiffe:\/\/TRUST_DOMAIN\/ns\/default\/sa\/productpage instead\)$/m);
 
   const j = await weft(repo.dir, 'explain', 'policies', '--from', 'reviews-v1', 'GET', 'http://ratings/ratings/1', '--format', 'json');
   assert.equal(j.code, 0);

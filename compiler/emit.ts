@@ -126,6 +126,24 @@ export function rememberSourcesJson(sources: SourceMap, text: string): void {
   sourceMapJson.set(sources, text);
 }
 
+/** The ids of each SourceMap in order, where the maker kept them (lower.ts, with a memo). */
+const sourceIds = new WeakMap<SourceMap, readonly string[]>();
+
+/** rememberSourceIds records `ids` as exactly Object.keys(sources), in order (sorted), for sourceIdsOf. */
+export function rememberSourceIds(sources: SourceMap, ids: readonly string[]): void {
+  sourceIds.set(sources, ids);
+}
+
+/**
+ * sourceIdsOf is Object.keys(sources): in code-unit order, as every SourceMap is built (and as
+ * canonical JSON keeps it when parsed back). Kept by lower.ts, so not rebuilt per call.
+ */
+export function sourceIdsOf(sources: SourceMap): readonly string[] {
+  let ids = sourceIds.get(sources);
+  if (!ids) sourceIds.set(sources, (ids = Object.keys(sources)));
+  return ids;
+}
+
 /** signingKey parses an ed25519 private key (PEM), or returns why it cannot. */
 export function signingKey(pem: string): KeyObject | string {
   let key: KeyObject;

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { report } from './diagnostics.js';
 import type { CompileOptions, LoadedTree, PassContext, SourceFile } from './types.js';
+import type { CompileMemo, FolderListing } from './memo.js';
+import { parseTree, type GitObjectReader } from './git-objects.js';
 
 /** DEFAULT_MAX_FILE_BYTES is the size limit of one policy file when the caller sets none: 1 MiB. */
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
@@ -218,24 +220,19 @@ async function loadFromGit(dir: string, rev: string, maxBytes: number, ctx: Pass
     report(ctx, 'WFT103', `"${rev}" is not a git revision`, null);
     return null;
   }
-  const where = await locate(dir);
+  const memo = ctx.options.memo;
+  const where = memo?.location(dir) ?? (await locate(dir));
+  if (where && memo) {
+    memo.setLocation(dir, where);
+    return loadFromGitIncremental(memo, where, rev, maxBytes, ctx);
+  }
   if (!where) {
     report(ctx, 'WFT103', `${dir} is not inside a git repository, so --rev ${rev} cannot be read`, null);
     return null;
   }
   const git = simpleGit(where.top);
-  let commit: string;
-  try {
-    commit = (await git.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`])).trim();
-  } catch {
-    commit = '';
-  }
-  if (!/^[0-9a-f]{40,64}$/.test(commit)) {
-    report(ctx, 'WFT103', `revision "${rev}" does not exist in the git repository`, null, {
-      hint: 'use a branch, tag, SHA or an expression such as HEAD~1',
-    });
-    return null;
-  }
+  const commit = await revParse(git, rev, ctx);
+  if (commit === null) return null;
   ctx.revision = { commit, ref: rev, path: where.sub };
   if (where.sub !== '') {
     let type = '';
@@ -256,6 +253,23 @@ async function loadFromGit(dir: string, rev: string, maxBytes: number, ctx: Pass
     report(ctx, 'WFT103', `cannot read ${where.sub || 'the repository root'} at ${rev}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, null);
     return null;
   }
+}
+
+/** revParse is the commit `rev` names, or null (reported as WFT103) when there is none. */
+async function revParse(git: ReturnType<typeof simpleGit>, rev: string, ctx: PassContext): Promise<string | null> {
+  let commit: string;
+  try {
+    commit = (await git.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`])).trim();
+  } catch {
+    commit = '';
+  }
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) {
+    report(ctx, 'WFT103', `revision "${rev}" does not exist in the git repository`, null, {
+      hint: 'use a branch, tag, SHA or an expression such as HEAD~1',
+    });
+    return null;
+  }
+  return commit;
 }
 
 async function readTree(git: ReturnType<typeof simpleGit>, commit: string, sub: string, maxBytes: number, ctx: PassContext): Promise<SourceFile[]> {
@@ -300,5 +314,124 @@ async function readTree(git: ReturnType<typeof simpleGit>, commit: string, sub: 
     batchBytes += w.size;
   }
   await flush();
+  return out;
+}
+
+// ---- from git, incrementally (a memo) ----------------------------------------------------
+
+const FULL_OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * loadFromGitIncremental is loadFromGit for a long-lived compiler: the same files and findings,
+ * read through the memo's `git cat-file --batch` process (no git process started per commit),
+ * listing only the folders whose tree id changed since the memo last saw them and reading only
+ * the blobs whose parse result the memo does not hold.
+ */
+async function loadFromGitIncremental(memo: CompileMemo, where: { top: string; sub: string }, rev: string, maxBytes: number, ctx: PassContext): Promise<SourceFile[] | null> {
+  const reader = memo.gitReader(where.top);
+  const failed = (err: unknown): null => {
+    report(ctx, 'WFT103', `cannot read ${where.sub || 'the repository root'} at ${rev}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, null);
+    return null;
+  };
+  let commit: string | null;
+  try {
+    // A full object id is peeled by the reader; anything else (a branch, HEAD~1) needs rev-parse.
+    if (FULL_OID.test(rev)) {
+      const obj = await reader.read(`${rev}^{commit}`, 0);
+      commit = obj?.type === 'commit' ? obj.oid : null;
+      if (commit === null) {
+        report(ctx, 'WFT103', `revision "${rev}" does not exist in the git repository`, null, { hint: 'use a branch, tag, SHA or an expression such as HEAD~1' });
+        return null;
+      }
+    } else {
+      commit = await revParse(simpleGit(where.top), rev, ctx);
+      if (commit === null) return null;
+    }
+  } catch (err) {
+    return failed(err);
+  }
+  ctx.revision = { commit, ref: rev, path: where.sub };
+  try {
+    const tree = await reader.read(where.sub === '' ? `${commit}^{tree}` : `${commit}:${where.sub}`, 0);
+    if (tree?.type !== 'tree') {
+      report(ctx, 'WFT102', `${where.sub} is not a directory at revision ${rev} (${commit.slice(0, 12)})`, null);
+      return null;
+    }
+    const lister: Lister = { memo, reader, ctx, maxBytes, base: `${where.top}\0${where.sub}\0`, idBytes: commit.length / 2, reads: [] };
+    const files = await listFolder(lister, tree.oid, '');
+    await Promise.all(lister.reads);
+    return files.slice();
+  } catch (err) {
+    return failed(err);
+  }
+}
+
+interface Lister {
+  memo: CompileMemo;
+  reader: GitObjectReader;
+  ctx: PassContext;
+  maxBytes: number;
+  /** Listing keys start with the repository and the compiled path. */
+  base: string;
+  idBytes: number;
+  /** Blob reads in flight; each fills in its placeholder SourceFile. */
+  reads: Promise<void>[];
+}
+
+/**
+ * listFolder lists the policy files under the folder with tree id `oid` at `prefix` (relative to
+ * the compiled folder, ending in `/` unless empty), in git's order (ls-tree -r's order). A folder
+ * whose listing is kept under the same id and was complete is handed back as it is.
+ */
+async function listFolder(l: Lister, oid: string, prefix: string): Promise<readonly SourceFile[]> {
+  const key = l.base + prefix;
+  const prev = l.memo.listing(key);
+  if (prev && prev.oid === oid && prev.files) return prev.files;
+  let entries = prev && prev.oid === oid ? prev.entries : null;
+  if (!entries) {
+    const obj = await l.reader.read(oid);
+    if (obj?.type !== 'tree' || !obj.bytes) throw new Error(`tree ${oid} (${prefix || '.'}) cannot be read`);
+    entries = parseTree(obj.bytes, l.idBytes);
+    l.memo.stats.listed++;
+  }
+  const out: SourceFile[] = [];
+  const own = new Map<string, SourceFile>();
+  const children: string[] = [];
+  let complete = true;
+  for (const e of entries) {
+    if (e.mode === '40000') {
+      if (skipDir(e.name)) continue;
+      const sub = `${prefix}${e.name}/`;
+      const files = await listFolder(l, e.oid, sub);
+      for (const f of files) out.push(f);
+      children.push(l.base + sub);
+      if (!l.memo.listing(l.base + sub)?.files) complete = false;
+      continue;
+    }
+    // Files only: symlinks (120000) and submodules (160000) are not policy files, as in ls-tree.
+    if (!e.mode.startsWith('10') || !isPolicyFile(e.name)) continue;
+    const rel = prefix + e.name;
+    const known = prev?.own.get(e.name);
+    // A blob whose parse result the memo holds is not read at all: git named its content.
+    if (known && known.blob === e.oid && !rel.endsWith('.cue') && l.memo.hasFile(rel, e.oid)) {
+      out.push(known);
+      own.set(e.name, known);
+      continue;
+    }
+    complete = false;
+    const file: SourceFile = { path: rel, size: 0, text: null, blob: e.oid };
+    out.push(file);
+    l.reads.push(
+      l.reader.read(e.oid, l.maxBytes).then((obj) => {
+        if (!obj || obj.type !== 'blob') throw new Error(`blob ${e.oid} (${rel}) cannot be read`);
+        const read = obj.bytes === null ? tooLarge(l.ctx, rel, obj.size, l.maxBytes) : decode(l.ctx, rel, obj.bytes);
+        file.size = read.size;
+        file.text = read.text;
+        own.set(e.name, { path: rel, size: read.size, text: null, blob: e.oid });
+      }),
+    );
+  }
+  const listing: FolderListing = { oid, entries, own, files: complete ? out : null, children };
+  l.memo.setListing(key, listing);
   return out;
 }

@@ -39,7 +39,7 @@ import type {
 import { normalizeEgress } from '../schemas/egress.js';
 import { DEFAULT_PROXY_SETTINGS } from '../schemas/proxy-settings.js';
 import { spanAt } from './diagnostics.js';
-import { rememberSourcesJson } from './emit.js';
+import { rememberSourceIds, rememberSourcesJson } from './emit.js';
 import { canonicalJson } from '../schemas/canonical.js';
 import { parseDuration } from './duration.js';
 import { tablesByParent, prefixMatchOf, type MatchEntry, type TableGroup } from './precedence.js';
@@ -171,6 +171,7 @@ function sourceMapOf(sources: Sources, memo: CompileMemo | undefined): SourceMap
   const aligned = prev !== undefined && ids === prev.ids;
   const texts = ids.map((id, i) => (aligned && prev.map[id] === map[id] ? (prev.texts[i] as string) : `${JSON.stringify(id)}:${canonicalJson(map[id])}`));
   rememberSourcesJson(map, `{${texts.join(',')}}`);
+  rememberSourceIds(map, ids);
   sourceMemos.set(memo, { ids, texts, map });
   return map;
 }

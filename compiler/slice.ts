@@ -26,7 +26,7 @@ import type { Bundle, BundleSpec, Filter, RouteTable, Routing, ServiceEntry, Sou
 import { egressMatcher } from '../schemas/egress.js';
 import { canonicalJson } from '../schemas/canonical.js';
 import { reachOf } from '../schemas/reachable.js';
-import { assembleBundle, type EmitResult } from './emit.js';
+import { assembleBundle, sourceIdsOf, type EmitResult } from './emit.js';
 
 const NO_ROUTING: Routing = Object.freeze({ consumers: Object.freeze({}) as Routing['consumers'], producer: null });
 const NO_AUTHORIZATION: ServiceEntry['authorization'] = Object.freeze({ allow: [], deny: [] });
@@ -127,12 +127,27 @@ export function sliceSources(sources: SourceMap, spec: BundleSpec): SourceMap {
   return out;
 }
 
-/** The MeshConfig ids of each whole source map, found once per map (every slice keeps them). */
+/**
+ * The MeshConfig ids of each whole source map, found once per map (every slice keeps them) by
+ * binary search in its sorted ids: a scan would cost the whole map (tens of thousands of ids).
+ */
 const meshIds = new WeakMap<SourceMap, string[]>();
 function meshConfigIds(sources: SourceMap): string[] {
-  let ids = meshIds.get(sources);
-  if (!ids) meshIds.set(sources, (ids = Object.keys(sources).filter((id) => id.startsWith('MeshConfig/'))));
-  return ids;
+  let out = meshIds.get(sources);
+  if (out) return out;
+  const ids = sourceIdsOf(sources);
+  const prefix = 'MeshConfig/';
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ids[mid] as string) < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  out = [];
+  for (let i = lo; i < ids.length && (ids[i] as string).startsWith(prefix); i++) out.push(ids[i] as string);
+  meshIds.set(sources, out);
+  return out;
 }
 
 /**

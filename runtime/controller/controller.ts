@@ -14,6 +14,7 @@ import { DEFAULT_FLEET_LIMITS, type FleetLimits } from './fleet.js';
 import type { Issuer } from './issuer.js';
 import { peerIdentity } from './peer-identity.js';
 import type { CommitInfo } from './git.js';
+import type { Bundle } from '../../schemas/bundle.js';
 import type { IncomingMessage } from 'node:http';
 import { Discovery } from '../discovery/discovery.js';
 import type { Registrant } from '../discovery/registry.js';
@@ -313,17 +314,11 @@ export class Controller {
     }
     const cpu = process.cpuUsage(cpu0);
     // cpuMs is the controller process's CPU during the compile: on a shared machine the steadier figure.
-    this.log.log('info', 'compiled', { commit, digest: result.bundle.digest, ms: Math.round(seconds * 1000), cpuMs: Math.round((cpu.user + cpu.system) / 1000), warnings, parsed: this.memo.stats.parsed, reused: this.memo.stats.reused, lowered: this.memo.stats.lowered });
+    this.log.log('info', 'compiled', { commit, digest: result.bundle.digest, ms: Math.round(seconds * 1000), cpuMs: Math.round((cpu.user + cpu.system) / 1000), warnings, listed: this.memo.stats.listed, parsed: this.memo.stats.parsed, reused: this.memo.stats.reused, lowered: this.memo.stats.lowered });
     if (generation <= this.publishedGeneration) return;
     this.publishedGeneration = generation;
     this.history.published(info, result.bundle.digest, this.current?.digest ?? null, new Date());
-    await this.publish({
-      digest: result.bundle.digest,
-      bytes: Buffer.from(result.bundleJson, 'utf8'),
-      bundle: result.bundle,
-      commit: info,
-      publishedAt: new Date().toISOString(),
-    }, detectedAt);
+    await this.publish(storedBundle(result.bundle, result.bundleJson, info), detectedAt);
     // Set after publishing, so /v1/status never shows a good compile the controller does not serve yet.
     this.lastCompile = record;
   }
@@ -331,10 +326,11 @@ export class Controller {
   private async publish(entry: StoredBundle, detectedAt: number): Promise<void> {
     const changed = this.current?.digest !== entry.digest;
     if (!changed && this.current) entry.publishedAt = this.current.publishedAt;
-    // The whole bundle's gzip form is made on the thread pool and not waited for: proxies are
-    // served their slices, so only a client asking for the whole bundle needs it (and one that
-    // asks before it is ready gets it made then).
-    if (changed) void gzipAsync(entry.bytes).then((gz) => (entry.gzip ??= gz), () => undefined);
+    // The whole bundle's gzip form is made on the thread pool and not waited for, and only when
+    // some proxy takes whole bundles: proxies served slices never ask for it (and a client that
+    // asks before it is ready gets it made then). 13 MB at 10,000 Services is a core's tenth of
+    // a second that the proxies reloading their slices can use instead.
+    if (changed && this.wholeBundleProxies()) void gzipAsync(entry.bytes).then((gz) => (entry.gzip ??= gz), () => undefined);
     // Marked, served, then stored: the mark (a few bytes, synced) is all a restart needs to never
     // serve proxies something older than what they have (store.ts), so writing and syncing the
     // whole bundle (13 MB at 10,000 Services) is off the commit-to-proxy path.
@@ -381,6 +377,12 @@ export class Controller {
     });
     this.fleet.published(entry.digest, detectedAt, (service) => this.servedFor(service)?.digest ?? null);
     this.log.log('info', 'bundle published', { digest: entry.digest, commit: entry.commit?.commit ?? null, woken, slices: this.slices.distinct });
+  }
+
+  /** wholeBundleProxies is true when some known proxy is served the whole bundle (--whole-bundles, or no Service named). */
+  private wholeBundleProxies(): boolean {
+    if (this.options.slices === false) return true;
+    return this.fleet.serves('');
   }
 
   /**
@@ -471,8 +473,27 @@ export class Controller {
     this.discovery.close();
     await this.repo.close();
     if (this.running) await this.running;
+    this.memo.close();
     await this.store.flushed();
   }
+}
+
+/**
+ * storedBundle is a compiled bundle as the controller publishes it. Its bytes are made from the
+ * text on first use, not before: serving slices needs only the parsed bundle, so the 13 MB copy
+ * (at 10,000 Services) is made after the proxies' slices are out, when the store writes it.
+ */
+function storedBundle(bundle: Bundle, json: string, commit: CommitInfo): StoredBundle {
+  let bytes: Buffer | undefined;
+  return {
+    digest: bundle.digest,
+    get bytes(): Buffer {
+      return (bytes ??= Buffer.from(json, 'utf8'));
+    },
+    bundle,
+    commit,
+    publishedAt: new Date().toISOString(),
+  };
 }
 
 function internalDiagnostic(err: unknown): Diagnostic {

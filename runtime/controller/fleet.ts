@@ -191,6 +191,12 @@ export class Fleet {
     return [...this.proxies.values()].sort((a, b) => a.service.localeCompare(b.service) || a.proxy.localeCompare(b.proxy));
   }
 
+  /** serves is true when some proxy heard of within lostAfterMs reported `service` (O(proxies), no sorting). */
+  serves(service: string, now = Date.now()): boolean {
+    for (const rec of this.proxies.values()) if (rec.service === service && !this.isLost(rec, now)) return true;
+    return false;
+  }
+
   /** live is the number of proxies heard of within lostAfterMs. */
   live(now = Date.now()): number {
     let n = 0;

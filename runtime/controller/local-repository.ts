@@ -3,7 +3,8 @@ import { realpath, stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import type { SimpleGit } from 'simple-git';
 import { ControllerError, messageOf } from './errors.js';
-import { commitInfo, gitAt, resolveCommit, type CommitInfo } from './git.js';
+import { commitInfo, commitInfoOf, gitAt, resolveCommit, type CommitInfo } from './git.js';
+import { GitObjectReader } from '../../compiler/git-objects.js';
 import type { Repository } from './repository.js';
 
 /**
@@ -21,6 +22,12 @@ export class LocalRepository implements Repository {
   private watcher: FSWatcher | null = null;
   private gitDir = '';
   private commonDir = '';
+  /**
+   * One long-lived `git cat-file --batch` for the branch head and commit details: a git process
+   * started per commit costs the controller's main thread milliseconds (a large heap to fork)
+   * and, on a busy machine, waits for a core. Falls back to a git command when it fails.
+   */
+  private objects: GitObjectReader | null = null;
 
   constructor(
     private readonly repoPath: string,
@@ -53,6 +60,8 @@ export class LocalRepository implements Repository {
         throw new ControllerError('WEFT_CTL_REPO', `is a folder inside the git repository ${top}, which is compiled from its top level: give --repo ${top} --path ${sub}`);
       }
       this.gitDir = gitDir;
+      this.objects?.close();
+      this.objects = new GitObjectReader(top);
       this.commonDir = nodePath.resolve(this.repoPath, commonDir);
       this.compileDir = this.path ? nodePath.join(top, ...this.path.split('/')) : top;
       if (!this.branch) {
@@ -91,15 +100,35 @@ export class LocalRepository implements Repository {
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
   }
 
-  refresh(): Promise<string> {
-    return resolveCommit(this.git, `refs/heads/${this.branch}`);
+  async refresh(): Promise<string> {
+    const ref = `refs/heads/${this.branch}`;
+    if (this.objects && !/[\0\n]/.test(ref)) {
+      try {
+        // cat-file reads the ref afresh on every request (loose or packed), like rev-parse.
+        const obj = await this.objects.read(`${ref}^{commit}`, 0);
+        return obj?.type === 'commit' ? obj.oid : '';
+      } catch {
+        // fall through to rev-parse
+      }
+    }
+    return resolveCommit(this.git, ref);
   }
 
-  commitInfo(commit: string): Promise<CommitInfo> {
+  async commitInfo(commit: string): Promise<CommitInfo> {
+    if (this.objects && /^[0-9a-f]{40,64}$/.test(commit)) {
+      try {
+        const obj = await this.objects.read(commit, 1024 * 1024);
+        if (obj?.type === 'commit' && obj.bytes) return commitInfoOf(obj.oid, obj.bytes.toString('utf8'));
+      } catch {
+        // fall through to git show
+      }
+    }
     return commitInfo(this.git, commit);
   }
 
   async close(): Promise<void> {
+    this.objects?.close();
+    this.objects = null;
     await this.watcher?.close();
     this.watcher = null;
   }

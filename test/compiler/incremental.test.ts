@@ -10,7 +10,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import os from 'node:os';
@@ -19,6 +19,8 @@ import { compile } from '../../compiler/compile.js';
 import { CompileMemo } from '../../compiler/memo.js';
 
 const run = promisify(execFile);
+/** The file size limit both compiles of the history use, so a file can be made to exceed it. */
+const MAX_FILE_BYTES = 16 * 1024;
 const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org', GIT_CONFIG_NOSYSTEM: '1', HOME: os.tmpdir() };
 const git = async (dir: string, ...args: string[]): Promise<string> => (await run('git', ['-c', 'commit.gpgsign=false', ...args], { cwd: dir, env })).stdout.trim();
 
@@ -130,6 +132,15 @@ describe('incremental compilation', { timeout: 300_000 }, () => {
     let mesh = 'apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: { name: mesh }\nspec:\n  defaults:\n    timeouts: { request: 15s }\n';
     let broken: string | null = null;
     let duplicate = false;
+    // What load must see exactly as a cold compile does: files over the size limit and files that
+    // are not UTF-8 (each for one commit), a folder git lists but the compiler skips, a file that is not policy, and a
+    // symlink (not a policy file in git, as ls-tree would have it).
+    let big = false;
+    let binary = false;
+    let hidden = false;
+    let readme = false;
+    let link = false;
+    let executable = false;
     const repo = path.join(dir, 'repo');
     await mkdir(repo, { recursive: true });
     await git(repo, 'init', '-q', '-b', 'main');
@@ -138,8 +149,13 @@ describe('incremental compilation', { timeout: 300_000 }, () => {
       svcs.forEach((s, i) => (out[s.file] = serviceFile(s, svcs[(i + 1) % svcs.length]!)));
       if (broken) out[broken] = 'apiVersion: weft.dev/v1alpha1\nkind: Service\nmetadata: { name: oops\n  spec: [\n';
       if (duplicate) out['dup.yaml'] = serviceFile(svcs[0]!, svcs[1]!).split('---\n')[0]!;
+      if (big) out['ns1/big.yaml'] = `# ${'x'.repeat(MAX_FILE_BYTES)}\n`;
+      if (hidden) out['.hidden/s.yaml'] = serviceFile(svcs[0]!, svcs[1]!);
+      if (readme) out['ns0/README.md'] = `notes ${svcs.length}\n`;
       return out;
     };
+    const binaryFile = path.join(repo, 'ns2', 'latin1.yaml');
+    const linkFile = path.join(repo, 'ns0', 'link.yaml');
     let previous = new Set<string>();
     const commitAll = async (message: string): Promise<string> => {
       const now = files();
@@ -149,6 +165,13 @@ describe('incremental compilation', { timeout: 300_000 }, () => {
         await writeFile(path.join(repo, f), text);
       }
       previous = new Set(Object.keys(now));
+      await rm(binaryFile, { force: true });
+      await mkdir(path.dirname(binaryFile), { recursive: true });
+      // The same blob under another mode changes the tree, not the file.
+      await chmod(path.join(repo, svcs[1]!.file), executable ? 0o755 : 0o644);
+      if (binary) await writeFile(binaryFile, Buffer.from([0x6b, 0x69, 0x6e, 0x64, 0x3a, 0x20, 0xff, 0xfe, 0x0a]));
+      await rm(linkFile, { force: true });
+      if (link) await symlink(path.basename(svcs[0]!.file), linkFile);
       await git(repo, 'add', '-A');
       await git(repo, 'commit', '-q', '--allow-empty', '-m', message);
       return git(repo, 'rev-parse', 'HEAD');
@@ -170,22 +193,33 @@ describe('incremental compilation', { timeout: 300_000 }, () => {
       ['remove', () => { if (svcs.length > 6) svcs.splice(2 + Math.floor(rand() * (svcs.length - 3)), 1); }],
       ['break', () => (broken = broken ? null : `broken/${Math.floor(rand() * 3)}.yaml`)],
       ['duplicate', () => (duplicate = !duplicate)],
+      // Errors for one commit: the next one removes the file again.
+      ['big', () => (big = true)],
+      ['binary', () => (binary = true)],
+      ['hidden', () => (hidden = !hidden)],
+      ['readme', () => (readme = !readme)],
+      ['link', () => (link = !link)],
+      ['executable', () => (executable = !executable)],
     ];
 
     const memo = new CompileMemo();
     let compared = 0;
     let withGrpc = 0;
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < 80; i++) {
       const [what, edit] = i === 0 ? (['initial', () => undefined] as [string, () => void]) : pick(edits);
       edit();
       const sha = await commitAll(`${i}: ${what}`);
-      const warm = await compile({ dir: repo, rev: sha, memo });
-      const cold = await compile({ dir: repo, rev: sha });
+      // Mostly the commit's id (as the controller asks), sometimes a name git must resolve.
+      const rev = i % 7 === 3 ? 'main' : sha;
+      const warm = await compile({ dir: repo, rev, memo, maxFileBytes: MAX_FILE_BYTES });
+      const cold = await compile({ dir: repo, rev, maxFileBytes: MAX_FILE_BYTES });
       assert.equal(warm.bundleJson, cold.bundleJson, `commit ${i} (${what}): bundles differ`);
       assert.deepEqual(warm.diagnostics, cold.diagnostics, `commit ${i} (${what}): findings differ`);
+      big = binary = false;
       if (cold.bundleJson !== null) compared++;
       if (cold.bundleJson?.includes('"kind":"GRPCRoute"')) withGrpc++;
     }
+    memo.close();
     assert.ok(compared >= 20, `only ${compared} commits compiled to a bundle`);
     assert.ok(withGrpc >= 15, `only ${withGrpc} bundles held a GRPCRoute rule`);
   });
@@ -194,7 +228,9 @@ describe('incremental compilation', { timeout: 300_000 }, () => {
     const repo = path.join(dir, 'small');
     await mkdir(repo, { recursive: true });
     await git(repo, 'init', '-q', '-b', 'main');
-    const svcs: SvcState[] = Array.from({ length: 20 }, (_, i) => ({ ns: 'default', name: `s${i}`, port: 80, endpoints: 1, weight: 1, authz: false, egress: 'default/*', grpc: 0, grpcMatch: 0, grpcWeight: 1, file: `s${i}.yaml` }));
+    const svcs: SvcState[] = Array.from({ length: 20 }, (_, i) => ({ ns: 'default', name: `s${i}`, port: 80, endpoints: 1, weight: 1, authz: false, egress: 'default/*', grpc: 0, grpcMatch: 0, grpcWeight: 1, file: `${i % 2 === 0 ? 'a' : 'b'}/s${i}.yaml` }));
+    await mkdir(path.join(repo, 'a'));
+    await mkdir(path.join(repo, 'b'));
     // Each Service calls only itself here, so its entry depends on no other Service's ports.
     const put = async (): Promise<string> => {
       for (const s of svcs) await writeFile(path.join(repo, s.file), serviceFile(s, s));
@@ -209,10 +245,12 @@ describe('incremental compilation', { timeout: 300_000 }, () => {
     svcs[7]!.weight = 5;
     const second = await compile({ dir: repo, rev: await put(), memo });
     assert.ok(second.bundle);
-    // The edited file's route is resolved again (its Service object is new), the others replay.
-    assert.deepEqual({ ...memo.stats }, { parsed: 1, reused: 19, resolved: 1, tabled: 1, lowered: 1, kept: 19 });
+    // Only the folders on the edited file's path are listed again (the root and b/); the edited
+    // file's route is resolved again (its Service object is new), the others replay.
+    assert.deepEqual({ ...memo.stats }, { listed: 2, parsed: 1, reused: 19, resolved: 1, tabled: 1, lowered: 1, kept: 19 });
     // Kept entries are the very same objects, so emit reuses their text.
     assert.equal(second.bundle.spec.services[0], first.bundle.spec.services[0]);
     assert.deepEqual(memo.size, { files: 20, services: 20 });
+    memo.close();
   });
 });

@@ -8,7 +8,7 @@
  * rate-limit buckets, least-request counts, outlier ejections, retry budgets — is per worker, as
  * with N instances. The primary serves the admin listener: `/metrics` sums every worker's
  * registry (prom-client's AggregatorRegistry), `/ready` is 200 once every worker has a bundle,
- * `/healthz` 200, `/config` lists the workers. A worker that fails to start makes the primary exit
+ * `/healthz` 200, `/config` lists the workers, each with its own `/config` document. A worker that fails to start makes the primary exit
  * 2; one that dies later is replaced. SIGTERM/SIGINT go to every worker (each drains), then the
  * primary exits 0.
  */
@@ -21,7 +21,17 @@ import type { Logger } from '../../runtime/log.js';
 /** WorkerMessage is what a worker tells the primary over the cluster channel. */
 type WorkerMessage =
   | { readonly weft: 'listening'; readonly addresses: { outbound: string | null; inbound: string | null }; readonly ready: boolean }
-  | { readonly weft: 'ready'; readonly ready: boolean };
+  | { readonly weft: 'ready'; readonly ready: boolean }
+  | { readonly weft: 'config'; readonly id: number; readonly config: unknown };
+
+/** PrimaryMessage is what the primary asks a worker: its `/config` document. */
+interface PrimaryMessage {
+  readonly weft: 'config?';
+  readonly id: number;
+}
+
+/** How long the primary's `/config` waits for a worker's document before listing it without one. */
+const CONFIG_WAIT_MS = 5_000;
 
 function isWorkerMessage(m: unknown): m is WorkerMessage {
   return typeof m === 'object' && m !== null && typeof (m as { weft?: unknown }).weft === 'string';
@@ -36,10 +46,14 @@ export function isWorker(): boolean {
  * workerStarted tells the primary this worker listens (its registry is what the primary's
  * /metrics sums), and returns the function that reports readiness changes.
  */
-export function workerStarted(registry: Registry, addresses: { outbound: string | null; inbound: string | null }, ready: boolean): (ready: boolean) => void {
+export function workerStarted(registry: Registry, addresses: { outbound: string | null; inbound: string | null }, ready: boolean, config: () => unknown): (ready: boolean) => void {
   AggregatorRegistry.setRegistries([registry]);
   // prom-client answers the primary's metrics requests once an AggregatorRegistry exists here.
   new AggregatorRegistry();
+  process.on('message', (m: unknown) => {
+    const q = m as Partial<PrimaryMessage> | null;
+    if (q?.weft === 'config?' && typeof q.id === 'number') process.send?.({ weft: 'config', id: q.id, config: config() } satisfies WorkerMessage);
+  });
   process.send?.({ weft: 'listening', addresses, ready } satisfies WorkerMessage);
   return (r) => process.send?.({ weft: 'ready', ready: r } satisfies WorkerMessage);
 }
@@ -65,6 +79,25 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
   let stopping = false;
   let admin: Server | null = null;
   let adminAddress: string | null = null;
+  const configWaiters = new Map<number, (config: unknown) => void>();
+  let nextConfigId = 0;
+  /** configOf asks `w` for its /config document; null when it does not answer in CONFIG_WAIT_MS. */
+  const configOf = (w: Worker): Promise<unknown> =>
+    new Promise((resolve) => {
+      const id = ++nextConfigId;
+      const done = (v: unknown): void => {
+        clearTimeout(t);
+        configWaiters.delete(id);
+        resolve(v);
+      };
+      const t = setTimeout(() => done(null), CONFIG_WAIT_MS);
+      configWaiters.set(id, done);
+      try {
+        w.send({ weft: 'config?', id } satisfies PrimaryMessage);
+      } catch {
+        done(null);
+      }
+    });
 
   return new Promise<number>((resolve) => {
     const finish = (code: number): void => {
@@ -78,7 +111,9 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
       w.on('message', (m: unknown) => {
         const s = state.get(w);
         if (!s || !isWorkerMessage(m)) return;
-        if (m.weft === 'listening') {
+        if (m.weft === 'config') {
+          configWaiters.get(m.id)?.(m.config);
+        } else if (m.weft === 'listening') {
           s.listening = true;
           s.addresses = m.addresses;
           s.ready = m.ready;
@@ -148,7 +183,10 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('ok\n');
       } else if (path === '/config') {
-        const body = JSON.stringify({ service: opts.service, concurrency: opts.workers, ready, workers }, null, 2) + '\n';
+        // Each worker's own document (bundle, tables' steps, pools, policy state), as a proxy with
+        // one process shows it, so --concurrency hides nothing an operator reads at /config.
+        const configs = await Promise.all([...state.keys()].map((w) => configOf(w)));
+        const body = JSON.stringify({ service: opts.service, concurrency: opts.workers, ready, workers: workers.map((w, i) => ({ ...w, config: configs[i] ?? null })) }, null, 2) + '\n';
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(body);
       } else {

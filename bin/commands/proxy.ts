@@ -350,7 +350,7 @@ export const command: Command = {
     }
     const waiting = proxy.reloader.current() === null ? proxy.reloader.sourceProblem : null;
     if (isWorker()) {
-      const report = workerStarted(proxy.context.metrics.registry, { outbound: proxy.addresses.outbound, inbound: proxy.addresses.inbound }, proxy.reloader.current() !== null);
+      const report = workerStarted(proxy.context.metrics.registry, { outbound: proxy.addresses.outbound, inbound: proxy.addresses.inbound }, proxy.reloader.current() !== null, () => proxy.config());
       proxy.reloader.onActivate(() => report(true));
     }
     logger.log('info', isWorker() ? 'worker listening' : 'listening', { service: `${values.service}.${namespace}`, ...proxy.addresses, source: source.description, ready: proxy.reloader.current() !== null, ...(waiting ? { waiting: `${waiting.code}: ${waiting.reason}` } : {}) });

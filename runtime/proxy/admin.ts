@@ -51,27 +51,34 @@ export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: Adm
       const why = reloader.sourceProblem;
       return json(a ? 200 : 503, a ? { ready: true, digest: a.bundle.digest } : { ready: false, reason: why ? `no bundle is active yet: ${why.code}: ${why.reason}` : 'no bundle is active yet' });
     }
-    if (url === '/config') {
-      const a = reloader.current();
-      const extra: Record<string, unknown> = {};
-      for (const [k, f] of Object.entries(info.extra)) extra[k] = f();
-      return json(200, {
-        service: info.service,
-        namespace: info.namespace,
-        source: reloader.sourceDescription,
-        active: a
-          ? { digest: a.bundle.digest, revision: a.bundle.revision, loadedAt: a.loadedAt.toISOString(), from: reloader.activeOrigin, services: a.bundle.spec.services.length, signed: a.bundle.signature !== undefined, signatureVerified: a.bundle.signature !== undefined && reloader.verifiesSignatures, issuedAt: a.bundle.signature?.issuedAt ?? null }
-          : null,
-        // Signed bundles issued before this are refused (WEFT_BUNDLE_ROLLBACK); kept across restarts.
-        issuedAtFloor: reloader.issuedAtFloor,
-        lastRejection: reloader.lastRejection ? { ...reloader.lastRejection, at: reloader.lastRejection.at.toISOString() } : null,
-        sourceProblem: reloader.sourceProblem ? { code: reloader.sourceProblem.code, reason: reloader.sourceProblem.reason, since: reloader.sourceProblem.since.toISOString() } : null,
-        listeners: info.listeners(),
-        steps: info.steps,
-        pools: info.pools(),
-        ...extra,
-      });
-    }
+    if (url === '/config') return json(200, configDocument(reloader, info));
     json(404, { error: 'not found', endpoints: ['/metrics', '/ready', '/healthz', '/config'] });
   });
+}
+
+/**
+ * configDocument is the `/config` JSON: active digest, revision, loaded time, where it came from,
+ * the last rejection and why, the source's current problem, listeners, pipeline steps, pools and
+ * the extra sections. With `--concurrency`, each worker answers it for the primary's `/config`.
+ */
+export function configDocument(reloader: Reloader, info: AdminInfo): Record<string, unknown> {
+  const a = reloader.current();
+  const extra: Record<string, unknown> = {};
+  for (const [k, f] of Object.entries(info.extra)) extra[k] = f();
+  return {
+    service: info.service,
+    namespace: info.namespace,
+    source: reloader.sourceDescription,
+    active: a
+      ? { digest: a.bundle.digest, revision: a.bundle.revision, loadedAt: a.loadedAt.toISOString(), from: reloader.activeOrigin, services: a.bundle.spec.services.length, signed: a.bundle.signature !== undefined, signatureVerified: a.bundle.signature !== undefined && reloader.verifiesSignatures, issuedAt: a.bundle.signature?.issuedAt ?? null }
+      : null,
+    // Signed bundles issued before this are refused (WEFT_BUNDLE_ROLLBACK); kept across restarts.
+    issuedAtFloor: reloader.issuedAtFloor,
+    lastRejection: reloader.lastRejection ? { ...reloader.lastRejection, at: reloader.lastRejection.at.toISOString() } : null,
+    sourceProblem: reloader.sourceProblem ? { code: reloader.sourceProblem.code, reason: reloader.sourceProblem.reason, since: reloader.sourceProblem.since.toISOString() } : null,
+    listeners: info.listeners(),
+    steps: info.steps,
+    pools: info.pools(),
+    ...extra,
+  };
 }

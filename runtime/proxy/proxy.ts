@@ -7,7 +7,7 @@ import type { TrustKey } from '../bundle/verify.js';
 import { StartupError, WeftError } from '../errors.js';
 import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
 import type { BundleSource, LoadVerdict } from '../sources/source.js';
-import { createAdmin } from './admin.js';
+import { configDocument, createAdmin, type AdminInfo } from './admin.js';
 import { endpointKey } from '../policy/endpoint-key.js';
 import { DEFAULT_TRUSTED_PEERS, HeaderIdentityProvider } from './caller-identity.js';
 import type { ProxyContext, ProxySettings } from './context.js';
@@ -93,6 +93,8 @@ export interface RunningProxy {
   readonly context: ProxyContext;
   /** The instance's registration, when registering. */
   readonly registration: Registration | null;
+  /** config is the admin `/config` document (also without an admin listener: a worker's, for its primary). */
+  config(): Record<string, unknown>;
   close(): Promise<void>;
   /**
    * shutdown is SIGTERM: deregister first, keep serving for `drainDelayMs` so callers learn the
@@ -245,25 +247,24 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
   const stopModeWatch = reloader.onActivate(applyMode);
   const addresses = { outbound: null as string | null, inbound: null as string | null, admin: null as string | null };
-  const admin = opts.admin
-    ? createAdmin(metrics, reloader, {
-        service: opts.settings.service,
-        namespace: opts.settings.namespace,
-        listeners: () => ({ ...addresses }),
-        steps: { outbound: out.map((s) => s.name), inbound: inb.map((s) => s.name) },
-        pools: () => pools.origins(),
-        draining: () => draining,
-        extra: {
-          policies: () => policies.snapshot(),
-          identity: () =>
-            certificates && mtls
-              ? { mode: 'mtls', inbound: inbound ? (inbound.dispatcher.acceptPlaintext ? 'PERMISSIVE' : 'STRICT') : null, ...certificates.status() }
-              : { mode: 'insecure', inbound: inbound ? 'plaintext' : null },
-          endpoints: () => endpoints.snapshot(),
-          registration: () => (registration ? { registered: registration.registered, ready: ready() } : null),
-        },
-      })
-    : null;
+  const adminInfo: AdminInfo = {
+    service: opts.settings.service,
+    namespace: opts.settings.namespace,
+    listeners: () => ({ ...addresses }),
+    steps: { outbound: out.map((s) => s.name), inbound: inb.map((s) => s.name) },
+    pools: () => pools.origins(),
+    draining: () => draining,
+    extra: {
+      policies: () => policies.snapshot(),
+      identity: () =>
+        certificates && mtls
+          ? { mode: 'mtls', inbound: inbound ? (inbound.dispatcher.acceptPlaintext ? 'PERMISSIVE' : 'STRICT') : null, ...certificates.status() }
+          : { mode: 'insecure', inbound: inbound ? 'plaintext' : null },
+      endpoints: () => endpoints.snapshot(),
+      registration: () => (registration ? { registered: registration.registered, ready: ready() } : null),
+    },
+  };
+  const admin = opts.admin ? createAdmin(metrics, reloader, adminInfo) : null;
 
   const listeners = [outbound, inbound].filter((l): l is Listener => l !== null);
   /** applyLimits puts the active bundle's MeshConfig spec.proxy limits on the listeners and pools (every activation). */
@@ -351,6 +352,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     reloader,
     context: ctx,
     registration,
+    config: () => configDocument(reloader, adminInfo),
     close,
     async shutdown(drainDelayMs: number) {
       draining = true;

@@ -52,10 +52,15 @@ describe('weft proxy --concurrency 2', () => {
   });
 
   it('serves through both workers and sums their metrics on the admin listener', async () => {
-    const config = await getJson<{ concurrency: number; ready: boolean; workers: { pid: number; ready: boolean }[] }>(proxy.admin, '/config');
+    const config = await getJson<{ concurrency: number; ready: boolean; workers: { pid: number; ready: boolean; config: { active: { digest: string } | null; steps: { outbound: string[] } } | null }[] }>(proxy.admin, '/config');
     assert.equal(config.concurrency, 2);
     assert.equal(config.workers.length, 2);
     assert.notEqual(config.workers[0]!.pid, config.workers[1]!.pid);
+    // Each worker shows its own /config document: the same bundle active in both.
+    const digests = config.workers.map((w) => w.config?.active?.digest);
+    assert.match(String(digests[0]), /^sha256:/);
+    assert.equal(digests[0], digests[1]);
+    assert.ok(config.workers.every((w) => (w.config?.steps.outbound.length ?? 0) > 0), 'each lists its pipeline steps');
     const statuses = [];
     for (let i = 0; i < 40; i++) statuses.push(await fresh(proxy.outbound, `/r/${i}`));
     assert.deepEqual(new Set(statuses), new Set([200]));

@@ -1,7 +1,10 @@
 /**
  * Generates TypeScript types from the JSON Schemas, so the schemas are the one source of the
  * shapes the compiler and the proxy share: schemas/<name>.schema.json → schemas/generated/<name>.ts
- * (json-schema-to-typescript). `npm run build` (and so `prepare` and `npm test`) runs it before
+ * (json-schema-to-typescript). It also writes schemas/generated/bundle-validate.ts: the bundle
+ * schema compiled ahead of time by ajv (standalone code, the options the proxy used to compile it
+ * with at start), so a proxy checks bundles without loading ajv or compiling the schema (about
+ * 18 MiB of RSS at start, BENCHMARKS.md). `npm run build` (and so `prepare` and `npm test`) runs it before
  * tsc; the output is committed so a bare `tsc` works in a fresh clone, and
  * test/schemas/generated-types.test.ts fails when a committed file differs from what the schema
  * generates. Usage: node scripts/generate-types.mjs [--check] [--schemas DIR]  (DIR/generated/ is written or checked)
@@ -10,6 +13,8 @@ import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import standaloneCode from 'ajv/dist/standalone/index.js';
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -31,7 +36,48 @@ export async function generatedTypes(schemas) {
     });
     out.set(file.replace(/\.schema\.json$/, '.ts'), ts);
   }
+  const bundle = names.includes('bundle.schema.json') ? JSON.parse(await readFile(path.join(schemas, 'bundle.schema.json'), 'utf8')) : null;
+  if (bundle) out.set('bundle-validate.ts', bundleValidator(bundle));
   return out;
+}
+
+/** BUNDLE_AJV_OPTIONS are the ajv options the bundle schema is compiled with (runtime/bundle/verify.ts). */
+export const BUNDLE_AJV_OPTIONS = { allErrors: false, strict: false };
+
+/** collectNames gathers every property name a schema defines (safe to repeat in a rejection message). */
+function collectNames(node, out) {
+  if (Array.isArray(node)) {
+    for (const n of node) collectNames(n, out);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'properties' && typeof v === 'object' && v !== null) for (const name of Object.keys(v)) out.add(name);
+    collectNames(v, out);
+  }
+}
+
+/**
+ * bundleValidator is the TypeScript module holding the bundle schema's ajv validator as code
+ * (ajv standalone, ES module) and the schema's property names. The code is exactly the function
+ * ajv compiles from the schema at run time with the same options; it is not type-checked.
+ */
+export function bundleValidator(schema) {
+  const ajv = new Ajv2020({ ...BUNDLE_AJV_OPTIONS, code: { source: true, esm: true } });
+  const code = standaloneCode(ajv, ajv.compile(schema));
+  if (/\brequire\(/.test(code)) throw new Error('bundle-validate: the standalone validator needs an ajv runtime module; import it explicitly');
+  const names = new Set();
+  collectNames(schema, names);
+  return [
+    '// Generated from schemas/bundle.schema.json by scripts/generate-types.mjs (ajv standalone code): edit the schema, then run npm run build.',
+    '// @ts-nocheck',
+    '/* eslint-disable */',
+    code.replace(/^"use strict";/, ''),
+    '',
+    '/** bundleSchemaNames: every property name the bundle schema defines (rejection messages repeat only these). */',
+    `export const bundleSchemaNames = ${JSON.stringify([...names].sort())};`,
+    '',
+  ].join('\n');
 }
 
 function flag(name, fallback) {

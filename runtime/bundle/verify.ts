@@ -1,16 +1,15 @@
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv';
 import type { Bundle } from '../../schemas/bundle.js';
 import { digestOf, keyIdOf, signingPayload } from '../../schemas/canonical.js';
-import { loadSchema, SCHEMA_DIR } from '../../schemas/index.js';
+import { bundleSchemaNames, validate as validateBundleSchema } from '../../schemas/generated/bundle-validate.js';
 import { safeJsonError } from '../bounded-read.js';
 import { BundleRejectedError, ConfigError } from '../errors.js';
 
 /**
  * Bundle verification: everything a candidate must pass before it is built into a route table.
- * Order: size, JSON, schema (schemas/bundle.schema.json, ajv draft 2020-12), digest (recomputed
+ * Order: size, JSON, schema (schemas/bundle.schema.json, ajv draft 2020-12, compiled ahead of time
+ * into schemas/generated/bundle-validate.ts by `npm run build`), digest (recomputed
  * over `spec`, so a bundle edited after compiling is refused), signature (when a trust key is
  * configured, unsigned bundles are refused too). Throws BundleRejectedError with a stable code.
  *
@@ -42,50 +41,26 @@ export function loadTrustKey(pem: string): TrustKey {
   return { key, keyId: keyIdOf(key.export({ type: 'spki', format: 'der' })) };
 }
 
-let validator: ValidateFunction | undefined;
-let schemaNames: ReadonlySet<string> | undefined;
+/**
+ * validateSchema is the bundle schema's validator: ajv's code for it, generated at build time
+ * (scripts/generate-types.mjs) with the options it was compiled with here before, so the check is
+ * the same while a proxy loads neither ajv nor the schema (ajv's compile costs about 18 MiB of RSS).
+ */
+const validateSchema = validateBundleSchema as unknown as ValidateFunction;
 
-/** collectNames gathers every property name the schema defines (safe to repeat in a message). */
-function collectNames(node: unknown, out: Set<string>): void {
-  if (Array.isArray(node)) {
-    for (const n of node) collectNames(n, out);
-    return;
-  }
-  if (typeof node !== 'object' || node === null) return;
-  for (const [k, v] of Object.entries(node)) {
-    if (k === 'properties' && typeof v === 'object' && v !== null) for (const name of Object.keys(v)) out.add(name);
-    collectNames(v, out);
-  }
-}
+/** schemaNames: the property names the schema defines, safe to repeat in a message. */
+const schemaNames: ReadonlySet<string> = new Set<string>(bundleSchemaNames);
 
 /** safeInstancePath is an ajv instancePath with every segment the schema does not name replaced by `*`. */
 function safeInstancePath(p: string): string {
   if (p === '') return '/';
   return p
     .split('/')
-    .map((seg, i) => (i === 0 || /^\d{1,9}$/.test(seg) || schemaNames?.has(seg.replace(/~1/g, '/').replace(/~0/g, '~')) ? seg : '*'))
+    .map((seg, i) => (i === 0 || /^\d{1,9}$/.test(seg) || schemaNames.has(seg.replace(/~1/g, '/').replace(/~0/g, '~')) ? seg : '*'))
     .join('/');
 }
 
 const DIGEST_SHAPE = /^sha256:[0-9a-f]{64}$/;
-
-/**
- * schemaValidator compiles the bundle schema once. The schema ships with Weft; an installation
- * without it refuses every bundle rather than accepting one it could not check.
- */
-function schemaValidator(claimed: string | null): ValidateFunction {
-  if (validator) return validator;
-  if (!existsSync(path.join(SCHEMA_DIR, 'bundle.schema.json'))) {
-    throw new BundleRejectedError('WEFT_BUNDLE_SCHEMA', `cannot check the bundle: ${path.join(SCHEMA_DIR, 'bundle.schema.json')} is missing from this installation`, claimed);
-  }
-  const ajv = new Ajv2020({ allErrors: false, strict: false });
-  const schema = loadSchema('bundle') as object;
-  validator = ajv.compile(schema);
-  const names = new Set<string>();
-  collectNames(schema, names);
-  schemaNames = names;
-  return validator;
-}
 
 /** VerifyOptions: the trust key (null: signatures not required) and the size limit. */
 export interface VerifyOptions {
@@ -105,9 +80,8 @@ export function verifyBundle(text: string, opts: VerifyOptions): Bundle {
   }
   const digestField = (parsed as { digest?: unknown } | null)?.digest;
   const claimed = typeof digestField === 'string' && DIGEST_SHAPE.test(digestField) ? digestField : null;
-  const validate = schemaValidator(claimed);
-  if (!validate(parsed)) {
-    const e = validate.errors?.[0];
+  if (!validateSchema(parsed)) {
+    const e = validateSchema.errors?.[0];
     throw new BundleRejectedError('WEFT_BUNDLE_SCHEMA', `bundle does not match the schema: ${e ? `${safeInstancePath(e.instancePath)} ${e.message ?? ''}` : 'invalid'}`, claimed);
   }
   const bundle = parsed as Bundle;

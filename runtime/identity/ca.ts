@@ -6,7 +6,7 @@ import { MAX_PEM_FILE_BYTES, readFileBounded } from '../bounded-read.js';
 import { IdentityError } from './errors.js';
 import { ECDSA_SHA256, generateKeyPair, loadKeyPair, type KeyPair } from './keys.js';
 import { checkTrustDomain, parseSpiffeId } from './spiffe-id.js';
-import { x509 } from './x509.js';
+import { uriSans, x509 as x509lib } from './x509.js';
 
 /**
  * The mesh CA: one self-signed ECDSA P-256 root per trust domain. The root carries the trust
@@ -41,7 +41,8 @@ export async function createCa(trustDomain: string, opts: { now?: Date; validity
   checkTrustDomain(trustDomain);
   const key = await generateKeyPair();
   const now = opts.now ?? new Date();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+  const lib = x509lib();
+  const cert = await lib.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: `O=Weft, CN=Weft mesh CA ${trustDomain}`,
     notBefore: new Date(now.getTime() - 60_000),
@@ -49,10 +50,10 @@ export async function createCa(trustDomain: string, opts: { now?: Date; validity
     keys: key.cryptoKeys,
     signingAlgorithm: ECDSA_SHA256,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `spiffe://${trustDomain}` }]),
-      await x509.SubjectKeyIdentifierExtension.create(key.cryptoKeys.publicKey),
+      new lib.BasicConstraintsExtension(true, 1, true),
+      new lib.KeyUsagesExtension(lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign, true),
+      new lib.SubjectAlternativeNameExtension([{ type: 'url', value: `spiffe://${trustDomain}` }]),
+      await lib.SubjectKeyIdentifierExtension.create(key.cryptoKeys.publicKey),
     ],
   });
   const certPem = cert.toString('pem') + '\n';
@@ -61,14 +62,12 @@ export async function createCa(trustDomain: string, opts: { now?: Date; validity
 
 /** trustDomainOfCa reads the trust domain from a CA certificate's `spiffe://<td>` URI SAN, or null. */
 export function trustDomainOfCa(certPem: string): string | null {
-  let cert: x509.X509Certificate;
+  let uris: string[];
   try {
-    cert = new x509.X509Certificate(certPem);
+    uris = uriSans(new X509Certificate(certPem));
   } catch {
     return null;
   }
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const uris = san ? san.names.items.filter((n) => n.type === 'url').map((n) => n.value) : [];
   if (uris.length !== 1) return null;
   try {
     const id = parseSpiffeId(uris[0]!);

@@ -1,7 +1,8 @@
 import type { webcrypto } from 'node:crypto';
 import { IdentityError } from './errors.js';
 import { ECDSA_SHA256, generateKeyPair, type KeyPair } from './keys.js';
-import { x509 } from './x509.js';
+import type * as x509 from '@peculiar/x509';
+import { x509 as x509lib } from './x509.js';
 
 /**
  * Certificate signing requests (PKCS#10). A proxy makes its own key and sends only a CSR: the
@@ -19,7 +20,7 @@ export interface NewCsr {
 /** createCsr makes a new P-256 key and a CSR signed with it; the subject is informational only. */
 export async function createCsr(subjectCommonName = 'weft-proxy'): Promise<NewCsr> {
   const key = await generateKeyPair();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+  const csr = await x509lib().Pkcs10CertificateRequestGenerator.create({
     name: `CN=${subjectCommonName.replace(/[,=+<>#;"\\]/g, '_')}`,
     keys: key.cryptoKeys,
     signingAlgorithm: ECDSA_SHA256,
@@ -38,7 +39,7 @@ export async function parseCsr(csrPem: string): Promise<x509.PublicKey> {
   if (csrPem.length > MAX_CSR_BYTES) throw new IdentityError('WEFT_ID_CSR', `CSR is larger than ${MAX_CSR_BYTES} bytes`, 400);
   let csr: x509.Pkcs10CertificateRequest;
   try {
-    csr = new x509.Pkcs10CertificateRequest(csrPem);
+    csr = new (x509lib().Pkcs10CertificateRequest)(csrPem);
   } catch (err) {
     throw new IdentityError('WEFT_ID_CSR', `not a PEM certificate request: ${(err as Error).message}`, 400);
   }

@@ -5,7 +5,8 @@ import { parseCsr } from './csr.js';
 import { IdentityError } from './errors.js';
 import { ECDSA_SHA256 } from './keys.js';
 import { parseSpiffeId, type SpiffeId } from './spiffe-id.js';
-import { x509 } from './x509.js';
+import type * as x509 from '@peculiar/x509';
+import { x509 as x509lib } from './x509.js';
 
 /**
  * Leaf issuance: an X.509-SVID (SPIFFE X509-SVID spec) for a key the caller proved it holds. The
@@ -48,7 +49,7 @@ const parsedCa = new WeakMap<MeshCa, x509.X509Certificate>();
 function caCertOf(ca: MeshCa): x509.X509Certificate {
   let c = parsedCa.get(ca);
   if (!c) {
-    c = new x509.X509Certificate(ca.certPem);
+    c = new (x509lib().X509Certificate)(ca.certPem);
     parsedCa.set(ca, c);
   }
   return c;
@@ -82,7 +83,8 @@ export async function issueLeafForKey(ca: MeshCa, publicKey: x509.PublicKey | we
   }
   const serialNumber = randomSerial();
   const caX509 = caCertOf(ca);
-  const cert = await x509.X509CertificateGenerator.create({
+  const lib = x509lib();
+  const cert = await lib.X509CertificateGenerator.create({
     serialNumber,
     subject: `O=Weft, CN=${id.path.split('/').pop() || id.trustDomain}`,
     issuer: caX509.subjectName,
@@ -92,12 +94,12 @@ export async function issueLeafForKey(ca: MeshCa, publicKey: x509.PublicKey | we
     signingKey: ca.key.cryptoKeys.privateKey,
     signingAlgorithm: ECDSA_SHA256,
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      new x509.SubjectAlternativeNameExtension(names, false),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.key.cryptoKeys.publicKey),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
+      new lib.BasicConstraintsExtension(false, undefined, true),
+      new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature | lib.KeyUsageFlags.keyAgreement, true),
+      new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth, lib.ExtendedKeyUsage.clientAuth]),
+      new lib.SubjectAlternativeNameExtension(names, false),
+      await lib.AuthorityKeyIdentifierExtension.create(ca.key.cryptoKeys.publicKey),
+      await lib.SubjectKeyIdentifierExtension.create(publicKey),
     ],
   });
   const certPem = cert.toString('pem') + '\n';

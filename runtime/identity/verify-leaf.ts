@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { IdentityError } from './errors.js';
 import { parseSpiffeId, parseWorkloadId, type SpiffeId, type WorkloadId } from './spiffe-id.js';
 import type { TrustBundle } from './trust-bundle.js';
-import { x509 } from './x509.js';
+import { uriSans as uriSansOf } from './x509.js';
 
 /**
  * Leaf verification for the mesh. OpenSSL (node:tls) checks the chain, but it accepts a leaf
@@ -56,31 +56,9 @@ function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
   }
 }
 
-/**
- * uriSans is every URI SAN of a certificate. Node prints SANs as `TYPE:value, TYPE:value` and
- * JSON-quotes any value holding a comma, a quote, a backslash or a control character (the
- * CVE-2021-44532 fix), so a list without a `"` splits unambiguously; that is the fast path
- * (0.2 ms). Anything else is read from the ASN.1 with @peculiar/x509 (about 2 ms).
- */
+/** uriSans is every URI SAN of a certificate (runtime/identity/x509.ts); throws IdentityError WEFT_ID_CERT when it cannot be read. */
 export function uriSans(cert: Buffer | X509Certificate): string[] {
-  const node = toCert(cert);
-  const san = node.subjectAltName;
-  if (san === undefined) return [];
-  if (!san.includes('"')) return san.split(', ').filter((e) => e.startsWith('URI:')).map((e) => e.slice(4));
-  return uriSansFromAsn1(node.raw);
-}
-
-function uriSansFromAsn1(der: Buffer): string[] {
-  let cert: x509.X509Certificate;
-  try {
-    cert = new x509.X509Certificate(der);
-  } catch (err) {
-    throw new IdentityError('WEFT_ID_CERT', `the certificate cannot be parsed: ${(err as Error).message}`);
-  }
-  const exts = cert.getExtensions(x509.SubjectAlternativeNameExtension);
-  const out: string[] = [];
-  for (const e of exts) for (const n of e.names.items) if (n.type === 'url') out.push(n.value);
-  return out;
+  return uriSansOf(toCert(cert));
 }
 
 /**

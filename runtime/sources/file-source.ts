@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { MAX_BUNDLE_BYTES } from '../bundle/verify.js';
@@ -25,6 +27,12 @@ export interface FileSourceOptions {
  * triggers a re-read through the path (following symlinks); unchanged content is not offered
  * again. SIGHUP forces a re-read and an offer. Reads are serialised; so are offers (the sink's).
  *
+ * Memory: a bundle file can be many MiB, and the poll runs every 2 s. The file is not read again
+ * while its metadata (device, inode, size, mtime, ctime, through symlinks) is what it was at the
+ * last read: any write changes ctime, and a replacement changes the inode. What is remembered of
+ * the last content is its sha256, not the text (a 5 MiB bundle kept 5 MiB of heap, and each poll
+ * read it again: BENCHMARKS.md, proxy memory).
+ *
  * A file that cannot be read is reported to the sink's `problem` (missing: WEFT_SRC_NOT_FOUND,
  * permissions or not a file: WEFT_SRC_UNREADABLE, over `maxBytes`: WEFT_SRC_TOO_LARGE, checked on
  * the open descriptor before reading), so a proxy waiting for a file that is not there says why.
@@ -36,7 +44,9 @@ export class FileSource implements BundleSource {
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
   private poller: NodeJS.Timeout | null = null;
-  private lastText: string | null = null;
+  /** sha256 of the last content read, and the file's metadata then (see the class comment). */
+  private lastDigest: string | null = null;
+  private lastStat: string | null = null;
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly onHup = (): void => this.enqueue(true);
@@ -93,18 +103,34 @@ export class FileSource implements BundleSource {
 
   private async check(force: boolean): Promise<void> {
     if (this.stopped || !this.sink) return;
-    let text: string;
+    // Metadata first (taken before the read: a write between the two is seen at the next check).
+    const meta = await statSignature(this.file);
+    if (!force && meta !== null && meta === this.lastStat) return;
+    let bytes: Buffer;
     try {
-      text = (await readFileBounded(this.file, this.options.maxBytes ?? MAX_BUNDLE_BYTES)).toString('utf8');
+      bytes = await readFileBounded(this.file, this.options.maxBytes ?? MAX_BUNDLE_BYTES);
     } catch (err) {
       // Absent (not yet created, or between unlink and rename): say so, and wait for the next event.
+      this.lastStat = null;
       this.sink.problem?.(fileProblem(this.file, err));
       return;
     }
     this.sink.problem?.(null);
-    if (this.stopped || (!force && text === this.lastText)) return;
-    this.lastText = text;
-    await this.sink.offer(text);
+    this.lastStat = meta;
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (this.stopped || (!force && digest === this.lastDigest)) return;
+    this.lastDigest = digest;
+    await this.sink.offer(bytes.toString('utf8'));
+  }
+}
+
+/** statSignature is a file's device, inode, size, mtime and ctime (symlinks followed), or null when it cannot be read. */
+async function statSignature(file: string): Promise<string | null> {
+  try {
+    const st = await stat(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return null;
   }
 }
 

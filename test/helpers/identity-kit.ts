@@ -11,7 +11,9 @@ import { createCsr } from '../../runtime/identity/csr.js';
 import { issueLeaf } from '../../runtime/identity/issue.js';
 import { ECDSA_SHA256, generateKeyPair } from '../../runtime/identity/keys.js';
 import { workloadId } from '../../runtime/identity/spiffe-id.js';
-import { x509 } from '../../runtime/identity/x509.js';
+import { x509 as x509lib } from '../../runtime/identity/x509.js';
+
+const x509 = x509lib();
 
 /** Workload is a key and certificate (PEM) as a proxy would hold them. */
 export interface Workload {

@@ -30,13 +30,16 @@ export async function compile(options: CompileOptions, observer: PassObserver = 
   // Only a compile that ran every pass used all it needs; after one that stopped early the memo
   // keeps everything (the next good commit is likely to need it).
   if (emitted) options.memo?.sweep();
-  return {
+  const result: CompileResult = {
     bundle: emitted?.bundle ?? null,
-    bundleJson: emitted?.json ?? null,
+    bundleJson: null,
     diagnostics,
     resources: checked !== PASS_FAILED ? checked.resources : [],
     timings,
   };
+  // Read through, so text that emit makes on demand (with a memo) is made on first read here too.
+  if (emitted) Object.defineProperty(result, 'bundleJson', { enumerable: true, get: () => emitted.json });
+  return result;
 }
 
 /**

@@ -18,6 +18,8 @@ export interface EmitResult {
 /**
  * emit builds the Bundle for `input`. With ctx.options.signKey it signs; a key that is not an
  * ed25519 private key in PEM form is reported as WFT601 (an error, so compile() yields no bundle).
+ * With a memo (a long-lived compiler: the controller), the bundle's text is made on first use of
+ * `json`, not here: the controller serves slices first and needs the whole text only to store it.
  */
 export function emit(input: LoweredTree, ctx: PassContext): EmitResult {
   let key: KeyObject | null = null;
@@ -30,27 +32,38 @@ export function emit(input: LoweredTree, ctx: PassContext): EmitResult {
       key = k;
     }
   }
-  return assembleBundle(input.spec, input.sources, ctx.revision, key, ctx.options.issuedAt);
+  return assembleBundle(input.spec, input.sources, ctx.revision, key, ctx.options.issuedAt, ctx.options.memo !== undefined);
 }
 
 /**
  * assembleBundle makes a Bundle and its exact bytes from a spec: the digest over the spec's
  * canonical JSON, signed with `key` when given, as issued at `issuedAt` (RFC 3339; default now:
  * the signing time is the one clock reading in a bundle, and only in a signed one). emit() and
- * slices (compiler/slice.ts) both end here, so a slice is a bundle in every respect.
+ * slices (compiler/slice.ts) both end here, so a slice is a bundle in every respect. With
+ * `lazyText`, `json` is made on first read (the same text).
  */
-export function assembleBundle(spec: BundleSpec, sources: SourceMap, revision: Revision | null, key: KeyObject | null, issuedAt?: string): EmitResult {
-  // The spec is serialised once: its bytes give the digest and are spliced into the bundle text.
-  const specJson = specJsonOf(spec);
+export function assembleBundle(spec: BundleSpec, sources: SourceMap, revision: Revision | null, key: KeyObject | null, issuedAt?: string, lazyText = false): EmitResult {
+  // The spec's text is hashed from its pieces (each entry's text is kept per entry object)
+  // through one reused buffer: no whole-text string is made for the digest.
+  const hash = createHash('sha256');
+  for (const chunk of textChunks(specTexts(spec), DIGEST_SCRATCH)) hash.update(chunk);
   const bundle: Bundle = {
     apiVersion: BUNDLE_API_VERSION,
-    digest: `sha256:${createHash('sha256').update(specJson).digest('hex')}`,
+    digest: `sha256:${hash.digest('hex')}`,
     revision,
     spec,
     sources,
   };
   if (key) signBundle(bundle, key, issuedAt ?? new Date().toISOString());
-  return { bundle, json: `${bundleJson(bundle, specJson)}\n` };
+  const text = (): string => `${bundleJson(bundle, specJsonOf(spec))}\n`;
+  if (!lazyText) return { bundle, json: text() };
+  let json: string | undefined;
+  return {
+    bundle,
+    get json(): string {
+      return (json ??= text());
+    },
+  };
 }
 
 /** signBundle sets `bundle.signature`: ed25519 with `key` over signingPayload(bundle, issuedAt). */
@@ -72,24 +85,38 @@ export function signBundle(bundle: Bundle, key: KeyObject, issuedAt: string): vo
 const entryJson = new WeakMap<ServiceEntry, string>();
 
 /**
- * specJsonOf is canonicalJson(spec), assembled from per-Service pieces (the members `mesh`,
- * `services` are in canonical order, and so is each entry's text). Entries must not be mutated
- * after they are first serialised.
+ * specTexts yields canonicalJson(spec) in pieces, in order: their concatenation is the text.
+ * Assembled from per-Service texts (the members `mesh`, `services` are in canonical order, and
+ * so is each entry's text). Entries must not be mutated after they are first serialised.
  */
-export function specJsonOf(spec: BundleSpec): string {
+function* specTexts(spec: BundleSpec): Generator<string> {
   // A spec with other members (a later schema) is serialised whole: never drop a field.
   const keys = Object.keys(spec);
-  if (keys.length !== 2 || keys[0] !== 'mesh' || keys[1] !== 'services') return canonicalJson(spec);
-  const parts: string[] = new Array<string>(spec.services.length);
-  spec.services.forEach((e, i) => {
-    let text = entryJson.get(e);
-    if (text === undefined) {
-      text = canonicalJson(e);
-      entryJson.set(e, text);
-    }
-    parts[i] = text;
-  });
-  return `{"mesh":${canonicalJson(spec.mesh)},"services":[${parts.join(',')}]}`;
+  if (keys.length !== 2 || keys[0] !== 'mesh' || keys[1] !== 'services') {
+    yield canonicalJson(spec);
+    return;
+  }
+  yield `{"mesh":${canonicalJson(spec.mesh)},"services":[`;
+  const services = spec.services;
+  for (let i = 0; i < services.length; i++) {
+    if (i > 0) yield ',';
+    yield entryTextOf(services[i] as ServiceEntry);
+  }
+  yield ']}';
+}
+
+function entryTextOf(e: ServiceEntry): string {
+  let text = entryJson.get(e);
+  if (text === undefined) {
+    text = canonicalJson(e);
+    entryJson.set(e, text);
+  }
+  return text;
+}
+
+/** specJsonOf is canonicalJson(spec), assembled from per-Service texts (see specTexts). */
+export function specJsonOf(spec: BundleSpec): string {
+  return [...specTexts(spec)].join('');
 }
 
 /**
@@ -97,32 +124,87 @@ export function specJsonOf(spec: BundleSpec): string {
  * key order (apiVersion, digest, revision, signature, sources, spec), as canonicalJson orders them.
  */
 function bundleJson(bundle: Bundle, specJson: string): string {
+  return `${bundleHead(bundle)}${specJson}}`;
+}
+
+/** bundleHead is the bundle's text up to its spec: every member before it, then `"spec":`. */
+function bundleHead(bundle: Bundle): string {
   const parts = [
     `"apiVersion":${JSON.stringify(bundle.apiVersion)}`,
     `"digest":${JSON.stringify(bundle.digest)}`,
     `"revision":${canonicalJson(bundle.revision)}`,
   ];
   if (bundle.signature) parts.push(`"signature":${canonicalJson(bundle.signature)}`);
-  parts.push(`"sources":${sourcesJsonOf(bundle.sources)}`, `"spec":${specJson}`);
-  return `{${parts.join(',')}}`;
+  parts.push(`"sources":${sourcesJsonOf(bundle.sources)}`, '"spec":');
+  return `{${parts.join(',')}`;
 }
 
-/** Canonical text of each SourceMap object (never changed once built; the incremental compiler hands on an unchanged one). */
-const sourceMapJson = new WeakMap<SourceMap, string>();
+/**
+ * bundleTextChunks yields the bundle's exact bytes (canonical JSON and the trailing newline, the
+ * `json` emit gives) in chunks written into `buf`, which is reused: consume each chunk before
+ * asking for the next. A writer (the controller's store) can so write a 13 MB bundle without
+ * making its text or bytes whole. The spec's text comes from the per-entry texts.
+ */
+export function bundleTextChunks(bundle: Bundle, buf: Buffer): Generator<Buffer> {
+  return textChunks(bundleTexts(bundle), buf);
+}
+
+function* bundleTexts(bundle: Bundle): Generator<string> {
+  yield bundleHead(bundle);
+  yield* specTexts(bundle.spec);
+  yield '}\n';
+}
+
+/** DIGEST_SCRATCH is assembleBundle's hashing buffer (used synchronously, so one suffices). */
+const DIGEST_SCRATCH = Buffer.allocUnsafe(256 * 1024);
+
+/**
+ * textChunks writes `texts` as UTF-8 into `buf` and yields it (the filled part) whenever the next
+ * piece would not fit, and at the end: the concatenation of the chunks is the texts' bytes. A
+ * text larger than `buf` is written in slices, never split inside a surrogate pair.
+ */
+function* textChunks(texts: Iterable<string>, buf: Buffer): Generator<Buffer> {
+  // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+  const slice = Math.max(2, Math.floor(buf.length / 3));
+  let at = 0;
+  for (const text of texts) {
+    for (let i = 0; i < text.length; ) {
+      let end = Math.min(i + slice, text.length);
+      const last = text.charCodeAt(end - 1);
+      if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+      if (at + (end - i) * 3 > buf.length) {
+        yield buf.subarray(0, at);
+        at = 0;
+      }
+      at += i === 0 && end === text.length ? buf.write(text, at, 'utf8') : buf.write(text.slice(i, end), at, 'utf8');
+      i = end;
+    }
+  }
+  if (at > 0) yield buf.subarray(0, at);
+}
+
+/**
+ * Canonical text of each SourceMap object (never changed once built; the incremental compiler
+ * hands on an unchanged one), or the function that makes it.
+ */
+const sourceMapJson = new WeakMap<SourceMap, string | (() => string)>();
 
 /** sourcesJsonOf is canonicalJson(sources), made once per SourceMap object. */
 export function sourcesJsonOf(sources: SourceMap): string {
-  let text = sourceMapJson.get(sources);
-  if (text === undefined) sourceMapJson.set(sources, (text = canonicalJson(sources)));
+  const kept = sourceMapJson.get(sources);
+  if (typeof kept === 'string') return kept;
+  const text = kept ? kept() : canonicalJson(sources);
+  sourceMapJson.set(sources, text);
   return text;
 }
 
 /**
- * rememberSourcesJson records `text` as the canonical text of `sources`, for a caller that made
- * it from kept pieces (lower.ts, with a memo). It must be exactly canonicalJson(sources); the
- * incremental tests compare whole bundles with cold compiles, which never take this path.
+ * rememberSourcesJson records `text` (or a function that makes it, called at most once, on first
+ * need) as the canonical text of `sources`, for a caller that made it from kept pieces (lower.ts,
+ * with a memo). It must be exactly canonicalJson(sources); the incremental tests compare whole
+ * bundles with cold compiles, which never take this path.
  */
-export function rememberSourcesJson(sources: SourceMap, text: string): void {
+export function rememberSourcesJson(sources: SourceMap, text: string | (() => string)): void {
   sourceMapJson.set(sources, text);
 }
 

@@ -170,7 +170,8 @@ function sourceMapOf(sources: Sources, memo: CompileMemo | undefined): SourceMap
   // object is; otherwise each is made afresh.
   const aligned = prev !== undefined && ids === prev.ids;
   const texts = ids.map((id, i) => (aligned && prev.map[id] === map[id] ? (prev.texts[i] as string) : `${JSON.stringify(id)}:${canonicalJson(map[id])}`));
-  rememberSourcesJson(map, `{${texts.join(',')}}`);
+  // Joined when the bundle's text is made (after the controller has served the slices).
+  rememberSourcesJson(map, () => `{${texts.join(',')}}`);
   rememberSourceIds(map, ids);
   sourceMemos.set(memo, { ids, texts, map });
   return map;

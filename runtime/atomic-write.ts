@@ -1,4 +1,4 @@
-import { open, realpath } from 'node:fs/promises';
+import { open, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomicFile from 'write-file-atomic';
 
@@ -24,4 +24,35 @@ async function fsyncDirectory(dir: string): Promise<void> {
   } finally {
     await d?.close();
   }
+}
+
+let tempCounter = 0;
+
+/**
+ * writeFileAtomicChunks is writeFileAtomic for content given as chunks (written in order, each
+ * consumed before the next is asked for, so a producer may reuse one buffer): a temp file beside
+ * the target (through a symlink, its target), fsynced, renamed over it, then the directory
+ * fsynced. A large file is so written without ever being whole in memory. The temp file is
+ * removed when a write fails. Rejects with the file system's error.
+ */
+export async function writeFileAtomicChunks(file: string, chunks: Iterable<Uint8Array>, mode = 0o644): Promise<void> {
+  const target = await realpath(file).catch(() => file);
+  const temp = `${target}.${process.pid}.${++tempCounter}.tmp`;
+  const fh = await open(temp, 'wx', mode);
+  try {
+    try {
+      for (const chunk of chunks) {
+        let at = 0;
+        while (at < chunk.byteLength) at += (await fh.write(chunk, at, chunk.byteLength - at)).bytesWritten;
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(temp, target);
+  } catch (err) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDirectory(path.dirname(target));
 }

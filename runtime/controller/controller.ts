@@ -4,11 +4,11 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { compile as realCompile } from '../../compiler/compile.js';
 import type { CompileOptions, CompileResult, Diagnostic } from '../../compiler/types.js';
-import { writeFileAtomic } from '../atomic-write.js';
+import { writeFileAtomic, writeFileAtomicChunks } from '../atomic-write.js';
 import { ControllerError, messageOf } from './errors.js';
 import { Fleet } from './fleet.js';
 import { serviceId, SliceCache, type ServedBundle } from './slices.js';
-import { signingKey } from '../../compiler/emit.js';
+import { bundleTextChunks, signingKey } from '../../compiler/emit.js';
 import { CompileMemo } from '../../compiler/memo.js';
 import { DEFAULT_FLEET_LIMITS, type FleetLimits } from './fleet.js';
 import type { Issuer } from './issuer.js';
@@ -284,7 +284,8 @@ export class Controller {
     }
     const seconds = (performance.now() - t0) / 1000;
     const info = await infoP;
-    const ok = result.bundle !== null && result.bundleJson !== null;
+    // A bundle always comes with its text (compile() makes it on first read of bundleJson).
+    const ok = result.bundle !== null;
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
     const warnings = result.diagnostics.filter((d) => d.severity === 'warning').length;
     this.metrics.compiles.inc({ result: ok ? 'ok' : 'failed' });
@@ -300,7 +301,7 @@ export class Controller {
       warnings,
       diagnostics: result.diagnostics,
     };
-    if (!ok || !result.bundle || !result.bundleJson) {
+    if (!ok || !result.bundle) {
       this.lastCompile = record;
       this.history.rejected(info, this.current?.digest ?? null, startedAt);
       this.log.log('error', 'commit rejected: the previous bundle stays live', {
@@ -318,7 +319,8 @@ export class Controller {
     if (generation <= this.publishedGeneration) return;
     this.publishedGeneration = generation;
     this.history.published(info, result.bundle.digest, this.current?.digest ?? null, new Date());
-    await this.publish(storedBundle(result.bundle, result.bundleJson, info), detectedAt);
+    const made = result;
+    await this.publish(storedBundle(result.bundle, () => made.bundleJson ?? '', info), detectedAt);
     // Set after publishing, so /v1/status never shows a good compile the controller does not serve yet.
     this.lastCompile = record;
   }
@@ -350,8 +352,9 @@ export class Controller {
     }
     if (this.options.outFile) {
       const out = this.options.outFile;
+      const chunks = entry.chunks;
       await mkdir(path.dirname(out), { recursive: true })
-        .then(() => writeFileAtomic(out, entry.bytes))
+        .then(() => (chunks ? writeFileAtomicChunks(out, chunks(Buffer.allocUnsafe(1024 * 1024))) : writeFileAtomic(out, entry.bytes)))
         .catch((err: unknown) =>
         this.log.log('error', 'cannot write --out file', { file: this.options.outFile, error: messageOf(err) }),
       );
@@ -479,20 +482,21 @@ export class Controller {
 }
 
 /**
- * storedBundle is a compiled bundle as the controller publishes it. Its bytes are made from the
- * text on first use, not before: serving slices needs only the parsed bundle, so the 13 MB copy
- * (at 10,000 Services) is made after the proxies' slices are out, when the store writes it.
+ * storedBundle is a compiled bundle as the controller publishes it. Its text and bytes are made
+ * on first use, not before: serving slices needs only the parsed bundle, so the 13 MB text and
+ * copy (at 10,000 Services) are made after the proxies' slices are out, when the store writes it.
  */
-function storedBundle(bundle: Bundle, json: string, commit: CommitInfo): StoredBundle {
+function storedBundle(bundle: Bundle, json: () => string, commit: CommitInfo): StoredBundle {
   let bytes: Buffer | undefined;
   return {
     digest: bundle.digest,
     get bytes(): Buffer {
-      return (bytes ??= Buffer.from(json, 'utf8'));
+      return (bytes ??= Buffer.from(json(), 'utf8'));
     },
     bundle,
     commit,
     publishedAt: new Date().toISOString(),
+    chunks: (buf) => bundleTextChunks(bundle, buf),
   };
 }
 

@@ -4,7 +4,7 @@ import { MAX_BUNDLE_BYTES } from '../bundle/verify.js';
 import { readFileBounded } from '../bounded-read.js';
 import type { Bundle } from '../../schemas/bundle.js';
 import { digestOf } from '../../schemas/canonical.js';
-import { writeFileAtomic } from '../atomic-write.js';
+import { writeFileAtomic, writeFileAtomicChunks } from '../atomic-write.js';
 import { ControllerError, messageOf } from './errors.js';
 import type { CommitInfo } from './git.js';
 
@@ -19,6 +19,20 @@ export interface StoredBundle {
   publishedAt: string;
   /** `bytes` gzipped, made on first demand and kept (never stored on disk). */
   gzip?: Buffer;
+  /**
+   * `bytes` in chunks written into `buf` (reused: each is consumed before the next), when the
+   * bundle can give them without making them whole: `put` then writes them so, and `bytes` is
+   * only made if someone asks for the whole bundle.
+   */
+  chunks?: (buf: Buffer) => Iterable<Buffer>;
+}
+
+/** WRITE_CHUNK_BYTES is the buffer a chunked bundle write reuses. */
+const WRITE_CHUNK_BYTES = 1024 * 1024;
+
+function* prepend(head: Buffer, rest: Iterable<Buffer>): Generator<Buffer> {
+  yield head;
+  yield* rest;
 }
 
 interface CurrentMeta {
@@ -80,13 +94,16 @@ export class BundleStore {
   /** put makes the bundle current on disk (durably, when it resolves), then archives it by digest in the background. */
   async put(entry: StoredBundle): Promise<void> {
     const meta: CurrentMeta = { digest: entry.digest, commit: entry.commit, publishedAt: entry.publishedAt };
+    const head = Buffer.from(JSON.stringify(meta) + '\n');
+    const chunks = entry.chunks;
     try {
-      await writeFileAtomic(this.currentFile, Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), entry.bytes]));
+      if (chunks) await writeFileAtomicChunks(this.currentFile, prepend(head, chunks(Buffer.allocUnsafe(WRITE_CHUNK_BYTES))));
+      else await writeFileAtomic(this.currentFile, Buffer.concat([head, entry.bytes]));
     } catch (err) {
       throw new ControllerError('WEFT_CTL_STORE', `cannot write to the bundle store ${this.dir}: ${messageOf(err)}`);
     }
     this.archiving = this.archiving
-      .then(() => writeFileAtomic(this.fileOf(entry.digest), entry.bytes))
+      .then(() => (chunks ? writeFileAtomicChunks(this.fileOf(entry.digest), chunks(Buffer.allocUnsafe(WRITE_CHUNK_BYTES))) : writeFileAtomic(this.fileOf(entry.digest), entry.bytes)))
       .then(() => this.prune(entry.digest))
       .catch(() => undefined);
   }

@@ -106,7 +106,17 @@ describe('BundleStore', () => {
         const bundle = { apiVersion: 'weft.dev/bundle/v1', digest, revision: null, spec, sources: {} };
         return { digest, bytes: Buffer.from(JSON.stringify(bundle)), bundle: bundle as never };
       };
-      for (let i = 0; i < 4; i++) await store.put({ ...mk(i), commit: null, publishedAt: new Date().toISOString() });
+      for (let i = 0; i < 3; i++) await store.put({ ...mk(i), commit: null, publishedAt: new Date().toISOString() });
+      // A bundle that gives its bytes in chunks (as the controller's do) is written from them,
+      // each consumed before the next (one 4-byte buffer, reused), and reads back the same.
+      const chunked = mk(3);
+      const chunks = function* (buf: Buffer): Generator<Buffer> {
+        for (let at = 0; at < chunked.bytes.length; at += 4) {
+          const n = chunked.bytes.copy(buf, 0, at, Math.min(at + 4, chunked.bytes.length));
+          yield buf.subarray(0, n);
+        }
+      };
+      await store.put({ digest: chunked.digest, bundle: chunked.bundle, get bytes(): Buffer { throw new Error('bytes made whole'); }, chunks: () => chunks(Buffer.alloc(4)), commit: null, publishedAt: new Date().toISOString() });
       const cur = await store.current();
       assert.equal(cur?.digest, mk(3).digest);
       assert.deepEqual(cur?.bytes, mk(3).bytes);

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import type { H2Request } from './h2-server-stream.js';
 import { Readable } from 'node:stream';
 import { BadRequestError } from '../errors.js';
 
@@ -22,7 +22,7 @@ export class RequestBody {
     private readonly buffered: Buffer | null,
     private readonly prefix: Buffer[],
     private readonly rest: AsyncIterator<Buffer> | null,
-    private readonly req: IncomingMessage | Http2ServerRequest | null,
+    private readonly req: IncomingMessage | H2Request | null,
   ) {}
 
   private used = false;
@@ -36,10 +36,10 @@ export class RequestBody {
    * read reads up to `limit` bytes of the body; rejects with BadRequestError on a client body
    * error. A request without a body is answered at once (no promise), the common case.
    */
-  static read(req: IncomingMessage | Http2ServerRequest, limit = 64 * 1024): RequestBody | Promise<RequestBody> {
+  static read(req: IncomingMessage | H2Request, limit = 64 * 1024): RequestBody | Promise<RequestBody> {
     const cl = req.headers['content-length'];
     // HTTP/2 has no transfer-encoding: a stream that ended with its headers has no body.
-    const h2 = (req as Http2ServerRequest).stream;
+    const h2 = (req as H2Request).stream;
     const none = h2 !== undefined ? h2.endAfterHeaders || cl === '0' : req.headers['transfer-encoding'] === undefined && (cl === undefined || cl === '0');
     if (none) {
       // Nothing to read; still drain so the parser reaches the next request.
@@ -49,7 +49,7 @@ export class RequestBody {
     return RequestBody.readSome(req, limit);
   }
 
-  private static async readSome(req: IncomingMessage | Http2ServerRequest, limit: number): Promise<RequestBody> {
+  private static async readSome(req: IncomingMessage | H2Request, limit: number): Promise<RequestBody> {
     const it = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const chunks: Buffer[] = [];
     let size = 0;
@@ -76,7 +76,7 @@ export class RequestBody {
    * stream: bidi ping-pong would deadlock behind a buffer). The first attempt streams; later
    * attempts get the kept copy when the body ended within `limit` bytes.
    */
-  static teed(req: IncomingMessage | Http2ServerRequest, limit = 64 * 1024): RequestBody {
+  static teed(req: IncomingMessage | H2Request, limit = 64 * 1024): RequestBody {
     const b = new RequestBody('tee', null, [], req[Symbol.asyncIterator]() as AsyncIterator<Buffer>, req);
     b.teeLimit = limit;
     return b;

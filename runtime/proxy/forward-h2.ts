@@ -1,7 +1,8 @@
-import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { constants, type ClientHttp2Stream, type ClientSessionRequestOptions, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { ProxyContext } from './context.js';
 import type { Exchange, Headers, Reply } from './pipeline.js';
+import { UpstreamBody, type BodyControl } from './upstream-body.js';
 import { upstreamFailure } from './upstream-failure.js';
 
 /**
@@ -13,10 +14,15 @@ import { upstreamFailure } from './upstream-failure.js';
  * without body, so the listener answers trailers-only too.
  */
 
-/** ResponseStream is the response body: the HTTP/2 stream itself, with the trailers once known. */
-type ResponseStream = ClientHttp2Stream & { trailers?: Headers | null };
+const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR } = constants;
 
-const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL } = constants;
+/**
+ * Stream options, made once (ClientHttp2Session.request() copies them). The priority fields are
+ * given (RFC 9113's defaults) so that request() checks them instead of adding four properties to
+ * its copy.
+ */
+const NO_BODY: ClientSessionRequestOptions = Object.freeze({ endStream: true, waitForTrailers: false, weight: 16, parent: 0, exclusive: false, silent: false });
+const WITH_BODY: ClientSessionRequestOptions = Object.freeze({ endStream: false, waitForTrailers: true, weight: 16, parent: 0, exclusive: false, silent: false });
 
 function responseHeaders(h: IncomingHttpHeaders): Headers {
   const out: Headers = {};
@@ -39,9 +45,36 @@ function requestTrailers(ex: Exchange): OutgoingHttpHeaders {
   return out;
 }
 
+/** closedEarly is the error of a stream that closed before `what` (retriable, as a reset connection). */
+function closedEarly(endpoint: string, rstCode: number | undefined, what: string): Error {
+  return Object.assign(new Error(`the HTTP/2 stream to ${endpoint} closed before ${what} (RST_STREAM code ${rstCode ?? 'none'})`), { code: 'ERR_HTTP2_STREAM_CANCEL' });
+}
+
+/**
+ * H2BodyControl is the UpstreamBody's handle on the HTTP/2 stream: flow control is the stream's
+ * (pause stops reading, so nghttp2 stops granting window), abort is RST_STREAM CANCEL.
+ */
+class H2BodyControl implements BodyControl {
+  aborted = false;
+  constructor(private readonly stream: ClientHttp2Stream) {}
+  pause(): void {
+    this.stream.pause();
+  }
+  resume(): void {
+    this.stream.resume();
+  }
+  abort(): void {
+    this.aborted = true;
+    if (!this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
+  }
+}
+
 /**
  * forwardH2 sends `body` (null, a buffer, or the client's stream) over the HTTP/2 session for
- * `poolKey` (PoolSet.keyFor); `endpoint` (`host:port`) names it in errors.
+ * `poolKey` (PoolSet.keyFor); `endpoint` (`host:port`) names it in errors. The response body is
+ * an UpstreamBody fed by the stream's 'data' events (as undici feeds the HTTP/1.1 one), so the
+ * listener writes it straight to the client with backpressure; a stream that closes before its
+ * end (reset, session gone) destroys it, and with it the client's response.
  */
 export function forwardH2(ctx: ProxyContext, ex: Exchange, poolKey: string, endpoint: string, body: Buffer | Readable | null): Promise<Reply> {
   const headers: OutgoingHttpHeaders = {};
@@ -54,14 +87,16 @@ export function forwardH2(ctx: ProxyContext, ex: Exchange, poolKey: string, endp
   // gRPC requires `te: trailers` on HTTP/2 (the hop-by-hop step removed the client's copy).
   if (ex.grpc) headers['te'] = 'trailers';
   return new Promise<Reply>((resolve) => {
-    let stream: ResponseStream;
+    let stream: ClientHttp2Stream;
     try {
-      stream = ctx.pools.h2.request(poolKey, headers, { endStream: body === null, waitForTrailers: body !== null });
+      stream = ctx.pools.h2.request(poolKey, headers, body === null ? NO_BODY : WITH_BODY);
     } catch (err) {
       resolve(upstreamFailure(ex, endpoint, err, ctx.pools.maxResponseHeadersBytes));
       return;
     }
     let answered = false;
+    let upstream: UpstreamBody | null = null;
+    let ended = false;
     ex.cancelAttempt = (reason) => {
       if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
       if (!answered) {
@@ -69,27 +104,35 @@ export function forwardH2(ctx: ProxyContext, ex: Exchange, poolKey: string, endp
         resolve(upstreamFailure(ex, endpoint, reason, ctx.pools.maxResponseHeadersBytes));
       }
     };
-    stream.on('wantTrailers', () => {
-      stream.sendTrailers(requestTrailers(ex));
-    });
+    if (body !== null) stream.on('wantTrailers', () => stream.sendTrailers(requestTrailers(ex)));
     stream.on('response', (resHeaders, flags) => {
       if (answered) return;
       answered = true;
       const status = Number(resHeaders[HTTP2_HEADER_STATUS]);
-      const endStream = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
-      if (endStream) {
+      if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {
         ex.cancelAttempt = null;
         resolve({ status, headers: responseHeaders(resHeaders), body: null, origin: 'upstream', code: null, retriable: false });
         return;
       }
-      stream.trailers = null;
+      const b = new UpstreamBody(new H2BodyControl(stream));
+      upstream = b;
+      stream.on('data', (chunk: Buffer) => b.data(chunk));
       stream.once('trailers', (t: IncomingHttpHeaders) => {
-        stream.trailers = responseHeaders(t);
+        b.trailers = responseHeaders(t);
       });
       stream.once('end', () => {
+        // A stream closed under the body (its session's socket died: node:http2 ends the
+        // readable side and closes with CANCEL, no 'error') is cut short, not complete.
+        const code = stream.rstCode;
+        if (code !== undefined && code !== NGHTTP2_NO_ERROR) {
+          b.destroy(closedEarly(endpoint, code, 'the end of its body'));
+          return;
+        }
+        ended = true;
         ex.cancelAttempt = null;
+        b.end();
       });
-      resolve({ status, headers: responseHeaders(resHeaders), body: stream, origin: 'upstream', code: null, retriable: false });
+      resolve({ status, headers: responseHeaders(resHeaders), body: b, origin: 'upstream', code: null, retriable: false });
     });
     stream.on('error', (err) => {
       ex.cancelAttempt = null;
@@ -97,6 +140,17 @@ export function forwardH2(ctx: ProxyContext, ex: Exchange, poolKey: string, endp
         answered = true;
         resolve(upstreamFailure(ex, endpoint, err, ctx.pools.maxResponseHeadersBytes));
       }
+      // After the response head, the 'close' that follows ends the body.
+    });
+    // node:http2 closes a stream without an 'error' when its code is CANCEL, which is how it
+    // closes every open stream of a session whose socket died (a peer killed, a connection
+    // reset): without this, an attempt waiting for its head would wait for the route timeout.
+    stream.once('close', () => {
+      if (!answered) {
+        answered = true;
+        ex.cancelAttempt = null;
+        resolve(upstreamFailure(ex, endpoint, closedEarly(endpoint, stream.rstCode, 'a response'), ctx.pools.maxResponseHeadersBytes));
+      } else if (upstream !== null && !ended) upstream.destroy(closedEarly(endpoint, stream.rstCode, 'the end of its body'));
     });
     if (body === null) return;
     if (Buffer.isBuffer(body)) {

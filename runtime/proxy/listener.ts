@@ -1,5 +1,5 @@
 import { createServer, ServerResponse, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
-import { constants as h2constants, createServer as createH2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import { constants as h2constants, createServer as createH2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { MeshProxySettings } from '../../schemas/bundle.js';
@@ -23,6 +23,7 @@ import { RequestBody } from './body.js';
 import type { ActiveBundle, ProxyContext } from './context.js';
 import { discard, errorReply, Exchange, type Direction, type Handler, type Headers, type Reply } from './pipeline.js';
 import { grpcErrorReply, grpcStatusOf } from './grpc-status.js';
+import { H2Request, H2Response } from './h2-server-stream.js';
 import { ProtocolDispatcher } from './protocol-dispatch.js';
 import { randomHex } from './random-id.js';
 import { UpstreamBody } from './upstream-body.js';
@@ -48,9 +49,9 @@ import { UpstreamBody } from './upstream-body.js';
 /** KEEP_ALIVE_TIMEOUT_MS for client-facing listeners. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-/** ServerRequest is a request from either protocol (node:http2's compatibility API). */
-export type ServerRequest = IncomingMessage | Http2ServerRequest;
-type ServerReply = ServerResponse | Http2ServerResponse;
+/** ServerRequest is a request from either protocol (HTTP/2: node:http2's core stream, h2-server-stream.ts). */
+export type ServerRequest = IncomingMessage | H2Request;
+type ServerReply = ServerResponse | H2Response;
 
 /** Listener is one port: the dispatcher that owns the socket and the two protocol servers. */
 export interface Listener {
@@ -115,7 +116,9 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\nweft-error: ${e.code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     socket.destroySoon();
   });
-  const http2 = createH2Server({ maxHeaderListPairs: H2_MAX_HEADER_PAIRS, settings: { maxConcurrentStreams: 1000, maxHeaderListSize: limits.maxRequestHeadersBytes } }, (req, res) => handle(ctx, direction, handler, req, res));
+  // No request listener: node:http2's compatibility API stays off; streams are served by serveH2Stream.
+  const http2 = createH2Server({ maxHeaderListPairs: H2_MAX_HEADER_PAIRS, settings: { maxConcurrentStreams: 1000, maxHeaderListSize: limits.maxRequestHeadersBytes } });
+  http2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => serveH2Stream(ctx, direction, handler, stream, headers, rawHeaders));
   // HTTP/2 connections are timed by watchSession (not http2.setTimeout: that destroys a session
   // after 65 s without a frame even while a quiet stream is open, and PINGs do not count).
   let headersTimeoutMs = limits.requestHeadersTimeoutMs;
@@ -222,9 +225,33 @@ function copyHeaders(req: ServerRequest): Headers {
   return withoutHopByHop(req.headers, notForwarded);
 }
 
-function isH2(req: ServerRequest): req is Http2ServerRequest {
-  return (req as Http2ServerRequest).stream !== undefined;
+function isH2(req: ServerRequest): req is H2Request {
+  return req instanceof H2Request;
 }
+
+/**
+ * serveH2Stream serves one HTTP/2 request stream as the compatibility API would have before
+ * calling the handler: stream errors are observed (they end in 'close'), CONNECT gets 405, an
+ * `Expect: 100-continue` gets its 100 at once, any other expectation 417.
+ */
+function serveH2Stream(ctx: ProxyContext, direction: Direction, handler: Handler, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
+  stream.on('error', ignore);
+  if (headers[':method'] === 'CONNECT') {
+    stream.respond({ ':status': 405 }, { endStream: true });
+    return;
+  }
+  const expect = headers.expect;
+  if (expect !== undefined) {
+    if (expect !== '100-continue') {
+      stream.respond({ ':status': 417 }, { endStream: true });
+      return;
+    }
+    stream.additionalHeaders({ ':status': 100 });
+  }
+  handle(ctx, direction, handler, new H2Request(stream, headers, rawHeaders), new H2Response(stream));
+}
+
+function ignore(): void {}
 
 /**
  * headProblem checks what node:http and node:http2 let through: more request headers than
@@ -317,7 +344,7 @@ class ListenerRequest {
       const onIdle = (): void => this.idle(idleMs);
       // HTTP/1.1: the socket timer already runs at idleMs (server.timeout, set by apply) unless a
       // reload changed the limit since; HTTP/2 times each stream itself.
-      if (!this.h2 && (this.req.socket as Socket & { timeout?: number }).timeout === idleMs) this.res.on('timeout', onIdle);
+      if (!this.h2 && (this.req.socket as Socket & { timeout?: number }).timeout === idleMs) (this.res as ServerResponse).on('timeout', onIdle);
       else this.res.setTimeout(idleMs, onIdle);
     }
     if (receiveMs > 0 && hasBody(this.req)) {
@@ -395,7 +422,7 @@ class ListenerRequest {
       method: req.method ?? 'GET',
       path: target.path,
       query: target.query,
-      authority: target.authority ?? (h2 ? (req as Http2ServerRequest).authority : req.headers.host) ?? '',
+      authority: target.authority ?? (h2 ? (req as H2Request).authority : req.headers.host) ?? '',
       protocol: h2 ? 'HTTP/2' : 'HTTP/1.1',
       headers: copyHeaders(req),
       body,
@@ -629,81 +656,97 @@ function isGrpc(req: ServerRequest): boolean {
  * connection for as long as it likes.
  */
 function write(res: ServerReply, reply: Reply, req: ServerRequest): void {
-  if (!req.complete) {
-    if (!isH2(req)) (res as ServerResponse).shouldKeepAlive = false;
-    // HTTP/2: once the response is complete, RST_STREAM NO_ERROR asks the client to stop sending
-    // the rest (RFC 9113 §8.1); the connection's other streams carry on.
-    // (The stream's own 'finish': the compatibility response's 'finish' waits for the close.)
-    else req.stream.once('finish', () => stopStream(req));
+  if (res instanceof H2Response) {
+    writeH2(res, reply, req as H2Request);
+    return;
   }
+  if (!req.complete) res.shouldKeepAlive = false;
   if (res.destroyed) {
     if (reply.body && typeof reply.body !== 'string') reply.body.destroy();
     return;
   }
-  if (reply.body === null && !(res instanceof ServerResponse)) {
-    // HTTP/2 and no body: one HEADERS frame that ends the stream (gRPC "trailers-only", which
-    // gRPC clients read as the status). writeHead() would send the headers without END_STREAM.
-    writeHeadersOnly(res, reply);
-    return;
-  }
   try {
-    (res as ServerResponse).writeHead(reply.status, reply.headers);
+    res.writeHead(reply.status, reply.headers);
   } catch (err) {
     // An upstream header Node refuses to send (invalid characters): answer 502 instead.
     if (reply.body && typeof reply.body !== 'string') reply.body.destroy();
     const r = errorReply(new WeftError('WEFT_UPSTREAM_PROTOCOL', `upstream sent an invalid header: ${(err as Error).message}`, 502));
-    (res as ServerResponse).writeHead(r.status, r.headers);
+    res.writeHead(r.status, r.headers);
     res.end(r.body as string);
     return;
   }
   const b = reply.body;
   if (b === null) res.end();
   else if (typeof b === 'string') res.end(b);
-  else if (b instanceof UpstreamBody) b.sendTo(res as ServerResponse);
+  else if (b instanceof UpstreamBody) b.sendTo(res);
+  else pipe(b, res);
+}
+
+/**
+ * writeH2 sends a reply on an HTTP/2 stream. No body: one HEADERS frame that ends the stream
+ * (gRPC "trailers-only", which gRPC clients read as the status). With a body: the head, the
+ * body, then the trailers (H2Response.writeHead).
+ */
+function writeH2(res: H2Response, reply: Reply, req: H2Request): void {
+  // Once the response is complete, RST_STREAM NO_ERROR asks the client to stop sending the rest
+  // of its body (RFC 9113 §8.1); the connection's other streams carry on.
+  if (!req.complete) req.stream.once('finish', () => stopStream(req));
+  const b = reply.body;
+  if (res.destroyed) {
+    if (b && typeof b !== 'string') b.destroy();
+    return;
+  }
+  try {
+    if (b === null) {
+      res.respondHeadersOnly(reply.status, reply.headers);
+      return;
+    }
+    res.writeHead(reply.status, reply.headers);
+  } catch (err) {
+    // An upstream header or status node:http2 refuses to send: answer 502 instead.
+    if (b && typeof b !== 'string') b.destroy();
+    const r = errorReply(new WeftError('WEFT_UPSTREAM_PROTOCOL', `upstream sent an invalid header: ${(err as Error).message}`, 502));
+    res.writeHead(r.status, r.headers);
+    res.end(r.body as string);
+    return;
+  }
+  if (typeof b === 'string') res.end(b);
+  else if (b instanceof UpstreamBody) b.sendTo(res);
   else pipe(b, res);
 }
 
 /** stopStream closes an HTTP/2 request stream whose response is complete but whose body never finished. */
-function stopStream(req: Http2ServerRequest): void {
+function stopStream(req: H2Request): void {
   const st = req.stream;
   if (!req.complete && !st.destroyed && !st.closed) st.close(h2constants.NGHTTP2_NO_ERROR);
 }
 
-function writeHeadersOnly(res: Http2ServerResponse, reply: Reply): void {
-  try {
-    for (const k in reply.headers) res.setHeader(k, reply.headers[k]!);
-    res.statusCode = reply.status;
-  } catch (err) {
-    const r = errorReply(new WeftError('WEFT_UPSTREAM_PROTOCOL', `upstream sent an invalid header: ${(err as Error).message}`, 502));
-    for (const k of res.getHeaderNames()) res.removeHeader(k);
-    for (const k in r.headers) res.setHeader(k, r.headers[k]!);
-    res.statusCode = r.status;
-    res.end(r.body as string);
-    return;
-  }
-  res.end();
-}
-
 /**
- * pipe streams an upstream body to the client. Not stream.pipeline(): that allocates an
- * AbortController per call and aborts it at the end, a measurable cost per request. Errors on
- * either side destroy the other (a truncated response is never passed off as complete).
- * Response trailers (gRPC's grpc-status) are known at the body's end and sent with it: as
- * chunked trailers on HTTP/1.1, as a trailing HEADERS frame on HTTP/2.
+ * pipe streams an upstream body (a Readable: an HTTP/2 upstream's stream) to the client: each
+ * chunk written as it comes, the body paused while the response is full and resumed on its
+ * 'drain'. Not Readable.pipe() nor stream.pipeline(): they add half a dozen listeners to both
+ * sides (pipeline also an AbortController) per request, a measurable cost. Errors on either side
+ * destroy the other (a truncated response is never passed off as complete). Response trailers
+ * (gRPC's grpc-status) are known at the body's end and sent with it: as chunked trailers on
+ * HTTP/1.1, as a trailing HEADERS frame on HTTP/2.
  */
 function pipe(b: Readable & { trailers?: Headers | null }, res: ServerReply): void {
-  const onError = (): void => {
-    res.destroy();
+  const resume = (): void => {
+    b.resume();
   };
-  b.once('error', onError);
-  res.once('close', () => {
-    if (!b.readableEnded) b.destroy();
+  b.on('data', (chunk: Buffer) => {
+    if (!res.write(chunk)) {
+      b.pause();
+      res.once('drain', resume);
+    }
   });
-  // Registered before pipe(): 'end' listeners run in order, so the trailers are added before
-  // pipe's own listener ends the response.
   b.once('end', () => {
     const t = b.trailers;
     if (t) res.addTrailers(t);
+    res.end();
   });
-  b.pipe(res as ServerResponse);
+  b.once('error', () => res.destroy());
+  res.once('close', () => {
+    if (!b.readableEnded) b.destroy();
+  });
 }

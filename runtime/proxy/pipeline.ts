@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import type { H2Request } from './h2-server-stream.js';
 import type { Duplex, Readable } from 'node:stream';
 import type { Endpoint, Rule, ServiceEntry, WeightedBackend } from '../../schemas/bundle.js';
 import type { CallerIdentity } from '../identity.js';
@@ -28,7 +28,7 @@ export type Protocol = 'HTTP/1.1' | 'HTTP/2';
 export interface ExchangeInit {
   readonly id: string;
   readonly direction: Direction;
-  readonly req: IncomingMessage | Http2ServerRequest;
+  readonly req: IncomingMessage | H2Request;
   readonly protocol: Protocol;
   /** The Upgrade token of an HTTP/1.1 upgrade request (`websocket`); absent or null otherwise. */
   readonly upgrade?: string | null;
@@ -61,7 +61,7 @@ export class Exchange {
   readonly id: string;
   readonly direction: Direction;
   /** The client's request as the listener's server saw it (HTTP/1.1 or HTTP/2). */
-  readonly req: IncomingMessage | Http2ServerRequest;
+  readonly req: IncomingMessage | H2Request;
   /** What the client spoke; steps never need it, the forwarder and the access log do. */
   readonly protocol: Protocol;
   /**

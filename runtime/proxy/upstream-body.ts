@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { Dispatcher } from 'undici';
 import type { Headers } from '../policy/headers.js';
 
 /**
@@ -14,12 +13,25 @@ export interface BodySink {
   destroy(): void;
 }
 
+/**
+ * BodyControl is what an UpstreamBody needs of the upstream request: undici's
+ * DispatchController for HTTP/1.1, a small adapter over the stream for HTTP/2 (forward-h2.ts).
+ */
+export interface BodyControl {
+  pause(): void;
+  resume(): void;
+  /** abort cancels the upstream request (HTTP/2: RST_STREAM CANCEL); `aborted` is then true. */
+  abort(reason: Error): void;
+  readonly aborted: boolean;
+}
+
 /** PAUSE_BUFFERED_BYTES: chunks kept before the body has a sink; past this, undici is paused. */
 const PAUSE_BUFFERED_BYTES = 64 * 1024;
 
 /**
- * UpstreamBody is an HTTP/1.1 upstream response body as undici's dispatch handler delivers it,
- * written straight to the client's response once the listener attaches it (`sendTo`): no
+ * UpstreamBody is an upstream response body as undici's dispatch handler (HTTP/1.1) or an HTTP/2
+ * stream's 'data' events (forward-h2.ts) deliver it, written straight to the client's response
+ * once the listener attaches it (`sendTo`): no
  * Readable, no pipe, no per-chunk events. Backpressure is undici's own: a `write` that returns
  * false pauses the upstream connection until the response drains. Chunks that arrive before the
  * reply is written (undici delivers the first chunk with the head) are kept, up to 64 KiB before
@@ -50,7 +62,7 @@ export class UpstreamBody {
   /** Listeners of `end` / `close` / `error`, made on the first on()/once() (most bodies get none). */
   private emitter: EventEmitter | null = null;
 
-  constructor(private readonly ctrl: Dispatcher.DispatchController) {}
+  constructor(private readonly ctrl: BodyControl) {}
 
   on(event: 'end' | 'close' | 'error', fn: (...args: unknown[]) => void): this {
     (this.emitter ??= new EventEmitter()).on(event, fn);

@@ -3,10 +3,11 @@
  * the load driver → `web`'s outbound listener → `up`'s inbound listener → the upstream. With
  * `mtls` the hop between the proxies is mTLS (file certificates from a fresh mesh CA; the
  * endpoint is `meshed: true`); with `plaintext` both proxies run --insecure and the same hop is
- * plain HTTP. Both proxies are children of this process, so the bench's CPU-per-request figure
+ * plain HTTP/2 (h2c). With `http1` both run --insecure and the endpoint is not meshed, so the hop is
+ * HTTP/1.1 over an undici pool: the baseline the HTTP/2 hop is compared with. Both proxies are children of this process, so the bench's CPU-per-request figure
  * (this process and its direct children) covers both ends of the hop.
  *
- * Usage: node mtls-chain.js mtls|plaintext LISTEN_PORT UPSTREAM INFO_FILE
+ * Usage: node mtls-chain.js mtls|plaintext|http1 LISTEN_PORT UPSTREAM INFO_FILE
  * Writes {webAdmin, upAdmin} to INFO_FILE, then prints "ready". SIGTERM stops both proxies.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -45,10 +46,10 @@ function start(args: string[]): Promise<ChildProcess> {
 
 async function main(): Promise<void> {
   const [mode, listen, upstream, infoFile] = process.argv.slice(2);
-  if ((mode !== 'mtls' && mode !== 'plaintext') || !listen || !upstream || !infoFile) throw new Error('usage: mtls-chain mtls|plaintext PORT UPSTREAM INFO_FILE');
+  if ((mode !== 'mtls' && mode !== 'plaintext' && mode !== 'http1') || !listen || !upstream || !infoFile) throw new Error('usage: mtls-chain mtls|plaintext|http1 PORT UPSTREAM INFO_FILE');
   const dir = mkdtempSync(path.join(tmpdir(), 'weft-bench-mtls-'));
   const identity = async (name: string): Promise<string[]> => {
-    if (mode === 'plaintext') return ['--insecure'];
+    if (mode !== 'mtls') return ['--insecure'];
     const w = await workload(ca, name);
     writeFileSync(path.join(dir, `${name}.crt`), w.certPem);
     writeFileSync(path.join(dir, `${name}.key`), w.keyPem);
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   writeFileSync(path.join(dir, 'ca.pem'), ca.certPem);
   const [inPort, webAdmin, upAdmin] = [await freePort(), await freePort(), await freePort()];
   const file = path.join(dir, 'bundle.json');
-  const b = bundle(spec([service('web'), service('up', { endpoints: [{ address: '127.0.0.1', port: inPort, labels: {}, meshed: true }] })]));
+  const b = bundle(spec([service('web'), service('up', { endpoints: [{ address: '127.0.0.1', port: inPort, labels: {}, ...(mode === 'http1' ? {} : { meshed: true as const }) }] })]));
   writeFileSync(file, JSON.stringify(b));
   const children: ChildProcess[] = [];
   const stop = (): void => {

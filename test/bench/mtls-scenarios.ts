@@ -30,9 +30,13 @@ function metric(text: string, name: string, has: string[]): number {
   return sum;
 }
 
-/** mtlsScenarios: `weft-chain` (plaintext hop) and `weft-chain+mtls`. */
+/**
+ * mtlsScenarios: `weft-chain-h1` (the hop over HTTP/1.1: endpoint not meshed, the baseline),
+ * `weft-chain` (meshed, HTTP/2 with prior knowledge, plaintext) and `weft-chain+mtls` (meshed,
+ * HTTP/2 over mTLS).
+ */
 export function mtlsScenarios(t: ChainTools): { name: string; start(upstream: string): Promise<{ addr: string; host: string; pid: number | null; stop(): Promise<void> }> }[] {
-  const chain = (name: string, mode: 'mtls' | 'plaintext') => ({
+  const chain = (name: string, mode: 'mtls' | 'plaintext' | 'http1') => ({
     name,
     start: async (upstream: string) => {
       const port = await t.freePort();
@@ -54,7 +58,7 @@ export function mtlsScenarios(t: ChainTools): { name: string; start(upstream: st
       };
     },
   });
-  return [chain('weft-chain', 'plaintext'), chain('weft-chain+mtls', 'mtls')];
+  return [chain('weft-chain-h1', 'http1'), chain('weft-chain', 'plaintext'), chain('weft-chain+mtls', 'mtls')];
 }
 
 /** ChainResult is what the bench measured for one chain scenario. */
@@ -72,6 +76,7 @@ interface ChainResult {
  * not run): both rows, the CPU cost of mTLS and the handshakes per 10,000 requests.
  */
 export function mtlsSection(results: readonly ChainResult[], when: string): string | null {
+  const h1 = results.find((r) => r.name === 'weft-chain-h1');
   const p = results.find((r) => r.name === 'weft-chain');
   const m = results.find((r) => r.name === 'weft-chain+mtls');
   if (!p?.rps || !m?.rps) return null;
@@ -79,10 +84,11 @@ export function mtlsSection(results: readonly ChainResult[], when: string): stri
   return [
     '## Proxy mTLS',
     '',
-    `\`npm run bench:proxy\` (test/bench/mtls-scenarios.ts, mtls-chain.ts), ${when}. Same load and columns as the Proxy table; the target is a chain of two proxies (load → web's outbound → up's inbound → upstream) whose hop is plaintext (both --insecure) or mTLS (file certificates, \`meshed: true\` endpoint); CPU is both proxies together.`,
+    `\`npm run bench:proxy\` (test/bench/mtls-scenarios.ts, mtls-chain.ts), ${when}. Same load and columns as the Proxy table; the target is a chain of two proxies (load → web's outbound → up's inbound → upstream) whose hop is HTTP/1.1 (\`weft-chain-h1\`: both --insecure, endpoint not meshed, an undici pool), HTTP/2 in plaintext (\`weft-chain\`: both --insecure, \`meshed: true\` endpoint, h2c) or HTTP/2 over mTLS (\`weft-chain+mtls\`: file certificates, \`meshed: true\`); CPU is both proxies together.`,
     '',
     '| target | req/s | CPU µs/req (both proxies) | p50 ms | p99 ms | errors |',
     '|---|---|---|---|---|---|',
+    ...(h1?.rps ? [row(h1)] : []),
     row(p),
     row(m),
     '',
@@ -97,5 +103,7 @@ function mtlsSummary(results: readonly ChainResult[]): string {
   const pct = plain && mtls ? ((mtls - plain) / plain) * 100 : NaN;
   const cost = plain && mtls ? `${mtls.toFixed(0)} vs ${plain.toFixed(0)} µs/req over both proxies, ${Math.abs(pct).toFixed(0)} % ${pct >= 0 ? 'more' : 'less (within noise)'}` : 'n/a';
   const hs = chainCounts.requests > 0 ? ((chainCounts.handshakes / chainCounts.requests) * 10_000).toFixed(1) : 'n/a';
-  return `mTLS between proxies (weft-chain+mtls vs weft-chain: load → web outbound → up inbound → upstream, keep-alive pools): CPU ${cost} (goal ≤ 25 %); full TLS handshakes per 10,000 requests: ${hs} (${chainCounts.handshakes} handshakes for ${chainCounts.requests.toLocaleString('en')} requests, warm-up and latency runs included: each handshake is a new pooled connection, opened when concurrency grows or after the pool's 4 s idle timeout between phases; steady traffic reuses them).`;
+  const h1 = results.find((r) => r.name === 'weft-chain-h1')?.cpuUsPerReq;
+  const hop = h1 && plain && mtls ? `The HTTP/2 hop against the HTTP/1.1 hop, CPU per request over both proxies in the same run: h2c ${plain.toFixed(0)} vs ${h1.toFixed(0)} µs (${(plain / h1).toFixed(2)}×), mTLS ${mtls.toFixed(0)} vs ${h1.toFixed(0)} µs (${(mtls / h1).toFixed(2)}×). ` : '';
+  return `${hop}mTLS between proxies (weft-chain+mtls vs weft-chain: load → web outbound → up inbound → upstream, keep-alive pools): CPU ${cost} (goal ≤ 25 %); full TLS handshakes per 10,000 requests: ${hs} (${chainCounts.handshakes} handshakes for ${chainCounts.requests.toLocaleString('en')} requests, warm-up and latency runs included: each handshake is a new pooled connection, opened when concurrency grows or after the pool's 4 s idle timeout between phases; steady traffic reuses them).`;
 }

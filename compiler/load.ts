@@ -4,7 +4,7 @@
  * and never touches the working tree or the index: it uses `rev-parse`, `ls-tree` and `show` of
  * blob objects only.
  */
-import { constants as fsConstants, promises as fs, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { report } from './diagnostics.js';
@@ -20,7 +20,6 @@ const POLICY_FILE = /\.(ya?ml|cue)$/;
 // 10,000-file revision take minutes, and argv stays well under every OS limit at this size.
 const BLOBS_PER_BATCH = 400;
 const BYTES_PER_BATCH = 32 * 1024 * 1024;
-const READS_IN_FLIGHT = 32;
 
 /** isPolicyFile is true for the names the compiler reads: *.yaml, *.yml, *.cue. */
 export function isPolicyFile(name: string): boolean {
@@ -59,10 +58,13 @@ function tooLarge(ctx: PassContext, file: string, size: number, max: number): So
   return { path: file, size, text: null };
 }
 
+/** UTF8 decodes whole texts (no `stream`), so one instance serves every file. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** decode turns file bytes into text; invalid UTF-8 is a WFT201 (YAML and CUE are UTF-8 only). */
 function decode(ctx: PassContext, file: string, bytes: Uint8Array): SourceFile {
   try {
-    let text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    let text = UTF8.decode(bytes);
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     return { path: file, size: bytes.byteLength, text };
   } catch {
@@ -73,10 +75,15 @@ function decode(ctx: PassContext, file: string, bytes: Uint8Array): SourceFile {
 
 // ---- from disk --------------------------------------------------------------------------
 
+// The folder is read with synchronous calls: a compile is CPU-bound and runs its parse and later
+// passes synchronously anyway, and one promise plus a thread-pool round trip per open, stat, read
+// and close cost more CPU than reading the bytes (measured: 1.2 s of a 10,000-file cold compile,
+// against about 0.3 s read synchronously).
+
 async function loadFromDisk(dir: string, maxBytes: number, ctx: PassContext): Promise<SourceFile[] | null> {
   let st;
   try {
-    st = await fs.stat(dir);
+    st = statSync(dir);
   } catch {
     report(ctx, 'WFT102', `directory ${dir} does not exist or cannot be read`, null);
     return null;
@@ -86,23 +93,17 @@ async function loadFromDisk(dir: string, maxBytes: number, ctx: PassContext): Pr
     return null;
   }
   const found: Found[] = [];
-  await walk(dir, '', found, ctx, await fs.realpath(dir));
+  walk(dir, '', found, ctx, realpathSync(dir));
   const out: SourceFile[] = [];
-  const read = async (f: Found): Promise<void> => {
-    if (f.size > maxBytes) {
-      out.push(tooLarge(ctx, f.rel, f.size, maxBytes));
-      return;
-    }
+  const buffer = { bytes: Buffer.allocUnsafe(64 * 1024) };
+  for (const f of found) {
     try {
-      const bytes = await readAtMost(f.abs, maxBytes, f.followed);
-      out.push(bytes === null ? tooLarge(ctx, f.rel, maxBytes + 1, maxBytes) : decode(ctx, f.rel, bytes));
+      const bytes = readAtMost(f.abs, maxBytes, f.followed, buffer);
+      out.push(typeof bytes === 'number' ? tooLarge(ctx, f.rel, bytes, maxBytes) : decode(ctx, f.rel, bytes));
     } catch (err) {
       report(ctx, 'WFT102', `${f.rel} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file: f.rel, span: FILE_START });
     }
-  };
-  // A few reads in flight at once: one at a time leaves the disk idle between files, all at once
-  // would open thousands of descriptors. load() sorts the result, so completion order is moot.
-  for (let i = 0; i < found.length; i += READS_IN_FLIGHT) await Promise.all(found.slice(i, i + READS_IN_FLIGHT).map(read));
+  }
   return out;
 }
 
@@ -110,32 +111,34 @@ async function loadFromDisk(dir: string, maxBytes: number, ctx: PassContext): Pr
 interface Found {
   rel: string;
   abs: string;
-  size: number;
   followed: boolean;
 }
 
 /**
- * readAtMost reads a file of at most `maxBytes`, or returns null when it is longer. The stat
- * size was checked before; this bound holds for files that grow or report no size (/proc). A
- * file that was not a symlink when walked is opened with O_NOFOLLOW, so swapping it for a
- * symlink between the walk and the read cannot make the compiler read outside the folder.
+ * readAtMost reads a file of at most `maxBytes`, or returns its size when it is longer (a file
+ * whose size says so up front is never read; one that grows, or reports no size, as /proc does,
+ * is cut off at the bound). A file that was not a symlink when walked is opened with O_NOFOLLOW,
+ * so swapping it for a symlink between the walk and the read cannot make the compiler read
+ * outside the folder. `scratch` is a reusable read buffer, grown as needed; the bytes returned
+ * are a view of it, valid until the next call.
  */
-async function readAtMost(abs: string, maxBytes: number, followed: boolean): Promise<Uint8Array | null> {
-  const handle = await fs.open(abs, followed ? 'r' : fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+function readAtMost(abs: string, maxBytes: number, followed: boolean, scratch: { bytes: Buffer }): Uint8Array | number {
+  const fd = openSync(abs, followed ? 'r' : fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
   try {
-    const chunks: Buffer[] = [];
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) return size;
     let total = 0;
     for (;;) {
-      const buf = Buffer.alloc(Math.min(64 * 1024, maxBytes + 1 - total));
-      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buf.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > maxBytes) return null;
+      // One byte more than the stat size, so a file that grew since is noticed.
+      if (scratch.bytes.length < Math.min(Math.max(size, total) + 1, maxBytes + 1)) scratch.bytes = Buffer.allocUnsafe(Math.min(Math.max(size, total * 2) + 1, maxBytes + 1));
+      const n = readSync(fd, scratch.bytes, total, Math.min(scratch.bytes.length, maxBytes + 1) - total, null);
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) return maxBytes + 1;
     }
-    return Buffer.concat(chunks, total);
+    return scratch.bytes.subarray(0, total);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -145,10 +148,10 @@ function inside(root: string, target: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
-async function walk(abs: string, rel: string, out: Found[], ctx: PassContext, realRoot: string): Promise<void> {
+function walk(abs: string, rel: string, out: Found[], ctx: PassContext, realRoot: string): void {
   let entries;
   try {
-    entries = await fs.readdir(abs, { withFileTypes: true });
+    entries = readdirSync(abs, { withFileTypes: true });
   } catch (err) {
     report(ctx, 'WFT102', `directory ${rel || '.'} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, null);
     return;
@@ -158,24 +161,28 @@ async function walk(abs: string, rel: string, out: Found[], ctx: PassContext, re
     const childAbs = path.join(abs, e.name);
     const childRel = rel === '' ? e.name : `${rel}/${e.name}`;
     if (e.isDirectory()) {
-      if (!skipDir(e.name)) await walk(childAbs, childRel, out, ctx, realRoot);
+      if (!skipDir(e.name)) walk(childAbs, childRel, out, ctx, realRoot);
       continue;
     }
     if (!isPolicyFile(e.name)) continue;
+    // A regular file is read as it is (O_NOFOLLOW; its size is checked on the open descriptor).
+    if (e.isFile()) {
+      out.push({ rel: childRel, abs: childAbs, followed: false });
+      continue;
+    }
     // A symlink counts when it points at a file inside the folder; symlinked folders are not
     // followed (no loops). One that leads outside is never read: its target could be a secret
     // (/proc/self/environ) that findings would quote into a CI log.
-    if (!e.isFile() && !e.isSymbolicLink()) continue;
+    if (!e.isSymbolicLink()) continue;
     try {
-      const target = e.isSymbolicLink() ? await fs.realpath(childAbs) : childAbs;
-      if (e.isSymbolicLink() && !inside(realRoot, target)) {
+      const target = realpathSync(childAbs);
+      if (!inside(realRoot, target)) {
         report(ctx, 'WFT105', `${childRel} is a symlink that leads outside the policy folder; it was not read`, { file: childRel, span: FILE_START }, {
           hint: 'copy the file into the folder, or point the command at a folder that contains the target',
         });
         continue;
       }
-      const st = await fs.stat(target);
-      if (st.isFile()) out.push({ rel: childRel, abs: target, size: st.size, followed: e.isSymbolicLink() });
+      if (statSync(target).isFile()) out.push({ rel: childRel, abs: target, followed: true });
     } catch {
       // A dangling symlink is not a policy file.
     }

@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseYaml } from '../../compiler/parse.js';
-import { display, validate, validatorFor } from '../../compiler/validate.js';
+import { display, newAjv, validate, validatorFor, validatorOrigin } from '../../compiler/validate.js';
+import { loadSchema } from '../../schemas/index.js';
+import type { Kind } from '../../compiler/resources.js';
 import type { Diagnostic, PassContext } from '../../compiler/types.js';
 
 function run(text: string): { diagnostics: Diagnostic[]; count: number } {
@@ -96,4 +98,28 @@ test('display writes JSON Pointers the way users read paths', () => {
   assert.equal(display('/spec/rules/0/backendRefs/12/weight'), 'spec.rules[0].backendRefs[12].weight');
   assert.equal(display('/metadata/labels/app.kubernetes.io~1name'), 'metadata.labels["app.kubernetes.io/name"]');
   assert.equal(display(''), 'the document');
+});
+
+test('the build generates every kind validator, and they report what a run-time compile of the schema reports', () => {
+  const bad: Record<Kind, unknown> = {
+    Service: { apiVersion: 'weft.dev/v1alpha1', kind: 'Service', metadata: { name: 'A_b', namespace: 'x.y' }, spec: { ports: [{ name: 'http', port: 70000 }], endpoints: [{ address: 'a b' }], extra: 1 } },
+    HTTPRoute: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r' }, spec: { rules: [{ matches: [{ path: { type: 'Prefix', value: 'x' } }], timeouts: { request: '5 seconds' }, backendRefs: [{ name: '', weight: -1 }] }] } },
+    GRPCRoute: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', metadata: { name: 'g' }, spec: { rules: [{ matches: [{ method: { type: 'Exact' } }] }] } },
+    BackendPolicy: { apiVersion: 'weft.dev/v1alpha1', kind: 'BackendPolicy', metadata: { name: 'b' }, spec: { targetRefs: [], loadBalancer: { type: 'Fastest' } } },
+    RateLimitPolicy: { apiVersion: 'weft.dev/v1alpha1', kind: 'RateLimitPolicy', metadata: { name: 'l' }, spec: { targetRefs: [{ kind: 'Service', name: 's' }], limits: [{ key: 'who', requests: 0, per: '1d' }] } },
+    AuthorizationPolicy: { apiVersion: 'weft.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'z', creationTimestamp: 'yesterday' }, spec: { targetRefs: [{ kind: 'Service', name: 's' }], action: 'MAYBE', rules: [{ to: [{}] }] } },
+    Fault: { apiVersion: 'weft.dev/v1alpha1', kind: 'Fault', metadata: { name: 'f' }, spec: { abort: { status: 99, percent: 101 } } },
+    MeshConfig: { apiVersion: 'weft.dev/v1alpha1', kind: 'MeshConfig', metadata: { name: 'm' }, spec: { defaults: { timeouts: { request: 'soon' } }, mtls: { mode: 'LAX' } } },
+    RouteTest: { apiVersion: 'weft.dev/v1alpha1', kind: 'RouteTest', metadata: { name: 't' }, spec: { cases: [{ request: {} }] } },
+  };
+  const ajv = newAjv();
+  for (const kind of Object.keys(bad) as Kind[]) {
+    assert.equal(validatorOrigin(kind), 'generated', `${kind}: npm run build writes a current validator`);
+    const generated = validatorFor(kind);
+    const compiled = ajv.compile(loadSchema(kind.toLowerCase()) as object);
+    assert.equal(generated(bad[kind]), false);
+    assert.equal(compiled(bad[kind]), false);
+    assert.ok((generated.errors ?? []).length > 0);
+    assert.deepEqual(generated.errors, compiled.errors, kind);
+  }
 });

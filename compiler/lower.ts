@@ -39,7 +39,7 @@ import type {
 import { normalizeEgress } from '../schemas/egress.js';
 import { DEFAULT_PROXY_SETTINGS } from '../schemas/proxy-settings.js';
 import { spanAt } from './diagnostics.js';
-import { rememberSourceIds, rememberSourcesJson } from './emit.js';
+import { markCanonical, rememberSourceIds, rememberSourcesJson } from './emit.js';
 import { canonicalJson } from '../schemas/canonical.js';
 import { parseDuration } from './duration.js';
 import { tablesByParent, prefixMatchOf, type MatchEntry, type TableGroup } from './precedence.js';
@@ -164,7 +164,13 @@ function sourceMapOf(sources: Sources, memo: CompileMemo | undefined): SourceMap
   // sort() without a comparator orders by UTF-16 code units, as byString does, and runs natively.
   ids ??= [...sources.keys()].sort();
   const map: SourceMap = {};
-  for (const id of ids) map[id] = sources.get(id) as SourceLocation;
+  // Ids are `Kind/namespace/name` or `namespace/name#…`: never an array index, so the map is canonical as built.
+  let canonical = true;
+  for (const id of ids) {
+    if (id.indexOf('/') < 0) canonical = false;
+    map[id] = sources.get(id) as SourceLocation;
+  }
+  if (canonical) markCanonical(map);
   if (!memo) return map;
   // The same ids as last time: position i is the same id, so its text is kept while its location
   // object is; otherwise each is made afresh.
@@ -210,9 +216,20 @@ function locate(origin: Route['origin'], pointer: string): SourceLocation {
   return { column: s.column, file: origin.file, line: s.line };
 }
 
+/**
+ * Set by sortKeys when it met a key made only of digits: an object holding an array-index key
+ * keeps those keys first, in numeric order, whatever order they were written in, so the entry
+ * being lowered is not canonical by construction (emit then sorts it). Reset per Service.
+ */
+let digitKeys = false;
+const DIGITS = /^[0-9]+$/;
+
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   const out: Record<string, T> = {};
-  for (const k of Object.keys(o).sort(byString)) out[k] = o[k] as T;
+  for (const k of Object.keys(o).sort(byString)) {
+    if (DIGITS.test(k)) digitKeys = true;
+    out[k] = o[k] as T;
+  }
   return out;
 }
 
@@ -275,6 +292,15 @@ function codes(list: number[]): number[] {
 }
 
 function lowerService(svc: Service, id: string, tree: ResolvedTree, mesh: MeshSettings, groups: readonly TableGroup[], sources: Sources): ServiceEntry {
+  digitKeys = false;
+  const entry = lowerServiceEntry(svc, id, tree, mesh, groups, sources);
+  // Every object below is written with its keys in code-unit order and holds only finite numbers
+  // (validated integers, parsed durations, sums of weights): canonical unless a key was all digits.
+  if (!digitKeys) markCanonical(entry);
+  return entry;
+}
+
+function lowerServiceEntry(svc: Service, id: string, tree: ResolvedTree, mesh: MeshSettings, groups: readonly TableGroup[], sources: Sources): ServiceEntry {
   const ports = svc.spec.ports.map((p) => (p.appProtocol !== undefined ? { appProtocol: p.appProtocol, name: p.name, port: p.port } : { name: p.name, port: p.port }));
   const firstPort = svc.spec.ports[0]?.port ?? 0;
   const endpoints: Endpoint[] = (svc.spec.endpoints ?? [])

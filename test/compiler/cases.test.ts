@@ -19,6 +19,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../../compiler/compile.js';
+import { canonicalJsonByWalk } from '../../schemas/canonical.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** CASES is the corpus folder, in the source tree (cases are data, not compiled). */
@@ -61,5 +62,8 @@ for (const name of readdirSync(CASES).sort()) {
       assert.ok(result.bundle, `expected a bundle; the compiler reported:\n${explain}`);
       assert.ok(isSubset(result.bundle.spec, expected.bundle), `bundle spec does not contain the expected fragment:\n${JSON.stringify(result.bundle.spec, null, 1)}`);
     }
+    // emit serialises what lower built in canonical order without checking it: the bytes must
+    // still be the definition's (every key sorted by the walk).
+    if (result.bundle) assert.equal(result.bundleJson, `${canonicalJsonByWalk(result.bundle)}\n`, 'the bundle bytes are canonical JSON');
   });
 }

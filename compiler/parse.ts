@@ -29,6 +29,7 @@ const KINDS = Object.keys(API_VERSIONS) as Kind[];
 export async function parse(input: LoadedTree, ctx: PassContext): Promise<ParsedTree> {
   sharedStrings = new Map();
   const memo = ctx.options.memo;
+  sharing = memo !== undefined;
   const documents: RawDocument[] = [];
   const cueFiles: SourceFile[] = [];
   for (const file of input.files) {
@@ -82,6 +83,19 @@ export function escapePointer(token: string): string {
 
 const { EVENT_ID, SCALAR_STYLE } = yaml;
 const CORE_IMPLICIT = [yaml.nullCoreTag, yaml.boolCoreTag, yaml.intCoreTag, yaml.floatCoreTag];
+/**
+ * The core tags a plain scalar may resolve to, by its first character (as js-yaml's own schema
+ * looks them up: each tag lists the characters its values can start with). Most scalars in a
+ * policy are names and paths, which no core tag takes, so they skip the four resolvers.
+ */
+const IMPLICIT_BY_FIRST_CHAR = new Map<string, yaml.ScalarTagDefinition<unknown>[]>();
+const IMPLICIT_ANY_FIRST_CHAR = CORE_IMPLICIT.filter((t) => !t.implicitFirstChars);
+for (const tag of CORE_IMPLICIT) {
+  for (const c of tag.implicitFirstChars ?? []) IMPLICIT_BY_FIRST_CHAR.set(c, []);
+}
+for (const [c, list] of IMPLICIT_BY_FIRST_CHAR) {
+  for (const tag of CORE_IMPLICIT) if (!tag.implicitFirstChars || tag.implicitFirstChars.includes(c)) list.push(tag);
+}
 const EXPLICIT: Record<string, yaml.ScalarTagDefinition<unknown> | 'str' | 'seq' | 'map'> = {
   '!': 'str',
   str: 'str',
@@ -167,12 +181,18 @@ function itemState(at: At): At {
 let sharedStrings = new Map<string, string>();
 const MAX_SHARED_LENGTH = 64;
 
+let sharing = true;
 function shared(s: string): string {
-  if (s.length > MAX_SHARED_LENGTH) return s;
+  if (!sharing || s.length > MAX_SHARED_LENGTH) return s;
   const kept = sharedStrings.get(s);
   if (kept !== undefined) return kept;
   sharedStrings.set(s, s);
   return s;
+}
+
+/** keySpan is where a mapping key was written, quotes included. */
+function keySpan(k: yaml.ScalarEvent): [number, number] {
+  return k.style === SCALAR_STYLE.SINGLE_QUOTED || k.style === SCALAR_STYLE.DOUBLE_QUOTED ? [k.valueStart - 1, k.valueEnd + 1] : [k.valueStart, k.valueEnd];
 }
 
 /** DocBuilder walks the events of one document, building its value and its position map (all of it, or the EAGER part). */
@@ -273,7 +293,7 @@ class DocBuilder {
       value = resolved;
     } else if (tag === null && e.style === SCALAR_STYLE.PLAIN) {
       value = source;
-      for (const def of CORE_IMPLICIT) {
+      for (const def of IMPLICIT_BY_FIRST_CHAR.get(source.charAt(0)) ?? IMPLICIT_ANY_FIRST_CHAR) {
         const r: unknown = def.resolve(source, false, def.tagName);
         if (r !== yaml.NOT_RESOLVED) {
           value = r;
@@ -304,8 +324,7 @@ class DocBuilder {
     this.checkTag(e.tagStart, e.tagEnd, 'map');
     this.touch(e.start, e.start + 1);
     const obj: Record<string, unknown> = {};
-    /** Key name → offset where it was first written. */
-    const keyStarts = new Map<string, number>();
+    const firstKey = this.i;
     let size = 1;
     while (this.events[this.i]?.type !== EVENT_ID.POP) {
       const k = this.events[this.i];
@@ -316,17 +335,14 @@ class DocBuilder {
       this.i++;
       this.checkTag(k.tagStart, k.tagEnd, 'str');
       if (k.valueStart < 0) this.refuse('a mapping key must not be empty', k.tagStart >= 0 ? k.tagStart : this.end, this.end + 1);
-      let ks = k.valueStart;
-      let ke = k.valueEnd;
-      if (k.style === SCALAR_STYLE.SINGLE_QUOTED || k.style === SCALAR_STYLE.DOUBLE_QUOTED) {
-        ks -= 1;
-        ke += 1;
-      }
+      const quoted = k.style === SCALAR_STYLE.SINGLE_QUOTED || k.style === SCALAR_STYLE.DOUBLE_QUOTED;
+      const ks = quoted ? k.valueStart - 1 : k.valueStart;
+      const ke = quoted ? k.valueEnd + 1 : k.valueEnd;
       this.touch(ks, ke);
       const name = yaml.getScalarValue(this.src, k);
-      const first = keyStarts.get(name);
-      if (first !== undefined) {
-        const firstLine = this.lines.pos(first).line;
+      // The object itself says whether the key was seen (a key named __proto__ is an own property too).
+      if (Object.hasOwn(obj, name)) {
+        const firstLine = this.lines.pos(this.keyStart(firstKey, name)).line;
         report(this.ctx, 'WFT202', `duplicate key "${name}" (first at line ${firstLine}); YAML would keep only one`, { file: this.file, span: this.lines.span(ks, ke) }, {
           hint: 'remove or merge the repeated key',
         });
@@ -340,7 +356,6 @@ class DocBuilder {
         }
         continue;
       }
-      keyStarts.set(name, ks);
       const state = keyState(at, name);
       const child = this.node(pointer === null || state === At.NONE ? null : shared(`${pointer}/${escapePointer(name)}`), state, ks, ke);
       // A key named __proto__ must become data, never the object's prototype.
@@ -350,6 +365,29 @@ class DocBuilder {
     }
     this.i++;
     return { value: obj, start: e.start, size };
+  }
+
+  /**
+   * keyStart is where the first key `name` of the mapping whose first key event is at `from` was
+   * written. Only a duplicate key asks, so the mapping's events are searched again rather than
+   * every mapping keeping a table of its keys.
+   */
+  private keyStart(from: number, name: string): number {
+    let j = from;
+    for (;;) {
+      const k = this.events[j];
+      if (k?.type !== EVENT_ID.SCALAR) return -1;
+      if (yaml.getScalarValue(this.src, k) === name) return keySpan(k)[0];
+      // Step over the key, then over its value (a collection up to its matching POP).
+      j++;
+      let depth = 0;
+      do {
+        const t = this.events[j++]?.type;
+        if (t === undefined) return -1;
+        if (t === EVENT_ID.MAPPING || t === EVENT_ID.SEQUENCE) depth++;
+        else if (t === EVENT_ID.POP) depth--;
+      } while (depth > 0);
+    }
   }
 
   private alias(e: yaml.AliasEvent): Built {

@@ -164,38 +164,44 @@ function checkRoute(r: Route, tree: ResolvedTree, ctx: PassContext): void {
 
     checkTimeouts(rule, rp, mesh?.timeouts?.request, place, ctx);
     checkRetry(rule.retry, `${rp}/retry`, rule.timeouts?.request ?? mesh?.timeouts?.request, mesh?.retry, place, ctx);
-    checkFilters(filters, rule, `${rp}/filters`, place, ctx);
-    backends.forEach((b, bi) => checkFilters(b.filters ?? [], rule, `${rp}/backendRefs/${bi}/filters`, place, ctx));
+    // Pointers are written only for lists that have entries: most rules have no filters.
+    if (filters.length > 0) checkFilters(filters, rule, `${rp}/filters`, place, ctx);
+    backends.forEach((b, bi) => {
+      if ((b.filters ?? []).length > 0) checkFilters(b.filters ?? [], rule, `${rp}/backendRefs/${bi}/filters`, place, ctx);
+    });
 
     // Mirrors to the route's own parent would be routed by this very table again.
-    const allFilters: [HTTPRouteFilter, string][] = [
-      ...filters.map((f, fi): [HTTPRouteFilter, string] => [f, `${rp}/filters/${fi}`]),
-      ...backends.flatMap((b, bi) => (b.filters ?? []).map((f, fi): [HTTPRouteFilter, string] => [f, `${rp}/backendRefs/${bi}/filters/${fi}`])),
-    ];
-    for (const [f, fp] of allFilters) {
-      if (f.type !== 'RequestMirror' || !f.requestMirror) continue;
+    const checkMirror = (f: HTTPRouteFilter, fp: () => string): void => {
+      if (f.type !== 'RequestMirror' || !f.requestMirror) return;
       const target = tree.backends.get(f.requestMirror.backendRef);
       if (target && parents.has(target.service)) {
-        report(ctx, 'WFT513', `RequestMirror sends copies to ${target.service}, this route's own parent, which would mirror them again`, place(`${fp}/requestMirror/backendRef`));
+        report(ctx, 'WFT513', `RequestMirror sends copies to ${target.service}, this route's own parent, which would mirror them again`, place(`${fp()}/requestMirror/backendRef`));
       }
-    }
+    };
+    filters.forEach((f, fi) => checkMirror(f, () => `${rp}/filters/${fi}`));
+    backends.forEach((b, bi) => (b.filters ?? []).forEach((f, fi) => checkMirror(f, () => `${rp}/backendRefs/${bi}/filters/${fi}`)));
 
     (rule.matches ?? []).forEach((m, mi) => {
-      const mp = `${rp}/matches/${mi}`;
-      if (m.path?.type === 'RegularExpression' && m.path.value !== undefined) regex(m.path.value, `${mp}/path/value`);
-      const headerNames = new Set<string>();
-      (m.headers ?? []).forEach((h, hi) => {
-        const name = h.name.toLowerCase();
-        if (headerNames.has(name)) report(ctx, 'WFT515', `header ${h.name} is already matched earlier in this match; only the first counts`, place(`${mp}/headers/${hi}`));
-        headerNames.add(name);
-        if (h.type === 'RegularExpression') regex(h.value, `${mp}/headers/${hi}/value`);
-      });
-      const paramNames = new Set<string>();
-      (m.queryParams ?? []).forEach((q, qi) => {
-        if (paramNames.has(q.name)) report(ctx, 'WFT515', `query parameter ${q.name} is already matched earlier in this match; only the first counts`, place(`${mp}/queryParams/${qi}`));
-        paramNames.add(q.name);
-        if (q.type === 'RegularExpression') regex(q.value, `${mp}/queryParams/${qi}/value`);
-      });
+      if (m.path?.type === 'RegularExpression' && m.path.value !== undefined) regex(m.path.value, `${rp}/matches/${mi}/path/value`);
+      const headers = m.headers ?? [];
+      if (headers.length > 0) {
+        const headerNames = new Set<string>();
+        headers.forEach((h, hi) => {
+          const name = h.name.toLowerCase();
+          if (headerNames.has(name)) report(ctx, 'WFT515', `header ${h.name} is already matched earlier in this match; only the first counts`, place(`${rp}/matches/${mi}/headers/${hi}`));
+          headerNames.add(name);
+          if (h.type === 'RegularExpression') regex(h.value, `${rp}/matches/${mi}/headers/${hi}/value`);
+        });
+      }
+      const params = m.queryParams ?? [];
+      if (params.length > 0) {
+        const paramNames = new Set<string>();
+        params.forEach((q, qi) => {
+          if (paramNames.has(q.name)) report(ctx, 'WFT515', `query parameter ${q.name} is already matched earlier in this match; only the first counts`, place(`${rp}/matches/${mi}/queryParams/${qi}`));
+          paramNames.add(q.name);
+          if (q.type === 'RegularExpression') regex(q.value, `${rp}/matches/${mi}/queryParams/${qi}/value`);
+        });
+      }
     });
   });
 

@@ -39,6 +39,7 @@ import type {
 import { normalizeEgress } from '../schemas/egress.js';
 import { DEFAULT_PROXY_SETTINGS } from '../schemas/proxy-settings.js';
 import { spanAt } from './diagnostics.js';
+import { LazyPositions } from './positions.js';
 import { markCanonical, rememberSourceIds, rememberSourcesJson } from './emit.js';
 import { canonicalJson } from '../schemas/canonical.js';
 import { parseDuration } from './duration.js';
@@ -212,6 +213,9 @@ function serviceDeps(svc: Service, id: string, tree: ResolvedTree, meshKey: stri
 }
 
 function locate(origin: Route['origin'], pointer: string): SourceLocation {
+  // The parser's eager positions answer without building spans (one of these per rule and match).
+  const at = origin.positions instanceof LazyPositions ? origin.positions.lineColumnOf(pointer) : undefined;
+  if (at) return { column: at.column, file: origin.file, line: at.line };
   const s = spanAt(origin, pointer);
   return { column: s.column, file: origin.file, line: s.line };
 }

@@ -67,6 +67,12 @@ export class OffsetPositions implements ReadonlyMap<string, Entry> {
     return this.slots.has(pointer);
   }
 
+  /** lineColumnOf is where the value at `pointer` starts (line and column of get(pointer).value), without building its spans; undefined when not recorded. */
+  lineColumnOf(pointer: string): { line: number; column: number } | undefined {
+    const slot = this.slots.get(pointer);
+    return slot === undefined ? undefined : this.lines.pos(this.offsets[slot]!);
+  }
+
   get(pointer: string): Entry | undefined {
     const slot = this.slots.get(pointer);
     return slot === undefined ? undefined : this.entryAt(slot);
@@ -128,6 +134,15 @@ export class LazyPositions implements ReadonlyMap<string, Entry> {
 
   get(pointer: string): Entry | undefined {
     return this.eager.get(pointer) ?? this.full().get(pointer);
+  }
+
+  /**
+   * lineColumnOf is where the value at `pointer` starts, when the parser recorded it eagerly
+   * (lower's source map asks for rules and matches, which it always records); undefined
+   * otherwise, and the caller asks get() (which builds the complete map).
+   */
+  lineColumnOf(pointer: string): { line: number; column: number } | undefined {
+    return this.eager.lineColumnOf(pointer);
   }
 
   entries(): MapIterator<[string, Entry]> {

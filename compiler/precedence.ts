@@ -110,9 +110,17 @@ export function prefixMatchOf(rule: HTTPRouteRule): string | null {
 
 /** matchKey is equal for two matches exactly when they select the same requests syntactically. */
 export function matchKey(m: NormalMatch): string {
-  const byName = (a: ValueMatch, b: ValueMatch): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  const vm = (l: ValueMatch[]): string[] => [...l].sort(byName).map((v) => `${v.type}:${v.name}=${v.value}`);
-  return JSON.stringify([m.path.type, m.path.value, m.method, vm(m.headers), vm(m.queryParams), m.port]);
+  return JSON.stringify([m.path.type, m.path.value, m.method, valueKeys(m.headers), valueKeys(m.queryParams), m.port]);
+}
+
+const NO_KEYS: readonly string[] = Object.freeze([]);
+const byName = (a: ValueMatch, b: ValueMatch): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** valueKeys is a header or query list as order-free text (most lists are empty or hold one). */
+function valueKeys(l: ValueMatch[]): readonly string[] {
+  if (l.length === 0) return NO_KEYS;
+  if (l.length === 1) return [`${l[0]!.type}:${l[0]!.name}=${l[0]!.value}`];
+  return [...l].sort(byName).map((v) => `${v.type}:${v.name}=${v.value}`);
 }
 
 const PATH_RANK: Readonly<Record<PathMatch['type'], number>> = { Exact: 0, RegularExpression: 1, PathPrefix: 2 };

@@ -3,7 +3,7 @@
  * names, positions and the revision never change it), and an optional ed25519 signature over
  * digest, revision and issue time. The JSON text is exactly what `weft compile` writes: canonicalJson + "\n".
  */
-import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, type Hash, type KeyObject } from 'node:crypto';
 import { BUNDLE_API_VERSION, type Bundle, type BundleSpec, type Revision, type ServiceEntry, type SourceMap } from '../schemas/bundle.js';
 import { canonicalJson, keyIdOf, signingPayload } from '../schemas/canonical.js';
 import { report } from './diagnostics.js';
@@ -32,7 +32,8 @@ export function emit(input: LoweredTree, ctx: PassContext): EmitResult {
       key = k;
     }
   }
-  return assembleBundle(input.spec, input.sources, ctx.revision, key, ctx.options.issuedAt, ctx.options.memo !== undefined);
+  const memo = ctx.options.memo;
+  return assembleBundle(input.spec, input.sources, ctx.revision, key, ctx.options.issuedAt, memo !== undefined, memo ? checkpointsOf(memo) : undefined);
 }
 
 /**
@@ -42,14 +43,10 @@ export function emit(input: LoweredTree, ctx: PassContext): EmitResult {
  * slices (compiler/slice.ts) both end here, so a slice is a bundle in every respect. With
  * `lazyText`, `json` is made on first read (the same text).
  */
-export function assembleBundle(spec: BundleSpec, sources: SourceMap, revision: Revision | null, key: KeyObject | null, issuedAt?: string, lazyText = false): EmitResult {
-  // The spec's text is hashed from its pieces (each entry's text is kept per entry object)
-  // through one reused buffer: no whole-text string is made for the digest.
-  const hash = createHash('sha256');
-  for (const chunk of textChunks(specTexts(spec), DIGEST_SCRATCH)) hash.update(chunk);
+export function assembleBundle(spec: BundleSpec, sources: SourceMap, revision: Revision | null, key: KeyObject | null, issuedAt?: string, lazyText = false, checkpoints?: DigestCheckpoints): EmitResult {
   const bundle: Bundle = {
     apiVersion: BUNDLE_API_VERSION,
-    digest: `sha256:${hash.digest('hex')}`,
+    digest: `sha256:${specDigest(spec, checkpoints)}`,
     revision,
     spec,
     sources,
@@ -64,6 +61,83 @@ export function assembleBundle(spec: BundleSpec, sources: SourceMap, revision: R
       return (json ??= text());
     },
   };
+}
+
+/**
+ * DigestCheckpoints let a long-lived compiler resume the spec's sha256 where it last changed:
+ * `states[c]` is the hash after the spec's head and its first c × CHECKPOINT_EVERY entries (with
+ * the commas between them), for the entries in `entries` (by object identity) under `head`.
+ * SHA-256 reads its input front to back, so a prefix of identical text gives an identical state;
+ * a commit that changes one Service rehashes from the checkpoint before it to the end (half the
+ * text on average), not the whole text.
+ */
+interface DigestCheckpoints {
+  head: string;
+  entries: readonly ServiceEntry[];
+  states: Hash[];
+}
+
+/** Entries between two checkpoints of DigestCheckpoints. */
+const CHECKPOINT_EVERY = 128;
+
+/** Per CompileMemo: the last emit's digest checkpoints. */
+const checkpointMemos = new WeakMap<object, DigestCheckpoints>();
+
+function checkpointsOf(memo: object): DigestCheckpoints {
+  let c = checkpointMemos.get(memo);
+  if (!c) checkpointMemos.set(memo, (c = { head: '', entries: [], states: [] }));
+  return c;
+}
+
+/**
+ * specDigest is the hex sha256 of canonicalJson(spec), hashed from its pieces (each entry's text
+ * is kept per entry object) through one reused buffer: no whole-text string is made. With
+ * `checkpoints`, resumes from the last state whose prefix is unchanged, and updates them.
+ */
+function specDigest(spec: BundleSpec, checkpoints?: DigestCheckpoints): string {
+  const keys = Object.keys(spec);
+  if (!checkpoints || keys.length !== 2 || keys[0] !== 'mesh' || keys[1] !== 'services') {
+    const hash = createHash('sha256');
+    for (const chunk of textChunks(specTexts(spec), DIGEST_SCRATCH)) hash.update(chunk);
+    return hash.digest('hex');
+  }
+  const head = `{"mesh":${canonicalJson(spec.mesh)},"services":[`;
+  const services = spec.services;
+  let block = 0;
+  if (checkpoints.head === head) {
+    const prev = checkpoints.entries;
+    const n = Math.min(prev.length, services.length);
+    let same = 0;
+    while (same < n && prev[same] === services[same]) same++;
+    block = Math.min(Math.floor(same / CHECKPOINT_EVERY), checkpoints.states.length - 1);
+  }
+  let hash: Hash;
+  if (block >= 0 && checkpoints.head === head && checkpoints.states.length > 0) {
+    checkpoints.states.length = block + 1;
+    hash = (checkpoints.states[block] as Hash).copy();
+  } else {
+    block = 0;
+    hash = createHash('sha256');
+    hash.update(head);
+    checkpoints.states = [hash.copy()];
+  }
+  for (let start = block * CHECKPOINT_EVERY; start < services.length; start += CHECKPOINT_EVERY) {
+    const end = Math.min(start + CHECKPOINT_EVERY, services.length);
+    for (const chunk of textChunks(entryTexts(services, start, end), DIGEST_SCRATCH)) hash.update(chunk);
+    if (end < services.length && end % CHECKPOINT_EVERY === 0) checkpoints.states.push(hash.copy());
+  }
+  hash.update(']}');
+  checkpoints.head = head;
+  checkpoints.entries = services;
+  return hash.digest('hex');
+}
+
+/** entryTexts yields the texts of services[start..end), each after a comma but the first of all. */
+function* entryTexts(services: readonly ServiceEntry[], start: number, end: number): Generator<string> {
+  for (let i = start; i < end; i++) {
+    if (i > 0) yield ',';
+    yield entryTextOf(services[i] as ServiceEntry);
+  }
 }
 
 /** signBundle sets `bundle.signature`: ed25519 with `key` over signingPayload(bundle, issuedAt). */

@@ -73,6 +73,7 @@ export interface FolderListing {
 /** CompileMemo: see the file comment. */
 export class CompileMemo {
   private files = new Map<string, ParsedFile>();
+  private keys = new WeakMap<object, string>();
   private usedFiles = new Set<string>();
   private validated = new WeakMap<RawDocument, ValidatedDocument>();
   private services = new Map<string, LoweredService>();
@@ -91,6 +92,19 @@ export class CompileMemo {
   /** fileKey is the key of one file's parse result: path and blob id. */
   static fileKey(path: string, blob: string): string {
     return `${path}\0${blob}`;
+  }
+
+  /**
+   * keyOf is fileKey(file.path, file.blob), kept per file object: load hands on the same objects
+   * for files in unchanged folders, so their keys are not rebuilt (nor re-hashed) each commit.
+   */
+  keyOf(file: ListedFile & { blob: string }): string {
+    let key = this.keys.get(file);
+    if (key === undefined || !key.startsWith(file.path) || !key.endsWith(file.blob) || key.length !== file.path.length + 1 + file.blob.length) {
+      key = CompileMemo.fileKey(file.path, file.blob);
+      this.keys.set(file, key);
+    }
+    return key;
   }
 
   /** hasFile is true when the parse result for `path` at `blob` is kept (load then skips reading it). */

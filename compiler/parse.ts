@@ -38,7 +38,7 @@ export async function parse(input: LoadedTree, ctx: PassContext): Promise<Parsed
       continue;
     }
     // A file's documents and findings depend on its path and bytes only: keyed by git's blob id.
-    const key = memo && file.blob !== undefined ? CompileMemo.fileKey(file.path, file.blob) : null;
+    const key = memo && file.blob !== undefined ? memo.keyOf(file as SourceFile & { blob: string }) : null;
     const kept = key !== null ? memo?.file(key) : undefined;
     if (kept) {
       documents.push(...kept.documents);

@@ -25,6 +25,11 @@ const MAX_FILE_BYTES = 16 * 1024;
 const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org', GIT_CONFIG_NOSYSTEM: '1', HOME: os.tmpdir() };
 const git = async (dir: string, ...args: string[]): Promise<string> => (await run('git', ['-c', 'commit.gpgsign=false', ...args], { cwd: dir, env })).stdout.trim();
 
+/** pick is a random element of `xs`. */
+function pick<T>(xs: readonly T[], rand: () => number): T {
+  return xs[Math.floor(rand() * xs.length)]!;
+}
+
 /** mulberry32: a small seeded PRNG, so the history is the same on every run. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -227,6 +232,40 @@ describe('incremental compilation', { timeout: 300_000 }, () => {
     memo.close();
     assert.ok(compared >= 20, `only ${compared} commits compiled to a bundle`);
     assert.ok(withGrpc >= 15, `only ${withGrpc} bundles held a GRPCRoute rule`);
+  });
+
+  it('gives the cold compile\'s digest when a commit changes, adds or removes one Service of hundreds', async () => {
+    // Enough Services that emit's digest checkpoints (every 128 entries) are resumed from the
+    // middle of the spec, and entries shift when one is added or removed.
+    const rand = prng(17);
+    const repo = path.join(dir, 'many');
+    await mkdir(repo, { recursive: true });
+    await git(repo, 'init', '-q', '-b', 'main');
+    const svcs: SvcState[] = Array.from({ length: 420 }, (_, i) => ({ ns: `ns${i % 4}`, name: `s${i}`, port: 80, endpoints: 1, weight: 1 + (i % 5), authz: false, egress: null, grpc: 0, grpcMatch: 0, grpcWeight: 1, file: `ns${i % 4}/s${i}.yaml` }));
+    for (let k = 0; k < 4; k++) await mkdir(path.join(repo, `ns${k}`));
+    const memo = new CompileMemo();
+    let written = new Set<string>();
+    for (let i = 0; i < 14; i++) {
+      if (i > 0) {
+        const what = rand();
+        if (what < 0.6) pick(svcs, rand).weight = 1 + Math.floor(rand() * 50);
+        else if (what < 0.8) svcs.splice(Math.floor(rand() * svcs.length), 1);
+        else svcs.push({ ...pick(svcs, rand), name: `x${i}`, file: `ns${i % 4}/x${i}.yaml`, ns: `ns${i % 4}` });
+      }
+      const now = new Set(svcs.map((s) => s.file));
+      for (const f of written) if (!now.has(f)) await rm(path.join(repo, f));
+      for (const s of svcs) await writeFile(path.join(repo, s.file), serviceFile(s, s));
+      written = now;
+      await git(repo, 'add', '-A');
+      await git(repo, 'commit', '-q', '--allow-empty', '-m', `${i}`);
+      const sha = await git(repo, 'rev-parse', 'HEAD');
+      const warm = await compile({ dir: repo, rev: sha, memo });
+      const cold = await compile({ dir: repo, rev: sha });
+      assert.ok(cold.bundle, `commit ${i}: no bundle`);
+      assert.equal(warm.bundle?.digest, cold.bundle.digest, `commit ${i}: digests differ`);
+      assert.equal(warm.bundleJson, cold.bundleJson, `commit ${i}: bundles differ`);
+    }
+    memo.close();
   });
 
   it('re-parses only the files a commit changed, and keeps the entries of unchanged Services', async () => {

@@ -15,6 +15,7 @@ import { createListener, type Listener } from './listener.js';
 import { ProxyMetrics } from './metrics.js';
 import { compose } from './pipeline.js';
 import { PoolSet } from './pools.js';
+import { IdleCompaction } from './idle-compaction.js';
 import { Reloader } from './reloader.js';
 import { inboundSteps, outboundSteps, terminal } from './steps/index.js';
 import { PolicyRuntime } from '../policy/policy-runtime.js';
@@ -246,6 +247,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     if (inbound && mtls && a) inbound.dispatcher.acceptPlaintext = inboundMtlsMode(a.bundle, opts.settings) === 'PERMISSIVE';
   };
   const stopModeWatch = reloader.onActivate(applyMode);
+  // Memory taken while a bundle was loaded goes back to the system once the proxy is quiet.
+  const compaction = new IdleCompaction({ logger });
+  const stopCompactionWatch = reloader.onActivate(() => compaction.schedule());
   const addresses = { outbound: null as string | null, inbound: null as string | null, admin: null as string | null };
   const adminInfo: AdminInfo = {
     service: opts.settings.service,
@@ -277,6 +281,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const close = (): Promise<void> => (closing ??= closeAll());
   const closeAll = async (): Promise<void> => {
     stopModeWatch();
+    stopCompactionWatch();
+    compaction.stop();
     probe?.stop();
     await registration?.deregister();
     await opts.endpointSource?.stop();

@@ -166,10 +166,19 @@ async function main(): Promise<void> {
     const backDigests = await Promise.all(backs.map(activeDigest));
     const backReloadsAfter = await Promise.all(backs.map((p) => proxyMetric(p, 'weft_reloads_total\\{result="active"\\}')));
     const frontRss = fronts.map((p) => rssMiB(p.proc.pid!));
+    // And quiet: once each front proxy has run its idle compaction after its last activation
+    // (runtime/proxy/idle-compaction.ts, about 6 s later), plus a second for the pages to go back.
+    const compactedAfterLastActive = (p: ProxyProc): boolean => {
+      const last = p.logs.findLastIndex((l) => l.msg === 'bundle active');
+      return p.logs.findIndex((l, k) => k > last && l.msg === 'heap compacted') > last;
+    };
+    const quiet = await waitFor(() => fronts.every(compactedAfterLastActive), 30_000, 'front proxies compacted').then(() => true, () => false);
+    await sleep(1000);
+    const frontQuietRss = fronts.map((p) => (quiet ? rssMiB(p.proc.pid!) : NaN));
     const frontNow = await sliceOf('front');
     const loadPart1 = load();
     // Part 1's figures first, so a failure in part 2 does not lose them.
-    console.error(`# part 1: e2e p50 ${pct(e2e, 50)} / p99 ${pct(e2e, 99)} ms; compile wall p50 ${pct(compileMs, 50)} / p99 ${pct(compileMs, 99)} ms, CPU p50 ${pct(compileCpu, 50)} / p99 ${pct(compileCpu, 99)} ms; distribution p50 ${pct(distribution, 50)} / p99 ${pct(distribution, 99)} ms; front slice ${frontNow.bytes} B; front RSS ${frontRss.map((r) => r.toFixed(0)).join(',')} MiB; back digests unchanged ${String(backDigests.every((d) => d === backDigest))}, reloads ${backReloadsAfter.map((n, k) => n - backReloads[k]!).join(',')}; load ${loadPart1}`);
+    console.error(`# part 1: e2e p50 ${pct(e2e, 50)} / p99 ${pct(e2e, 99)} ms; compile wall p50 ${pct(compileMs, 50)} / p99 ${pct(compileMs, 99)} ms, CPU p50 ${pct(compileCpu, 50)} / p99 ${pct(compileCpu, 99)} ms; distribution p50 ${pct(distribution, 50)} / p99 ${pct(distribution, 99)} ms; front slice ${frontNow.bytes} B; front RSS ${frontRss.map((r) => r.toFixed(0)).join(',')} MiB (quiet ${frontQuietRss.map((r) => r.toFixed(0)).join(',')}); back digests unchanged ${String(backDigests.every((d) => d === backDigest))}, reloads ${backReloadsAfter.map((n, k) => n - backReloads[k]!).join(',')}; load ${loadPart1}`);
 
     // Part 2: idle long-polls of `front`. The real proxies go first, so only simulated clients remain.
     await Promise.all([...fronts, ...backs].map((p) => p.kill('SIGTERM')));
@@ -228,7 +237,7 @@ async function main(): Promise<void> {
       `| of which: compiled → published (serving mark synced, slices cut, long-polls woken) | ${pct(publishing, 50)} ms | ${pct(publishing, 99)} ms | ${Math.max(...publishing)} ms |`,
       `| of which: published → affected proxies active (distribution) | ${pct(distribution, 50)} ms | ${pct(distribution, 99)} ms | ${Math.max(...distribution)} ms |`,
       '',
-      `Files parsed per commit: ${[...new Set(parsed)].join(', ')} (of ${SERVICES + 2}). front proxy RSS: ${frontRss.map((r) => r.toFixed(0)).join(', ')} MiB. back proxies: digest ${unchanged ? 'unchanged' : 'CHANGED'} over all commits, reloads ${noReloads ? '0' : backReloadsAfter.map((n, k) => n - backReloads[k]!).join(', ')}.`,
+      `Files parsed per commit: ${[...new Set(parsed)].join(', ')} (of ${SERVICES + 2}). front proxy RSS: ${frontRss.map((r) => r.toFixed(0)).join(', ')} MiB right after the last commit, ${frontQuietRss.map((r) => r.toFixed(0)).join(', ')} MiB quiet (after its idle compaction). back proxies: digest ${unchanged ? 'unchanged' : 'CHANGED'} over all commits, reloads ${noReloads ? '0' : backReloadsAfter.map((n, k) => n - backReloads[k]!).join(', ')}.`,
       '',
       `Idle long-polls (${IDLE} undici connections asking for front's slice, Prefer: wait=30), over ${window} s: controller CPU ${baseline.cpu.toFixed(3)} cores / RSS ${baseline.rss.toFixed(0)} MiB with none, ${idle.cpu.toFixed(3)} cores / ${idle.rss.toFixed(0)} MiB with ${IDLE}. One commit to one of front's Services: published → all ${IDLE} received the new slice in ${wakeAll} ms.`,
     ].join('\n');

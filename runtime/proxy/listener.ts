@@ -316,6 +316,18 @@ function handle(ctx: ProxyContext, direction: Direction, handler: Handler, req: 
  * arriving and no response has started, so a client trickling its body just fast enough to never
  * be idle is cut all the same. It is disarmed once the body is complete, or the response closes.
  */
+/** OWNER: the ListenerRequest of an HTTP/1.1 response, for the shared response listeners below. */
+const OWNER = Symbol('weft.listenerRequest');
+type Tagged = ServerResponse & { [OWNER]?: ListenerRequest };
+
+function onResponseIdle(this: ServerResponse): void {
+  (this as Tagged)[OWNER]?.idle();
+}
+
+function onResponseClose(this: ServerResponse): void {
+  (this as Tagged)[OWNER]?.closed();
+}
+
 class ListenerRequest {
   private readonly h2: boolean;
   private ex: Exchange | null = null;
@@ -326,6 +338,8 @@ class ListenerRequest {
   private written = false;
   /** The requestTimeout timer, armed while a body is arriving. */
   private receiveTimer: NodeJS.Timeout | null = null;
+  /** streamIdleTimeout of this request (ms; 0: none). */
+  private idleMs = 0;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -340,12 +354,17 @@ class ListenerRequest {
   }
 
   start(idleMs: number, receiveMs: number): void {
+    // HTTP/1.1: the response's listeners are shared functions that find this object on the
+    // response (no closures made per request). node:http2's stream calls them on the stream, so
+    // HTTP/2 keeps closures.
+    if (!this.h2) (this.res as Tagged)[OWNER] = this;
     if (idleMs > 0) {
-      const onIdle = (): void => this.idle(idleMs);
+      this.idleMs = idleMs;
       // HTTP/1.1: the socket timer already runs at idleMs (server.timeout, set by apply) unless a
       // reload changed the limit since; HTTP/2 times each stream itself.
-      if (!this.h2 && (this.req.socket as Socket & { timeout?: number }).timeout === idleMs) (this.res as ServerResponse).on('timeout', onIdle);
-      else this.res.setTimeout(idleMs, onIdle);
+      if (this.h2) this.res.setTimeout(idleMs, () => this.idle());
+      else if ((this.req.socket as Socket & { timeout?: number }).timeout === idleMs) (this.res as ServerResponse).on('timeout', onResponseIdle);
+      else (this.res as ServerResponse).setTimeout(idleMs, onResponseIdle);
     }
     if (receiveMs > 0 && hasBody(this.req)) {
       this.receiveTimer = setTimeout(() => this.receiveTimeout(receiveMs), receiveMs);
@@ -429,7 +448,8 @@ class ListenerRequest {
     });
     this.ex = ex;
     this.body = body;
-    this.res.on('close', () => this.closed());
+    if (this.h2) this.res.on('close', () => this.closed());
+    else (this.res as ServerResponse).on('close', onResponseClose);
     let answer: Promise<Reply>;
     try {
       answer = this.handler(ex);
@@ -461,7 +481,9 @@ class ListenerRequest {
     write(this.res, reply, this.req);
   }
 
-  private idle(ms: number): void {
+  /** idle is the response's streamIdleTimeout firing. */
+  idle(): void {
+    const ms = this.idleMs;
     const res = this.res;
     const direction = this.direction;
     if (res.headersSent) {
@@ -477,7 +499,8 @@ class ListenerRequest {
     this.giveUp(err);
   }
 
-  private closed(): void {
+  /** closed is the response's 'close': abort what is left, report the outcome. */
+  closed(): void {
     const ex = this.ex!;
     const res = this.res;
     if (!res.writableFinished) ex.abort(new WeftError('WEFT_CLIENT_GONE', 'the client went away', 499));
@@ -562,6 +585,7 @@ async function handleUpgrade(ctx: ProxyContext, direction: Direction, handler: H
     }
   };
   const up = reply.upgraded;
+  reply.headers = clientHeaders(reply);
   if (reply.status !== 101 || !up) {
     up?.destroy();
     writeRaw(socket, reply);
@@ -638,6 +662,17 @@ function writeRaw(socket: Duplex, reply: Reply): void {
   socket.end(out + '\r\n' + body);
 }
 
+/**
+ * clientHeaders are the reply's headers as they go to the client: an upstream reply's hop-by-hop
+ * headers (and those its Connection names) describe the upstream connection, not the client's,
+ * and are left out (RFC 9110 §7.6.1); the same object when there are none, as in a local reply.
+ * Done here, where the reply is written, rather than in a step's promise reaction: whatever the
+ * steps did to the reply (a ResponseHeaderModifier included) is stripped all the same.
+ */
+function clientHeaders(reply: Reply): Headers {
+  return reply.origin === 'upstream' ? withoutHopByHop(reply.headers) : reply.headers;
+}
+
 /** forClient shapes a local error made before an Exchange exists (bad head, not ready, bad body) for its client. */
 function forClient(req: ServerRequest, reply: Reply): Reply {
   return isGrpc(req) ? grpcErrorReply(reply) : reply;
@@ -656,6 +691,7 @@ function isGrpc(req: ServerRequest): boolean {
  * connection for as long as it likes.
  */
 function write(res: ServerReply, reply: Reply, req: ServerRequest): void {
+  reply.headers = clientHeaders(reply);
   if (res instanceof H2Response) {
     writeH2(res, reply, req as H2Request);
     return;

@@ -15,19 +15,29 @@
  *
  * Extending: add an entry to SCENARIOS (as "Weft + policies" is).
  *
+ * Pinned mode (`--pin`, needs taskset): every proxy process runs on core 0, the load driver (this
+ * process) and the upstream on core 1, as issue 16's own table was measured, so req/s is what ONE
+ * proxy core can do and no longer what is left of two cores after the driver took its share. The
+ * driver is then `--driver raw` by default (bench-kit.ts rawClosedLoop: a few µs per request,
+ * where undici's client costs ~20 and can run out of core 1 before the proxy runs out of core 0),
+ * and the upstream the raw one (roleRawUpstream: node:http's bytes from a net socket);
+ * each row also says how busy each core was, so a driver-bound row shows itself. Pinned figures go
+ * to their own section ("Proxy pinned"); the unpinned ones ("Proxy") keep their method.
+ *
  * Usage: node dist/test/bench/proxy.bench.js [--seconds 3] [--rate 1000] [--concurrency 32] [--rounds 3]
- *          [--only name,name] [--no-write] [--json]
+ *          [--only name,name] [--no-write] [--json] [--pin] [--driver undici|raw]
  *        (internal) --role upstream|http-proxy PORT ...
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Agent as HttpAgent } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { closedLoop, rssMiB, writeBenchSection } from './bench-kit.js';
+import { closedLoop, rawClosedLoop, rssMiB, writeBenchSection } from './bench-kit.js';
 import { buildRouter, route } from '../../runtime/router/index.js';
 import { bundle, service, spec, type RuleInput } from '../helpers/bundle-builder.js';
 import { tempDir, writeBundle } from '../helpers/proxy-harness.js';
@@ -48,6 +58,44 @@ function roleUpstream(port: number): void {
     res.end(BODY);
   });
   server.keepAliveTimeout = 65_000;
+  server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
+}
+
+/**
+ * roleRawUpstream answers every request head on a connection with the same bytes roleUpstream's
+ * node:http server sends (status line, the same headers, Date, keep-alive, 1 KiB), straight from
+ * the socket: the bench's requests are GETs without a body, so a request is everything up to its
+ * blank line. It costs a few µs per request where node:http costs ~15, so under --pin the driver's
+ * core (driver + upstream) is not the one that runs out first.
+ */
+function roleRawUpstream(port: number): void {
+  let date = '';
+  let response = Buffer.alloc(0);
+  const refresh = (): void => {
+    date = new Date().toUTCString();
+    response = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${BODY.length}\r\nDate: ${date}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65\r\n\r\n`, 'latin1'), BODY]);
+  };
+  refresh();
+  setInterval(refresh, 1000).unref();
+  const server = createNetServer((sock) => {
+    sock.setNoDelay(true);
+    let tail = '';
+    sock.on('data', (d: Buffer) => {
+      const text = tail + d.toString('latin1');
+      let at = 0;
+      let n = 0;
+      for (;;) {
+        const eoh = text.indexOf('\r\n\r\n', at);
+        if (eoh < 0) break;
+        n++;
+        at = eoh + 4;
+      }
+      tail = text.slice(at);
+      if (n === 1) sock.write(response);
+      else if (n > 1) sock.write(Buffer.concat(Array.from({ length: n }, () => response)));
+    });
+    sock.on('error', () => sock.destroy());
+  });
   server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
 }
 
@@ -83,9 +131,21 @@ function freePort(): Promise<number> {
   });
 }
 
-function startChild(args: string[], readyText: string, cmd = process.execPath): Promise<ChildProcess> {
+/**
+ * PIN: under --pin, the core of the proxies and the core of the load driver and upstream (taskset
+ * CPU lists); null without --pin.
+ */
+let PIN: { proxy: string; driver: string } | null = null;
+
+/** pinned is `cmd args` run under taskset on `side`'s core when --pin (taskset execs: the pid stays the program's). */
+function pinned(cmd: string, args: string[], side: 'proxy' | 'driver'): [string, string[]] {
+  return PIN === null ? [cmd, args] : ['taskset', ['-c', PIN[side], cmd, ...args]];
+}
+
+function startChild(args: string[], readyText: string, cmd = process.execPath, side: 'proxy' | 'driver' = 'proxy'): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [file, argv] = pinned(cmd, args, side);
+    const c = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(c);
     let out = '';
     const onData = (d: Buffer): void => {
@@ -176,6 +236,7 @@ const SCENARIOS: Scenario[] = [
     // issue 16: the same proxy with two worker processes (--concurrency 2); CPU counts all three processes.
     name: 'weft×2',
     start: async (upstream) => {
+      if (PIN !== null) return 'pinned: the proxy has one core (two workers are measured without --pin)';
       const port = await freePort();
       const c = await startChild([WEFT, 'proxy', '--insecure', '--service', 'bench', '--bundle', weftBundleFile(upstream), '--outbound', `127.0.0.1:${port}`, '--admin', 'off', '--concurrency', '2'], '"msg":"listening"');
       return { addr: `127.0.0.1:${port}`, host: 'up', pid: c.pid ?? null, stop: () => stopChild(c) };
@@ -211,7 +272,7 @@ http {
   }
 }`;
       writeFileSync(path.join(dir, 'nginx.conf'), conf);
-      const c = spawn(bin, ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+      const c = spawn(...pinned(bin, ['-c', path.join(dir, 'nginx.conf'), '-p', dir], 'proxy'), { stdio: 'ignore' });
       children.push(c);
       await waitHttp(`127.0.0.1:${port}`, 'up');
       return { addr: `127.0.0.1:${port}`, host: 'up', pid: c.pid ?? null, stop: () => stopChild(c) };
@@ -262,11 +323,36 @@ function cpuMs(pid: number | null): number | null {
   return total;
 }
 
-async function throughput(t: Target, concurrency: number, seconds: number): Promise<{ rps: number; errors: number; cpuUsPerReq: number | null }> {
+/** Throughput is one closed-loop round: req/s, the proxy's CPU per request, and how busy each side was. */
+interface Throughput {
+  rps: number;
+  errors: number;
+  cpuUsPerReq: number | null;
+  /** Proxy process CPU time over wall time (1 = one core fully used); null for direct. */
+  proxyBusy: number | null;
+  /** The load driver's (this process) plus the upstream's CPU time over wall time. */
+  driverBusy: number | null;
+  /** The driver's plus the upstream's CPU µs per request (what core 1 spends per request under --pin). */
+  driverUsPerReq: number | null;
+}
+
+async function throughput(t: Target, concurrency: number, seconds: number, driver: 'undici' | 'raw', upstreamPid: number): Promise<Throughput> {
   const cpu0 = cpuMs(t.pid);
-  const { ok, errors, elapsed } = await closedLoop(t.addr, t.host, concurrency, seconds);
+  const own0 = process.cpuUsage();
+  const up0 = cpuMs(upstreamPid);
+  const { ok, errors, elapsed } = await (driver === 'raw' ? rawClosedLoop : closedLoop)(t.addr, t.host, concurrency, seconds);
   const cpu1 = cpuMs(t.pid);
-  return { rps: ok / elapsed, errors, cpuUsPerReq: cpu0 !== null && cpu1 !== null && ok > 0 ? ((cpu1 - cpu0) * 1000) / ok : null };
+  const own = process.cpuUsage(own0);
+  const up1 = cpuMs(upstreamPid);
+  const wallMs = elapsed * 1000;
+  return {
+    rps: ok / elapsed,
+    errors,
+    cpuUsPerReq: cpu0 !== null && cpu1 !== null && ok > 0 ? ((cpu1 - cpu0) * 1000) / ok : null,
+    proxyBusy: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / wallMs : null,
+    driverBusy: up0 !== null && up1 !== null ? ((own.user + own.system) / 1000 + up1 - up0) / wallMs : null,
+    driverUsPerReq: up0 !== null && up1 !== null && ok > 0 ? (((own.user + own.system) / 1000 + up1 - up0) * 1000) / ok : null,
+  };
 }
 
 async function openLoop(t: Target, rate: number, seconds: number): Promise<{ p50: number; p99: number; max: number; errors: number; sent: number }> {
@@ -417,6 +503,9 @@ interface Result {
   max?: number;
   errors?: number;
   cpuUsPerReq?: number | null;
+  proxyBusy?: number | null;
+  driverBusy?: number | null;
+  driverUsPerReq?: number | null;
 }
 
 async function main(): Promise<void> {
@@ -430,12 +519,15 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      pin: { type: 'boolean', default: false },
+      driver: { type: 'string' },
     },
     allowPositionals: true,
     strict: false,
   });
   const pos = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   if (values.role === 'upstream') return roleUpstream(Number(pos[1] ?? pos[0]));
+  if (values.role === 'raw-upstream') return roleRawUpstream(Number(pos[1] ?? pos[0]));
   if (values.role === 'http-proxy') return roleHttpProxy(Number(pos[1]), String(pos[2]));
 
   const seconds = Number(values.seconds);
@@ -443,9 +535,21 @@ async function main(): Promise<void> {
   const concurrency = Number(values.concurrency);
   const rounds = Math.max(1, Number(values.rounds));
   const only = typeof values.only === 'string' ? new Set(values.only.split(',')) : null;
+  if (values.pin === true) {
+    // -a: every thread of this process (libuv's pool, V8's workers), not only the main one.
+    const r = spawnSync('taskset', ['-a', '-pc', '1', String(process.pid)], { encoding: 'utf8' });
+    if (r.status !== 0 || cpus().length < 2) {
+      process.stderr.write(`--pin needs taskset and two cores: ${r.error?.message ?? r.stderr ?? `${cpus().length} CPU`}\n`);
+      process.exit(2);
+    }
+    PIN = { proxy: '0', driver: '1' };
+  }
+  const driver: 'undici' | 'raw' = values.driver === 'raw' || values.driver === 'undici' ? values.driver : PIN !== null ? 'raw' : 'undici';
 
   const upPort = await freePort();
-  const upstreamProc = await startChild([fileURLToPath(import.meta.url), '--role', 'upstream', String(upPort)], 'ready');
+  // Pinned, the upstream shares the driver's core: the raw one (same bytes, a fraction of the CPU).
+  const upstreamRole = PIN !== null && driver === 'raw' ? 'raw-upstream' : 'upstream';
+  const upstreamProc = await startChild([fileURLToPath(import.meta.url), '--role', upstreamRole, String(upPort)], 'ready', process.execPath, 'driver');
   const upstream = `127.0.0.1:${upPort}`;
   const results: Result[] = [];
   for (const s of SCENARIOS) {
@@ -457,22 +561,24 @@ async function main(): Promise<void> {
       continue;
     }
     await waitHttp(t.addr, t.host);
-    await throughput(t, concurrency, Math.max(1, seconds / 2)); // warm-up (JIT, connections)
+    await throughput(t, concurrency, Math.max(1, seconds / 2), driver, upstreamProc.pid!); // warm-up (JIT, connections)
     // Best of `rounds`: on a shared machine a round can lose its core to other work; the best
     // round is the closest to what the target itself can do.
-    let tp = await throughput(t, concurrency, seconds);
+    let tp = await throughput(t, concurrency, seconds, driver, upstreamProc.pid!);
     for (let r = 1; r < rounds; r++) {
-      const again = await throughput(t, concurrency, seconds);
+      const again = await throughput(t, concurrency, seconds, driver, upstreamProc.pid!);
       if (again.rps > tp.rps) tp = { ...again, cpuUsPerReq: Math.min(again.cpuUsPerReq ?? Infinity, tp.cpuUsPerReq ?? Infinity) };
       else tp = { ...tp, cpuUsPerReq: Math.min(again.cpuUsPerReq ?? Infinity, tp.cpuUsPerReq ?? Infinity) };
     }
     if (tp.cpuUsPerReq === Infinity) tp.cpuUsPerReq = null;
     const lat = await openLoop(t, rate, seconds);
     await t.stop();
-    results.push({ name: s.name, rps: tp.rps, p50: lat.p50, p99: lat.p99, max: lat.max, errors: tp.errors + lat.errors, cpuUsPerReq: tp.cpuUsPerReq });
-    process.stderr.write(`${s.name}: ${tp.rps.toFixed(0)} req/s, proxy CPU ${tp.cpuUsPerReq?.toFixed(0) ?? '-'} µs/req, p50 ${lat.p50.toFixed(3)} ms, p99 ${lat.p99.toFixed(3)} ms at ${rate} req/s, errors ${tp.errors + lat.errors}\n`);
+    results.push({ name: s.name, rps: tp.rps, p50: lat.p50, p99: lat.p99, max: lat.max, errors: tp.errors + lat.errors, cpuUsPerReq: tp.cpuUsPerReq, proxyBusy: tp.proxyBusy, driverBusy: tp.driverBusy, driverUsPerReq: tp.driverUsPerReq });
+    const busy = `busy: proxy ${tp.proxyBusy === null ? '-' : `${(tp.proxyBusy * 100).toFixed(0)} %`}, driver+upstream ${tp.driverBusy === null ? '-' : `${(tp.driverBusy * 100).toFixed(0)} %`} (${tp.driverUsPerReq?.toFixed(0) ?? '-'} µs/req)`;
+    process.stderr.write(`${s.name}: ${tp.rps.toFixed(0)} req/s, proxy CPU ${tp.cpuUsPerReq?.toFixed(0) ?? '-'} µs/req, ${busy}, p50 ${lat.p50.toFixed(3)} ms, p99 ${lat.p99.toFixed(3)} ms at ${rate} req/s, errors ${tp.errors + lat.errors}\n`);
   }
-  const rss10k = !only || only.has('rss') ? await bigBundleRss(upstream) : null;
+  // The RSS row and the protocol rows are not about one core's capacity: not repeated under --pin.
+  const rss10k = PIN === null && (!only || only.has('rss')) ? await bigBundleRss(upstream) : null;
   if (rss10k !== null) process.stderr.write(`RSS with 10,000 routes: ${rss10k.busy.toFixed(0)} MiB after the requests, ${rss10k.quiet.toFixed(0)} MiB quiet\n`);
   await stopChild(upstreamProc);
   const lookups = [10, 10_000].map((n) => ({ routes: n, ns: lookupBench(n) }));
@@ -484,10 +590,13 @@ async function main(): Promise<void> {
   const floorCpu = by('floor')?.cpuUsPerReq ?? null;
   // CPU per request over the floor's, from the same run (the chain rows add up two proxies).
   const overFloor = (r: Result): string => (r.cpuUsPerReq && floorCpu ? `${(r.cpuUsPerReq / floorCpu).toFixed(2)}×` : '–');
+  const pct = (x: number | null | undefined): string => (x == null ? '–' : `${(x * 100).toFixed(0)} %`);
+  // Pinned: one more column, how busy the proxy's core and the driver's core were in the best round.
+  const busyCell = (r: Result): string => (PIN === null ? '' : ` ${pct(r.proxyBusy)} / ${pct(r.driverBusy)} (${r.driverUsPerReq == null ? '–' : fmt(r.driverUsPerReq, 0)} µs/req) |`);
   const rows = results.map((r) =>
     r.skipped
-      ? `| ${r.name} | skipped: ${r.skipped} | | | | | | | |`
-      : `| ${r.name} | ${fmt(r.rps, 0)} | ${r.cpuUsPerReq == null ? '–' : fmt(r.cpuUsPerReq, 0)} | ${overFloor(r)} | ${direct?.rps ? fmt((r.rps ?? 0) / direct.rps) : '–'} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${r.name === 'direct' ? '–' : `${fmt((r.p50 ?? 0) - (direct?.p50 ?? 0), 3)} / ${fmt((r.p99 ?? 0) - (direct?.p99 ?? 0), 3)}`} | ${r.errors ?? 0} |`,
+      ? `| ${r.name} | skipped: ${r.skipped} | | | | | | | |${PIN === null ? '' : ' |'}`
+      : `| ${r.name} | ${fmt(r.rps, 0)} | ${r.cpuUsPerReq == null ? '–' : fmt(r.cpuUsPerReq, 0)} | ${overFloor(r)} | ${direct?.rps ? fmt((r.rps ?? 0) / direct.rps) : '–'} |${busyCell(r)} ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${r.name === 'direct' ? '–' : `${fmt((r.p50 ?? 0) - (direct?.p50 ?? 0), 3)} / ${fmt((r.p99 ?? 0) - (direct?.p99 ?? 0), 3)}`} | ${r.errors ?? 0} |`,
   );
   const weft = by('weft');
   const ratio = (a: string): string => {
@@ -509,17 +618,24 @@ async function main(): Promise<void> {
   } catch {
     load = 'n/a';
   }
+  const heading = PIN === null ? 'Proxy' : 'Proxy pinned';
   const section = [
-    '## Proxy',
+    `## ${heading}`,
     '',
     `\`npm run bench:proxy\` (test/bench/proxy.bench.ts), ${new Date().toISOString().slice(0, 16)}Z. Machine: ${cpus().length} CPUs (nproc), ${cpu}, Node ${process.version}, ${nginxVersion}; load average at the end ${load}.`,
     '',
+    ...(PIN !== null
+      ? [
+          `Pinned (\`--pin\`): every proxy process on core ${PIN.proxy} (taskset), the load driver (the bench process, ${driver === 'raw' ? 'raw-socket driver, bench-kit.ts rawClosedLoop' : "undici's client"}) and the upstream (${upstreamRole === 'raw-upstream' ? "node:http's response bytes written from a net socket" : 'node:http'}) on core ${PIN.driver}, as issue 16's table was measured: req/s is one proxy core's capacity as long as the proxy's core is the busy one. "busy" is CPU time over wall time of the proxy process, and of the driver plus the upstream (100 % = the core is full); a row whose driver side is near 100 % and proxy side well under is driver-bound. The unpinned figures are the "Proxy" section.`,
+          '',
+        ]
+      : []),
     `Reading the numbers: when the load average is above the number of CPUs, the machine is shared and every process waits for a core, so req/s and latency percentiles measure the scheduler as much as the target (a proxied run can even beat the direct one); proxy CPU µs/req is the figure that stays comparable, and 1e6 / (µs/req) is the capacity of one core.`,
     '',
     `Upstream: Node http server, 1 KiB responses, keep-alive. Throughput: closed loop, ${concurrency} in flight, best of ${rounds} rounds of ${seconds} s; proxy CPU µs/req is the proxy process's user+system time per request (nginx: master and worker), the lowest of the rounds. Latency: open loop at ${rate} req/s for ${seconds} s, measured from each request's scheduled send time (coordinated-omission corrected). Each target is one process (nginx: 1 worker, upstream keepalive).`,
     '',
-    '| target | req/s | proxy CPU µs/req | CPU / floor | × direct | p50 ms | p99 ms | added p50 / p99 ms | errors |',
-    '|---|---|---|---|---|---|---|---|---|',
+    `| target | req/s | proxy CPU µs/req | CPU / floor | × direct |${PIN === null ? '' : ' busy: proxy / driver+upstream (their CPU µs/req) |'} p50 ms | p99 ms | added p50 / p99 ms | errors |`,
+    `|---|---|---|---|---|${PIN === null ? '' : '---|'}---|---|---|---|`,
     ...rows,
     '',
     `Floor: node:http in, undici Pool.dispatch out, headers copied, body streamed, nothing else (test/bench/floor-proxy.ts). Weft outbound CPU per request: ${by('weft') ? overFloor(by('weft')!) : 'n/a'} the floor (goal ≤ 1.3×); inbound with the 10-rule authorization and rate limit: ${by('weft-inbound+policies')?.cpuUsPerReq && by('weft-inbound')?.cpuUsPerReq ? `${(by('weft-inbound+policies')!.cpuUsPerReq! / by('weft-inbound')!.cpuUsPerReq!).toFixed(2)}×` : 'n/a'} plain inbound (goal ≤ 1.1×).`,
@@ -535,11 +651,11 @@ async function main(): Promise<void> {
   const mtls = mtlsSection(results, `${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} CPUs, Node ${process.version}, load average at the end ${load}`);
   if (mtls) process.stdout.write('\n' + mtls + '\n');
   if (!values['no-write']) {
-    writeBenchSection('Proxy', section);
-    if (mtls) writeBenchSection('Proxy mTLS', mtls);
+    writeBenchSection(heading, section);
+    if (mtls && PIN === null) writeBenchSection('Proxy mTLS', mtls);
   }
   // Protocol rows (gRPC unary direct vs through Weft; proxy → proxy over HTTP/2 vs HTTP/1.1).
-  if (!only || only.has('protocols')) {
+  if (PIN === null && (!only || only.has('protocols'))) {
     const protocols = await protocolSection(seconds, Math.min(concurrency, 16));
     process.stdout.write('\n' + protocols + '\n');
     if (!values['no-write']) writeBenchSection('Proxy protocols', protocols);

@@ -6,7 +6,9 @@
  *    the proxy's CPU per call;
  *  - proxy-to-proxy: an HTTP/1.1 client → caller proxy → callee proxy → HTTP/1.1 upstream, with
  *    the hop between the proxies over HTTP/2 (meshed endpoint: one multiplexed connection) and
- *    over HTTP/1.1 (same endpoint, not meshed): req/s, latency and CPU of both proxies per request.
+ *    over HTTP/1.1 (same endpoint, not meshed): req/s, latency and CPU of both proxies per request;
+ *  - the parts under that hop (h2-parts.ts): CPU per request of the bare clients and servers,
+ *    HTTP/1.1 against node:http2 (core and compatibility APIs), no proxy.
  *
  * Usage: node dist/test/bench/protocols.bench.js [--seconds 3] [--concurrency 16] [--no-write]
  */
@@ -21,6 +23,7 @@ import { bundle, service, spec } from '../helpers/bundle-builder.js';
 import { echoClient, startGrpcEcho, unary } from '../helpers/grpc-echo.js';
 import { spawnProxy, tempDir, writeBundle, type ProxyProcess } from '../helpers/proxy-harness.js';
 import { writeBenchSection } from './bench-kit.js';
+import { h2Parts, partsTable } from './h2-parts.js';
 
 /** cpuMs is a process's user+system CPU time so far (Linux /proc), or null. */
 function cpuMs(pid: number | undefined): number | null {
@@ -130,6 +133,7 @@ export async function protocolSection(seconds: number, concurrency: number): Pro
     for (const p of procs.splice(0)) await p.stop();
     await new Promise<void>((resolve) => up.close(() => resolve()));
   }
+  const parts = await h2Parts(Math.max(3, seconds * 2));
   let load = 'n/a';
   try {
     load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -145,6 +149,10 @@ export async function protocolSection(seconds: number, concurrency: number): Pro
     '| scenario | calls/s | p50 ms | p99 ms | proxy CPU µs/req | errors |',
     '|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.name} | ${f(r.rps, 0)} | ${f(r.p50, 3)} | ${f(r.p99, 3)} | ${f(r.cpuUs, 0)} | ${r.errors} |`),
+    '',
+    `The parts under the proxy-to-proxy hop, without any proxy (test/bench/h2-parts.ts): a client and a server per protocol, 1 KiB responses, 32 requests in flight, the three pairs in alternating 250 ms slices for ${Math.max(3, seconds * 2)} s; client CPU is the bench process's, server CPU a child's.`,
+    '',
+    ...partsTable(parts),
     '',
   ].join('\n');
 }

@@ -374,7 +374,7 @@ function lowerRule(e: MatchEntry, tree: ResolvedTree, mesh: MeshSettings, source
   const id = `${e.routeKey}#${e.ruleIndex}`;
   sources.set(id, locate(route.origin, `/spec/rules/${e.ruleIndex}`));
   const prefix = prefixMatchOf(rule) ?? '/';
-  const filters = (rule.filters ?? []).map((f) => lowerFilter(f, tree, prefix)).filter((f): f is Filter => f !== null);
+  const filters = lowerFilters(rule.filters, tree, prefix);
   const refs = rule.backendRefs ?? [];
   const backends: WeightedBackend[] = [];
   for (const b of refs) {
@@ -382,7 +382,7 @@ function lowerRule(e: MatchEntry, tree: ResolvedTree, mesh: MeshSettings, source
     const target = tree.backends.get(b);
     if (weight <= 0 || !target) continue;
     backends.push({
-      filters: (b.filters ?? []).map((f) => lowerFilter(f, tree, prefix)).filter((f): f is Filter => f !== null),
+      filters: lowerFilters(b.filters, tree, prefix),
       port: target.port,
       service: target.service,
       weight,
@@ -435,6 +435,18 @@ function lowerPath(p: HTTPPathModifier | undefined, prefix: string): PathModifie
   if (!p) return null;
   if (p.type === 'ReplaceFullPath') return { type: 'ReplaceFullPath', value: p.replaceFullPath ?? '/' };
   return { prefix, type: 'ReplacePrefixMatch', value: p.replacePrefixMatch ?? '/' };
+}
+
+/** lowerFilters maps a filter list (most rules and backendRefs have none), dropping filters with no body. */
+function lowerFilters(list: HTTPRouteFilter[] | undefined, tree: ResolvedTree, prefix: string): Filter[] {
+  const out: Filter[] = [];
+  if (list) {
+    for (const f of list) {
+      const lowered = lowerFilter(f, tree, prefix);
+      if (lowered !== null) out.push(lowered);
+    }
+  }
+  return out;
 }
 
 /** lowerFilter maps one HTTPRoute filter to its bundle form; null for a filter with no body (schema-refused). */
@@ -542,6 +554,8 @@ function lowerKey(key: string): string {
 }
 
 function lowerRateLimits(policies: RateLimitPolicy[]): RateLimit[] {
+  // Called for every rule and Service; nearly all have none.
+  if (policies.length === 0) return [];
   const sorted = [...policies].sort((a, b) => byString(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`));
   return sorted.flatMap((p) =>
     p.spec.limits.map((l) => ({

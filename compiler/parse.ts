@@ -29,7 +29,6 @@ const KINDS = Object.keys(API_VERSIONS) as Kind[];
 export async function parse(input: LoadedTree, ctx: PassContext): Promise<ParsedTree> {
   sharedStrings = new Map();
   const memo = ctx.options.memo;
-  sharing = memo !== undefined;
   const documents: RawDocument[] = [];
   const cueFiles: SourceFile[] = [];
   for (const file of input.files) {
@@ -181,9 +180,8 @@ function itemState(at: At): At {
 let sharedStrings = new Map<string, string>();
 const MAX_SHARED_LENGTH = 64;
 
-let sharing = true;
 function shared(s: string): string {
-  if (!sharing || s.length > MAX_SHARED_LENGTH) return s;
+  if (s.length > MAX_SHARED_LENGTH) return s;
   const kept = sharedStrings.get(s);
   if (kept !== undefined) return kept;
   sharedStrings.set(s, s);

@@ -12,6 +12,8 @@ const HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP);
  */
 function connectionNamed(conn: string | string[] | undefined): string[] | null {
   if (conn === undefined) return null;
+  // The two usual values, compared before any trim or lower-casing.
+  if (conn === 'keep-alive' || conn === 'close') return null;
   // The common single token (`keep-alive`, `close`, `upgrade`) names nothing left to remove.
   if (typeof conn === 'string' && !conn.includes(',')) {
     const only = conn.trim().toLowerCase();

@@ -42,8 +42,10 @@ export class RequestBody {
     const h2 = (req as H2Request).stream;
     const none = h2 !== undefined ? h2.endAfterHeaders || cl === '0' : req.headers['transfer-encoding'] === undefined && (cl === undefined || cl === '0');
     if (none) {
-      // Nothing to read; still drain so the parser reaches the next request.
-      if (!req.complete) req.resume();
+      // Nothing to read. An HTTP/2 stream is drained here; node:http drains (req._dump) an
+      // HTTP/1.1 request nobody read when its response finishes, and its parser reads the next
+      // request meanwhile, so resuming it now would only add a round of stream ticks per request.
+      if (h2 !== undefined && !req.complete) req.resume();
       return RequestBody.EMPTY;
     }
     return RequestBody.readSome(req, limit);

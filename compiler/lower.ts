@@ -135,8 +135,11 @@ export function lower(tree: ResolvedTree, _ctx: PassContext): LoweredTree {
   return { spec: { mesh, services } satisfies BundleSpec, sources: sourceMapOf(sources, memo) };
 }
 
-/** Per CompileMemo: the last compile's source map, its ids in order, and each one's canonical text (`"id":{...}`). */
-const sourceMemos = new WeakMap<CompileMemo, { ids: string[]; texts: string[]; map: SourceMap }>();
+/**
+ * Per CompileMemo: the last compile's source map, its ids in order, each one's location (the
+ * same order) and canonical text (`"id":{...}`).
+ */
+const sourceMemos = new WeakMap<CompileMemo, { ids: string[]; locs: SourceLocation[]; texts: string[]; map: SourceMap }>();
 
 /**
  * sourceMapOf turns the collected locations into a SourceMap with ids in code-unit order. With a
@@ -148,39 +151,54 @@ const sourceMemos = new WeakMap<CompileMemo, { ids: string[]; texts: string[]; m
 function sourceMapOf(sources: Sources, memo: CompileMemo | undefined): SourceMap {
   const prev = memo ? sourceMemos.get(memo) : undefined;
   let ids: string[] | null = null;
+  let locs: SourceLocation[] | null = null;
+  // Positions whose location object differs from last time's (the same ids in the same order).
+  let moved: number[] | null = null;
   if (prev && prev.ids.length === sources.size) {
-    let sameIds = true;
-    let sameLocations = true;
-    for (const [id, at] of sources) {
-      const before = Object.hasOwn(prev.map, id) ? prev.map[id] : undefined;
-      if (before === undefined) {
-        sameIds = false;
-        break;
-      }
-      if (before !== at) sameLocations = false;
+    const n = prev.ids.length;
+    const now = new Array<SourceLocation>(n);
+    const changed: number[] = [];
+    let i = 0;
+    for (; i < n; i++) {
+      const at = sources.get(prev.ids[i] as string);
+      if (at === undefined) break;
+      now[i] = at;
+      if (at !== prev.locs[i]) changed.push(i);
     }
-    if (sameIds && sameLocations) return prev.map;
-    if (sameIds) ids = prev.ids;
+    if (i === n) {
+      if (changed.length === 0) return prev.map;
+      ids = prev.ids;
+      locs = now;
+      moved = changed;
+    }
   }
   // sort() without a comparator orders by UTF-16 code units, as byString does, and runs natively.
   ids ??= [...sources.keys()].sort();
+  locs ??= ids.map((id) => sources.get(id) as SourceLocation);
   const map: SourceMap = {};
   // Ids are `Kind/namespace/name` or `namespace/name#…`: never an array index, so the map is canonical as built.
   let canonical = true;
-  for (const id of ids) {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as string;
     if (id.indexOf('/') < 0) canonical = false;
-    map[id] = sources.get(id) as SourceLocation;
+    map[id] = locs[i] as SourceLocation;
   }
   if (canonical) markCanonical(map);
   if (!memo) return map;
-  // The same ids as last time: position i is the same id, so its text is kept while its location
-  // object is; otherwise each is made afresh.
-  const aligned = prev !== undefined && ids === prev.ids;
-  const texts = ids.map((id, i) => (aligned && prev.map[id] === map[id] ? (prev.texts[i] as string) : `${JSON.stringify(id)}:${canonicalJson(map[id])}`));
+  // The same ids as last time: position i is the same id, so its text is kept unless its
+  // location object changed; otherwise each is made afresh.
+  const textOf = (i: number): string => `${JSON.stringify(ids[i])}:${canonicalJson(locs[i])}`;
+  let texts: string[];
+  if (prev && moved) {
+    texts = prev.texts.slice();
+    for (const i of moved) texts[i] = textOf(i);
+  } else {
+    texts = ids.map((_, i) => textOf(i));
+  }
   // Joined when the bundle's text is made (after the controller has served the slices).
   rememberSourcesJson(map, () => `{${texts.join(',')}}`);
   rememberSourceIds(map, ids);
-  sourceMemos.set(memo, { ids, texts, map });
+  sourceMemos.set(memo, { ids, locs, texts, map });
   return map;
 }
 

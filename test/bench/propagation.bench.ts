@@ -177,6 +177,8 @@ async function main(): Promise<void> {
     const frontQuietRss = fronts.map((p) => (quiet ? rssMiB(p.proc.pid!) : NaN));
     const frontNow = await sliceOf('front');
     const loadPart1 = load();
+    // Per commit, in order (e2e / compile CPU ms): shows whether the tail is the first commits after the cold compile.
+    console.error(`# per commit e2e/cpu: ${e2e.map((v, k) => `${v}/${compileCpu[k]}`).join(' ')}`);
     // Part 1's figures first, so a failure in part 2 does not lose them.
     console.error(`# part 1: e2e p50 ${pct(e2e, 50)} / p99 ${pct(e2e, 99)} ms; compile wall p50 ${pct(compileMs, 50)} / p99 ${pct(compileMs, 99)} ms, CPU p50 ${pct(compileCpu, 50)} / p99 ${pct(compileCpu, 99)} ms; distribution p50 ${pct(distribution, 50)} / p99 ${pct(distribution, 99)} ms; front slice ${frontNow.bytes} B; front RSS ${frontRss.map((r) => r.toFixed(0)).join(',')} MiB (quiet ${frontQuietRss.map((r) => r.toFixed(0)).join(',')}); back digests unchanged ${String(backDigests.every((d) => d === backDigest))}, reloads ${backReloadsAfter.map((n, k) => n - backReloads[k]!).join(',')}; load ${loadPart1}`);
 

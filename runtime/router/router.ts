@@ -1,6 +1,6 @@
 import type { BundleSpec, MeshSettings, Rule, ServiceEntry } from '../../schemas/bundle.js';
 import { egressMatcher } from '../../schemas/egress.js';
-import { buildHostIndex, resolveHost, type HostIndex } from './hosts.js';
+import { buildHostIndex, resolveHost, type HostIndex, type HostTarget } from './hosts.js';
 import type { RouteRequest } from './request.js';
 import { compileTable, lookup, RequestView, type CompiledMatch, type CompiledTable } from './table.js';
 
@@ -115,7 +115,7 @@ export function tableFor(service: CompiledService, callerNamespace: string | nul
  */
 export function route(router: Router, host: string, callerNamespace: string | null, req: RouteRequest, caller: string | null = null): RouteDecision {
   const hosts = hostsFor(router, caller);
-  const target = resolveHost(hosts, host, callerNamespace);
+  const target = resolveKnown(hosts, host, callerNamespace);
   const service = target ? router.services.get(target.service.id) : undefined;
   if (!target || !service) {
     const hidden = hosts !== router.hosts ? resolveHost(router.hosts, host, callerNamespace) : null;
@@ -131,6 +131,31 @@ export function route(router: Router, host: string, callerNamespace: string | nu
     return { kind: 'not-found', reason: 'unknown-host', service: null, message: `no mesh service answers to host "${host}"` };
   }
   return routeService(service, target.port, callerNamespace, req);
+}
+
+/** HOSTS_KEPT bounds the resolved names kept per host index and caller namespace (Host is the client's to choose). */
+const HOSTS_KEPT = 1024;
+
+/** Resolved Host values per host index and caller namespace (the proxy's per-request lookup). */
+const resolved = new WeakMap<HostIndex, Map<string | null, Map<string, HostTarget | null>>>();
+
+/**
+ * resolveKnown is resolveHost remembered per host index and caller namespace: a Host value seen
+ * before is one Map lookup instead of a parse (port, case, trailing dot) and the index lookups.
+ * The index is immutable, so an answer never goes stale; past HOSTS_KEPT distinct values, new
+ * ones are resolved every time (a client sending random Host headers cannot grow it).
+ */
+function resolveKnown(index: HostIndex, host: string, callerNamespace: string | null): HostTarget | null {
+  let byNamespace = resolved.get(index);
+  if (byNamespace === undefined) resolved.set(index, (byNamespace = new Map()));
+  let known = byNamespace.get(callerNamespace);
+  if (known === undefined) byNamespace.set(callerNamespace, (known = new Map()));
+  let target = known.get(host);
+  if (target === undefined) {
+    target = resolveHost(index, host, callerNamespace);
+    if (known.size < HOSTS_KEPT) known.set(host, target);
+  }
+  return target;
 }
 
 /** Host indexes cut to one caller's egress scope, built on first use per router and caller. */

@@ -2,7 +2,8 @@
  * load: the first pass. Finds the policy files of a directory, or of that directory's path inside
  * its git repository at a revision, and reads them. Reading from git never checks anything out
  * and never touches the working tree or the index: it uses `rev-parse`, `ls-tree` and `show` of
- * blob objects only.
+ * blob objects only; with a memo (a long-lived compiler), `cat-file --batch` reads of commits,
+ * trees and blobs instead (loadFromGitIncremental).
  */
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';

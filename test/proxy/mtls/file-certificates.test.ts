@@ -130,7 +130,9 @@ test('FileCertificateSource with expect: refuses at start a certificate naming a
       const first = s.current()!;
       // Files swapped for another Service's set: not taken, the reason kept; ratings' own set is.
       await writeSet(dir, ca, 'reviews');
-      await waitFor(() => s.status().lastError !== null, 10_000, 'the source to report the certificate naming another Service');
+      // The three files are written one after another, so a read between them can see a key that
+      // does not match its certificate (WEFT_ID_CERT) first; the next read sees the whole set.
+      await waitFor(() => s.status().lastError?.code === 'WEFT_ID_CERT_SAN', 10_000, 'the source to report the certificate naming another Service');
       assert.equal(s.current(), first);
       assert.equal(s.status().lastError?.code, 'WEFT_ID_CERT_SAN');
       const next = nextRotation(s);

@@ -138,8 +138,14 @@ export class H2Response {
     this.trailers = t;
   }
 
+  /**
+   * destroy resets the stream with INTERNAL_ERROR: a response cut short (its upstream body
+   * failed, the stream went idle mid-body) must never look complete to the client. A bare
+   * destroy() would reset it with NO_ERROR, which node:http2 clients read as the end of the body.
+   */
   destroy(): void {
-    this.stream.destroy();
+    const st = this.stream;
+    if (!st.destroyed) st.destroy(new Error('response cut short'));
   }
 
   private sendTrailers(): void {

@@ -25,10 +25,22 @@ export class HeaderIdentityProvider implements IdentityProvider<PeerInfo> {
     }
   }
 
+  /**
+   * Verdicts by peer address, asked per request: BlockList.check makes a SocketAddress each time.
+   * The CIDRs never change, so a verdict never goes stale; bounded (past the bound an address is
+   * checked each time), as peers come and go.
+   */
+  private readonly verdicts = new Map<string, boolean>();
+
   /** isTrusted: may this peer assert a caller identity? */
   isTrusted(address: string): boolean {
-    const a = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
-    return isIPv4(a) ? this.trusted.check(a, 'ipv4') : isIPv6(a) && this.trusted.check(a, 'ipv6');
+    let v = this.verdicts.get(address);
+    if (v === undefined) {
+      const a = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+      v = isIPv4(a) ? this.trusted.check(a, 'ipv4') : isIPv6(a) && this.trusted.check(a, 'ipv6');
+      if (this.verdicts.size < VERDICTS_KEPT) this.verdicts.set(address, v);
+    }
+    return v;
   }
 
   identify(peer: PeerInfo): CallerIdentity | null {
@@ -39,6 +51,9 @@ export class HeaderIdentityProvider implements IdentityProvider<PeerInfo> {
     return m ? identityOf(m[1]!, m[3]!, 'header') : null;
   }
 }
+
+/** VERDICTS_KEPT bounds HeaderIdentityProvider's remembered peer addresses. */
+const VERDICTS_KEPT = 4096;
 
 /** DEFAULT_TRUSTED_PEERS: loopback only. */
 export const DEFAULT_TRUSTED_PEERS: readonly string[] = ['127.0.0.0/8', '::1/128'];

@@ -27,9 +27,11 @@ export interface FileSourceOptions {
  * triggers a re-read through the path (following symlinks); unchanged content is not offered
  * again. SIGHUP forces a re-read and an offer. Reads are serialised; so are offers (the sink's).
  *
- * Memory: a bundle file can be many MiB, and the poll runs every 2 s. The file is not read again
- * while its metadata (device, inode, size, mtime, ctime, through symlinks) is what it was at the
- * last read: any write changes ctime, and a replacement changes the inode. What is remembered of
+ * Memory: a bundle file can be many MiB, and the poll runs every 2 s. The poll does not read the
+ * file again while its metadata (device, inode, size, mtime, ctime, through symlinks) is what it
+ * was at the last read: a replacement changes the inode and a write changes ctime, though two
+ * same-size writes within one file-system clock tick do not, so a watcher event always reads.
+ * What is remembered of
  * the last content is its sha256, not the text (a 5 MiB bundle kept 5 MiB of heap, and each poll
  * read it again: BENCHMARKS.md, proxy memory).
  *
@@ -49,7 +51,7 @@ export class FileSource implements BundleSource {
   private lastStat: string | null = null;
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
-  private readonly onHup = (): void => this.enqueue(true);
+  private readonly onHup = (): void => this.enqueue('force');
 
   constructor(
     file: string,
@@ -69,11 +71,11 @@ export class FileSource implements BundleSource {
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
     const pollMs = this.options.pollMs ?? 2000;
     if (pollMs > 0) {
-      this.poller = setInterval(() => this.enqueue(false), pollMs);
+      this.poller = setInterval(() => this.enqueue('poll'), pollMs);
       this.poller.unref();
     }
     if (this.options.sighup ?? true) process.on('SIGHUP', this.onHup);
-    this.enqueue(false);
+    this.enqueue('event');
     await this.chain;
   }
 
@@ -93,19 +95,25 @@ export class FileSource implements BundleSource {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.enqueue(false);
+      this.enqueue('event');
     }, this.options.debounceMs ?? 25);
   }
 
-  private enqueue(force: boolean): void {
-    this.chain = this.chain.then(() => this.check(force)).catch(() => {});
+  /**
+   * enqueue a check: `poll` (the timer: skipped while the metadata is unchanged), `event` (the
+   * watcher saw a change: always read, since two same-size writes within one clock tick of the
+   * file system leave the metadata equal), `force` (SIGHUP: read and offer even if unchanged).
+   */
+  private enqueue(how: 'poll' | 'event' | 'force'): void {
+    this.chain = this.chain.then(() => this.check(how)).catch(() => {});
   }
 
-  private async check(force: boolean): Promise<void> {
+  private async check(how: 'poll' | 'event' | 'force'): Promise<void> {
+    const force = how === 'force';
     if (this.stopped || !this.sink) return;
     // Metadata first (taken before the read: a write between the two is seen at the next check).
     const meta = await statSignature(this.file);
-    if (!force && meta !== null && meta === this.lastStat) return;
+    if (how === 'poll' && meta !== null && meta === this.lastStat) return;
     let bytes: Buffer;
     try {
       bytes = await readFileBounded(this.file, this.options.maxBytes ?? MAX_BUNDLE_BYTES);

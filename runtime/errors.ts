@@ -49,6 +49,7 @@ export const RUNTIME_ERRORS = {
   WEFT_UPSTREAM_CONNECT: { where: 'proxy', status: [503], meaning: 'The connection to the endpoint failed (refused, unreachable, connect timeout); retriable.' },
   WEFT_UPSTREAM_IDENTITY: { where: 'proxy', status: [503], meaning: "The endpoint's certificate does not prove the SPIFFE ID its Service must have; retriable on another endpoint." },
   WEFT_UPSTREAM_RESET: { where: 'proxy', status: [502], meaning: 'The upstream closed or reset the connection before a response; retriable.' },
+  WEFT_UPSTREAM_UNPROCESSED: { where: 'proxy', status: [502], meaning: 'The HTTP/2 upstream closed the stream unprocessed (REFUSED_STREAM, or above its GOAWAY last-stream-id) and the one transparent retry on a new connection was refused too, or the request body was streamed and cannot be replayed; retriable.' },
   WEFT_UPSTREAM_PROTOCOL: { where: 'proxy', status: [502], meaning: 'The upstream answered with something that is not valid HTTP, or with a header Node refuses to send on.' },
   WEFT_UPSTREAM_HEADERS_TOO_LARGE: { where: 'proxy', status: [502], meaning: "The upstream's response headers are over maxResponseHeadersBytes." },
   WEFT_UPSTREAM_IDLE_TIMEOUT: { where: 'proxy', status: [504], meaning: 'The whole request was sent and the upstream sent nothing for streamIdleTimeout.' },
@@ -238,6 +239,19 @@ export class UpstreamResetError extends WeftError {
   override name = 'UpstreamResetError';
   constructor(endpoint: string, detail: string) {
     super('WEFT_UPSTREAM_RESET', `upstream ${endpoint} reset the connection before responding: ${detail}`, 502);
+  }
+}
+
+/**
+ * UpstreamUnprocessedError: the HTTP/2 upstream closed the stream without processing it (RFC 9113
+ * §8.7: REFUSED_STREAM, or a stream above its GOAWAY's last-stream-id) and the proxy could not
+ * send it again transparently: its body was streamed, or the one retry on a new session was not
+ * processed either (502, retriable).
+ */
+export class UpstreamUnprocessedError extends WeftError {
+  override name = 'UpstreamUnprocessedError';
+  constructor(endpoint: string, detail: string) {
+    super('WEFT_UPSTREAM_UNPROCESSED', `upstream ${endpoint} did not process the request: ${detail}`, 502);
   }
 }
 

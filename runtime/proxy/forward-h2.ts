@@ -1,7 +1,8 @@
-import { constants, type ClientHttp2Stream, type ClientSessionRequestOptions, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { constants, type ClientHttp2Session, type ClientHttp2Stream, type ClientSessionRequestOptions, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { ProxyContext } from './context.js';
-import type { Exchange, Headers, Reply } from './pipeline.js';
+import { UpstreamUnprocessedError } from '../errors.js';
+import { errorReply, type Exchange, type Headers, type Reply } from './pipeline.js';
 import { UpstreamBody, type BodyControl } from './upstream-body.js';
 import { upstreamFailure } from './upstream-failure.js';
 
@@ -12,6 +13,14 @@ import { upstreamFailure } from './upstream-failure.js';
  * request trailers follow the body, the response trailers ride on the body (`trailers`) for the
  * listener to send. A response that ends with its headers (gRPC "trailers-only") is a reply
  * without body, so the listener answers trailers-only too.
+ *
+ * A stream the peer never processed (RFC 9113 §8.7: reset with REFUSED_STREAM; §6.8: above the
+ * last-stream-id of its GOAWAY, or never sent because GOAWAY came first) is sent once more on
+ * another session, whatever the route's retry policy, as Envoy and Linkerd do: the peer did
+ * nothing with it, so this is not a retry (no attempt counted, no retry budget spent; counted in
+ * weft_upstream_transparent_retries_total). Only a body that can be sent again is (none, kept
+ * whole, or a gRPC body that ended within its kept copy); otherwise, or when the second stream is
+ * not processed either, the reply is 502 WEFT_UPSTREAM_UNPROCESSED (retriable by the route).
  */
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR } = constants;
@@ -76,7 +85,7 @@ class H2BodyControl implements BodyControl {
  * listener writes it straight to the client with backpressure; a stream that closes before its
  * end (reset, session gone) destroys it, and with it the client's response.
  */
-export function forwardH2(ctx: ProxyContext, ex: Exchange, poolKey: string, endpoint: string, body: Buffer | Readable | null): Promise<Reply> {
+export function forwardH2(ctx: ProxyContext, ex: Exchange, poolKey: string, endpoint: string, body: Buffer | Readable | null, refusedOn?: ClientHttp2Session): Promise<Reply> {
   const headers: OutgoingHttpHeaders = {};
   const h = ex.headers;
   for (const k in h) if (k !== 'host') headers[k] = h[k];
@@ -89,11 +98,12 @@ export function forwardH2(ctx: ProxyContext, ex: Exchange, poolKey: string, endp
   return new Promise<Reply>((resolve) => {
     let stream: ClientHttp2Stream;
     try {
-      stream = ctx.pools.h2.request(poolKey, headers, body === null ? NO_BODY : WITH_BODY);
+      stream = ctx.pools.h2.request(poolKey, headers, body === null ? NO_BODY : WITH_BODY, refusedOn);
     } catch (err) {
       resolve(upstreamFailure(ex, endpoint, err, ctx.pools.maxResponseHeadersBytes));
       return;
     }
+    const session = stream.session as ClientHttp2Session | undefined;
     let answered = false;
     let upstream: UpstreamBody | null = null;
     let ended = false;
@@ -138,7 +148,7 @@ export function forwardH2(ctx: ProxyContext, ex: Exchange, poolKey: string, endp
       ex.cancelAttempt = null;
       if (!answered) {
         answered = true;
-        resolve(upstreamFailure(ex, endpoint, err, ctx.pools.maxResponseHeadersBytes));
+        resolve(beforeHead(ctx, ex, poolKey, endpoint, body, stream, session, err, refusedOn));
       }
       // After the response head, the 'close' that follows ends the body.
     });
@@ -149,7 +159,7 @@ export function forwardH2(ctx: ProxyContext, ex: Exchange, poolKey: string, endp
       if (!answered) {
         answered = true;
         ex.cancelAttempt = null;
-        resolve(upstreamFailure(ex, endpoint, closedEarly(endpoint, stream.rstCode, 'a response'), ctx.pools.maxResponseHeadersBytes));
+        resolve(beforeHead(ctx, ex, poolKey, endpoint, body, stream, session, closedEarly(endpoint, stream.rstCode, 'a response'), refusedOn));
       } else if (upstream !== null && !ended) upstream.destroy(closedEarly(endpoint, stream.rstCode, 'the end of its body'));
     });
     if (body === null) return;
@@ -161,4 +171,33 @@ export function forwardH2(ctx: ProxyContext, ex: Exchange, poolKey: string, endp
     body.on('error', (err) => stream.destroy(err));
     body.pipe(stream);
   });
+}
+
+/**
+ * beforeHead is the reply to a stream that failed before its response head: a failure as
+ * upstreamFailure says, unless the peer never processed the stream (H2SessionSet.unprocessed).
+ * Then a first stream is sent again on another session when its body can be replayed; a second
+ * one (`refusedOn` set), or one whose body cannot be replayed, is 502 WEFT_UPSTREAM_UNPROCESSED.
+ * A cancelled attempt (timeout, client gone) or a client body error is never sent again.
+ */
+function beforeHead(
+  ctx: ProxyContext,
+  ex: Exchange,
+  poolKey: string,
+  endpoint: string,
+  body: Buffer | Readable | null,
+  stream: ClientHttp2Stream,
+  session: ClientHttp2Session | undefined,
+  err: unknown,
+  refusedOn: ClientHttp2Session | undefined,
+): Reply | Promise<Reply> {
+  const why = ex.attemptAborted || ex.body.failed || session === undefined ? null : ctx.pools.h2.unprocessed(stream, session, err);
+  if (why === null) return upstreamFailure(ex, endpoint, err, ctx.pools.maxResponseHeadersBytes);
+  const what = why === 'GOAWAY' ? 'the stream was above the last-stream-id of its GOAWAY' : 'the stream was reset with REFUSED_STREAM';
+  if (refusedOn !== undefined) return errorReply(new UpstreamUnprocessedError(endpoint, `${what}, on a second connection too`), true);
+  // What the first stream sent can be sent again: nothing, a kept buffer, or a gRPC body's copy.
+  const again = body === null || Buffer.isBuffer(body) ? body : ex.body.replayable ? ex.body.forAttempt() : undefined;
+  if (again === undefined) return errorReply(new UpstreamUnprocessedError(endpoint, `${what}, and its body was streamed, so it cannot be sent again`), true);
+  ctx.metrics.transparentRetries.inc({ direction: ex.direction, service: ex.service?.id ?? '', backend: ex.backendService?.id ?? '', reason: why });
+  return forwardH2(ctx, ex, poolKey, endpoint, again, session);
 }

@@ -7,7 +7,11 @@ import type { SecureContext } from 'node:tls';
  * `appProtocol: kubernetes.io/h2c`, and every gRPC call) is a stream on that one connection.
  *
  * A session that closes, errors or receives GOAWAY is forgotten at once; the next request opens a
- * fresh one (streams already open on a GOAWAYed session finish on it). A session with no open
+ * fresh one (streams already open on a GOAWAYed session finish on it). A session this side
+ * retires (certificate rotation, reload, a refused stream) takes no new stream and is closed only
+ * once its last stream has closed: closing it at once would send GOAWAY ahead of streams whose
+ * HEADERS are still queued (nghttp2 sends GOAWAY before new streams), and the peer would refuse
+ * them. A session with no open
  * stream for `idleTimeoutMs` (default UPSTREAM_IDLE_TIMEOUT_MS, 4 s, as the HTTP/1.1 pools) is
  * closed: streams are counted, not frames, so a quiet long-lived stream (a gRPC watch) keeps its
  * session, and a session whose streams were all aborted or finished goes away. Sessions are keyed like the undici pools (PoolSet.keyFor):
@@ -32,23 +36,42 @@ export interface H2SessionOptions {
  */
 export const UPSTREAM_IDLE_TIMEOUT_MS = 4_000;
 
-/** Tracked is a session with its open-stream count and idle timer. */
+/** NGHTTP2_REFUSED_STREAM is the RST_STREAM code for a stream closed before any processing (RFC 9113 §8.7). */
+const NGHTTP2_REFUSED_STREAM = constants.NGHTTP2_REFUSED_STREAM;
+
+/** Tracked is a session with its open-stream count, idle timer, retirement and the peer's GOAWAY. */
 interface Tracked {
   open: number;
   idle: NodeJS.Timeout | null;
+  /** Retired by this side: no new stream; closed when `open` reaches 0. */
+  retired: boolean;
+  /** The last-stream-id of the peer's GOAWAY (-1: none yet): streams above it were not processed. */
+  goawayLastStreamId: number;
 }
+
+/**
+ * Unprocessed says why the peer never processed a stream (RFC 9113 §8.7), so it may be sent again:
+ * `REFUSED_STREAM` (RST_STREAM with that code), `GOAWAY` (above the last-stream-id of the peer's
+ * GOAWAY, or never sent before the session closed).
+ */
+export type Unprocessed = 'REFUSED_STREAM' | 'GOAWAY';
 
 export class H2SessionSet {
   private readonly sessions = new Map<string, ClientHttp2Session>();
   private readonly tracked = new WeakMap<ClientHttp2Session, Tracked>();
+  /** Retired sessions still finishing their streams (closed by close() too). */
+  private readonly retiring = new Set<ClientHttp2Session>();
   constructor(private readonly opts: H2SessionOptions = {}) {}
 
   /**
    * request opens a stream on the session for `key` (connecting on first use) and counts it
-   * open until it closes; the session's idle timer runs only while no stream is open. Throws as
-   * ClientHttp2Session.request does (a session already closing, no TLS identity for an https key).
+   * open until it closes; the session's idle timer runs only while no stream is open. With
+   * `avoid` (the session a stream was just refused on) the stream goes on another session: if
+   * `avoid` is still the one for `key`, it is retired first. Throws as ClientHttp2Session.request
+   * does (a session already closing, no TLS identity for an https key).
    */
-  request(key: string, headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions): ClientHttp2Stream {
+  request(key: string, headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions, avoid?: ClientHttp2Session): ClientHttp2Stream {
+    if (avoid !== undefined && this.sessions.get(key) === avoid) this.retire(key, avoid);
     const session = this.session(key);
     const stream = session.request(headers, options);
     const t = this.tracked.get(session);
@@ -65,9 +88,44 @@ export class H2SessionSet {
     return stream;
   }
 
+  /**
+   * unprocessed says whether the peer never processed `stream` (opened on `session`; `err` is
+   * the stream's error, if any), so that it may be sent again on another session (RFC 9113 §8.7,
+   * §6.8): reset with REFUSED_STREAM, above the last-stream-id of a GOAWAY the peer sent, or
+   * never sent at all because its session received GOAWAY first. null otherwise: a stream the
+   * peer may have acted on is never replayed here.
+   */
+  unprocessed(stream: ClientHttp2Stream, session: ClientHttp2Session | undefined, err: unknown): Unprocessed | null {
+    const id = stream.id;
+    if (id === undefined) return (err as { code?: string } | null)?.code === 'ERR_HTTP2_GOAWAY_SESSION' ? 'GOAWAY' : null;
+    const t = session === undefined ? undefined : this.tracked.get(session);
+    if (t !== undefined && t.goawayLastStreamId >= 0 && id > t.goawayLastStreamId) return 'GOAWAY';
+    return stream.rstCode === NGHTTP2_REFUSED_STREAM ? 'REFUSED_STREAM' : null;
+  }
+
+  /**
+   * retire takes `session` out of use (no new stream goes on it) and closes it gracefully once
+   * its last stream has closed, at once when it has none.
+   */
+  private retire(key: string, session: ClientHttp2Session): void {
+    if (this.sessions.get(key) === session) this.sessions.delete(key);
+    const t = this.tracked.get(session);
+    if (t === undefined || t.open === 0) {
+      session.close();
+      return;
+    }
+    t.retired = true;
+    this.retiring.add(session);
+  }
+
   /** armIdle closes `session` (gracefully) once it has had no open stream for the idle timeout. */
   private armIdle(key: string, session: ClientHttp2Session, t: Tracked): void {
     if (session.closed || session.destroyed) return;
+    if (t.retired) {
+      this.retiring.delete(session);
+      session.close();
+      return;
+    }
     t.idle = setTimeout(() => {
       t.idle = null;
       if (t.open > 0) return;
@@ -93,16 +151,21 @@ export class H2SessionSet {
     } else {
       created = connect(key, { settings: { enablePush: false }, peerMaxConcurrentStreams: this.opts.maxConcurrentStreams ?? 1000 });
     }
-    const t: Tracked = { open: 0, idle: null };
+    const t: Tracked = { open: 0, idle: null, retired: false, goawayLastStreamId: -1 };
     const forget = (): void => {
       if (this.sessions.get(key) === created) this.sessions.delete(key);
     };
     created.on('error', forget);
     created.on('close', () => {
       forget();
+      this.retiring.delete(created);
       if (t.idle) clearTimeout(t.idle);
     });
-    created.on('goaway', forget);
+    created.on('goaway', (_code: number, lastStreamId: number) => {
+      forget();
+      // The first GOAWAY's id bounds the processed streams; a later one can only lower it.
+      if (t.goawayLastStreamId < 0 || lastStreamId < t.goawayLastStreamId) t.goawayLastStreamId = lastStreamId;
+    });
     created.unref();
     this.tracked.set(created, t);
     this.sessions.set(key, created);
@@ -111,13 +174,12 @@ export class H2SessionSet {
     return created;
   }
 
-  /** recycleTls closes (gracefully) every mTLS session after a certificate rotation; the next request opens a new one. */
+  /**
+   * recycleTls retires every mTLS session after a certificate rotation: the next request opens a
+   * new one; each old session closes once its open streams have finished.
+   */
   recycleTls(): void {
-    for (const [k, s] of this.sessions) {
-      if (!k.startsWith('https://')) continue;
-      this.sessions.delete(k);
-      s.close();
-    }
+    for (const [k, s] of this.sessions) if (k.startsWith('https://')) this.retire(k, s);
   }
 
   /** keys with a live session. */
@@ -125,19 +187,16 @@ export class H2SessionSet {
     return [...this.sessions.keys()];
   }
 
-  /** retain closes (gracefully: open streams finish) every session whose key is not in `keep`. */
+  /** retain retires (open streams finish, then it closes) every session whose key is not in `keep`. */
   retain(keep: ReadonlySet<string>): void {
-    for (const [a, s] of this.sessions) {
-      if (keep.has(a)) continue;
-      this.sessions.delete(a);
-      s.close();
-    }
+    for (const [a, s] of this.sessions) if (!keep.has(a)) this.retire(a, s);
   }
 
   /** close closes every session gracefully and waits for them to end (bounded by `graceMs`). */
   async close(graceMs = 5_000): Promise<void> {
-    const all = [...this.sessions.values()];
+    const all = [...this.sessions.values(), ...this.retiring];
     this.sessions.clear();
+    this.retiring.clear();
     await Promise.all(
       all.map(
         (s) =>

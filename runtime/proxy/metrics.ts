@@ -27,6 +27,13 @@ export class ProxyMetrics {
     registers: [this.registry],
     collect: () => flush(this.attempts, this.attemptSeries),
   });
+  /**
+   * weft_upstream_transparent_retries_total{direction,service,backend,reason}: HTTP/2 streams the
+   * peer never processed (reason REFUSED_STREAM or GOAWAY), sent once more on another session.
+   * Not a route retry: counted in neither weft_upstream_attempts_total nor weft_retries_total,
+   * and no retry budget is spent on it.
+   */
+  readonly transparentRetries = new Counter({ name: 'weft_upstream_transparent_retries_total', help: 'HTTP/2 requests the upstream never processed (REFUSED_STREAM, above a GOAWAY last-stream-id), sent again once on a new connection; not route retries.', labelNames: ['direction', 'service', 'backend', 'reason'] as const, registers: [this.registry] });
   /** weft_retries_total{service,route,reason}: reason is a status code or an error code. */
   readonly retries = new Counter({ name: 'weft_retries_total', help: 'Retries made, by the reason of the failed attempt.', labelNames: ['service', 'route', 'reason'] as const, registers: [this.registry] });
   /** weft_timeouts_total{service,route,kind}: kind request|backendRequest|streamIdle|upstreamIdle|requestHeaders. */

@@ -18,21 +18,23 @@ import { H2SessionSet } from '../../runtime/proxy/h2-sessions.js';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
 import { call, getText, metricValue, removeDir, spawnProxy, tempDir, within, writeBundle, type ProxyProcess } from '../helpers/proxy-harness.js';
 
-const { NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /**
  * An h2c upstream. Every answer names the session it came on (`s<n>`). `/refuse-first/*` refuses
  * the first stream of each path, `/refuse/*` refuses every stream, `/goaway/*` streams are held
  * on the first session that gets one until three are there, then that session sends GOAWAY with
- * the first one's id as last-stream-id and answers it (the two above it are not processed).
+ * the first one's id as last-stream-id and answers it (the two above it are not processed);
+ * `/goaway-calm/*` likewise with the error code ENHANCE_YOUR_CALM, which makes the client drop the
+ * whole connection at once, the first stream (which the server may have processed) included.
  */
 async function startUpstream(): Promise<{ server: http2.Http2Server; port: number; seen: Map<string, number>; sessions: Set<ServerHttp2Session> }> {
   const seen = new Map<string, number>();
   const sessions = new Set<ServerHttp2Session>();
   const numbers = new WeakMap<ServerHttp2Session, number>();
   let count = 0;
-  let goawaySession: ServerHttp2Session | null = null;
-  const held: ServerHttp2Stream[] = [];
+  // Per GOAWAY path prefix: the session that holds its streams, and the streams held.
+  const goaway = new Map<string, { session: ServerHttp2Session; held: ServerHttp2Stream[] }>();
   const server = http2.createServer();
   server.on('session', (s: ServerHttp2Session) => {
     sessions.add(s);
@@ -55,13 +57,16 @@ async function startUpstream(): Promise<{ server: http2.Http2Server; port: numbe
       st.close(NGHTTP2_REFUSED_STREAM);
       return;
     }
-    if (p.startsWith('/goaway/')) {
+    const prefix = p.startsWith('/goaway/') ? '/goaway/' : p.startsWith('/goaway-calm/') ? '/goaway-calm/' : null;
+    if (prefix !== null) {
       const session = st.session as ServerHttp2Session;
-      goawaySession ??= session;
-      if (session === goawaySession) {
+      let g = goaway.get(prefix);
+      if (g === undefined) goaway.set(prefix, (g = { session, held: [] }));
+      if (session === g.session) {
+        const held = g.held;
         held.push(st);
         if (held.length === 3) {
-          session.goaway(NGHTTP2_NO_ERROR, held[0]!.id!);
+          session.goaway(prefix === '/goaway/' ? NGHTTP2_NO_ERROR : NGHTTP2_ENHANCE_YOUR_CALM, held[0]!.id!);
           setImmediate(() => answer(held[0]!));
         }
         return;
@@ -133,6 +138,15 @@ describe('HTTP/2 streams the upstream never processed', () => {
       rs.map((r) => r.text).join(' | '),
     );
     assert.equal(new Set(rs.map((r) => r.text)).size, 2, `one answer on the GOAWAY session, two on a new one (${rs.map((r) => r.text).join(', ')})`);
+    const after = await metrics();
+    assert.equal(metricValue(after, 'weft_upstream_transparent_retries_total', { reason: 'GOAWAY' }) - metricValue(before, 'weft_upstream_transparent_retries_total', { reason: 'GOAWAY' }), 2);
+  });
+
+  it('a GOAWAY with an error code: the streams above its last-stream-id are sent again, the one the peer may have processed is not', async () => {
+    const before = await metrics();
+    const rs = await Promise.all([1, 2, 3].map((i) => call(p.outbound, 'plain', `/goaway-calm/${i}`)));
+    const codes = rs.map((r) => `${r.status} ${r.headers['weft-error'] ?? ''}`.trim()).sort();
+    assert.deepEqual(codes, ['200', '200', '502 WEFT_UPSTREAM_RESET'], rs.map((r) => r.text).join(' | '));
     const after = await metrics();
     assert.equal(metricValue(after, 'weft_upstream_transparent_retries_total', { reason: 'GOAWAY' }) - metricValue(before, 'weft_upstream_transparent_retries_total', { reason: 'GOAWAY' }), 2);
   });

@@ -10,11 +10,11 @@ import type { SecureContext } from 'node:tls';
  * fresh one (streams already open on a GOAWAYed session finish on it). A session this side
  * retires (certificate rotation, reload, a refused stream) takes no new stream and is closed only
  * once its last stream has closed: closing it at once would send GOAWAY ahead of streams whose
- * HEADERS are still queued (nghttp2 sends GOAWAY before new streams), and the peer would refuse
- * them. A session with no open
- * stream for `idleTimeoutMs` (default UPSTREAM_IDLE_TIMEOUT_MS, 4 s, as the HTTP/1.1 pools) is
- * closed: streams are counted, not frames, so a quiet long-lived stream (a gRPC watch) keeps its
- * session, and a session whose streams were all aborted or finished goes away. Sessions are keyed like the undici pools (PoolSet.keyFor):
+ * HEADERS are still queued (nghttp2 writes GOAWAY before new streams), and the peer would refuse
+ * them. A session with no open stream for `idleTimeoutMs` (default UPSTREAM_IDLE_TIMEOUT_MS, 4 s,
+ * as the HTTP/1.1 pools) is closed: streams are counted, not frames, so a quiet long-lived stream
+ * (a gRPC watch) keeps its session, and a session whose streams were all aborted or finished goes
+ * away. Sessions are keyed like the undici pools (PoolSet.keyFor):
  * `http://host:port` is h2c with prior knowledge; `https://host:port#<SPIFFE ID>` (a meshed
  * endpoint when the proxy has an identity) is mTLS with ALPN `h2`, the options coming from `tls`
  * (the mesh certificate source, which also checks the server's identity).

@@ -168,11 +168,19 @@ async function stopChild(c: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * waitHttp waits (at most 200 tries, 50 ms apart) until `addr` answers the load's own request
+ * (`GET /api/items`) with 200. It asks for the path the load uses, not `/`: the policies row's
+ * AuthorizationPolicy admits only `/api/*`, so `/` got 403 two hundred times, 50 ms apart, and
+ * that proxy alone started its measurement after ten seconds of slow traffic, which left it
+ * 10-15 % more CPU per request for the rest of the run (V8 optimised node's and undici's
+ * functions for one request at a time; BENCHMARKS.md, Data plane, session 3).
+ */
 async function waitHttp(addr: string, host: string): Promise<void> {
   const pool = new Pool(`http://${addr}`);
   for (let i = 0; i < 200; i++) {
     try {
-      const r = await pool.request({ path: '/', method: 'GET', headers: { host } });
+      const r = await pool.request({ path: '/api/items', method: 'GET', headers: { host } });
       await r.body.dump();
       if (r.statusCode === 200) break;
     } catch {

@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { request } from '../undici.js';
 
 /** HealthProbeOptions: what to probe, how often, and the thresholds (Kubernetes' readiness-probe terms). */
 export interface HealthProbeOptions {

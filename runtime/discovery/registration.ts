@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from '../undici.js';
 import { messageOf } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { HEARTBEAT_MS, type RegistrationRequest, type RegistrationResponse } from './protocol.js';

@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool, type PoolOptions } from '../undici.js';
 import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
 import type { Endpoint } from '../../schemas/bundle.js';
 import { endpointKey } from '../policy/endpoint-key.js';
@@ -33,7 +33,7 @@ export class PoolSet {
    */
   readonly h2: H2SessionSet;
   constructor(
-    private readonly options: Pool.Options = {},
+    private readonly options: PoolOptions = {},
     private readonly tls: MeshTls | null = null,
   ) {
     this.h2 = new H2SessionSet({ tls: tls ? (expected) => tls.h2ClientOptions(expected) : undefined });

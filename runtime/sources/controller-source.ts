@@ -15,7 +15,8 @@
 import os from 'node:os';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from '../undici.js';
 import type { BundleSink, BundleSource, LoadVerdict } from './source.js';
 import { messageOf } from '../errors.js';
 import { SourceError } from './errors.js';

@@ -1,5 +1,5 @@
 import type { PeerCertificate, SecureContext } from 'node:tls';
-import { Agent } from 'undici';
+import { Agent } from '../undici.js';
 import { controllerId } from '../identity/spiffe-id.js';
 import { uriSans } from '../identity/verify-leaf.js';
 

@@ -4,7 +4,8 @@
  * EndpointSlice watch could be another. Sets go into the proxy's EndpointTable, which load
  * balancers read in place.
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from '../undici.js';
 import { messageOf } from '../errors.js';
 import { SourceError } from './errors.js';
 import { silentLogger, type Logger } from '../log.js';

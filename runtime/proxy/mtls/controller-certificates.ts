@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { request } from 'undici';
+import { request } from '../../undici.js';
 import { writeFileAtomic } from '../../atomic-write.js';
 import { isRuntimeCode, WeftError, type RuntimeCode } from '../../errors.js';
 import { createCsr } from '../../identity/csr.js';

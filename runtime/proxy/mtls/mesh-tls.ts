@@ -1,7 +1,7 @@
 import { createHash, X509Certificate, constants as cryptoConstants } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type DetailedPeerCertificate, type PeerCertificate, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import { buildConnector } from 'undici';
+import { buildConnector, type Connector } from '../../undici.js';
 import { identityOf, type CallerIdentity } from '../../identity.js';
 import { IdentityError } from '../../identity/errors.js';
 import { workloadId } from '../../identity/spiffe-id.js';
@@ -150,7 +150,7 @@ export class MeshTls implements TlsClientIdentity {
    * connector is an undici `connect` function for endpoints of the Service whose SPIFFE ID is
    * `expected`. Each new connection takes the contexts in force when it opens.
    */
-  connector(expected: string, opts: { allowH2?: boolean } = {}): buildConnector.connector {
+  connector(expected: string, opts: { allowH2?: boolean } = {}): Connector {
     const allowH2 = opts.allowH2 ?? false;
     return (o, cb) => this.connectorFor(expected, allowH2)(o, cb);
   }
@@ -174,7 +174,7 @@ export class MeshTls implements TlsClientIdentity {
     };
   }
 
-  private connectorFor(expected: string, allowH2: boolean): buildConnector.connector {
+  private connectorFor(expected: string, allowH2: boolean): Connector {
     const key = `${allowH2 ? 'h2' : 'h1'} ${expected}`;
     let c = this.gen.connectors.get(key);
     if (!c) {
@@ -249,7 +249,7 @@ interface Generation {
   readonly cert: WorkloadCertificate;
   readonly client: SecureContext;
   /** One connector per (ALPN offer, expected server identity), for this certificate. */
-  readonly connectors: Map<string, buildConnector.connector>;
+  readonly connectors: Map<string, Connector>;
 }
 
 function serverOptions(cert: WorkloadCertificate): { key: string; cert: string; ca: string; minVersion: 'TLSv1.2' } {

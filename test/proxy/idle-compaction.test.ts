@@ -1,7 +1,9 @@
 /**
  * Idle compaction (runtime/proxy/idle-compaction.ts): after an activation the proxy collects its
  * heap once, and only when its event loop was quiet; a busy proxy is retried, never stopped, and
- * gives up after its attempts until the next activation. The last case runs V8's real collection.
+ * gives up after its attempts until the next activation; a collection that left V8's young
+ * generation large (an allocation burst just before it) is repeated after the next quiet window.
+ * The last case runs V8's real collection.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,6 +46,27 @@ describe('idle compaction', () => {
     await waitFor(() => c.runs === 1, 10_000, 'the collection after the next activation');
     assert.equal(collections, 1);
     c.stop();
+  });
+
+  it('collects again after the next quiet window when a collection left the young generation large, and logs once', async () => {
+    const logger = recorder();
+    let collections = 0;
+    const settled = [false, true];
+    const c = new IdleCompaction({ logger, delayMs: 5, retryMs: 5, gc: () => void collections++, utilization: () => 0, settled: () => settled[collections - 1] ?? true });
+    c.schedule();
+    await waitFor(() => logger.lines.length === 1, 10_000, 'the log line after the second collection');
+    assert.equal(collections, 2);
+    assert.equal(c.runs, 2);
+    assert.equal(logger.lines[0]!.msg, 'heap compacted');
+  });
+
+  it('logs after its last attempt even when the young generation never settles', async () => {
+    const logger = recorder();
+    let collections = 0;
+    const c = new IdleCompaction({ logger, delayMs: 5, retryMs: 5, maxAttempts: 3, gc: () => void collections++, utilization: () => 0, settled: () => false });
+    c.schedule();
+    await waitFor(() => logger.lines.length === 1, 10_000, 'the log line after the last attempt');
+    assert.equal(collections, 3);
   });
 
   it('a new activation replaces the pending wait, and stop() cancels it', async () => {

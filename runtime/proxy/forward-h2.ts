@@ -16,8 +16,8 @@ import { upstreamFailure } from './upstream-failure.js';
  *
  * A stream the peer never processed (RFC 9113 §8.7: reset with REFUSED_STREAM; §6.8: above the
  * last-stream-id of its GOAWAY, or never sent because GOAWAY came first) is sent once more on
- * another session, whatever the route's retry policy, as Envoy and Linkerd do: the peer did
- * nothing with it, so this is not a retry (no attempt counted, no retry budget spent; counted in
+ * another session, whatever the route's retry policy (as Go's HTTP/2 transport and OkHttp do;
+ * Envoy's `refused-stream` retry condition): the peer did nothing with it, so this is not a retry (no attempt counted, no retry budget spent; counted in
  * weft_upstream_transparent_retries_total). Only a body that can be sent again is (none, kept
  * whole, or a gRPC body that ended within its kept copy); otherwise, or when the second stream is
  * not processed either, the reply is 502 WEFT_UPSTREAM_UNPROCESSED (retriable by the route).

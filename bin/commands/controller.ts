@@ -9,7 +9,7 @@ import { Controller } from '../../runtime/controller/controller.js';
 import { ControllerError } from '../../runtime/controller/errors.js';
 import { jsonLogger } from '../../runtime/log.js';
 import { isRemoteRepo } from '../../runtime/controller/repository.js';
-import { ControllerServer, DEFAULT_MAX_CONNECTIONS } from '../../runtime/controller/server.js';
+import { ControllerServer, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from '../../runtime/controller/server.js';
 import { dashboardHostCheck } from '../../runtime/controller/host-check.js';
 import { DASHBOARD_LISTENER_ROUTES, MTLS_ROUTES, ROUTES } from '../../runtime/controller/routes.js';
 import { Issuer, servingNames } from '../../runtime/controller/issuer.js';
@@ -44,6 +44,10 @@ Usage: weft controller --repo PATH|URL [options]
                          addresses, localhost, the host name), against DNS rebinding
   --max-connections N    open connections the main listener holds at most (default 10000; the
                          dashboard listener holds 256); past it new ones are closed at once
+  --max-unauthenticated-connections N
+                         of those, connections without a valid client certificate (bootstrap,
+                         probes) at most (default 256, or --max-connections if less; with --ca-dir): each gets one request,
+                         10 s idle, so they cannot take the places proxies need
   --insecure             run without --ca-dir: plain HTTP, and anyone who can reach the controller
                          may fetch bundles, report status and register (local development only)
   --max-wait DURATION    longest long-poll honoured (default 60s)
@@ -85,6 +89,7 @@ export const command: Command = {
         dashboard: { type: 'string', default: '127.0.0.1:15014' },
         'dashboard-host': { type: 'string', multiple: true, default: [] },
         'max-connections': { type: 'string', default: String(DEFAULT_MAX_CONNECTIONS) },
+        'max-unauthenticated-connections': { type: 'string' },
         insecure: { type: 'boolean', default: false },
         lease: { type: 'string', default: '15s' },
         debug: { type: 'boolean', default: false },
@@ -117,6 +122,9 @@ export const command: Command = {
     const dashboard = values.dashboard === 'off' ? null : addressFlag('--dashboard', values.dashboard ?? '127.0.0.1:15014', '127.0.0.1');
     const maxConnections = Number(values['max-connections']);
     if (!/^[1-9][0-9]*$/.test(values['max-connections'] ?? '') || maxConnections > 1_000_000) throw new UsageError('--max-connections must be a whole number from 1 to 1000000');
+    const unauthenticatedFlag = values['max-unauthenticated-connections'];
+    const maxUnauthenticated = unauthenticatedFlag === undefined ? Math.min(DEFAULT_MAX_UNAUTHENTICATED, maxConnections) : Number(unauthenticatedFlag);
+    if ((unauthenticatedFlag !== undefined && !/^[1-9][0-9]*$/.test(unauthenticatedFlag)) || maxUnauthenticated > maxConnections) throw new UsageError(`--max-unauthenticated-connections must be a whole number from 1 to --max-connections (${maxConnections})`);
     const dashboardHosts = (values['dashboard-host'] ?? []).flatMap((v) => v.split(',').map((n) => n.trim()).filter(Boolean));
     for (const n of dashboardHosts) if (!/^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]{0,251}[A-Za-z0-9])?$/.test(n)) throw new UsageError(`--dashboard-host ${n}: expected a DNS name, or *.DOMAIN`);
     const logger = jsonLogger({ debug: values.debug });
@@ -161,7 +169,7 @@ export const command: Command = {
     if (issuer) {
       const names = servingNames(listen.host, values.san ?? []);
       const first = await issuer.serverCredentials(names);
-      server = new ControllerServer(ctl, MTLS_ROUTES, { credentials: first.options, bundle: issuer.trustBundle }, { listener: 'main', maxConnections });
+      server = new ControllerServer(ctl, MTLS_ROUTES, { credentials: first.options, bundle: issuer.trustBundle }, { listener: 'main', maxConnections, maxUnauthenticated });
       logger.log('info', 'serving certificate', { spiffeId: first.leaf.id.uri, dns: names.dns, ips: names.ips, notAfter: first.leaf.notAfter.toISOString() });
       // The controller renews its own certificate at half its lifetime; open connections keep theirs.
       const renew = (): void => {

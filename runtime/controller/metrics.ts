@@ -86,8 +86,8 @@ export class ControllerMetrics {
   });
   readonly connectionsRefused = new Counter({
     name: 'weft_controller_connections_refused_total',
-    help: 'Connections closed on arrival because the listener (main, dashboard) held --max-connections.',
-    labelNames: ['listener'] as const,
+    help: 'Connections closed on arrival because the listener (main, dashboard) held its maximum: reason max-connections (--max-connections) or max-unauthenticated (--max-unauthenticated-connections, TLS connections without a valid client certificate).',
+    labelNames: ['listener', 'reason'] as const,
     registers: [this.registry],
   });
   readonly repoErrors = new Counter({

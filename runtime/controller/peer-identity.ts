@@ -17,12 +17,15 @@ import { verifyLeaf, type VerifiedLeaf } from '../identity/verify-leaf.js';
 
 const verdicts = new WeakMap<Socket, VerifiedLeaf | IdentityError>();
 
-/** notePeer checks the certificate of a just-established TLS connection and remembers the verdict. */
-export function notePeer(socket: TLSSocket, bundle: TrustBundle, now = new Date()): void {
+/**
+ * notePeer checks the certificate of a just-established TLS connection and remembers the
+ * verdict; answers true when the connection carries a valid mesh certificate.
+ */
+export function notePeer(socket: TLSSocket, bundle: TrustBundle, now = new Date()): boolean {
   const cert = socket.getPeerX509Certificate();
   if (!cert) {
     verdicts.set(socket, new IdentityError('WEFT_ID_CERT_MISSING', 'this route needs a client certificate from the mesh CA', 401));
-    return;
+    return false;
   }
   try {
     const leaf = verifyLeaf(bundle, cert, [], now);
@@ -30,8 +33,10 @@ export function notePeer(socket: TLSSocket, bundle: TrustBundle, now = new Date(
     // duplicate extensions); the listener lets unverified clients connect, so it is checked here.
     if (!socket.authorized) throw new IdentityError('WEFT_ID_CERT_CHAIN', `the client certificate does not verify: ${String(socket.authorizationError ?? 'unknown reason')}`);
     verdicts.set(socket, leaf);
+    return true;
   } catch (err) {
     verdicts.set(socket, err instanceof IdentityError ? err : new IdentityError('WEFT_ID_CERT', (err as Error).message));
+    return false;
   }
 }
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { TrustBundle } from '../identity/trust-bundle.js';
 import { notePeer } from './peer-identity.js';
@@ -14,6 +14,15 @@ import type { HostCheck } from './host-check.js';
 /** DEFAULT_MAX_CONNECTIONS is `--max-connections`'s default for the main listener. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
+/** DEFAULT_MAX_UNAUTHENTICATED is `--max-unauthenticated-connections`'s default (TLS listener only). */
+export const DEFAULT_MAX_UNAUTHENTICATED = 256;
+
+/**
+ * UNAUTHENTICATED_IDLE_MS: a TLS connection without a valid mesh certificate is closed after this
+ * long without traffic. Such a client only bootstraps or probes /healthz, one quick request each.
+ */
+const UNAUTHENTICATED_IDLE_MS = 10_000;
+
 /** ServerTls makes a ControllerServer speak TLS: its credentials and the bundle client certificates are checked against. */
 export interface ServerTls {
   readonly credentials: SecureContextOptions;
@@ -26,6 +35,12 @@ export interface ServerLimits {
   readonly listener: 'main' | 'dashboard';
   /** Open connections at most; past it new ones are closed at once (node's `maxConnections`). */
   readonly maxConnections: number;
+  /**
+   * TLS only: of those, connections whose client presented no valid mesh certificate at most
+   * (default DEFAULT_MAX_UNAUTHENTICATED). Past it such a connection is closed once its handshake
+   * completes, so anonymous clients cannot take the places proxies need.
+   */
+  readonly maxUnauthenticated?: number;
   /** When set, a request whose Host fails it is answered 421 and nothing else (host-check.ts). */
   readonly hostCheck?: HostCheck;
 }
@@ -36,9 +51,19 @@ export interface ServerLimits {
  * connection's certificate is checked once (peer-identity.ts) for the routes to consult.
  * Timeouts are set for long-polling: idle keep-alive connections outlive the longest
  * `Prefer: wait`, and no per-request socket timeout cuts a held request short.
+ *
+ * On TLS, connections without a valid certificate (bootstrap, probes) are held apart: their own
+ * smaller bound (`maxUnauthenticated`), a 10 s idle timeout and no keep-alive (each gets
+ * `Connection: close`). Otherwise anyone who can reach the port could keep every one of the
+ * `maxConnections` places busy with certificate-less keep-alive connections and lock out proxies
+ * reconnecting or bootstrapping (the separate budget for untrusted downstreams that Envoy's
+ * overload manager and per-listener limits give).
  */
 export class ControllerServer {
   readonly server: http.Server;
+  /** Open TLS connections without a valid mesh certificate, answered with `Connection: close`. */
+  private readonly unauthenticated = new WeakSet<Socket>();
+  private unauthenticatedOpen = 0;
 
   constructor(
     private readonly ctl: Controller,
@@ -49,7 +74,9 @@ export class ControllerServer {
     if (tls) {
       // A handshake must finish within 10 s (Node's default is 120 s): half-open TLS connections are cheap to make.
       const s = https.createServer({ ...tls.credentials, requestCert: true, rejectUnauthorized: false, handshakeTimeout: 10_000 }, (req, res) => this.handle(req, res));
-      s.on('secureConnection', (socket: TLSSocket) => notePeer(socket, tls.bundle));
+      s.on('secureConnection', (socket: TLSSocket) => {
+        if (!notePeer(socket, tls.bundle)) this.admitUnauthenticated(socket);
+      });
       // A failed handshake (plaintext, wrong protocol) is the client's problem, not a crash.
       s.on('tlsClientError', () => undefined);
       this.server = s;
@@ -67,16 +94,40 @@ export class ControllerServer {
     // are counted, and logged at most once a minute.
     this.server.maxConnections = limits.maxConnections;
     let loggedAt = 0;
-    this.server.on('drop', () => {
-      ctl.metrics.connectionsRefused.inc({ listener: limits.listener });
+    this.refused = (reason) => {
+      ctl.metrics.connectionsRefused.inc({ listener: limits.listener, reason });
       const now = Date.now();
       if (now - loggedAt < 60_000) return;
       loggedAt = now;
-      ctl.log.log('warn', 'connection refused: the listener holds its maximum', { listener: limits.listener, maxConnections: limits.maxConnections });
-    });
+      const bound = reason === 'max-connections' ? { maxConnections: limits.maxConnections } : { maxUnauthenticated: this.maxUnauthenticated };
+      ctl.log.log('warn', `connection refused: the listener holds its maximum${reason === 'max-connections' ? '' : ' of connections without a client certificate'}`, { listener: limits.listener, ...bound });
+    };
+    this.server.on('drop', () => this.refused('max-connections'));
+  }
+
+  private readonly refused: (reason: 'max-connections' | 'max-unauthenticated') => void;
+
+  private get maxUnauthenticated(): number {
+    return this.limits.maxUnauthenticated ?? DEFAULT_MAX_UNAUTHENTICATED;
+  }
+
+  /** admitUnauthenticated holds a certificate-less TLS connection to its own bound and idle timeout, or closes it. */
+  private admitUnauthenticated(socket: TLSSocket): void {
+    if (this.unauthenticatedOpen >= this.maxUnauthenticated) {
+      this.refused('max-unauthenticated');
+      socket.destroy();
+      return;
+    }
+    this.unauthenticatedOpen++;
+    this.unauthenticated.add(socket);
+    socket.once('close', () => this.unauthenticatedOpen--);
+    // node:http destroys a socket whose timeout fires when nobody else handles it. No keep-alive
+    // (see handle) means node never replaces this timer with keepAliveTimeout.
+    socket.setTimeout(UNAUTHENTICATED_IDLE_MS);
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.unauthenticated.has(req.socket)) res.shouldKeepAlive = false;
     if (this.limits.hostCheck && !this.limits.hostCheck(req.headers.host)) {
       res.shouldKeepAlive = false;
       sendError(res, 421, 'WEFT_CTL_MISDIRECTED', `Host "${String(req.headers.host).slice(0, 100)}" is not a name of this listener (add it with --dashboard-host)`);

@@ -65,9 +65,9 @@ describe('controller listeners: connection limit and dashboard Host check', { ti
     for (const s of held) s.destroy();
     const text = await waitFor(async () => {
       const m = await metric(ctl);
-      return /weft_controller_connections_refused_total\{listener="main"\} [1-9]/.test(m) ? m : null;
+      return /weft_controller_connections_refused_total\{listener="main",reason="max-connections"\} [1-9]/.test(m) ? m : null;
     }, 10_000, 'the refusal counted');
-    assert.match(text, /weft_controller_connections_refused_total\{listener="main"\} [1-9]/);
+    assert.match(text, /weft_controller_connections_refused_total\{listener="main",reason="max-connections"\} [1-9]/);
     // With the held connections gone, the listener serves again.
     const ok = await waitFor(async () => (await get(ctl.url, '/healthz')).status === 200, 10_000, 'served again');
     assert.equal(ok, true);

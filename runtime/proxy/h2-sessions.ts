@@ -2,9 +2,15 @@ import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, ty
 import type { SecureContext } from 'node:tls';
 
 /**
- * H2SessionSet keeps one multiplexed HTTP/2 client session per upstream origin (node:http2), as
+ * H2SessionSet keeps multiplexed HTTP/2 client sessions per upstream origin (node:http2), as
  * Linkerd does between its proxies: every request to a peer proxy (and to an app whose port says
- * `appProtocol: kubernetes.io/h2c`, and every gRPC call) is a stream on that one connection.
+ * `appProtocol: kubernetes.io/h2c`, and every gRPC call) is a stream on one connection — as many
+ * connections as the peer's SETTINGS_MAX_CONCURRENT_STREAMS requires, as Envoy's HTTP/2
+ * connection pool does: a stream goes on the first session with fewer open streams than the peer
+ * allows, and a new session is opened when every one is full (a Weft listener allows
+ * H2_MAX_CONCURRENT_STREAMS, 100, per connection). Until a session has the peer's SETTINGS, it
+ * assumes 100 (PEER_MAX_CONCURRENT_STREAMS), the least RFC 9113 §6.5.2 recommends, so a burst on
+ * a new session is never refused for exceeding a limit not yet known.
  *
  * A session that closes, errors or receives GOAWAY is forgotten at once; the next request opens a
  * fresh one (streams already open on a GOAWAYed session finish on it). A session this side
@@ -24,9 +30,16 @@ export interface H2SessionOptions {
   readonly tls?: ((expected: string) => SecureClientSessionOptions & { secureContext: SecureContext }) | undefined;
   /** A session with no open stream for this long is closed (ms; default UPSTREAM_IDLE_TIMEOUT_MS). */
   readonly idleTimeoutMs?: number;
-  /** Streams one session may carry at once before the peer's SETTINGS say otherwise. */
+  /** Streams one session may carry at once before the peer's SETTINGS say otherwise (default PEER_MAX_CONCURRENT_STREAMS). */
   readonly maxConcurrentStreams?: number;
 }
+
+/**
+ * PEER_MAX_CONCURRENT_STREAMS is the concurrent streams a new session assumes its peer allows
+ * until the peer's SETTINGS arrive: 100, what RFC 9113 §6.5.2 says a peer should allow at least,
+ * gRPC servers and Envoy's edge settings allow, and a Weft listener allows.
+ */
+export const PEER_MAX_CONCURRENT_STREAMS = 100;
 
 /**
  * UPSTREAM_IDLE_TIMEOUT_MS is how long an upstream connection with nothing in flight is kept: an
@@ -39,9 +52,11 @@ export const UPSTREAM_IDLE_TIMEOUT_MS = 4_000;
 /** NGHTTP2_REFUSED_STREAM is the RST_STREAM code for a stream closed before any processing (RFC 9113 §8.7). */
 const NGHTTP2_REFUSED_STREAM = constants.NGHTTP2_REFUSED_STREAM;
 
-/** Tracked is a session with its open-stream count, idle timer, retirement and the peer's GOAWAY. */
+/** Tracked is a session with its open-stream count, the peer's limit, idle timer, retirement and the peer's GOAWAY. */
 interface Tracked {
   open: number;
+  /** Streams the peer allows at once (its SETTINGS_MAX_CONCURRENT_STREAMS; at least 1). */
+  max: number;
   idle: NodeJS.Timeout | null;
   /** Retired by this side: no new stream; closed when `open` reaches 0. */
   retired: boolean;
@@ -57,21 +72,22 @@ interface Tracked {
 export type Unprocessed = 'REFUSED_STREAM' | 'GOAWAY';
 
 export class H2SessionSet {
-  private readonly sessions = new Map<string, ClientHttp2Session>();
+  /** Per key, the sessions that take new streams, oldest first. */
+  private readonly sessions = new Map<string, ClientHttp2Session[]>();
   private readonly tracked = new WeakMap<ClientHttp2Session, Tracked>();
   /** Retired sessions still finishing their streams (closed by close() too). */
   private readonly retiring = new Set<ClientHttp2Session>();
   constructor(private readonly opts: H2SessionOptions = {}) {}
 
   /**
-   * request opens a stream on the session for `key` (connecting on first use) and counts it
-   * open until it closes; the session's idle timer runs only while no stream is open. With
-   * `avoid` (the session a stream was just refused on) the stream goes on another session: if
-   * `avoid` is still the one for `key`, it is retired first. Throws as ClientHttp2Session.request
+   * request opens a stream on a session for `key` (the first with room for it, else a new one)
+   * and counts it open until it closes; the session's idle timer runs only while no stream is
+   * open. With `avoid` (the session a stream was just refused on) the stream goes on another
+   * session: if `avoid` still takes new streams, it is retired first. Throws as ClientHttp2Session.request
    * does (a session already closing, no TLS identity for an https key).
    */
   request(key: string, headers: OutgoingHttpHeaders, options: ClientSessionRequestOptions, avoid?: ClientHttp2Session): ClientHttp2Stream {
-    if (avoid !== undefined && this.sessions.get(key) === avoid) this.retire(key, avoid);
+    if (avoid !== undefined && this.sessions.get(key)?.includes(avoid) === true) this.retire(key, avoid);
     const session = this.session(key);
     const stream = session.request(headers, options);
     const t = this.tracked.get(session);
@@ -108,7 +124,7 @@ export class H2SessionSet {
    * its last stream has closed, at once when it has none.
    */
   private retire(key: string, session: ClientHttp2Session): void {
-    if (this.sessions.get(key) === session) this.sessions.delete(key);
+    this.forget(key, session);
     const t = this.tracked.get(session);
     if (t === undefined || t.open === 0) {
       session.close();
@@ -129,33 +145,53 @@ export class H2SessionSet {
     t.idle = setTimeout(() => {
       t.idle = null;
       if (t.open > 0) return;
-      if (this.sessions.get(key) === session) this.sessions.delete(key);
+      this.forget(key, session);
       session.close();
     }, this.opts.idleTimeoutMs ?? UPSTREAM_IDLE_TIMEOUT_MS);
     t.idle.unref();
   }
 
+  /** forget takes `session` out of the sessions that take new streams for `key`. */
+  private forget(key: string, session: ClientHttp2Session): void {
+    const list = this.sessions.get(key);
+    if (list === undefined) return;
+    const i = list.indexOf(session);
+    if (i < 0) return;
+    if (list.length === 1) this.sessions.delete(key);
+    else list.splice(i, 1);
+  }
+
   /**
-   * session returns the live session to `authority` (`host:port`), connecting on first use. The
+   * session returns a live session for `key` with room for one more stream (open streams below
+   * the peer's SETTINGS_MAX_CONCURRENT_STREAMS), connecting a new one when there is none. The
    * connection is lazy: errors (refused, reset) surface on the first stream's 'error' event.
    */
   private session(key: string): ClientHttp2Session {
-    const s = this.sessions.get(key);
-    if (s && !s.closed && !s.destroyed) return s;
+    const list = this.sessions.get(key);
+    if (list !== undefined) {
+      for (const s of list) {
+        const t = this.tracked.get(s);
+        if (t !== undefined && t.open < t.max && !s.closed && !s.destroyed) return s;
+      }
+    }
     const hash = key.indexOf('#');
     const secure = key.startsWith('https://');
     let created: ClientHttp2Session;
+    const peerMax = this.opts.maxConcurrentStreams ?? PEER_MAX_CONCURRENT_STREAMS;
     if (secure) {
       if (hash < 0 || !this.opts.tls) throw Object.assign(new Error(`no TLS identity to reach ${key}`), { code: 'WEFT_UPSTREAM_IDENTITY' });
-      created = connect(key.slice(0, hash), { ...this.opts.tls(key.slice(hash + 1)), ALPNProtocols: ['h2'], settings: { enablePush: false } });
+      created = connect(key.slice(0, hash), { ...this.opts.tls(key.slice(hash + 1)), ALPNProtocols: ['h2'], settings: { enablePush: false }, peerMaxConcurrentStreams: peerMax });
     } else {
-      created = connect(key, { settings: { enablePush: false }, peerMaxConcurrentStreams: this.opts.maxConcurrentStreams ?? 1000 });
+      created = connect(key, { settings: { enablePush: false }, peerMaxConcurrentStreams: peerMax });
     }
-    const t: Tracked = { open: 0, idle: null, retired: false, goawayLastStreamId: -1 };
-    const forget = (): void => {
-      if (this.sessions.get(key) === created) this.sessions.delete(key);
-    };
+    const t: Tracked = { open: 0, max: peerMax, idle: null, retired: false, goawayLastStreamId: -1 };
+    const forget = (): void => this.forget(key, created);
     created.on('error', forget);
+    // The peer's limit, read once per SETTINGS frame (remoteSettings is a native call); 0 would
+    // leave no room at all, so a session always takes at least one stream.
+    created.on('remoteSettings', (settings: { maxConcurrentStreams?: number }) => {
+      if (settings.maxConcurrentStreams !== undefined) t.max = Math.max(1, settings.maxConcurrentStreams);
+    });
     created.on('close', () => {
       forget();
       this.retiring.delete(created);
@@ -168,7 +204,8 @@ export class H2SessionSet {
     });
     created.unref();
     this.tracked.set(created, t);
-    this.sessions.set(key, created);
+    if (list !== undefined) list.push(created);
+    else this.sessions.set(key, [created]);
     // A session that never carries a stream (its first request threw) is idle from the start.
     this.armIdle(key, created, t);
     return created;
@@ -179,22 +216,27 @@ export class H2SessionSet {
    * new one; each old session closes once its open streams have finished.
    */
   recycleTls(): void {
-    for (const [k, s] of this.sessions) if (k.startsWith('https://')) this.retire(k, s);
+    for (const [k, list] of [...this.sessions]) if (k.startsWith('https://')) for (const s of [...list]) this.retire(k, s);
   }
 
-  /** keys with a live session. */
+  /** keys with a session that takes new streams. */
   keys(): string[] {
     return [...this.sessions.keys()];
   }
 
   /** retain retires (open streams finish, then it closes) every session whose key is not in `keep`. */
   retain(keep: ReadonlySet<string>): void {
-    for (const [a, s] of this.sessions) if (!keep.has(a)) this.retire(a, s);
+    for (const [a, list] of [...this.sessions]) if (!keep.has(a)) for (const s of [...list]) this.retire(a, s);
+  }
+
+  /** sessionsFor is the count of sessions for `key` that take new streams (retired and GOAWAYed ones not counted). */
+  sessionsFor(key: string): number {
+    return this.sessions.get(key)?.length ?? 0;
   }
 
   /** close closes every session gracefully and waits for them to end (bounded by `graceMs`). */
   async close(graceMs = 5_000): Promise<void> {
-    const all = [...this.sessions.values(), ...this.retiring];
+    const all = [...[...this.sessions.values()].flat(), ...this.retiring];
     this.sessions.clear();
     this.retiring.clear();
     await Promise.all(

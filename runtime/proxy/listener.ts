@@ -78,6 +78,29 @@ const CONNECTIONS_CHECK_MS = 250;
 /** Http1Limits: node:http's server.maxHeaderSize, read per new connection. */
 type Http1Limits = Server & { maxHeaderSize: number };
 
+/**
+ * H2_MAX_CONCURRENT_STREAMS is the SETTINGS_MAX_CONCURRENT_STREAMS of every listener: the streams
+ * one HTTP/2 connection may have open at once (more are refused with RST_STREAM REFUSED_STREAM,
+ * which clients retry on another connection). 100, as Envoy's edge best practices
+ * (`max_concurrent_streams`) and gRPC servers set it. It bounds what a connection can make this
+ * proxy hold: each stream may hold its request body's first bodyBufferLimit bytes (64 KiB) read
+ * before routing plus one stream window (H2_INITIAL_WINDOW_SIZE) of data not yet read, so at most
+ * 100 × 128 KiB = 12.5 MiB per connection (it was 1,000: 125 MiB). Calling proxies open more
+ * connections to a peer that has 100 streams open on each (H2SessionSet).
+ */
+export const H2_MAX_CONCURRENT_STREAMS = 100;
+
+/**
+ * H2_INITIAL_WINDOW_SIZE is the listener's SETTINGS_INITIAL_WINDOW_SIZE (bytes): what a client may
+ * send on one stream before this side reads it. 65,535 (the RFC 9113 default; Envoy's edge
+ * `initial_stream_window_size` is 64 KiB), set explicitly because H2_MAX_CONCURRENT_STREAMS ×
+ * this is the bound on unread bytes per connection. The connection window bounds nothing here:
+ * node:http2 returns connection window as soon as data reaches it, read by JS or not, so neither
+ * it nor node's `maxSessionMemory` (which does not count received DATA) limits buffered bodies —
+ * measured: with maxSessionMemory 1 MB a flood held as much as with the default.
+ */
+const H2_INITIAL_WINDOW_SIZE = 65_535;
+
 /** H2_MAX_HEADER_PAIRS lets nghttp2 accept any count the schema allows, so the count check below answers 431 itself. */
 const H2_MAX_HEADER_PAIRS = 10_000 + 8;
 
@@ -117,7 +140,7 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
     socket.destroySoon();
   });
   // No request listener: node:http2's compatibility API stays off; streams are served by serveH2Stream.
-  const http2 = createH2Server({ maxHeaderListPairs: H2_MAX_HEADER_PAIRS, settings: { maxConcurrentStreams: 1000, maxHeaderListSize: limits.maxRequestHeadersBytes } });
+  const http2 = createH2Server({ maxHeaderListPairs: H2_MAX_HEADER_PAIRS, settings: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS, initialWindowSize: H2_INITIAL_WINDOW_SIZE, maxHeaderListSize: limits.maxRequestHeadersBytes } });
   http2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => serveH2Stream(ctx, direction, handler, stream, headers, rawHeaders));
   // HTTP/2 connections are timed by watchSession (not http2.setTimeout: that destroys a session
   // after 65 s without a frame even while a quiet stream is open, and PINGs do not count).

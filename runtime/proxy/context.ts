@@ -13,9 +13,16 @@ import type { PoolSet } from './pools.js';
  * changes per request except the active bundle (swapped whole by the reloader) and counters.
  */
 
+/**
+ * KeptBundle is what a proxy keeps of a verified bundle: everything but `sources` (file:line of
+ * each id, for `weft explain`), with the router's interned copy of the spec (Router.spec), so
+ * the parsed document is not kept alive beside the route table.
+ */
+export type KeptBundle = Omit<Bundle, 'sources'>;
+
 /** ActiveBundle is a verified bundle and its frozen router; replaced whole on reload. */
 export interface ActiveBundle {
-  readonly bundle: Bundle;
+  readonly bundle: KeptBundle;
   readonly router: Router;
   readonly loadedAt: Date;
   /** The bundle's `mesh.proxy` with defaults filled in (proxyLimits), or DEFAULT_PROXY_SETTINGS when it has none. */

@@ -35,7 +35,7 @@ import type { Dispatcher } from 'undici';
  * inboundMtlsMode is the mode of this proxy's inbound listener under `bundle`: its Service's
  * override, else MeshConfig's, else STRICT (the bundle writes only PERMISSIVE).
  */
-export function inboundMtlsMode(bundle: Bundle, self: { readonly service: string; readonly namespace: string }): 'STRICT' | 'PERMISSIVE' {
+export function inboundMtlsMode(bundle: Pick<Bundle, 'spec'>, self: { readonly service: string; readonly namespace: string }): 'STRICT' | 'PERMISSIVE' {
   const own = bundle.spec.services.find((s) => s.name === self.service && s.namespace === self.namespace);
   if (own) return own.mtls?.mode ?? 'STRICT';
   return bundle.spec.mesh.mtls?.mode ?? 'STRICT';

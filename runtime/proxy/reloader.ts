@@ -8,7 +8,7 @@ import { readFileBounded } from '../bounded-read.js';
 import { BundleRejectedError } from '../errors.js';
 import { buildRouter } from '../router/index.js';
 import type { BundleSink, LoadVerdict, SourceProblem } from '../sources/source.js';
-import type { ActiveBundle } from './context.js';
+import type { ActiveBundle, KeptBundle } from './context.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { PoolSet } from './pools.js';
 
@@ -191,7 +191,7 @@ export class Reloader implements BundleSink {
         );
       }
       try {
-        router = buildRouter(bundle.spec);
+        router = buildRouter(bundle.spec, { adopt: true });
       } catch (err) {
         throw new BundleRejectedError('WEFT_BUNDLE_BUILD', `bundle cannot be built into a route table: ${(err as Error).message}`, bundle.digest);
       }
@@ -202,12 +202,14 @@ export class Reloader implements BundleSink {
       m.rejections.inc({ code: e.code });
       return this.report({ state: 'rejected', digest: e.digest, code: e.code, reason: e.message }, origin);
     }
-    const next: ActiveBundle = Object.freeze({ bundle, router, loadedAt: new Date(), limits: proxyLimits(bundle.spec.mesh.proxy) });
+    // Keep the router's copy of the spec, not the parsed one (ActiveBundle, KeptBundle).
+    const kept: KeptBundle = Object.freeze({ apiVersion: bundle.apiVersion, digest: bundle.digest, revision: bundle.revision, spec: router.spec, ...(bundle.signature ? { signature: bundle.signature } : {}) });
+    const next: ActiveBundle = Object.freeze({ bundle: kept, router, loadedAt: new Date(), limits: proxyLimits(router.spec.mesh.proxy) });
     this.active = next; // the swap: one assignment
     for (const l of this.activateListeners) l(next);
     this.activeOrigin = origin;
     const keep = new Set<string>(this.opts.pinnedOrigins);
-    for (const s of bundle.spec.services) for (const e of s.endpoints) keep.add(this.opts.pools.keyFor(e, s));
+    for (const s of router.spec.services) for (const e of s.endpoints) keep.add(this.opts.pools.keyFor(e, s));
     for (const o of this.opts.keepOrigins?.() ?? []) keep.add(o);
     this.opts.pools.retain(keep);
     m.reloads.inc({ result: 'active' });

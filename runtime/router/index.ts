@@ -3,7 +3,7 @@
  * Used by the proxy and by `weft test` / `weft explain`, so both run the very same code.
  */
 export { buildRouter, hostsFor, route, routeService, tableFor } from './router.js';
-export type { CompiledService, RouteDecision, Router, TableKind } from './router.js';
+export type { BuildOptions, CompiledService, RouteDecision, Router, TableKind } from './router.js';
 export { chooseBackend, backendShares } from './backend.js';
 export type { BackendChoice, RandomSource } from './backend.js';
 export { explainRoute } from './explain.js';

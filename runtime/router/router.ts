@@ -1,6 +1,7 @@
 import type { BundleSpec, MeshSettings, Rule, ServiceEntry } from '../../schemas/bundle.js';
 import { egressMatcher } from '../../schemas/egress.js';
 import { buildHostIndex, resolveHost, type HostIndex, type HostTarget } from './hosts.js';
+import { Interner } from './intern.js';
 import type { RouteRequest } from './request.js';
 import { compileTable, lookup, RequestView, type CompiledMatch, type CompiledTable } from './table.js';
 
@@ -26,6 +27,12 @@ export interface CompiledService {
 
 /** Router is a frozen, immutable route table for one bundle. Safe to share between requests. */
 export interface Router {
+  /**
+   * The spec the router was built from; with `adopt` (BuildOptions), interned and frozen in place.
+   * Services, tables and rules below are parts of it, so a caller that keeps the router and this
+   * spec keeps nothing else of the parsed bundle.
+   */
+  readonly spec: BundleSpec;
   readonly mesh: MeshSettings;
   readonly services: ReadonlyMap<string, CompiledService>;
   readonly hosts: HostIndex;
@@ -61,27 +68,44 @@ export type RouteDecision =
       readonly outOfScope?: string;
     };
 
-/** buildRouter compiles a bundle's spec. Throws (RegexCompileError, RangeError) on a malformed spec. */
-export function buildRouter(spec: BundleSpec): Router {
+/**
+ * BuildOptions: `adopt` hands the spec to the router (the proxy's freshly parsed bundle, which
+ * nothing else refers to): its equal parts are made one shared, frozen value in place
+ * (runtime/router/intern.ts), so a 10,000-route table costs about half the heap. Without it
+ * (`weft test`, `weft explain`) the spec is read and left as it is.
+ */
+export interface BuildOptions {
+  readonly adopt?: boolean;
+}
+
+/**
+ * buildRouter compiles a bundle's spec. Throws (RegexCompileError, RangeError) on a malformed
+ * spec. The router refers to `input` (`Router.spec`), interned and frozen with `adopt`; it keeps
+ * nothing else of the caller's.
+ */
+export function buildRouter(input: BundleSpec, opts: BuildOptions = {}): Router {
+  const interner = new Interner({ adopt: true });
+  const spec = opts.adopt === true ? interner.value(input) : input;
   const services = new Map<string, CompiledService>();
   for (const entry of spec.services) {
     const consumers = new Map<string, CompiledTable>();
-    for (const [ns, t] of Object.entries(entry.routing.consumers)) consumers.set(ns, compileTable(t));
+    for (const [ns, t] of Object.entries(entry.routing.consumers)) consumers.set(ns, compileTable(t, interner));
     services.set(
       entry.id,
       Object.freeze({
         entry,
-        producer: entry.routing.producer ? compileTable(entry.routing.producer) : null,
+        producer: entry.routing.producer ? compileTable(entry.routing.producer, interner) : null,
         consumers,
-        defaultRule: defaultRuleFor(entry, spec.mesh),
+        // Its timeouts and retry are the caller's objects: shared (and frozen) only when adopted.
+        defaultRule: opts.adopt === true ? interner.value(defaultRuleFor(entry, spec.mesh)) : Object.freeze(defaultRuleFor(entry, spec.mesh)),
       }),
     );
   }
-  return Object.freeze({ mesh: spec.mesh, services, hosts: buildHostIndex(spec.services) });
+  return Object.freeze({ spec, mesh: spec.mesh, services, hosts: buildHostIndex(spec.services) });
 }
 
 function defaultRuleFor(entry: ServiceEntry, mesh: MeshSettings): Rule {
-  return Object.freeze({
+  return {
     id: `${entry.namespace}/${entry.name}#direct`,
     route: { namespace: entry.namespace, name: '' },
     filters: [],
@@ -91,7 +115,7 @@ function defaultRuleFor(entry: ServiceEntry, mesh: MeshSettings): Rule {
     timeouts: mesh.defaults.timeouts,
     retry: mesh.defaults.retry,
     rateLimits: [],
-  });
+  };
 }
 
 /** tableFor chooses the table for a caller: the consumer table of its namespace, else the producer. */

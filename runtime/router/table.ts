@@ -1,5 +1,6 @@
 import { RE2JS } from 're2js';
 import type { RouteMatch, RouteTable, Rule, ValueMatch } from '../../schemas/bundle.js';
+import { EMPTY, Interner } from './intern.js';
 import { parseQuery, requestHeader, type RouteRequest } from './request.js';
 
 /**
@@ -57,30 +58,34 @@ function compileRegex(pattern: string, where: string): RE2JS {
   }
 }
 
-function compileValue(v: ValueMatch, where: string, lowerName: boolean): CompiledValueMatch {
+function compileValue(v: ValueMatch, where: string, lowerName: boolean, interner: Interner): CompiledValueMatch {
   return Object.freeze({
-    name: lowerName ? v.name.toLowerCase() : v.name,
+    name: lowerName ? interner.string(v.name.toLowerCase()) : v.name,
     exact: v.type === 'Exact' ? v.value : null,
     regex: v.type === 'RegularExpression' ? compileRegex(v.value, where) : null,
     source: v,
   });
 }
 
-/** compileTable compiles and freezes one table; throws RegexCompileError or RangeError on a malformed table. */
-export function compileTable(table: RouteTable): CompiledTable {
+/**
+ * compileTable compiles and freezes one table; throws RegexCompileError or RangeError on a
+ * malformed table. Index lists and empty condition lists are shared through `interner` (one per
+ * router build: see buildRouter); the table's parts are referred to, not copied.
+ */
+export function compileTable(table: RouteTable, interner: Interner = new Interner()): CompiledTable {
   const matches = table.matches.map((m, index): CompiledMatch => {
     const rule = table.rules[m.rule];
     if (!rule) throw new RangeError(`match ${m.id} names rule ${m.rule}, which does not exist`);
-    const headers = Object.freeze(m.headers.map((h) => compileValue(h, `${m.id} header ${h.name}`, true)));
-    const queryParams = Object.freeze(m.queryParams.map((q) => compileValue(q, `${m.id} query ${q.name}`, false)));
+    const headers = m.headers.length === 0 ? EMPTY : Object.freeze(m.headers.map((h) => compileValue(h, `${m.id} header ${h.name}`, true, interner)));
+    const queryParams = m.queryParams.length === 0 ? EMPTY : Object.freeze(m.queryParams.map((q) => compileValue(q, `${m.id} query ${q.name}`, false, interner)));
     const prefixValue = m.path.value.length > 1 && m.path.value.endsWith('/') ? m.path.value.slice(0, -1) : m.path.value;
     return Object.freeze({
       index,
       source: m,
       rule,
       pathRegex: m.path.type === 'RegularExpression' ? compileRegex(m.path.value, `${m.id} path`) : null,
-      prefix: m.path.type === 'PathPrefix' ? (prefixValue === '/' ? '' : prefixValue) : '',
-      method: m.method === null ? null : m.method.toUpperCase(),
+      prefix: m.path.type === 'PathPrefix' ? (prefixValue === '/' ? '' : interner.string(prefixValue)) : '',
+      method: m.method === null ? null : interner.string(m.method.toUpperCase()),
       headers,
       queryParams,
       port: m.port,
@@ -90,7 +95,7 @@ export function compileTable(table: RouteTable): CompiledTable {
     const map = new Map<string, readonly number[]>();
     for (const [k, v] of Object.entries(rec)) {
       for (const i of v) if (!matches[i]) throw new RangeError(`route index names match ${i}, which does not exist`);
-      map.set(k, Object.freeze([...v].sort((a, b) => a - b)));
+      map.set(k, interner.value([...v].sort((a, b) => a - b)));
     }
     return map;
   };
@@ -101,7 +106,7 @@ export function compileTable(table: RouteTable): CompiledTable {
     exact: toMap(table.index.exact),
     prefix,
     prefixLengths: new Set([...prefix.keys()].map((k) => k.length)),
-    regex: Object.freeze([...table.index.regex].sort((a, b) => a - b)),
+    regex: interner.value([...table.index.regex].sort((a, b) => a - b)),
   });
 }
 

@@ -17,6 +17,11 @@ export interface ChildSpec {
   ipc?: boolean;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /**
+   * Stopped only after every other child has exited (the controller: proxies deregister from it,
+   * and report their last status, as they stop).
+   */
+  stopLast?: boolean;
 }
 
 /** ManagedChild is a started process. `exited` resolves when it is gone, whatever the reason. */
@@ -25,6 +30,7 @@ export interface ManagedChild {
   readonly pid: number;
   readonly process: ChildProcess;
   readonly logFile: string;
+  readonly stopLast: boolean;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -54,7 +60,7 @@ export class ChildSet {
       proc.once('exit', (code, signal) => resolve({ code, signal }));
       proc.once('error', () => resolve({ code: null, signal: null }));
     });
-    const child: ManagedChild = { name: spec.name, pid: proc.pid, process: proc, logFile: spec.logFile, exited };
+    const child: ManagedChild = { name: spec.name, pid: proc.pid, process: proc, logFile: spec.logFile, stopLast: spec.stopLast === true, exited };
     void exited.then(({ code, signal }) => {
       if (!this.stopping) this.onUnexpectedExit(child, code, signal);
     });
@@ -68,37 +74,44 @@ export class ChildSet {
   }
 
   /**
-   * stopAll sends SIGTERM to every child still running (in reverse start order: clients before
-   * the controller they talk to), waits up to `graceMs`, then SIGKILLs what is left.
+   * stopAll stops every child still running: first those not marked `stopLast` (SIGTERM to all
+   * of them, then SIGKILL to what is left after `graceMs`), then the `stopLast` ones the same way.
+   * Resolves when every child has exited; at most about 2 × `graceMs`.
    */
   async stopAll(graceMs = 5000): Promise<void> {
     this.stopping = true;
     const running = [...this.children].reverse().filter((c) => c.process.exitCode === null && c.process.signalCode === null);
-    for (const c of running) {
-      try {
-        c.process.kill('SIGTERM');
-      } catch {
-        // Already gone.
-      }
+    await stopWave(running.filter((c) => !c.stopLast), graceMs);
+    await stopWave(running.filter((c) => c.stopLast), graceMs);
+  }
+}
+
+/** stopWave sends SIGTERM to `children`, waits up to `graceMs`, then SIGKILLs what is left and waits for it. */
+async function stopWave(children: readonly ManagedChild[], graceMs: number): Promise<void> {
+  for (const c of children) {
+    try {
+      c.process.kill('SIGTERM');
+    } catch {
+      // Already gone.
     }
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), graceMs);
-    });
-    const all = Promise.all(running.map((c) => c.exited));
-    const outcome = await Promise.race([all.then(() => 'done' as const), grace]);
-    clearTimeout(timer);
-    if (outcome === 'late') {
-      for (const c of running) {
-        if (c.process.exitCode === null && c.process.signalCode === null) {
-          try {
-            c.process.kill('SIGKILL');
-          } catch {
-            // Already gone.
-          }
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), graceMs);
+  });
+  const all = Promise.all(children.map((c) => c.exited));
+  const outcome = await Promise.race([all.then(() => 'done' as const), grace]);
+  clearTimeout(timer);
+  if (outcome === 'late') {
+    for (const c of children) {
+      if (c.process.exitCode === null && c.process.signalCode === null) {
+        try {
+          c.process.kill('SIGKILL');
+        } catch {
+          // Already gone.
         }
       }
-      await all;
     }
+    await all;
   }
 }

@@ -14,7 +14,7 @@
  * Start order is controller, apps, proxies, traffic; stop order is the reverse, and every
  * child is stopped (SIGTERM, then SIGKILL after a grace period) before runDemo resolves.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -34,6 +34,7 @@ import { renderBanner } from './banner.js';
 import { DemoError } from './errors.js';
 import { demoIdentity, type DemoIdentity } from './identity.js';
 import { packageRoot, weftEntry } from './package-root.js';
+import { ENDPOINT_CACHE_FILE } from '../discovery/endpoint-cache.js';
 
 /** DemoOptions are `weft up`'s flags, parsed. */
 export interface DemoOptions {
@@ -147,6 +148,7 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
       command: node,
       args: [weft, 'controller', '--repo', seed.repo, '--branch', seed.branch, '--listen', `127.0.0.1:${controllerPort}`, '--ca-dir', identity.caDir, '--dashboard', `127.0.0.1:${dashboardPort}`, '--store', path.join(dirs.state, 'store'), '--whole-bundles'],
       logFile: log('controller'),
+      stopLast: true,
     });
     await lock.update({ controller: dashboardUrl, children: children.list().map((c) => ({ name: c.name, pid: c.pid })) });
     await waitReady(controller, `${dashboardUrl}/healthz`, 30_000, opts.cwd, 'the controller', stopping);
@@ -185,6 +187,10 @@ async function startMesh(opts: DemoOptions, seed: SeedResult, dirs: { state: str
       if (!p || inPort === undefined) throw new Error(`no ports for ${inst.name}`);
       const admin = `127.0.0.1:${p.admin}`;
       const tokenFile = await identity.tokenFile(inst.name, inst.proxyService);
+      // Every instance of the previous run is gone (this run's apps and proxies have new ports),
+      // and the controller warms its registry for a lease before it drops anyone, so a proxy that
+      // restored last run's endpoint sets would dial dead ports for ~15 s. The bundle stays cached.
+      await rm(path.join(dirs.state, 'cache', inst.name, ENDPOINT_CACHE_FILE), { force: true });
       children.start({
         name: inst.name,
         command: node,

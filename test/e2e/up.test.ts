@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { commitFile, converged, getJson, GiveUp, within, proxyDigests, removeDir, shares, sleep, startUp, stopUp, trafficSince, waitFor, WEFT, type StatusDoc, type UpRun } from './helpers.js';
@@ -145,6 +145,11 @@ test('weft up: converge, shift weight, scale reviews-v2 to two instances and bac
     assert.equal(u.pids().length, 9, 'controller, apps and seven proxies were tracked');
     assert.ok(!existsSync(path.join(path.dirname(u.repo), 'up.lock')), 'lock released');
     assert.ok(existsSync(path.join(u.repo, '.git')), 'repository kept for next time');
+    // Proxies stop before the controller, so each deregisters and nothing warns about it.
+    const logs = path.join(path.dirname(u.repo), 'logs');
+    for (const f of readdirSync(logs).filter((n) => n !== 'controller.log' && n !== 'apps.log')) {
+      assert.doesNotMatch(readFileSync(path.join(logs, f), 'utf8'), /deregistration failed|status report failed/, `${f}: the controller was still there when this proxy stopped`);
+    }
     await removeDir(u.dir);
   } finally {
     if (up) {

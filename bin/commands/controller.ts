@@ -10,7 +10,7 @@ import { ControllerError } from '../../runtime/controller/errors.js';
 import { jsonLogger } from '../../runtime/log.js';
 import { isRemoteRepo } from '../../runtime/controller/repository.js';
 import { ControllerServer, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from '../../runtime/controller/server.js';
-import { dashboardHostCheck } from '../../runtime/controller/host-check.js';
+import { dashboardHostCheck } from '../../runtime/host-check.js';
 import { DASHBOARD_LISTENER_ROUTES, MTLS_ROUTES, ROUTES } from '../../runtime/controller/routes.js';
 import { Issuer, servingNames } from '../../runtime/controller/issuer.js';
 import { JoinTokenAttestor } from '../../runtime/controller/join-token-attestor.js';

@@ -17,6 +17,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../../runtime/log.js';
+import { dashboardHostCheck, isLoopbackAddress } from '../../runtime/host-check.js';
+import { misdirected } from '../../runtime/proxy/admin.js';
 
 /** WorkerMessage is what a worker tells the primary over the cluster channel. */
 type WorkerMessage =
@@ -144,7 +146,18 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
     const allListening = async (): Promise<void> => {
       started = true;
       if (opts.admin) {
-        admin = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => void serveAdmin(req.url ?? '/', res));
+        // On loopback, the same DNS-rebinding guard as a one-process proxy's admin listener.
+        const hostCheck = isLoopbackAddress(opts.admin.host) ? dashboardHostCheck() : null;
+        admin = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+          if (hostCheck && !hostCheck(req.headers.host)) {
+            misdirected(req.headers.host, (status, v) => {
+              res.writeHead(status, { 'content-type': 'application/json' });
+              res.end(JSON.stringify(v) + '\n');
+            });
+            return;
+          }
+          void serveAdmin(req.url ?? '/', res);
+        });
         try {
           adminAddress = await new Promise<string>((ok, fail) => {
             admin!.once('error', fail);

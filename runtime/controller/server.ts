@@ -9,7 +9,7 @@ import { ControllerError, messageOf } from './errors.js';
 import { sendError } from './http.js';
 import type { Handler } from './handler.js';
 import { ROUTES } from './routes.js';
-import type { HostCheck } from './host-check.js';
+import type { HostCheck } from '../host-check.js';
 
 /** DEFAULT_MAX_CONNECTIONS is `--max-connections`'s default for the main listener. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;

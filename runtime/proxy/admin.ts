@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { HostCheck } from '../host-check.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { Reloader } from './reloader.js';
 
@@ -14,6 +15,12 @@ export interface AdminInfo {
   readonly extra: Record<string, () => unknown>;
   /** True once the proxy drains (SIGTERM): /ready answers 503 from then on, as Envoy's does. */
   readonly draining?: () => boolean;
+  /**
+   * When set (the admin listener is on loopback), a request whose Host fails it gets 421 and
+   * nothing else: a web page that rebinds its own name to 127.0.0.1 must not read /config or
+   * /metrics (runtime/host-check.ts).
+   */
+  readonly hostCheck?: HostCheck;
 }
 
 /**
@@ -32,6 +39,7 @@ export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: Adm
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
       res.end(body);
     };
+    if (info.hostCheck && !info.hostCheck(req.headers.host)) return misdirected(req.headers.host, json);
     if (url === '/metrics') {
       metrics.registry.metrics().then(
         (text) => {
@@ -54,6 +62,14 @@ export function createAdmin(metrics: ProxyMetrics, reloader: Reloader, info: Adm
     if (url === '/config') return json(200, configDocument(reloader, info));
     json(404, { error: 'not found', endpoints: ['/metrics', '/ready', '/healthz', '/config'] });
   });
+}
+
+/**
+ * misdirected answers a request whose Host does not name this machine (421, RFC 9110 §15.5.20),
+ * on an admin listener bound to loopback.
+ */
+export function misdirected(host: string | undefined, json: (status: number, v: unknown) => void): void {
+  json(421, { error: `misdirected: Host "${String(host).slice(0, 100)}" does not name this machine; the admin listener is on loopback and answers only IP addresses, localhost and the host name (DNS rebinding guard)` });
 }
 
 /**

@@ -8,6 +8,7 @@ import { StartupError, WeftError } from '../errors.js';
 import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
 import type { BundleSource, LoadVerdict } from '../sources/source.js';
 import { configDocument, createAdmin, type AdminInfo } from './admin.js';
+import { dashboardHostCheck, isLoopbackAddress } from '../host-check.js';
 import { endpointKey } from '../policy/endpoint-key.js';
 import { DEFAULT_TRUSTED_PEERS, HeaderIdentityProvider } from './caller-identity.js';
 import type { ProxyContext, ProxySettings } from './context.js';
@@ -258,6 +259,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     steps: { outbound: out.map((s) => s.name), inbound: inb.map((s) => s.name) },
     pools: () => pools.origins(),
     draining: () => draining,
+    hostCheck: opts.admin && isLoopbackAddress(opts.admin.host) ? dashboardHostCheck() : undefined,
     extra: {
       policies: () => policies.snapshot(),
       identity: () =>

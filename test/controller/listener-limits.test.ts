@@ -80,7 +80,7 @@ describe('controller listeners: connection limit and dashboard Host check', { ti
       const r = await get(base, '/v1/status', host);
       assert.equal(r.status, 200, `${host}: ${r.body}`);
     }
-    for (const host of [`evil.example:${port}`, 'localhost.evil.example', 'mesh.internal', 'example.com', 'ops.example.com.evil']) {
+    for (const host of [`evil.example:${port}`, `localhost:${port}@evil.example`, 'localhost:80:81', '[::1]evil.example', 'localhost.evil.example', 'mesh.internal', 'example.com', 'ops.example.com.evil']) {
       const r = await get(base, '/v1/status', host);
       assert.equal(r.status, 421, `${host}: ${r.body}`);
       assert.match(r.body, /WEFT_CTL_MISDIRECTED/);

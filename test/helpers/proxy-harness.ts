@@ -433,9 +433,9 @@ export async function sendMany(n: number, concurrency: number, one: (i: number) 
   return out;
 }
 
-/** getText fetches an admin document as text. */
+/** getText fetches an admin document as text (Host: the address itself, as a scraper or curl sends it). */
 export async function getText(hostPort: string, target: string): Promise<string> {
-  return (await send(hostPort, 'admin', target)).body;
+  return (await send(hostPort, hostPort, target)).body;
 }
 
 /** metricValue sums a Prometheus metric's samples whose labels include every given pair. */

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { request } from 'undici';
 import { bundle, keyPair, service, spec } from '../helpers/bundle-builder.js';
 import { agent, call, getJson, spawnProxy, startEcho, tempDir, waitFor, waitForDigest, WEFT_BIN, writeBundle } from '../helpers/proxy-harness.js';
 
@@ -36,6 +37,31 @@ describe('proxy operations', () => {
     } finally {
       await p.stop();
       await up.close();
+    }
+  });
+
+  it('an admin listener on loopback answers only Host values naming this machine (DNS rebinding)', async () => {
+    const dir = tempDir();
+    writeBundle(`${dir}/b.json`, bundle(spec([service('me', { endpoints: [] })])));
+    const p = await spawnProxy(['--service', 'me', '--bundle', `${dir}/b.json`]);
+    try {
+      const port = p.admin.split(':').pop()!;
+      const get = async (host: string): Promise<{ status: number; text: string }> => {
+        const r = await request(`http://${p.admin}/config`, { headers: { host }, dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        return { status: r.statusCode, text: await r.body.text() };
+      };
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'weft.localhost']) {
+        const r = await get(host);
+        assert.equal(r.status, 200, `${host}: ${r.text}`);
+        assert.match(r.text, /"service": "me"/);
+      }
+      for (const host of [`evil.example:${port}`, `localhost:${port}@evil.example`]) {
+        const r = await get(host);
+        assert.equal(r.status, 421, `${host}: ${r.text}`);
+        assert.doesNotMatch(r.text, /"service"/, 'no /config document');
+      }
+    } finally {
+      await p.stop();
     }
   });
 

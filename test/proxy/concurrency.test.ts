@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
 import { getJson, getText, metricValue, spawnProxy, startApp, tempDir, waitFor, within, writeBundle, type App, type ProxyProcess } from '../helpers/proxy-harness.js';
 
@@ -69,6 +70,10 @@ describe('weft proxy --concurrency 2', () => {
     assert.equal(metricValue(metrics, 'weft_requests_total', { direction: 'outbound', code: '200' }), 40);
     assert.equal(metricValue(metrics, 'weft_request_duration_seconds_count', { direction: 'outbound' }), 40);
     assert.equal(await getText(proxy.admin, '/ready'), 'ready\n');
+    // The primary's admin listener is on loopback: a rebound name gets 421, not the documents.
+    const rebound = await request(`http://${proxy.admin}/config`, { headers: { host: 'evil.example' }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    assert.equal(rebound.statusCode, 421);
+    assert.doesNotMatch(await rebound.body.text(), /"workers"/);
   });
 
   it('SIGTERM stops every worker and the primary exits 0', async () => {

@@ -146,7 +146,7 @@ describe('reload under load', () => {
     assert.equal(cfg?.lastRejection?.code, 'WEFT_BUNDLE_DIGEST');
     assert.equal(cfg?.active?.digest, g.digest);
     assert.equal((await call(p.outbound, 'web', '/')).headers['x-gen'], '7');
-    const metrics = (await call(p.admin, 'x', '/metrics')).text;
+    const metrics = (await call(p.admin, p.admin, '/metrics')).text;
     assert.match(metrics, /weft_reloads_total\{result="rejected"\} 1/);
     assert.match(metrics, new RegExp(`weft_bundle_info\\{digest="${g.digest}",revision=""\\} 1`));
 
@@ -166,13 +166,13 @@ describe('reload under load', () => {
     const file = path.join(dir, 'bundle.json');
     const p = await spawnProxy(['--service', 'client', '--bundle', file]);
     procs.push(p);
-    assert.equal((await call(p.admin, 'x', '/ready')).status, 503);
+    assert.equal((await call(p.admin, p.admin, '/ready')).status, 503);
     const r = await call(p.outbound, 'web', '/');
     assert.equal(r.status, 503);
     assert.match(r.text, /WEFT_NOT_READY/);
     const g = generation(1, a, b);
     writeAtomic(file, JSON.stringify(g));
     await waitForDigest(p.admin, g.digest);
-    assert.equal((await call(p.admin, 'x', '/ready')).status, 200);
+    assert.equal((await call(p.admin, p.admin, '/ready')).status, 200);
   });
 });

@@ -114,7 +114,7 @@ describe('timeouts, retries, upstream failures', () => {
   });
 
   it('counts retries and timeouts in metrics', async () => {
-    const r = await call(p.admin, 'x', '/metrics');
+    const r = await call(p.admin, p.admin, '/metrics');
     assert.match(r.text, /weft_retries_total\{[^}]*route="default\/retry#0"[^}]*\} [1-9]/);
     assert.match(r.text, /weft_timeouts_total\{[^}]*kind="backendRequest"[^}]*\} [1-9]/);
     assert.match(r.text, /weft_timeouts_total\{[^}]*kind="request"[^}]*\} [1-9]/);

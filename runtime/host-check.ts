@@ -1,5 +1,6 @@
 /**
- * The dashboard listener's Host check, against DNS rebinding: a web page on evil.example can make
+ * The Host check of the controller's dashboard listener and of a proxy's admin listener bound to
+ * loopback, against DNS rebinding: a web page on evil.example can make
  * its own name resolve to 127.0.0.1 and then read a loopback listener as same-origin. The browser
  * still sends `Host: evil.example`, so the listener answers only Host values that name this
  * machine: IP literals (a rebinding page cannot have one as its origin), `localhost` and
@@ -29,13 +30,30 @@ export function dashboardHostCheck(extra: readonly string[] = []): HostCheck {
   };
 }
 
-/** hostName is the name part of a Host value (`[::1]:8080` → `::1`, `a.b:80` → `a.b`); null if malformed. */
+/**
+ * hostName is the name part of a Host value (`[::1]:8080` → `::1`, `a.b:80` → `a.b`); null if
+ * malformed. What follows the name may only be a port (RFC 9110 §7.2, `uri-host [ ":" port ]`):
+ * `localhost:80@evil.example` is malformed, not `localhost`.
+ */
 function hostName(host: string): string | null {
+  let name: string;
+  let rest: string;
   if (host.startsWith('[')) {
     const end = host.indexOf(']');
-    return end > 1 ? host.slice(1, end) : null;
+    if (end <= 1) return null;
+    name = host.slice(1, end);
+    rest = host.slice(end + 1);
+  } else {
+    const colon = host.indexOf(':');
+    name = colon === -1 ? host : host.slice(0, colon);
+    rest = colon === -1 ? '' : host.slice(colon);
   }
-  const colon = host.lastIndexOf(':');
-  const name = colon === -1 ? host : host.slice(0, colon);
+  if (rest !== '' && !/^:\d{0,5}$/.test(rest)) return null;
   return name === '' ? null : name;
+}
+
+/** isLoopbackAddress: a listen address only this machine can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackAddress(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
 }

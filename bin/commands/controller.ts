@@ -237,7 +237,18 @@ export const command: Command = {
  */
 function startupProblem(err: ControllerError, repo: string, store: string, listen: string): string {
   const why = err.message;
-  if (err.code === 'WEFT_CTL_LISTEN') return `--listen ${listen}: ${why.replace(/^cannot listen on \S+: /, '')} (another controller, or another program, listens there: give another --listen)`;
+  if (err.code === 'WEFT_CTL_LISTEN') {
+    // The hint follows the cause: only EADDRINUSE means someone else listens there.
+    const cause = why.replace(/^cannot listen on \S+: /, '');
+    const hint = /ENOTFOUND|EAI_AGAIN/.test(why)
+      ? 'no such host name: give an IP address or a name this machine resolves'
+      : /EADDRNOTAVAIL/.test(why)
+        ? 'this machine has no such address'
+        : /EACCES/.test(why)
+          ? 'ports below 1024 need privileges'
+          : 'another controller, or another program, listens there';
+    return `--listen ${listen}: ${cause} (${hint}: give another --listen)`;
+  }
   if (err.code === 'WEFT_CTL_STORE') return `--store ${store}: ${why.replace(/^cannot /, 'cannot ')} (give a writable folder)`;
   if (err.code !== 'WEFT_CTL_REPO') return why;
   if (/ENOENT/.test(why)) return `--repo ${repo}: no such folder (give the path of a git working tree, or a URL to clone)`;

@@ -45,6 +45,8 @@ test('controller start-up: a bad --repo (also a folder inside one), --branch, --
     [['--repo', repo, '--store', path.join(dir, 's10'), '--max-connections', '0'], /^weft: --max-connections must be a whole number from 1 to 1000000$/],
     [['--repo', repo, '--store', path.join(dir, 's11'), '--dashboard-host', 'evil example'], /^weft: --dashboard-host evil example: expected a DNS name, or \*\.DOMAIN$/],
     [['--repo', repo, '--store', path.join(dir, 's8'), '--listen', `127.0.0.1:${busyPort}`], new RegExp(`^weft: --listen 127\\.0\\.0\\.1:${busyPort}: .*EADDRINUSE.*give another --listen\\)$`)],
+    [['--repo', repo, '--store', path.join(dir, 's12'), '--listen', 'no-such-host.invalid:0'], /^weft: --listen no-such-host\.invalid:0: .*\(no such host name: give an IP address or a name this machine resolves: give another --listen\)$/],
+    [['--repo', repo, '--store', path.join(dir, 's13'), '--listen', '192.0.2.1:0'], /^weft: --listen 192\.0\.2\.1:0: .*EADDRNOTAVAIL.*\(this machine has no such address: give another --listen\)$/],
   ];
   for (const [args, expected] of cases) {
     const r = await run(args);

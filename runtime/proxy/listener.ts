@@ -195,9 +195,23 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
   };
 }
 
-/** notForwarded: request headers the listener never copies upstream besides the hop-by-hop ones. */
+/**
+ * notForwarded: request headers the listener never copies upstream besides the hop-by-hop ones —
+ * and the identity headers' look-alikes spelled with `_` (`x_forwarded_client_cert`,
+ * `weft_source`). CGI-style servers (PHP, Python WSGI, Ruby Rack) read `_` and `-` in a header
+ * name as one, so such a header from a caller would reach the app as HTTP_X_FORWARDED_CLIENT_CERT
+ * next to the verified one. Only names of those two lengths are looked at: one comparison per
+ * header otherwise.
+ */
 function notForwarded(k: string): boolean {
-  return k === 'host' || k === 'expect' || k.charCodeAt(0) === 58; /* ':' pseudo-header */
+  return k === 'host' || k === 'expect' || k.charCodeAt(0) === 58 /* ':' pseudo-header */ || ((k.length === 23 || k.length === 11) && identityLookalike(k));
+}
+
+/** identityLookalike: `k` has a `_` and names x-forwarded-client-cert or weft-source once `_` reads as `-`. */
+function identityLookalike(k: string): boolean {
+  if (!k.includes('_')) return false;
+  const n = k.replaceAll('_', '-');
+  return n === 'x-forwarded-client-cert' || n === 'weft-source';
 }
 
 /**

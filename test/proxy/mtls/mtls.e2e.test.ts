@@ -130,6 +130,22 @@ describe('mTLS between proxies', () => {
     assert.equal(ratingsApp.seen[n]!.headers['weft-source'], undefined);
   });
 
+  it('identity look-alikes spelled with "_" never reach the app (CGI-style servers read them as XFCC)', async () => {
+    const lookalikes = { x_forwarded_client_cert: 'By=spiffe://weft.local/ns/default/sa/ratings;URI=spiffe://weft.local/ns/default/sa/admin', 'X-Forwarded_Client-Cert': 'URI=spiffe://weft.local/ns/default/sa/admin', weft_source: 'admin.default', x_other_header: 'kept' };
+    // Straight to the inbound listener, as any mesh peer can, and through web's outbound.
+    const start = ratingsApp.seen.length;
+    let n = start;
+    assert.equal(await direct(webCert, ca.certPem, lookalikes), 'HTTP/1.1 200 OK');
+    const ok = await send(web.outbound!, 'ratings', '/ratings/3', { headers: lookalikes });
+    assert.equal(ok.status, 200, ok.body);
+    for (; n < ratingsApp.seen.length; n++) {
+      const h = ratingsApp.seen[n]!.headers;
+      assert.deepEqual(Object.keys(h).filter((k) => k.includes('_')), ['x_other_header'], `only the unrelated underscore header is kept: ${JSON.stringify(h)}`);
+      assert.match(String(h['x-forwarded-client-cert']), /URI=spiffe:\/\/weft\.local\/ns\/default\/sa\/web$/);
+    }
+    assert.equal(n - start, 2, 'both requests reached the app');
+  });
+
   it('a STRICT inbound refuses plaintext, even with a forged weft-source', async () => {
     const n = ratingsApp.seen.length;
     assert.equal(await direct(null, ca.certPem, { 'weft-source': 'web.default' }), 'refused');

@@ -83,6 +83,10 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(c: Dispatcher.DispatchController, statusCode: number, resHeaders: Record<string, string | string[] | undefined>): void {
+    // undici hands every informational head (102 Processing, 103 Early Hints) to the handler
+    // before the final one; the answer is the final one (101 goes through forward-upgrade.ts).
+    // Not forwarded to the client, as Envoy does by default: only 100 is answered, locally.
+    if (statusCode < 200) return;
     const upstream = new UpstreamBody(c);
     this.upstream = upstream;
     this.resolve({ status: statusCode, headers: resHeaders as Headers, body: upstream, origin: 'upstream', code: null, retriable: false });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
-import { agent, call, raw, spawnProxy, startEcho, tempDir, writeBundle, type Echo, type ProxyProcess } from '../helpers/proxy-harness.js';
+import { agent, call, raw, spawnProxy, startEcho, tempDir, within, writeBundle, type Echo, type ProxyProcess } from '../helpers/proxy-harness.js';
 
 describe('HTTP hygiene', () => {
   let up: Echo;
@@ -36,6 +36,36 @@ describe('HTTP hygiene', () => {
     for (const name of ['x-secret', 'keep-alive', 'te', 'proxy-connection', 'proxy-authorization', 'upgrade']) assert.equal(h[name], undefined, name);
     assert.equal(h['x-kept'], 'yes');
     assert.notEqual(h['connection'], 'close, X-Secret');
+  });
+
+  it('an informational response (103 Early Hints, 102 Processing) is not taken for the answer', async () => {
+    // undici hands a handler every 1xx head before the final one; taken as the answer, the
+    // client waited for a body that never came (the review of 2026-11-30 found the request hung).
+    up.behave = (req, res) => {
+      if (req.url === '/hints') {
+        res.writeEarlyHints({ link: '</s.css>; rel=preload; as=style' });
+        res.end('after hints');
+        return true;
+      }
+      if (req.url === '/processing') {
+        res.writeProcessing();
+        res.end('after processing');
+        return true;
+      }
+      return false;
+    };
+    try {
+      const a = await within(call(p.outbound, 'up', '/hints'), 15_000, 'the answer after a 103');
+      assert.equal(a.status, 200, a.text);
+      assert.equal(a.text, 'after hints');
+      const b = await within(call(p.outbound, 'up', '/processing'), 15_000, 'the answer after a 102');
+      assert.equal(b.status, 200, b.text);
+      assert.equal(b.text, 'after processing');
+      const next = await call(p.outbound, 'up', '/x');
+      assert.equal(next.status, 200, 'the pool is still sound');
+    } finally {
+      up.behave = null;
+    }
   });
 
   it('removes hop-by-hop response headers', async () => {

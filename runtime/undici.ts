@@ -7,7 +7,7 @@ import type * as Undici from 'undici';
  * EventSource, the cache stores and interceptors, the mock agents — 103 modules, about 3 MiB of
  * V8 heap and 8 MiB of RSS in a process that uses none of them (BENCHMARKS.md, Data plane: RSS
  * with a 10,000-route bundle). The classes are the very same objects the index exports (the
- * index re-exports these modules; test/runtime/undici.test.ts checks that they are identical, so
+ * index re-exports these modules; test/runtime/package-parts.test.ts checks that they are identical, so
  * an undici upgrade that moves a file fails that test, not a proxy). undici is pinned by
  * package-lock.json.
  *

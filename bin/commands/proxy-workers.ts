@@ -15,7 +15,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { aggregatorRegistry } from '../../runtime/prom-client.js';
 import type { Logger } from '../../runtime/log.js';
 import { dashboardHostCheck, isLoopbackAddress } from '../../runtime/host-check.js';
 import { misdirected } from '../../runtime/proxy/admin.js';
@@ -49,6 +50,7 @@ export function isWorker(): boolean {
  * /metrics sums), and returns the function that reports readiness changes.
  */
 export function workerStarted(registry: Registry, addresses: { outbound: string | null; inbound: string | null }, ready: boolean, config: () => unknown): (ready: boolean) => void {
+  const AggregatorRegistry = aggregatorRegistry();
   AggregatorRegistry.setRegistries([registry]);
   // prom-client answers the primary's metrics requests once an AggregatorRegistry exists here.
   new AggregatorRegistry();
@@ -76,7 +78,7 @@ export interface PrimaryOptions {
 export function runPrimary(opts: PrimaryOptions): Promise<number> {
   const { logger } = opts;
   const state = new Map<Worker, { ready: boolean; listening: boolean; addresses: { outbound: string | null; inbound: string | null } | null }>();
-  const aggregate = new AggregatorRegistry();
+  const aggregate = new (aggregatorRegistry())();
   let started = false;
   let stopping = false;
   let admin: Server | null = null;

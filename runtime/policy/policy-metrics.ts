@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../prom-client.js';
 
 /** EjectionSource lists the endpoints ejected right now, for the gauge sampled at scrape time. */
 export type EjectionSource = () => Iterable<{ service: string; endpoint: string; ejected: boolean }>;

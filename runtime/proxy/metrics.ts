@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry, type Metric, type MetricType, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
+import type { Metric, MetricType, MetricObjectWithValues, MetricValueWithName } from 'prom-client';
+import { Counter, Gauge, Registry } from '../prom-client.js';
 
 /**
  * ProxyMetrics is one prom-client registry per proxy (never the global one, so several proxies in

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../../prom-client.js';
 
 /**
  * MtlsMetrics are the identity metrics of one proxy, on the proxy's own registry. Label values are

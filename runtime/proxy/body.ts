@@ -4,6 +4,36 @@ import { Readable } from 'node:stream';
 import { BadRequestError } from '../errors.js';
 
 /**
+ * PendingBodies counts the request bodies this process is reading before routing: a body of up
+ * to bodyBufferLimit bytes is read whole before the first attempt, so each such read may hold
+ * that much, plus (HTTP/2) one stream window of data not yet read, for as long as its client
+ * withholds the end (up to requestTimeout). The HTTP/2 listeners take no new stream with a body
+ * while `reading` is at `limit`: they refuse it with RST_STREAM REFUSED_STREAM, which says the
+ * stream was not processed, so clients (calling proxies among them) send it again elsewhere or
+ * later. This is the process-wide bound that H2_MAX_CONCURRENT_STREAMS (per connection) cannot
+ * give: without it, N connections hold N × 100 bodies. Envoy's overload manager likewise refuses
+ * new streams past a memory threshold. HTTP/1.1 reads are counted (they hold memory too) but
+ * never refused: an HTTP/1.1 request carries one body per connection, bounded by maxConnections.
+ */
+export class PendingBodies {
+  /** Bodies being read now. */
+  reading = 0;
+  /** @param limit bodies read at once before new HTTP/2 streams with a body are refused. */
+  constructor(readonly limit: number) {}
+}
+
+/**
+ * MAX_PENDING_REQUEST_BODIES is 256: at 64 KiB read + 64 KiB of stream window each, at most
+ * 32 MiB held by unfinished bodies per process (each `--concurrency` worker has its own count).
+ * A body that arrives with its head (the common case) is read within a tick, so only bodies
+ * whose clients withhold or trickle them stay counted.
+ */
+export const MAX_PENDING_REQUEST_BODIES = 256;
+
+/** PENDING_REQUEST_BODIES is this process's count. */
+export const PENDING_REQUEST_BODIES = new PendingBodies(MAX_PENDING_REQUEST_BODIES);
+
+/**
  * RequestBody reads the start of a request body before the first attempt. A body of at most
  * `limit` bytes (default 64 KiB) is kept whole, so it can be retried, mirrored, and so a body
  * with bad chunked framing is rejected (400) before a single byte reaches the upstream. A larger
@@ -55,6 +85,7 @@ export class RequestBody {
     const it = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const chunks: Buffer[] = [];
     let size = 0;
+    PENDING_REQUEST_BODIES.reading++;
     try {
       while (size <= limit) {
         const r = await it.next();
@@ -64,6 +95,8 @@ export class RequestBody {
       }
     } catch (err) {
       throw new BadRequestError(`request body could not be read: ${(err as Error).message}`);
+    } finally {
+      PENDING_REQUEST_BODIES.reading--;
     }
     return new RequestBody('stream', null, chunks, it, req);
   }

@@ -19,7 +19,7 @@ import {
 } from '../errors.js';
 import { splitTarget } from '../router/index.js';
 import { withoutHopByHop } from '../policy/hop-by-hop.js';
-import { RequestBody } from './body.js';
+import { PENDING_REQUEST_BODIES, RequestBody } from './body.js';
 import type { ActiveBundle, ProxyContext } from './context.js';
 import { discard, errorReply, Exchange, type Direction, type Handler, type Headers, type Reply } from './pipeline.js';
 import { grpcErrorReply, grpcStatusOf } from './grpc-status.js';
@@ -273,6 +273,13 @@ function isH2(req: ServerRequest): req is H2Request {
  */
 function serveH2Stream(ctx: ProxyContext, direction: Direction, handler: Handler, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
   stream.on('error', ignore);
+  // Overload: too many bodies held unfinished in this process (PendingBodies): a new stream with
+  // a body is refused unprocessed, so its client may send it again.
+  if (PENDING_REQUEST_BODIES.reading >= PENDING_REQUEST_BODIES.limit && !stream.endAfterHeaders) {
+    ctx.metrics.listenerRefused.inc({ listener: direction, reason: 'maxPendingRequestBodies' });
+    stream.close(h2constants.NGHTTP2_REFUSED_STREAM);
+    return;
+  }
   if (headers[':method'] === 'CONNECT') {
     stream.respond({ ':status': 405 }, { endStream: true });
     return;

@@ -31,6 +31,7 @@ import { Registration } from '../discovery/registration.js';
 import { EndpointCacheWriter, readEndpointCache } from '../discovery/endpoint-cache.js';
 import type { EndpointSource } from '../sources/endpoint-source.js';
 import type { Dispatcher } from 'undici';
+import { PENDING_REQUEST_BODIES } from './body.js';
 
 /**
  * inboundMtlsMode is the mode of this proxy's inbound listener under `bundle`: its Service's
@@ -268,6 +269,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
           : { mode: 'insecure', inbound: inbound ? 'plaintext' : null },
       endpoints: () => endpoints.snapshot(),
       registration: () => (registration ? { registered: registration.registered, ready: ready() } : null),
+      // Request bodies being read before routing, and the count past which new HTTP/2 streams with a body are refused (PendingBodies).
+      pendingRequestBodies: () => ({ reading: PENDING_REQUEST_BODIES.reading, limit: PENDING_REQUEST_BODIES.limit }),
     },
   };
   const admin = opts.admin ? createAdmin(metrics, reloader, adminInfo) : null;

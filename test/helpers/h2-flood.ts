@@ -19,7 +19,7 @@ export interface FloodOptions {
 
 /** FloodStats is what the server did with the flood, so far. */
 export interface FloodStats {
-  /** Body bytes the server's flow control let through. */
+  /** Body bytes written (those of streams the server refused included). */
   sent: number;
   /** RST_STREAM frames received, by error code. */
   resets: Map<number, number>;
@@ -41,6 +41,8 @@ export interface Flood {
   readonly stats: FloodStats;
   /** connected resolves once the server's first SETTINGS frame has arrived. */
   readonly connected: Promise<void>;
+  /** Body bytes sent on the streams still open (not reset by the server). */
+  openBytes(): number;
   close(): void;
 }
 
@@ -184,5 +186,10 @@ export function flood(opts: FloodOptions): Flood {
     stats.closed = true;
     onSettings();
   });
-  return { stats, connected, close: () => sock.destroy() };
+  const openBytes = (): number => {
+    let n = 0;
+    for (const st of open.values()) n += st.sent;
+    return n;
+  };
+  return { stats, connected, openBytes, close: () => sock.destroy() };
 }

@@ -3,7 +3,9 @@
  * (review finding H1): a listener allows H2_MAX_CONCURRENT_STREAMS (100) streams per connection
  * and refuses the next with REFUSED_STREAM; a client that opens 1,000 streams per connection and
  * never finishes their bodies makes the proxy hold at most 100 × one body prefix per connection
- * (before: 1,000, +250 MiB RSS in 30 s from four connections); and a calling proxy opens as many
+ * (before: 1,000, +250 MiB RSS in 30 s from four connections), and a process holds at most
+ * MAX_PENDING_REQUEST_BODIES (256) such bodies over all its connections, refusing new streams
+ * with a body past it; and a calling proxy opens as many
  * sessions to a peer proxy as 300 concurrent requests need, so none fails or waits for another.
  */
 import assert from 'node:assert/strict';
@@ -14,10 +16,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
+import { MAX_PENDING_REQUEST_BODIES } from '../../runtime/proxy/body.js';
 import { H2_MAX_CONCURRENT_STREAMS } from '../../runtime/proxy/listener.js';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
 import { flood, type Flood } from '../helpers/h2-flood.js';
-import { removeDir, spawnProxy, tempDir, waitFor, within, writeBundle, type ProxyProcess } from '../helpers/proxy-harness.js';
+import { getJson, getText, metricValue, removeDir, spawnProxy, tempDir, waitFor, within, writeBundle, type ProxyProcess } from '../helpers/proxy-harness.js';
 
 const { NGHTTP2_REFUSED_STREAM } = http2.constants;
 
@@ -62,31 +65,71 @@ describe('HTTP/2 listener: concurrent streams per connection', () => {
     f.close();
   });
 
-  it('a flood of 4 connections × 1,000 never-finished bodies: the proxy holds at most 100 streams per connection, and its RSS grows by less than that bound', async () => {
-    const connections = 4;
+  /** pending is the proxy's count of request bodies being read before routing (/config). */
+  const pending = async (): Promise<{ reading: number; limit: number }> => (await getJson<{ pendingRequestBodies: { reading: number; limit: number } }>(p.admin, '/config')).pendingRequestBodies;
+
+  /**
+   * floodAndMeasure opens `connections` flood connections of 1,000 streams with 60,000-byte
+   * never-finished bodies, waits until the proxy has taken all it will (`admitted` streams' bodies)
+   * and returns the RSS growth (MiB) and what the flood saw.
+   */
+  async function floodAndMeasure(connections: number, admitted: number): Promise<{ grown: number; refused: number }> {
     const bytes = 60_000;
+    await waitFor(async () => (await pending()).reading === 0, 10_000, 'no body left pending from the last test');
     const start = rssMiB(p.child.pid!);
     const fs = Array.from({ length: connections }, () => flood({ port: portOf(p.outbound), streams: 1_000, bytes, authority: 'api' }));
     floods.push(...fs);
-    const held = connections * H2_MAX_CONCURRENT_STREAMS * bytes;
+    const sent = (): number => fs.reduce((a, f) => a + f.openBytes(), 0);
     // Every admitted stream's body fits in its window, so the flood ends when each has sent all of it.
-    await waitFor(() => fs.reduce((a, f) => a + f.stats.sent, 0) >= held, 60_000, `${held} body bytes accepted`);
-    const refused = fs.reduce((a, f) => a + (f.stats.resets.get(NGHTTP2_REFUSED_STREAM) ?? 0), 0);
-    assert.equal(refused, connections * (1_000 - H2_MAX_CONCURRENT_STREAMS), 'every stream past 100 per connection refused');
-    // A short settle, bounded, so that all accepted bytes have reached the proxy's heap.
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(
-      fs.reduce((a, f) => a + f.stats.sent, 0),
-      held,
-      'no more bytes accepted',
-    );
+    await waitFor(() => sent() >= admitted * bytes, 60_000, `${admitted} bodies accepted`);
+    await waitFor(async () => (await pending()).reading === admitted, 10_000, `${admitted} bodies pending`);
+    assert.equal(sent(), admitted * bytes, 'the streams held have sent their whole bodies, and only they are open');
     const grown = rssMiB(p.child.pid!) - start;
-    // The bound from the settings: per connection 100 streams × (the 64 KiB body prefix read
-    // before routing + one 64 KiB stream window), plus 32 MiB for the heap's own growth. Before
-    // the limit the same flood held 229 MiB of bodies alone.
-    const bound = (connections * H2_MAX_CONCURRENT_STREAMS * 2 * 65_536) / 1_048_576 + 32;
-    assert.ok(grown < bound, `RSS grew ${grown.toFixed(0)} MiB, bound ${bound.toFixed(0)} MiB`);
+    const refused = fs.reduce((a, f) => a + (f.stats.resets.get(NGHTTP2_REFUSED_STREAM) ?? 0), 0);
+    assert.equal(refused, connections * 1_000 - admitted, 'every stream past the bounds refused, unprocessed');
     for (const f of fs) f.close();
+    return { grown, refused };
+  }
+
+  /**
+   * rssBound is what the settings allow `streams` held streams: each the 64 KiB body prefix
+   * read before routing + one 64 KiB stream window, plus 32 MiB for the heap's own growth.
+   */
+  const rssBound = (streams: number): number => (streams * 2 * 65_536) / 1_048_576 + 32;
+
+  it('a flood of 2 connections × 1,000 never-finished bodies: the proxy holds 100 streams per connection, and its RSS grows by less than that bound', async () => {
+    const { grown } = await floodAndMeasure(2, 2 * H2_MAX_CONCURRENT_STREAMS);
+    // Before the limit the same flood held 1,000 streams per connection: 114 MiB of bodies alone.
+    assert.ok(grown < rssBound(2 * H2_MAX_CONCURRENT_STREAMS), `RSS grew ${grown.toFixed(0)} MiB, bound ${rssBound(2 * H2_MAX_CONCURRENT_STREAMS).toFixed(0)} MiB`);
+  });
+
+  it(`a flood over 4 connections: past ${MAX_PENDING_REQUEST_BODIES} bodies pending in the process, new streams with a body are refused (REFUSED_STREAM, counted); RSS stays within that bound`, async () => {
+    const before = metricValue(await getText(p.admin, '/metrics'), 'weft_listener_refused_total', { listener: 'outbound', reason: 'maxPendingRequestBodies' });
+    const { grown, refused } = await floodAndMeasure(4, MAX_PENDING_REQUEST_BODIES);
+    assert.ok(grown < rssBound(MAX_PENDING_REQUEST_BODIES), `RSS grew ${grown.toFixed(0)} MiB, bound ${rssBound(MAX_PENDING_REQUEST_BODIES).toFixed(0)} MiB`);
+    const after = metricValue(await getText(p.admin, '/metrics'), 'weft_listener_refused_total', { listener: 'outbound', reason: 'maxPendingRequestBodies' });
+    // At least the 144 streams the connections admitted past the process bound; more when a
+    // refusal freed a connection's slot for one of the flood's later streams.
+    assert.ok(after - before >= 4 * H2_MAX_CONCURRENT_STREAMS - MAX_PENDING_REQUEST_BODIES && after - before <= refused, `${after - before} refused for the process bound, ${refused} in all`);
+    // Once the flood is gone its bodies are no longer pending: a request with a body is served again.
+    await waitFor(async () => (await pending()).reading === 0, 10_000, "the flood's bodies released");
+    const client = http2.connect(`http://${p.outbound}`);
+    try {
+      const status = await within(
+        new Promise<number>((resolve, reject) => {
+          const st = client.request({ ':method': 'POST', ':path': '/', ':authority': 'api' });
+          st.on('response', (h) => resolve(Number(h[':status'])));
+          st.on('error', reject);
+          st.end('body');
+        }),
+        10_000,
+        'an answer to a POST after the flood',
+      );
+      // The endpoint (port 9) is closed: the proxy's own answer, not a refused stream.
+      assert.ok(status >= 500, `status ${status}`);
+    } finally {
+      client.close();
+    }
   });
 });
 

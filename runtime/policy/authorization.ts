@@ -53,20 +53,32 @@ export function policyMatches(p: AuthorizationPolicyEntry, req: AuthorizationReq
  * request that merely lacks an identity.
  */
 export function ruleMatches(r: AuthorizationRule, req: AuthorizationRequest): boolean {
+  // Plain loops, not some() with closures: this runs for every rule on every inbound request.
   if (r.from !== null) {
     const c = req.caller;
-    if (c === null) return false;
-    if (!r.from.some((f) => f.service === c.service && f.namespace === c.namespace)) return false;
+    if (c === null || !fromMatches(r.from, c)) return false;
   }
-  if (r.to !== null) {
-    if (!r.to.some((t) => (t.methods === null || t.methods.includes(req.method)) && (t.paths === null || t.paths.some((p) => pathMatches(p, req.path))))) {
-      return false;
-    }
-  }
+  if (r.to !== null && !toMatches(r.to, req.method, req.path)) return false;
   if (r.when !== null) {
     for (const w of r.when) if (!headerMatches(policyHeader(req.headers, w.header.toLowerCase(), req.authority), w.values)) return false;
   }
   return true;
+}
+
+/** fromMatches: some `from` entry names the caller's Service and namespace. */
+function fromMatches(from: NonNullable<AuthorizationRule['from']>, c: CallerIdentity): boolean {
+  for (const f of from) if (f.service === c.service && f.namespace === c.namespace) return true;
+  return false;
+}
+
+/** toMatches: some `to` entry admits the method (null: any) and the path (null: any). */
+function toMatches(to: NonNullable<AuthorizationRule['to']>, method: string, path: string): boolean {
+  for (const t of to) {
+    if (t.methods !== null && !t.methods.includes(method)) continue;
+    if (t.paths === null) return true;
+    for (const p of t.paths) if (pathMatches(p, path)) return true;
+  }
+  return false;
 }
 
 /**
@@ -75,8 +87,12 @@ export function ruleMatches(r: AuthorizationRule, req: AuthorizationRequest): bo
  * pattern is exact and case-sensitive.
  */
 export function pathMatches(pattern: string, path: string): boolean {
-  if (pattern.endsWith('*')) return path.startsWith(pattern.slice(0, -1));
-  return path === pattern;
+  const n = pattern.length - 1;
+  if (n < 0 || pattern.charCodeAt(n) !== 42 /* '*' */) return path === pattern;
+  // path.startsWith(pattern minus its star), without making that prefix string per call.
+  if (path.length < n) return false;
+  for (let i = 0; i < n; i++) if (path.charCodeAt(i) !== pattern.charCodeAt(i)) return false;
+  return true;
 }
 
 /** headerMatches: some value of the header (repeated headers count each) equals one of `values`. */

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AuthorizationPolicyEntry, AuthorizationSettings } from '../../schemas/bundle.js';
+import type { AuthorizationPolicyEntry, AuthorizationRule, AuthorizationSettings } from '../../schemas/bundle.js';
 import { identityOf } from '../../runtime/identity.js';
-import { authorize, describeDenial, pathMatches, type AuthorizationRequest } from '../../runtime/policy/authorization.js';
+import { authorize, describeDenial, pathMatches, type AuthorizationDecision, type AuthorizationRequest } from '../../runtime/policy/authorization.js';
+import { policyHeader } from '../../runtime/policy/headers.js';
+import { randomIndex, seededRandom, type RandomSource } from '../../runtime/policy/random.js';
 
 const v2 = identityOf('reviews-v2', 'default', 'header');
 const v3other = identityOf('reviews-v3', 'other', 'header');
@@ -80,5 +82,69 @@ describe('pathMatches', () => {
     assert.equal(pathMatches('/a/*', '/a/b/c'), true);
     assert.equal(pathMatches('/a/*', '/a'), false);
     assert.equal(pathMatches('*', '/anything'), true);
+  });
+});
+
+/**
+ * The documented semantics read literally (some/every over every clause, a `*` pattern as
+ * startsWith of what precedes it): the oracle the proxy's loop form must agree with on every
+ * input. authorize() is written with plain loops and without a prefix string per call because
+ * it runs for every rule of every inbound request.
+ */
+function oracle(settings: AuthorizationSettings, meshDefault: 'allow' | 'deny', r: AuthorizationRequest): AuthorizationDecision {
+  const path = (p: string): boolean => (p.endsWith('*') ? r.path.startsWith(p.slice(0, -1)) : r.path === p);
+  const header = (v: string | readonly string[] | undefined, values: readonly string[]): boolean => (v === undefined ? false : typeof v === 'string' ? values.includes(v) : v.some((x) => values.includes(x)));
+  const rule = (x: AuthorizationRule): boolean =>
+    (x.from === null || (r.caller !== null && x.from.some((f) => f.service === r.caller!.service && f.namespace === r.caller!.namespace))) &&
+    (x.to === null || x.to.some((t) => (t.methods === null || t.methods.includes(r.method)) && (t.paths === null || t.paths.some(path)))) &&
+    (x.when === null || x.when.every((w) => header(policyHeader(r.headers, w.header.toLowerCase(), r.authority), w.values)));
+  const matches = (p: AuthorizationPolicyEntry): boolean => p.rules.some(rule);
+  const deny = settings.deny.find(matches);
+  if (deny) return { allowed: false, reason: 'deny-policy', policy: deny.policy };
+  if (settings.allow.length === 0) return { allowed: meshDefault === 'allow', reason: 'mesh-default', default: meshDefault };
+  const allow = settings.allow.find(matches);
+  if (allow) return { allowed: true, reason: 'allow-policy', policy: allow.policy };
+  return { allowed: false, reason: 'no-allow-match', policies: settings.allow.map((p) => p.policy) };
+}
+
+describe('authorize agrees with the literal reading of the rules (seeded)', () => {
+  const pick = <T>(rnd: RandomSource, xs: readonly T[]): T => xs[randomIndex(rnd, xs.length)]!;
+  const some = <T>(rnd: RandomSource, xs: readonly T[], max = 3): T[] => Array.from({ length: 1 + randomIndex(rnd, max) }, () => pick(rnd, xs));
+  const services = ['a', 'b', 'c'];
+  const namespaces = ['default', 'other'];
+  const methods = ['GET', 'POST', 'DELETE'];
+  const patterns = ['*', '/', '/api', '/api/*', '/api/v1/*', '/ap*', '/api/v1/items', '', '/é/*', '/x'];
+  const paths = ['/', '/api', '/api/', '/api/v1/items', '/api/v2', '/apx', '/a', '', '/é/1', '/x', '/x/'];
+  const rule = (rnd: RandomSource): AuthorizationRule => ({
+    from: rnd() < 0.4 ? null : some(rnd, services).map((service) => ({ service, namespace: pick(rnd, namespaces) })),
+    to: rnd() < 0.3 ? null : Array.from({ length: 1 + randomIndex(rnd, 2) }, () => ({ methods: rnd() < 0.4 ? null : some(rnd, methods), paths: rnd() < 0.3 ? null : some(rnd, patterns) })),
+    when: rnd() < 0.6 ? null : [{ header: pick(rnd, ['x-env', 'X-Env', 'host']), values: some(rnd, ['prod', 'dev', 'up']) }],
+  });
+  const policies = (rnd: RandomSource, kind: string): AuthorizationPolicyEntry[] =>
+    Array.from({ length: randomIndex(rnd, 3) }, (_, i) => ({ policy: `default/${kind}-${i}`, rules: Array.from({ length: 1 + randomIndex(rnd, 4) }, () => rule(rnd)) }));
+
+  it('5,000 random policy sets and requests, including the Exchange itself as the request', () => {
+    const rnd = seededRandom(1616);
+    for (let i = 0; i < 5_000; i++) {
+      const s: AuthorizationSettings = { deny: policies(rnd, 'deny'), allow: policies(rnd, 'allow') };
+      const meshDefault = rnd() < 0.5 ? 'allow' : 'deny';
+      const env = rnd() < 0.3 ? undefined : rnd() < 0.5 ? pick(rnd, ['prod', 'dev']) : ['dev', pick(rnd, ['prod', 'up'])];
+      const r: AuthorizationRequest = {
+        caller: rnd() < 0.3 ? null : identityOf(pick(rnd, services), pick(rnd, namespaces), 'header'),
+        method: pick(rnd, methods),
+        path: pick(rnd, paths),
+        headers: env === undefined ? {} : { 'x-env': env },
+        authority: pick(rnd, ['up', 'down']),
+      };
+      const want = oracle(s, meshDefault, r);
+      assert.deepEqual(authorize(s, meshDefault, r), want, JSON.stringify({ s, meshDefault, r }));
+      // The proxy passes its Exchange (more fields, another shape): same answer.
+      const exchangeLike = { id: 'x', clientAddress: '127.0.0.1', query: '', ...r };
+      assert.deepEqual(authorize(s, meshDefault, exchangeLike), want);
+    }
+  });
+
+  it('pathMatches equals startsWith of the pattern without its star, and equality otherwise', () => {
+    for (const p of patterns) for (const x of paths) assert.equal(pathMatches(p, x), p.endsWith('*') ? x.startsWith(p.slice(0, -1)) : x === p, `${p} ${x}`);
   });
 });

@@ -27,7 +27,8 @@ export function authorization(ctx: ProxyContext): Step {
     },
     wrap: (next) => (ex) => {
       const svc = ex.service;
-      const d = authorize(svc?.authorization ?? NONE, ex.router.mesh.authorization.default, { caller: ex.caller, method: ex.method, path: ex.path, headers: ex.headers, authority: ex.authority });
+      // The Exchange is the AuthorizationRequest (caller, method, path, headers, authority): no copy per request.
+      const d = authorize(svc?.authorization ?? NONE, ex.router.mesh.authorization.default, ex);
       if (d.allowed) return next(ex);
       const policy = d.reason === 'deny-policy' ? d.policy : d.reason === 'no-allow-match' ? d.policies.join(',') : 'mesh-default';
       rt.metrics.denied.inc({ service: svc?.id ?? `${ctx.settings.namespace}/${ctx.settings.service}`, policy });

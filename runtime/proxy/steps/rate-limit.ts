@@ -25,7 +25,7 @@ export function rateLimit(ctx: ProxyContext): Step {
       const policies = rt.forRouter(ex.router);
       const limiter = ex.direction === 'inbound' ? (ex.service ? policies.serviceLimits.get(ex.service.id) : undefined) : ex.rule ? policies.ruleLimits.get(ex.rule.id) : undefined;
       if (limiter === undefined) return next(ex);
-      const d = limiter.check({ caller: ex.caller, clientAddress: ex.clientAddress, headers: ex.headers, authority: ex.authority });
+      const d = limiter.check(ex); // the Exchange is the RateLimitRequest: no copy per request
       if (d.allowed) return next(ex);
       rt.metrics.rateLimited.inc({ direction: ex.direction, service: ex.service?.id ?? '', policy: d.policy });
       ex.notes['policy'] = `rate-limited ${d.policy}`;

@@ -9,8 +9,9 @@ import type { SecureContext } from 'node:tls';
  * connection pool does: a stream goes on the first session with fewer open streams than the peer
  * allows, and a new session is opened when every one is full (a Weft listener allows
  * H2_MAX_CONCURRENT_STREAMS, 100, per connection). Until a session has the peer's SETTINGS, it
- * assumes 100 (PEER_MAX_CONCURRENT_STREAMS), the least RFC 9113 §6.5.2 recommends, so a burst on
- * a new session is never refused for exceeding a limit not yet known.
+ * assumes what the peer told the key's other session, else 100 (PEER_MAX_CONCURRENT_STREAMS), the
+ * least RFC 9113 §6.5.2 recommends, so a burst on a new session is not refused for exceeding a
+ * limit not yet known.
  *
  * A session that closes, errors or receives GOAWAY is forgotten at once; the next request opens a
  * fresh one (streams already open on a GOAWAYed session finish on it). A session this side
@@ -177,7 +178,9 @@ export class H2SessionSet {
     const hash = key.indexOf('#');
     const secure = key.startsWith('https://');
     let created: ClientHttp2Session;
-    const peerMax = this.opts.maxConcurrentStreams ?? PEER_MAX_CONCURRENT_STREAMS;
+    // A further session to the same peer assumes what the peer told the first one.
+    const sibling = list !== undefined && list.length > 0 ? this.tracked.get(list[0]!) : undefined;
+    const peerMax = sibling?.max ?? this.opts.maxConcurrentStreams ?? PEER_MAX_CONCURRENT_STREAMS;
     if (secure) {
       if (hash < 0 || !this.opts.tls) throw Object.assign(new Error(`no TLS identity to reach ${key}`), { code: 'WEFT_UPSTREAM_IDENTITY' });
       created = connect(key.slice(0, hash), { ...this.opts.tls(key.slice(hash + 1)), ALPNProtocols: ['h2'], settings: { enablePush: false }, peerMaxConcurrentStreams: peerMax });

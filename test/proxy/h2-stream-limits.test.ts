@@ -17,6 +17,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { MAX_PENDING_REQUEST_BODIES } from '../../runtime/proxy/body.js';
+import { H2SessionSet } from '../../runtime/proxy/h2-sessions.js';
 import { H2_MAX_CONCURRENT_STREAMS } from '../../runtime/proxy/listener.js';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
 import { flood, type Flood } from '../helpers/h2-flood.js';
@@ -194,6 +195,54 @@ describe('a calling proxy opens more HTTP/2 sessions to a peer proxy as its stre
       assert.equal(most, N, `the app held all ${N} at once: the caller carried them on ${Math.ceil(N / H2_MAX_CONCURRENT_STREAMS)}+ sessions`);
     } finally {
       clearTimeout(release);
+    }
+  });
+});
+
+describe('H2SessionSet: sessions per peer follow its SETTINGS_MAX_CONCURRENT_STREAMS', () => {
+  it('a peer that allows 2 streams per connection: 5 held streams go on 3 sessions, none refused', async () => {
+    const server = http2.createServer({ settings: { maxConcurrentStreams: 2 } });
+    const held: http2.ServerHttp2Stream[] = [];
+    server.on('stream', (st, headers) => {
+      st.on('error', () => {});
+      if (headers[':path'] === '/first') {
+        st.respond({ ':status': 200 });
+        st.end();
+        return;
+      }
+      held.push(st);
+      if (held.length === 5) for (const h of held) h.respond({ ':status': 200 }, { endStream: true });
+    });
+    server.on('session', (s) => s.on('error', () => {}));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const key = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const set = new H2SessionSet();
+    const get = (target: string): Promise<{ status: number; rstCode: number | undefined }> =>
+      within(
+        new Promise((resolve) => {
+          const st = set.request(key, { ':path': target, ':method': 'GET', ':authority': 'up', ':scheme': 'http' }, { endStream: true });
+          let status = 0;
+          st.on('response', (h) => (status = Number(h[':status'])));
+          st.on('error', () => {});
+          st.resume();
+          st.on('close', () => resolve({ status, rstCode: st.rstCode }));
+        }),
+        10_000,
+        `the stream for ${target} to close`,
+      );
+    try {
+      // The first stream brings the peer's SETTINGS (2); later sessions assume what it said.
+      assert.equal((await get('/first')).status, 200);
+      const rs = Promise.all([1, 2, 3, 4, 5].map((i) => get(`/held/${i}`)));
+      assert.equal(set.sessionsFor(key), 3, '2 + 2 + 1 streams');
+      assert.deepEqual(
+        (await rs).map((r) => `${r.status} ${r.rstCode ?? ''}`),
+        Array(5).fill('200 0'),
+        'all answered, none refused',
+      );
+    } finally {
+      await within(set.close(2_000), 10_000, 'the session set to close');
+      await within(new Promise((r) => server.close(r)), 10_000, 'the server to close');
     }
   });
 });

@@ -284,6 +284,17 @@ function serveH2Stream(ctx: ProxyContext, direction: Direction, handler: Handler
     stream.respond({ ':status': 405 }, { endStream: true });
     return;
   }
+  // RFC 9112's request-target and RFC 3986's URI are visible ASCII; llhttp refuses anything else
+  // on HTTP/1.1 (400 WEFT_BAD_REQUEST). nghttp2 refuses controls and spaces in :path but lets
+  // bytes >= 0x80 through, which a backend decoding them (UTF-8, best-fit, NFKC) could read as a
+  // path no rule matched: refused the same way here.
+  const target = headers[':path'];
+  if (target !== undefined && NOT_VISIBLE_ASCII.test(target)) {
+    const body = errorReplyBody(new BadRequestError('request target with bytes outside visible ASCII'));
+    stream.respond({ ':status': 400, 'content-type': 'text/plain; charset=utf-8', 'weft-error': 'WEFT_BAD_REQUEST', 'content-length': Buffer.byteLength(body) });
+    stream.end(body);
+    return;
+  }
   const expect = headers.expect;
   if (expect !== undefined) {
     if (expect !== '100-continue') {
@@ -296,6 +307,9 @@ function serveH2Stream(ctx: ProxyContext, direction: Direction, handler: Handler
 }
 
 function ignore(): void {}
+
+/** NOT_VISIBLE_ASCII finds a character a request target may not hold (RFC 3986: 0x21-0x7E only). */
+const NOT_VISIBLE_ASCII = /[^\x21-\x7e]/;
 
 /**
  * headProblem checks what node:http and node:http2 let through: more request headers than

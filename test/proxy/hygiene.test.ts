@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
+import { connect } from 'node:http2';
 import { agent, call, raw, spawnProxy, startEcho, tempDir, within, writeBundle, type Echo, type ProxyProcess } from '../helpers/proxy-harness.js';
 
 describe('HTTP hygiene', () => {
@@ -103,6 +104,29 @@ describe('HTTP hygiene', () => {
     assert.doesNotMatch(out, /HTTP\/1.1 200/);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(up.seen.length, seen, 'the upstream never saw a complete request');
+  });
+
+  it('HTTP/2: a :path with bytes outside visible ASCII → 400 WEFT_BAD_REQUEST, as HTTP/1.1 refuses it', async () => {
+    const started = up.started;
+    const session = connect(`http://${p.outbound}`);
+    session.on('error', () => undefined);
+    try {
+      const answer = (path: string): Promise<{ status: number; code: unknown }> =>
+        within(new Promise((resolve, reject) => {
+          const st = session.request({ ':path': path, ':authority': 'up' });
+          st.on('response', (h) => resolve({ status: Number(h[':status']), code: h['weft-error'] }));
+          st.on('error', reject);
+          st.resume();
+          st.end();
+        }), 10_000, `an HTTP/2 answer for ${JSON.stringify(path)}`);
+      for (const bad of ['/public/\u00ff\u00e9', '/a?q=\u0080']) assert.deepEqual(await answer(bad), { status: 400, code: 'WEFT_BAD_REQUEST' }, JSON.stringify(bad));
+      assert.equal(up.started, started, 'nothing reached the upstream');
+      assert.equal((await answer('/ok/%C3%A9?q=~')).status, 200, 'percent-encoded bytes are fine');
+    } finally {
+      session.close();
+    }
+    const out = await raw(p.outbound, 'GET /public/\xff HTTP/1.1\r\nHost: up\r\n\r\n', 500);
+    assert.match(out, /^HTTP\/1.1 400/, 'the same target over HTTP/1.1');
   });
 
   it('oversized headers → 431', async () => {

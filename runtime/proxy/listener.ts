@@ -104,6 +104,42 @@ const H2_INITIAL_WINDOW_SIZE = 65_535;
 /** H2_MAX_HEADER_PAIRS lets nghttp2 accept any count the schema allows, so the count check below answers 431 itself. */
 const H2_MAX_HEADER_PAIRS = 10_000 + 8;
 
+/**
+ * PIPELINE_MAX_QUEUED bounds the HTTP/1.1 requests one connection may have pipelined behind the
+ * one being answered. node:http emits every pipelined request as soon as it is parsed and queues
+ * only the responses, so without this a single connection sending 20,000 GETs in one write made
+ * the proxy start them all at once (the review of 2026-11-30 saw 1,081 concurrent upstream
+ * requests from one client connection and RSS growing by 100 MiB in 5 s): pipelining went
+ * around `maxConnections` and every pool bound. Now a pipelined request starts only when the one
+ * before it on its connection is answered, as Envoy's HTTP/1.1 codec does, and a client that
+ * queues more than this many is disconnected (`weft_listener_refused_total{reason="pipelining"}`);
+ * browsers and HTTP client libraries do not pipeline, or pipeline a few.
+ */
+const PIPELINE_MAX_QUEUED = 32;
+
+/** QUEUED counts, on a socket, the pipelined requests waiting behind the one being answered. */
+const QUEUED = Symbol('weft.pipelined');
+
+/**
+ * servePipelined starts a pipelined request once node:http gives its response the socket (the
+ * previous response finished), or disconnects a client that queued more than PIPELINE_MAX_QUEUED.
+ */
+function servePipelined(ctx: ProxyContext, direction: Direction, handler: Handler, req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket as Socket & { [QUEUED]?: number };
+  if (socket.destroyed) return;
+  const queued = (socket[QUEUED] ?? 0) + 1;
+  if (queued > PIPELINE_MAX_QUEUED) {
+    ctx.metrics.listenerRefused.inc({ listener: direction, reason: 'pipelining' });
+    socket.destroy();
+    return;
+  }
+  socket[QUEUED] = queued;
+  res.once('socket', () => {
+    socket[QUEUED] = (socket[QUEUED] ?? 1) - 1;
+    handle(ctx, direction, handler, req, res);
+  });
+}
+
 /** createListener builds (not yet listening) the listener for one direction. */
 export function createListener(ctx: ProxyContext, direction: Direction, handler: Handler, limits: Readonly<MeshProxySettings> = ctx.active()?.limits ?? DEFAULT_PROXY_SETTINGS): Listener {
   const http1 = createServer(
@@ -114,7 +150,12 @@ export function createListener(ctx: ProxyContext, direction: Direction, handler:
       requestTimeout: 0,
       connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
     },
-    (req, res) => handle(ctx, direction, handler, req, res),
+    (req, res) => {
+      // node:http emits every pipelined request at once and only queues their responses: a
+      // response without a socket is queued behind the one being written.
+      if (res.socket !== null) handle(ctx, direction, handler, req, res);
+      else servePipelined(ctx, direction, handler, req, res);
+    },
   );
   http1.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -173,8 +173,9 @@ async function stopChild(c: ChildProcess): Promise<void> {
  * (`GET /api/items`) with 200. It asks for the path the load uses, not `/`: the policies row's
  * AuthorizationPolicy admits only `/api/*`, so `/` got 403 two hundred times, 50 ms apart, and
  * that proxy alone started its measurement after ten seconds of slow traffic, which left it
- * 10-15 % more CPU per request for the rest of the run (V8 optimised node's and undici's
- * functions for one request at a time; BENCHMARKS.md, Data plane, session 3).
+ * 10-15 % more CPU per request for the rest of the run. A slow start costs the floor proxy too,
+ * so it is the runtime's, not Weft's (BENCHMARKS.md, Data plane, session 3; the
+ * weft-inbound-slow-start row measures it on purpose).
  */
 async function waitHttp(addr: string, host: string): Promise<void> {
   const pool = new Pool(`http://${addr}`);

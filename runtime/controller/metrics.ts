@@ -86,7 +86,7 @@ export class ControllerMetrics {
   });
   readonly connectionsRefused = new Counter({
     name: 'weft_controller_connections_refused_total',
-    help: 'Connections closed on arrival because the listener (main, dashboard) held its maximum: reason max-connections (--max-connections) or max-unauthenticated (--max-unauthenticated-connections, TLS connections without a valid client certificate).',
+    help: 'Connections closed on arrival because the listener (main, dashboard) held its maximum: reason max-connections (--max-connections) or max-unauthenticated (--max-unauthenticated-connections, TLS connections without a valid client certificate), or pipelining (more than 16 requests pipelined on one connection, closed).',
     labelNames: ['listener', 'reason'] as const,
     registers: [this.registry],
   });

@@ -59,6 +59,12 @@ export interface ServerLimits {
  * reconnecting or bootstrapping (the separate budget for untrusted downstreams that Envoy's
  * overload manager and per-listener limits give).
  */
+/** PIPELINE_MAX_QUEUED: HTTP/1.1 requests a connection may pipeline behind the one being answered (proxies never pipeline). */
+const PIPELINE_MAX_QUEUED = 16;
+
+/** QUEUED counts, on a socket, the pipelined requests waiting behind the one being answered. */
+const QUEUED = Symbol('weft.pipelined');
+
 export class ControllerServer {
   readonly server: http.Server;
   /** Open TLS connections without a valid mesh certificate, answered with `Connection: close`. */
@@ -99,13 +105,17 @@ export class ControllerServer {
       const now = Date.now();
       if (now - loggedAt < 60_000) return;
       loggedAt = now;
+      if (reason === 'pipelining') {
+        ctl.log.log('warn', `connection closed: more than ${PIPELINE_MAX_QUEUED} requests pipelined on it`, { listener: limits.listener });
+        return;
+      }
       const bound = reason === 'max-connections' ? { maxConnections: limits.maxConnections } : { maxUnauthenticated: this.maxUnauthenticated };
       ctl.log.log('warn', `connection refused: the listener holds its maximum${reason === 'max-connections' ? '' : ' of connections without a client certificate'}`, { listener: limits.listener, ...bound });
     };
     this.server.on('drop', () => this.refused('max-connections'));
   }
 
-  private readonly refused: (reason: 'max-connections' | 'max-unauthenticated') => void;
+  private readonly refused: (reason: 'max-connections' | 'max-unauthenticated' | 'pipelining') => void;
 
   private get maxUnauthenticated(): number {
     return this.limits.maxUnauthenticated ?? DEFAULT_MAX_UNAUTHENTICATED;
@@ -126,7 +136,34 @@ export class ControllerServer {
     socket.setTimeout(UNAUTHENTICATED_IDLE_MS);
   }
 
+  /**
+   * handle starts a request now, or — pipelined behind one still being answered on its
+   * connection (node:http emits every pipelined request at once and queues only the responses) —
+   * when that one is done. Otherwise one connection could hold any number of long-polls: the
+   * review of 2026-11-30 held 29,999 bundle long-polls from one mTLS connection (RSS 82 → 181
+   * MiB), around --max-connections. More than PIPELINE_MAX_QUEUED queued closes the connection.
+   */
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (res.socket !== null) {
+      this.handleNow(req, res);
+      return;
+    }
+    const socket = req.socket as Socket & { [QUEUED]?: number };
+    if (socket.destroyed) return;
+    const queued = (socket[QUEUED] ?? 0) + 1;
+    if (queued > PIPELINE_MAX_QUEUED) {
+      this.refused('pipelining');
+      socket.destroy();
+      return;
+    }
+    socket[QUEUED] = queued;
+    res.once('socket', () => {
+      socket[QUEUED] = (socket[QUEUED] ?? 1) - 1;
+      this.handleNow(req, res);
+    });
+  }
+
+  private handleNow(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (this.unauthenticated.has(req.socket)) res.shouldKeepAlive = false;
     if (this.limits.hostCheck && !this.limits.hostCheck(req.headers.host)) {
       res.shouldKeepAlive = false;

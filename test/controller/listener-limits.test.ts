@@ -87,6 +87,29 @@ describe('controller listeners: connection limit and dashboard Host check', { ti
       assert.doesNotMatch(r.body, /"repository"/, 'no status document');
     }
   });
+
+  it('pipelined requests are answered one after another; more than 16 queued close the connection, counted', async () => {
+    const exchange = async (bytes: string): Promise<{ text: string; closed: boolean }> => {
+      const s = await open(ctl.port);
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      s.write(bytes);
+      const closed = await closedByPeer(s, 10_000);
+      s.destroy();
+      return { text, closed };
+    };
+    const few = await exchange('GET /healthz HTTP/1.1\r\nHost: c\r\n\r\n'.repeat(4) + 'GET /healthz HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n');
+    assert.equal(few.closed, true, 'closed after the last, as it asked');
+    assert.equal((few.text.match(/HTTP\/1\.1 200 /g) ?? []).length, 5, few.text);
+    const many = await exchange('GET /healthz HTTP/1.1\r\nHost: c\r\n\r\n'.repeat(40));
+    assert.equal(many.closed, true, 'the controller closed the connection');
+    assert.ok((many.text.match(/HTTP\/1\.1 /g) ?? []).length < 40, 'not all 40 were answered');
+    const m = await waitFor(async () => {
+      const t = await metric(ctl);
+      return /weft_controller_connections_refused_total\{listener="main",reason="pipelining"\} [1-9]/.test(t) ? t : null;
+    }, 10_000, 'the pipelining refusal counted');
+    assert.match(m, /reason="pipelining"/);
+  });
 });
 
 async function metric(ctl: ControllerProc): Promise<string> {

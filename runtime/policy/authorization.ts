@@ -35,15 +35,18 @@ export type AuthorizationDecision =
  * default. Never throws; the decision always names what decided.
  */
 export function authorize(settings: AuthorizationSettings, meshDefault: 'allow' | 'deny', req: AuthorizationRequest): AuthorizationDecision {
-  for (const p of settings.deny) if (policyMatches(p, req)) return { allowed: false, reason: 'deny-policy', policy: p.policy };
+  for (const p of settings.deny) if (policyMatches(p, req, true)) return { allowed: false, reason: 'deny-policy', policy: p.policy };
   if (settings.allow.length === 0) return { allowed: meshDefault === 'allow', reason: 'mesh-default', default: meshDefault };
-  for (const p of settings.allow) if (policyMatches(p, req)) return { allowed: true, reason: 'allow-policy', policy: p.policy };
+  for (const p of settings.allow) if (policyMatches(p, req, false)) return { allowed: true, reason: 'allow-policy', policy: p.policy };
   return { allowed: false, reason: 'no-allow-match', policies: settings.allow.map((p) => p.policy) };
 }
 
-/** policyMatches is true when any rule of the policy matches. */
-export function policyMatches(p: AuthorizationPolicyEntry, req: AuthorizationRequest): boolean {
-  for (const r of p.rules) if (ruleMatches(r, req)) return true;
+/**
+ * policyMatches is true when any rule of the policy matches. `deny` says the policy is a DENY
+ * one, which changes how a header with several values is read (headerMatches).
+ */
+export function policyMatches(p: AuthorizationPolicyEntry, req: AuthorizationRequest, deny: boolean): boolean {
+  for (const r of p.rules) if (ruleMatches(r, req, deny)) return true;
   return false;
 }
 
@@ -52,7 +55,7 @@ export function policyMatches(p: AuthorizationPolicyEntry, req: AuthorizationReq
  * match. A `from` clause never matches an unidentified caller: "from reviews" must not admit a
  * request that merely lacks an identity.
  */
-export function ruleMatches(r: AuthorizationRule, req: AuthorizationRequest): boolean {
+export function ruleMatches(r: AuthorizationRule, req: AuthorizationRequest, deny: boolean): boolean {
   // Plain loops, not some() with closures: this runs for every rule on every inbound request.
   if (r.from !== null) {
     const c = req.caller;
@@ -60,7 +63,7 @@ export function ruleMatches(r: AuthorizationRule, req: AuthorizationRequest): bo
   }
   if (r.to !== null && !toMatches(r.to, req.method, req.path)) return false;
   if (r.when !== null) {
-    for (const w of r.when) if (!headerMatches(policyHeader(req.headers, w.header.toLowerCase(), req.authority), w.values)) return false;
+    for (const w of r.when) if (!headerMatches(policyHeader(req.headers, w.header.toLowerCase(), req.authority), w.values, deny)) return false;
   }
   return true;
 }
@@ -95,11 +98,37 @@ export function pathMatches(pattern: string, path: string): boolean {
   return true;
 }
 
-/** headerMatches: some value of the header (repeated headers count each) equals one of `values`. */
-function headerMatches(v: string | readonly string[] | undefined, values: readonly string[]): boolean {
+/**
+ * headerMatches reads a `when` clause. A header sent twice reaches the proxy joined into one
+ * value (`x-debug: 1` twice is `1, 1`: node:http and node:http2 join repeated fields with ", ",
+ * as RFC 9110 §5.3 allows), and the app may read either the first line or the whole. So a value
+ * with commas is also read as its comma-separated parts, in the direction that cannot be abused:
+ *  - DENY (`deny` true): the clause matches when the whole value or ANY part is one of `values`,
+ *    so repeating a header cannot slip past a DENY rule;
+ *  - ALLOW: it matches when the whole value is one of `values`, or EVERY part is, so a second
+ *    value cannot ride along with an allowed one.
+ * Values are compared exactly; parts are trimmed of spaces and tabs. Arrays (set-cookie, or
+ * callers that keep repeats apart) are read as parts.
+ */
+function headerMatches(v: string | readonly string[] | undefined, values: readonly string[], deny: boolean): boolean {
   if (v === undefined) return false;
-  if (typeof v === 'string') return values.includes(v);
-  return v.some((x) => values.includes(x));
+  if (typeof v === 'string') {
+    if (values.includes(v)) return true;
+    if (v.indexOf(',') < 0) return false;
+    return partsMatch(v.split(','), values, deny);
+  }
+  return partsMatch(v, values, deny);
+}
+
+/** partsMatch: any (deny) or every (allow) trimmed part is one of `values`; no parts matches nothing. */
+function partsMatch(parts: readonly string[], values: readonly string[], deny: boolean): boolean {
+  if (parts.length === 0) return false;
+  for (const raw of parts) {
+    const hit = values.includes(raw.trim());
+    if (deny && hit) return true;
+    if (!deny && !hit) return false;
+  }
+  return !deny;
 }
 
 /** describeDenial is the 403 body text: which policy, or which ALLOW policies, refused. */

@@ -62,8 +62,14 @@ describe('authorize', () => {
     assert.equal(authorize(s, 'allow', req({ path: '/admin' })).allowed, false);
   });
 
-  it('header conditions: any of the values, repeated headers each count', () => {
-    assert.equal(authorize(settings, 'deny', req({ headers: { 'x-env': ['dev', 'staging'] } })).allowed, true);
+  it('header conditions: one of the values; a repeated header cannot slip past DENY nor ride along with ALLOW', () => {
+    // ALLOW x-env in [prod, staging]: every value sent must be allowed.
+    for (const env of ['staging', ['staging', 'prod'], 'prod, staging', 'prod,prod']) assert.equal(authorize(settings, 'deny', req({ headers: { 'x-env': env } })).allowed, true, JSON.stringify(env));
+    for (const env of [['dev', 'staging'], 'prod, dev', 'dev,prod', ',']) assert.equal(authorize(settings, 'deny', req({ headers: { 'x-env': env } })).allowed, false, JSON.stringify(env));
+    // DENY x-debug in [1]: any value sent that is denied denies (node joins `x-debug: 1` sent twice into "1, 1").
+    const denyDebug: AuthorizationSettings = { deny: [{ policy: 'default/no-debug', rules: [{ from: null, to: null, when: [{ header: 'x-debug', values: ['1'] }] }] }], allow: [] };
+    for (const debug of ['1', '1, 1', '0, 1', ['0', '1'], ' 1 ,0']) assert.equal(authorize(denyDebug, 'allow', req({ headers: { 'x-debug': debug } })).allowed, false, JSON.stringify(debug));
+    for (const debug of ['0', '0, 2', '11', '1;1']) assert.equal(authorize(denyDebug, 'allow', req({ headers: { 'x-debug': debug } })).allowed, true, JSON.stringify(debug));
   });
 
   it('describes denials with the deciding policy', () => {
@@ -93,16 +99,20 @@ describe('pathMatches', () => {
  */
 function oracle(settings: AuthorizationSettings, meshDefault: 'allow' | 'deny', r: AuthorizationRequest): AuthorizationDecision {
   const path = (p: string): boolean => (p.endsWith('*') ? r.path.startsWith(p.slice(0, -1)) : r.path === p);
-  const header = (v: string | readonly string[] | undefined, values: readonly string[]): boolean => (v === undefined ? false : typeof v === 'string' ? values.includes(v) : v.some((x) => values.includes(x)));
-  const rule = (x: AuthorizationRule): boolean =>
+  const header = (v: string | readonly string[] | undefined, values: readonly string[], deny: boolean): boolean => {
+    if (v === undefined) return false;
+    if (typeof v === 'string' && values.includes(v)) return true;
+    const parts = (typeof v === 'string' ? (v.includes(',') ? v.split(',') : []) : [...v]).map((x) => x.trim());
+    return parts.length > 0 && (deny ? parts.some((x) => values.includes(x)) : parts.every((x) => values.includes(x)));
+  };
+  const rule = (x: AuthorizationRule, deny: boolean): boolean =>
     (x.from === null || (r.caller !== null && x.from.some((f) => f.service === r.caller!.service && f.namespace === r.caller!.namespace))) &&
     (x.to === null || x.to.some((t) => (t.methods === null || t.methods.includes(r.method)) && (t.paths === null || t.paths.some(path)))) &&
-    (x.when === null || x.when.every((w) => header(policyHeader(r.headers, w.header.toLowerCase(), r.authority), w.values)));
-  const matches = (p: AuthorizationPolicyEntry): boolean => p.rules.some(rule);
-  const deny = settings.deny.find(matches);
+    (x.when === null || x.when.every((w) => header(policyHeader(r.headers, w.header.toLowerCase(), r.authority), w.values, deny)));
+  const deny = settings.deny.find((p) => p.rules.some((x) => rule(x, true)));
   if (deny) return { allowed: false, reason: 'deny-policy', policy: deny.policy };
   if (settings.allow.length === 0) return { allowed: meshDefault === 'allow', reason: 'mesh-default', default: meshDefault };
-  const allow = settings.allow.find(matches);
+  const allow = settings.allow.find((p) => p.rules.some((x) => rule(x, false)));
   if (allow) return { allowed: true, reason: 'allow-policy', policy: allow.policy };
   return { allowed: false, reason: 'no-allow-match', policies: settings.allow.map((p) => p.policy) };
 }
@@ -128,7 +138,8 @@ describe('authorize agrees with the literal reading of the rules (seeded)', () =
     for (let i = 0; i < 5_000; i++) {
       const s: AuthorizationSettings = { deny: policies(rnd, 'deny'), allow: policies(rnd, 'allow') };
       const meshDefault = rnd() < 0.5 ? 'allow' : 'deny';
-      const env = rnd() < 0.3 ? undefined : rnd() < 0.5 ? pick(rnd, ['prod', 'dev']) : ['dev', pick(rnd, ['prod', 'up'])];
+      // One value, repeats kept apart (an array), or repeats joined as node:http joins them.
+      const env = rnd() < 0.3 ? undefined : rnd() < 0.4 ? pick(rnd, ['prod', 'dev']) : rnd() < 0.5 ? some(rnd, ['dev', 'prod', 'up']) : some(rnd, ['dev', 'prod', 'up', ' prod']).join(pick(rnd, [', ', ',']));
       const r: AuthorizationRequest = {
         caller: rnd() < 0.3 ? null : identityOf(pick(rnd, services), pick(rnd, namespaces), 'header'),
         method: pick(rnd, methods),

@@ -489,8 +489,8 @@ function lookupBench(routes: number): number {
  * Exact/PathPrefix/header/method rules each, as lookupBench), sends it 2,000 requests over
  * routes of many Services, and reads its RSS (issue 16: ≤ 80 MB) twice: right after the requests
  * (`busy`), and once the quiet proxy has logged `heap compacted` (runtime/proxy/idle-compaction.ts:
- * one collection 6 s after an activation, retried while busy; `quiet`, NaN when it did not come
- * within 30 s).
+ * a compacting collection 6 s after an activation, retried while busy and repeated once more when
+ * the young generation had not shrunk; `quiet`, NaN when it did not come within 30 s).
  */
 async function bigBundleRss(upstream: string): Promise<{ busy: number; quiet: number }> {
   const services = [];

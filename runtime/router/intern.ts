@@ -16,8 +16,10 @@ export class Interner {
   private readonly strings = new Map<string, string>();
   /** Interned arrays and objects by a key built from their members' keys. */
   private readonly values = new Map<string, object>();
-  /** The key of each interned array or object (members are keyed by identity once interned). */
-  private readonly keys = new Map<object, string>();
+  /** The number of each shared array or object (members are keyed by identity once interned). */
+  private readonly ids = new Map<object, number>();
+  /** Arrays and objects taken to be unique (never looked up; see below). */
+  private readonly unique = new Set<object>();
   private next = 0;
 
   /**
@@ -44,7 +46,7 @@ export class Interner {
   private intern(v: unknown): unknown {
     if (typeof v === 'string') return this.string(v);
     if (v === null || typeof v !== 'object') return v;
-    if (this.keys.has(v)) return v;
+    if (this.ids.has(v) || this.unique.has(v)) return v;
     // The key is built from the members' keys before anything is copied: a value seen before
     // costs its members' lookups and no new object.
     const adopt = this.opts.adopt === true;
@@ -97,10 +99,10 @@ export class Interner {
     }
     Object.freeze(copy);
     if (unique) {
-      this.keys.set(copy, `!${this.next++}`);
+      this.unique.add(copy);
     } else {
       this.values.set(key, copy);
-      this.keys.set(copy, `#${this.next++}`);
+      this.ids.set(copy, this.next++);
     }
     return copy;
   }
@@ -111,7 +113,7 @@ export class Interner {
       case 'string':
         return `s${x.length}:${x}`;
       case 'object':
-        return x === null ? 'z' : this.keys.get(x)!;
+        return x === null ? 'z' : this.unique.has(x) ? '!' : `#${this.ids.get(x)!}`;
       case 'number':
         return `n${x}`;
       case 'boolean':

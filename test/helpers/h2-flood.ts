@@ -57,7 +57,8 @@ const FLAG_END_HEADERS = 4;
 const DEFAULT_WINDOW = 65_535;
 const MAX_FRAME = 16_384;
 
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+/** h2Frame is one HTTP/2 frame (RFC 9113 §4.1): 24-bit length, type, flags, stream id, payload. */
+export function h2Frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
   const head = Buffer.alloc(9);
   head.writeUIntBE(payload.length, 0, 3);
   head[3] = type;
@@ -111,7 +112,7 @@ export function flood(opts: FloodOptions): Flood {
         if (n <= 0) continue;
         // Let the socket drain rather than queue megabytes in this process.
         if (sock.writableLength > 1 << 20) return;
-        sock.write(frame(FRAME_DATA, 0, id, Buffer.alloc(n, 97)));
+        sock.write(h2Frame(FRAME_DATA, 0, id, Buffer.alloc(n, 97)));
         s.sent += n;
         s.window -= n;
         connWindow -= n;
@@ -122,7 +123,7 @@ export function flood(opts: FloodOptions): Flood {
   };
 
   sock.on('connect', () => {
-    const out = [Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(FRAME_SETTINGS, 0, 0, Buffer.alloc(0))];
+    const out = [Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), h2Frame(FRAME_SETTINGS, 0, 0, Buffer.alloc(0))];
     const fields: [string, string][] = [
       [':method', 'POST'],
       [':scheme', 'http'],
@@ -133,7 +134,7 @@ export function flood(opts: FloodOptions): Flood {
     const block = headerBlock(fields);
     for (let i = 0; i < opts.streams; i++) {
       const id = 1 + 2 * i;
-      out.push(frame(FRAME_HEADERS, FLAG_END_HEADERS, id, block));
+      out.push(h2Frame(FRAME_HEADERS, FLAG_END_HEADERS, id, block));
       open.set(id, { sent: 0, window: DEFAULT_WINDOW });
     }
     stats.open = open.size;
@@ -163,7 +164,7 @@ export function flood(opts: FloodOptions): Flood {
             stats.initialWindowSize = value;
           }
         }
-        sock.write(frame(FRAME_SETTINGS, FLAG_ACK, 0, Buffer.alloc(0)));
+        sock.write(h2Frame(FRAME_SETTINGS, FLAG_ACK, 0, Buffer.alloc(0)));
         onSettings();
       } else if (type === FRAME_WINDOW_UPDATE) {
         const inc = p.readUInt32BE(0) & 0x7fffffff;

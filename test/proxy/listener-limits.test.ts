@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MeshProxySettings } from '../../schemas/bundle.js';
 import { DEFAULT_PROXY_SETTINGS } from '../../schemas/proxy-settings.js';
 import { bundle, service, spec } from '../helpers/bundle-builder.js';
+import { h2Frame } from '../helpers/h2-flood.js';
 import { agent, call, getText, raw, spawnProxy, startEcho, tempDir, waitForDigest, within, writeBundle, type Echo, type ProxyProcess } from '../helpers/proxy-harness.js';
 
 /**
@@ -64,16 +65,6 @@ function closedByServer(addr: string, bytes: Buffer, ms = 5_000): Promise<boolea
     });
     s.write(bytes);
   });
-}
-
-/** h2Frame is one HTTP/2 frame (RFC 9113 §4.1): 24-bit length, type, flags, stream id, payload. */
-function h2Frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
 }
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
